@@ -1,0 +1,70 @@
+// Which files a recording offers, derived only from its metadata: every servable file is named here, and the
+// URL only ever selects one of these entries by key. Pure; the server checks which files actually exist.
+import path from 'node:path';
+import { safeFileName } from './content-disposition.ts';
+import type { RecordingView, SpeakerView } from './recording-source.ts';
+
+export type Asset = {
+  /** The path under the link that serves it: 'mix' or 'tracks/<n>'. */
+  key: string;
+  /** Absolute path, resolved inside the data directory; undefined when the metadata names a path outside it. */
+  path: string | undefined;
+  /** Name offered to the browser and used inside the zip. */
+  fileName: string;
+  contentType: string;
+};
+
+export type TrackAsset = Asset & { speaker: SpeakerView; number: number };
+
+export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[] };
+
+/** Maps a file named by the metadata to its absolute location, or undefined when it would leave the data dir. */
+export type Locate = (recording: RecordingView, file: string) => string | undefined;
+
+const CONTENT_TYPES: Record<string, string> = {
+  ogg: 'audio/ogg; codecs=opus',
+  opus: 'audio/ogg; codecs=opus',
+  mp3: 'audio/mpeg',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+};
+
+export function audioContentType(formatOrExt: string): string {
+  return CONTENT_TYPES[formatOrExt.toLowerCase().replace(/^\./, '')] ?? 'application/octet-stream';
+}
+
+export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
+  const stamp = dateStamp(recording.startedAt);
+  const mix = recording.mix && {
+    key: 'mix',
+    path: locate(recording, recording.mix.file),
+    fileName: `roomrec-${stamp}-mix.${extensionOf(recording.mix.file, recording.mix.format)}`,
+    contentType: audioContentType(recording.mix.format || path.extname(recording.mix.file)),
+  };
+  const tracks = recording.speakers.map((speaker, index): TrackAsset => {
+    const number = index + 1;
+    const ext = extensionOf(speaker.trackFile, 'ogg');
+    return {
+      key: `tracks/${number}`,
+      path: locate(recording, speaker.trackFile),
+      fileName: `${String(number).padStart(2, '0')}-${safeFileName(speaker.name, 'speaker')}.${ext}`,
+      contentType: audioContentType(ext),
+      speaker,
+      number,
+    };
+  });
+  return { mix, tracks };
+}
+
+export function zipFileName(recording: RecordingView): string {
+  return `roomrec-${dateStamp(recording.startedAt)}.zip`;
+}
+
+function dateStamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', '-').replace(':', '');
+}
+
+function extensionOf(file: string, fallback: string): string {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  return /^[a-z0-9]{1,5}$/.test(ext) ? ext : fallback;
+}

@@ -1,0 +1,305 @@
+// The download server: node:http, no framework. Everything a link opens lives under /r/<token>/:
+//
+//   /r/<token>/              download page (also /r/<token>)
+//   /r/<token>/mix           the mix (inline for the player; ?download for a save dialog)
+//   /r/<token>/tracks/<n>    speaker n's track, numbered as on the page
+//   /r/<token>/all.zip       every track + the mix + receipt.txt, streamed
+//   /r/<token>/receipt.txt   the consent receipt
+//   /healthz                 liveness
+//
+// The URL selects an entry of the recording's catalog by key; no part of it is ever used as a file path. Files
+// come only from the metadata, resolved inside the data directory by the storage layout.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLayout } from '../storage/layout.ts';
+import type { Logger } from '../log.ts';
+import { catalogOf, zipFileName, type Catalog } from './catalog.ts';
+import { contentDisposition } from './content-disposition.ts';
+import type { LinkClaims, LinkSigner } from './link-signing.ts';
+import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack } from './page.ts';
+import { buildReceipt, type ReceiptInput } from './receipt.ts';
+import type { RecordingSource, RecordingView } from './recording-source.ts';
+import { sendFile, sizeOf } from './send-file.ts';
+import { sendZip, zipSize, type ZipEntry } from './zip.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const REFRESH_SECONDS = 10;
+const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{1,400}$/;
+const TRACK_KEY = /^tracks\/([1-9]\d{0,3})$/;
+
+export type DownloadServerOptions = {
+  source: RecordingSource;
+  dataDir: string;
+  signer: LinkSigner;
+  /** Address to listen on; loopback in tests. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Origin (and optional path prefix) that hosts' browsers use; defaults to the listening address. */
+  publicUrl?: string | undefined;
+  retentionDays: number;
+  log: Logger;
+  now: () => number;
+};
+
+export type IssuedDownloadLink = {
+  url: string;
+  linkId: string;
+  recordingId: string;
+  issuedAt: number;
+  expiresAt: number;
+};
+
+export type DownloadServer = {
+  url: string;
+  port: number;
+  /** A fresh signed link; record `linkId`/`expiresAt` in the store (`recordLink`) to know what was handed out. */
+  linkFor(recordingId: string, now?: number): IssuedDownloadLink;
+  close(): Promise<void>;
+};
+
+export function linkUrl(publicUrl: string, token: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/r/${token}`;
+}
+
+export async function startDownloadServer(options: DownloadServerOptions): Promise<DownloadServer> {
+  const { log } = options;
+  const handler = createHandler(options);
+  const server = createServer((req, res) => {
+    handler(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'download request failed');
+      if (res.headersSent) res.destroy();
+      else sendPage(req, res, 500, 'Something went wrong', 'The server could not answer this request. Try again in a moment.');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => log.error({ err: error }, 'download server error'));
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${hostForUrl}:${port}`;
+  const publicUrl = (options.publicUrl ?? url).replace(/\/+$/, '');
+  log.info({ url, publicUrl }, 'download server listening');
+  return {
+    url,
+    port,
+    linkFor(recordingId, now = options.now()) {
+      const issued = options.signer.issue(recordingId, now);
+      return {
+        url: linkUrl(publicUrl, issued.token),
+        linkId: issued.linkId,
+        recordingId: issued.recordingId,
+        issuedAt: issued.issuedAt,
+        expiresAt: issued.expiresAt,
+      };
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** A request that carried a valid link to a recording that still exists. */
+type RouteRequest = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  recording: RecordingView;
+  claims: LinkClaims;
+  query: string;
+  /** Prefix turning a route key into a URL relative to the page ('' when the page URL ends in '/'). */
+  base: string;
+};
+
+function createHandler(options: DownloadServerOptions): Handler {
+  const { source, signer, log, now, retentionDays } = options;
+  const layout = createLayout(options.dataDir);
+  const locate = (recording: RecordingView, file: string): string | undefined => {
+    try {
+      return layout.file(recording.id, file);
+    } catch (error) {
+      // Metadata naming a file outside the recording's folder is corrupt or hostile: that one file is refused.
+      log.error({ err: error, recordingId: recording.id }, 'metadata names a file outside the data directory');
+      return undefined;
+    }
+  };
+
+  return async (req, res) => {
+    setSecurityHeaders(res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendPage(req, res, 405, 'Method not allowed', 'Only GET and HEAD are supported.');
+      return;
+    }
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+    const query = queryAt === -1 ? '' : target.slice(queryAt + 1);
+    if (pathname === '/healthz') {
+      sendText(req, res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      return;
+    }
+    // Raw, undecoded segments: an encoded '/' or '..' stays inside its segment and simply matches no route.
+    const segments = pathname.split('/');
+    if (segments[0] !== '' || segments[1] !== 'r' || segments[2] === undefined) {
+      sendPage(req, res, 404, 'Not found', 'There is nothing at this address.');
+      return;
+    }
+    const token = segments[2];
+    const verdict = TOKEN_SEGMENT.test(token) ? signer.verify(token, now()) : { ok: false as const, reason: 'malformed' as const };
+    if (!verdict.ok) {
+      log.info({ reason: verdict.reason }, 'download link refused');
+      sendPage(
+        req,
+        res,
+        403,
+        'This link does not work',
+        'The link is invalid or has expired. Ask the bot for a fresh one: send it a direct message saying "download".',
+      );
+      return;
+    }
+    const { claims } = verdict;
+    const recording = await source.getRecording(claims.recordingId);
+    if (!recording || recording.state === 'deleted' || recording.id !== claims.recordingId) {
+      log.info({ linkId: claims.linkId }, 'download link for a deleted recording');
+      sendPage(req, res, 410, 'This recording was deleted', 'Recordings are deleted after the retention period or by their host.');
+      return;
+    }
+    const rest = segments.slice(3).join('/');
+    const request: RouteRequest = { req, res, recording, claims, query, base: segments.length === 3 ? `${token}/` : '' };
+    const served = await route(rest, request);
+    if (!served) sendPage(req, res, 404, 'Not found', 'This recording has no such file.');
+  };
+
+  /** Returns false when the path names nothing this recording offers. */
+  async function route(rest: string, r: RouteRequest): Promise<boolean> {
+    const catalog = catalogOf(r.recording, locate);
+    if (rest === '') {
+      await servePage(r, catalog);
+      return true;
+    }
+    if (rest === 'receipt.txt') {
+      const receipt = buildReceipt(await receiptInput(r.recording));
+      r.res.setHeader('Content-Disposition', contentDisposition('inline', 'receipt.txt'));
+      sendText(r.req, r.res, 200, 'text/plain; charset=utf-8', receipt);
+      return true;
+    }
+    if (rest === 'all.zip') {
+      await serveZip(r, catalog);
+      return true;
+    }
+    if (rest === 'mix') {
+      const mix = mixIfReady(r.recording, catalog);
+      if (!mix?.path) return false;
+      const disposition = new URLSearchParams(r.query).has('download') ? 'attachment' : 'inline';
+      return sendFile(r.req, r.res, { ...mix, path: mix.path, disposition, log });
+    }
+    const track = TRACK_KEY.exec(rest);
+    if (track) {
+      const asset = catalog.tracks.find((t) => t.key === `tracks/${track[1]}`);
+      if (!asset?.path) return false;
+      return sendFile(r.req, r.res, { ...asset, path: asset.path, disposition: 'attachment', log });
+    }
+    return false;
+  }
+
+  async function servePage(r: RouteRequest, catalog: Catalog): Promise<void> {
+    const mixAsset = mixIfReady(r.recording, catalog);
+    const mixSize = await sizeOf(mixAsset?.path);
+    const html = downloadPage({
+      recording: r.recording,
+      events: await source.consentEvents(r.recording.id),
+      mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
+      tracks: await presentTracks(catalog),
+      deletionAt: deletionAt(r.recording),
+      retentionDays,
+      linkExpiresAt: r.claims.expiresAt,
+      base: r.base,
+      refreshSeconds: REFRESH_SECONDS,
+    });
+    sendText(r.req, r.res, 200, 'text/html; charset=utf-8', html);
+  }
+
+  async function serveZip(r: RouteRequest, catalog: Catalog): Promise<void> {
+    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
+    const entries: ZipEntry[] = [];
+    for (const { asset, size } of await presentTracks(catalog)) {
+      if (asset.path !== undefined && size !== undefined) {
+        entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, size, mtime });
+      }
+    }
+    const mix = mixIfReady(r.recording, catalog);
+    const mixSize = await sizeOf(mix?.path);
+    if (mix?.path !== undefined && mixSize !== undefined) entries.push({ name: mix.fileName, path: mix.path, size: mixSize, mtime });
+    const receipt = buildReceipt(await receiptInput(r.recording));
+    entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8'), mtime });
+
+    r.res.statusCode = 200;
+    r.res.setHeader('Content-Type', 'application/zip');
+    r.res.setHeader('Content-Disposition', contentDisposition('attachment', zipFileName(r.recording)));
+    // Built on the fly, so byte ranges of it are not offered.
+    r.res.setHeader('Accept-Ranges', 'none');
+    if (r.req.method === 'HEAD') {
+      const size = await zipSize(entries);
+      if (size >= 0) r.res.setHeader('Content-Length', size);
+      r.res.end();
+      return;
+    }
+    await sendZip(r.res, entries, log);
+  }
+
+  /**
+   * Tracks whose files exist, with their sizes. A withdrawn speaker's track is deleted when the host chose so;
+   * then it is simply not listed. A missing track of anyone else is listed as unavailable, because its absence
+   * is a fault the host should see.
+   */
+  async function presentTracks(catalog: Catalog): Promise<PresentTrack[]> {
+    const present: PresentTrack[] = [];
+    for (const asset of catalog.tracks) {
+      const size = await sizeOf(asset.path);
+      if (size === undefined && asset.speaker.withdrawnAt !== undefined) continue;
+      present.push({ asset, size });
+    }
+    return present;
+  }
+
+  async function receiptInput(recording: RecordingView): Promise<ReceiptInput> {
+    return { recording, events: await source.consentEvents(recording.id), deletionAt: deletionAt(recording), retentionDays };
+  }
+
+  function deletionAt(recording: RecordingView): number | undefined {
+    return recording.stoppedAt === undefined ? undefined : recording.stoppedAt + retentionDays * DAY_MS;
+  }
+}
+
+function mixIfReady(recording: RecordingView, catalog: Catalog): Catalog['mix'] {
+  return recording.state === 'ready' ? catalog.mix : undefined;
+}
+
+function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  // The token is in the URL: never send it onwards.
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+}
+
+function sendPage(req: IncomingMessage, res: ServerResponse, status: number, title: string, text: string): void {
+  sendText(req, res, status, 'text/html; charset=utf-8', messagePage(title, text));
+}
+
+function sendText(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string): void {
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+}

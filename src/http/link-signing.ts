@@ -1,0 +1,114 @@
+// Signed, expiring download tokens. Pure: the caller hands in the time and (optionally) the random link id, so
+// nothing here reads a clock. A token is a bearer credential for exactly one recording until it expires.
+//
+// Token = base64url(payload || tag), no padding (RFC 4648 §5), so it sits in a URL path segment as is.
+//
+//    0        1                       7                          16                    n        n+32
+//   +--------+-----------------------+--------------------------+---------------------+--------------+
+//   | ver=1  | expiresAt             | linkId                   | recordingId         | tag          |
+//   | u8     | u48 BE, ms since epoch| 9 random bytes           | UTF-8, 1..200 bytes | HMAC-SHA256  |
+//   +--------+-----------------------+--------------------------+---------------------+--------------+
+//   tag = HMAC-SHA256(key, "roomrec-link\0" || payload)   (RFC 2104; full 32 bytes, no truncation)
+//
+// The domain prefix keeps a tag from ever being valid for something else signed with the same secret.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const VERSION = 1;
+const EXPIRES_BYTES = 6;
+const LINK_ID_BYTES = 9;
+const TAG_BYTES = 32;
+const HEADER_BYTES = 1 + EXPIRES_BYTES + LINK_ID_BYTES;
+const MAX_RECORDING_ID_BYTES = 200;
+const MAX_TOKEN_CHARS = Math.ceil(((HEADER_BYTES + MAX_RECORDING_ID_BYTES + TAG_BYTES) * 4) / 3);
+const DOMAIN = Buffer.from('roomrec-link\0', 'ascii');
+const MIN_SECRET_BYTES = 32;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export const DEFAULT_LINK_TTL_MS = 24 * 60 * 60 * 1000;
+
+export type LinkClaims = { recordingId: string; linkId: string; expiresAt: number };
+
+export type VerifyResult =
+  | { ok: true; claims: LinkClaims }
+  | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+
+export type IssuedLink = LinkClaims & { token: string; issuedAt: number };
+
+export type LinkSigner = {
+  issue(recordingId: string, now: number): IssuedLink;
+  verify(token: string, now: number): VerifyResult;
+};
+
+export type LinkSignerOptions = {
+  /** LINK_SECRET; at least 32 bytes. */
+  secret: string | Buffer;
+  ttlMs?: number;
+  /** Source of link ids; tests pass a fixed one. */
+  random?: (bytes: number) => Buffer;
+};
+
+export function createLinkSigner(options: LinkSignerOptions): LinkSigner {
+  const key = Buffer.isBuffer(options.secret) ? Buffer.from(options.secret) : Buffer.from(options.secret, 'utf8');
+  if (key.length < MIN_SECRET_BYTES) {
+    throw new Error(`link secret is too short: ${key.length} bytes, need at least ${MIN_SECRET_BYTES}`);
+  }
+  const ttlMs = options.ttlMs ?? DEFAULT_LINK_TTL_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new Error(`link TTL must be a positive number of ms, got ${ttlMs}`);
+  const random = options.random ?? randomBytes;
+  return {
+    issue(recordingId, now) {
+      const linkId = random(LINK_ID_BYTES).toString('base64url');
+      const claims = { recordingId, linkId, expiresAt: Math.floor(now + ttlMs) };
+      return { ...claims, issuedAt: now, token: signToken(key, claims) };
+    },
+    verify: (token, now) => verifyToken(key, token, now),
+  };
+}
+
+export function signToken(key: Buffer, claims: LinkClaims): string {
+  const id = Buffer.from(claims.recordingId, 'utf8');
+  if (id.length === 0 || id.length > MAX_RECORDING_ID_BYTES) {
+    throw new Error(`recording id must be 1..${MAX_RECORDING_ID_BYTES} bytes of UTF-8, got ${id.length}`);
+  }
+  const linkId = Buffer.from(claims.linkId, 'base64url');
+  if (linkId.length !== LINK_ID_BYTES || linkId.toString('base64url') !== claims.linkId) {
+    throw new Error(`link id must be ${LINK_ID_BYTES} bytes in base64url`);
+  }
+  if (!Number.isSafeInteger(claims.expiresAt) || claims.expiresAt < 0 || claims.expiresAt >= 2 ** 48) {
+    throw new Error(`expiresAt out of range: ${claims.expiresAt}`);
+  }
+  const payload = Buffer.alloc(HEADER_BYTES + id.length);
+  payload.writeUInt8(VERSION, 0);
+  payload.writeUIntBE(claims.expiresAt, 1, EXPIRES_BYTES);
+  linkId.copy(payload, 1 + EXPIRES_BYTES);
+  id.copy(payload, HEADER_BYTES);
+  return Buffer.concat([payload, tagOf(key, payload)]).toString('base64url');
+}
+
+export function verifyToken(key: Buffer, token: string, now: number): VerifyResult {
+  if (token.length > MAX_TOKEN_CHARS || !BASE64URL.test(token)) return { ok: false, reason: 'malformed' };
+  const bytes = Buffer.from(token, 'base64url');
+  // Only the canonical spelling is accepted, so one link has exactly one token string.
+  if (bytes.toString('base64url') !== token) return { ok: false, reason: 'malformed' };
+  if (bytes.length < HEADER_BYTES + 1 + TAG_BYTES) return { ok: false, reason: 'malformed' };
+  const payload = bytes.subarray(0, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  if (!timingSafeEqual(tag, tagOf(key, payload))) return { ok: false, reason: 'bad-signature' };
+  if (payload.readUInt8(0) !== VERSION) return { ok: false, reason: 'malformed' };
+  let recordingId: string;
+  try {
+    recordingId = utf8.decode(payload.subarray(HEADER_BYTES));
+  } catch {
+    // Only reachable with a token we signed ourselves from a bad id; treat as unusable rather than guess.
+    return { ok: false, reason: 'malformed' };
+  }
+  const expiresAt = payload.readUIntBE(1, EXPIRES_BYTES);
+  if (now >= expiresAt) return { ok: false, reason: 'expired' };
+  const linkId = payload.subarray(1 + EXPIRES_BYTES, HEADER_BYTES).toString('base64url');
+  return { ok: true, claims: { recordingId, linkId, expiresAt } };
+}
+
+function tagOf(key: Buffer, payload: Buffer): Buffer {
+  return createHmac('sha256', key).update(DOMAIN).update(payload).digest();
+}

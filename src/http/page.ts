@@ -1,0 +1,145 @@
+// HTML for the download page and the error pages. Pure string building; every value that came from a user
+// (speaker and host names) or from metadata passes through `escapeHtml`. The page runs no script, and the CSP
+// allows exactly one stylesheet: the constant below, by hash.
+import { createHash } from 'node:crypto';
+import type { Asset, TrackAsset } from './catalog.ts';
+import { formatBytes, formatDuration, formatUtc, oneLine } from './format.ts';
+import { deletionText, sortedByTime } from './receipt.ts';
+import type { ConsentEventView, RecordingView } from './recording-source.ts';
+
+const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}dt{font-weight:600;float:left;clear:left;width:8rem}
+dd{margin:0 0 .25rem 8rem}audio{width:100%}.notice{padding:.75rem 1rem;border-radius:.5rem;background:#fff4d6}
+.failed{background:#fde2e2}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}`;
+
+const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
+
+/** One policy for every response: no scripts, no frames, media and style only from here. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "media-src 'self'",
+  `style-src 'sha256-${CSS_HASH}'`,
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export type PresentTrack = { asset: TrackAsset; size: number | undefined };
+
+export type DownloadPageInput = {
+  recording: RecordingView;
+  events: readonly ConsentEventView[];
+  mix: { asset: Asset; size: number } | undefined;
+  tracks: readonly PresentTrack[];
+  deletionAt: number | undefined;
+  retentionDays: number;
+  linkExpiresAt: number;
+  /** Prefix that turns a route key into a relative URL ('' when the page URL ends in '/'). */
+  base: string;
+  refreshSeconds: number;
+};
+
+export function downloadPage(input: DownloadPageInput): string {
+  const { recording, base } = input;
+  const started = formatUtc(recording.startedAt);
+  const durationMs =
+    recording.mix?.durationMs ??
+    (recording.stoppedAt === undefined ? undefined : recording.stoppedAt - recording.startedAt);
+  const facts: [string, string][] = [
+    ['Host', oneLine(recording.hostName)],
+    ['Started', started],
+    ['Duration', durationMs === undefined ? 'still recording' : formatDuration(durationMs)],
+    ['Speakers', String(recording.speakers.length)],
+    ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
+    ['Link expires', formatUtc(input.linkExpiresAt)],
+  ];
+  const refresh = stillWorking(recording) ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">` : '';
+  return document(
+    `Recording of ${started}`,
+    refresh,
+    `<h1>Recording of ${escapeHtml(started)}</h1>
+<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+<h2>Mix</h2>
+${mixSection(input)}
+<h2>Tracks</h2>
+${tracksSection(input.tracks, base)}
+<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix and the receipt</span></p>
+<h2>Consent receipt</h2>
+${receiptSection(input.events)}
+<p><a href="${escapeHtml(base)}receipt.txt">receipt.txt</a></p>`,
+  );
+}
+
+/** The same page for every refused link, whatever the reason, so it reveals nothing about what exists. */
+export function messagePage(title: string, text: string): string {
+  return document(title, '', `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>`);
+}
+
+function stillWorking(recording: RecordingView): boolean {
+  return recording.state === 'recording' || recording.state === 'stopping' || recording.state === 'mixing';
+}
+
+function mixSection({ recording, mix, base }: DownloadPageInput): string {
+  switch (recording.state) {
+    case 'recording':
+      return '<p class="notice">This room is still being recorded. The mix is made when it stops; this page refreshes by itself.</p>';
+    case 'stopping':
+    case 'mixing':
+      return '<p class="notice">The mix is being made. This page refreshes by itself; the separate tracks below are already complete.</p>';
+    case 'failed':
+      return '<p class="notice failed">The mix could not be made. The separate tracks below are complete; ask the bot for a new mix or mix them yourself.</p>';
+    case 'ready':
+    case 'deleted':
+      if (!mix) return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
+      return `<audio controls preload="metadata" src="${escapeHtml(base + mix.asset.key)}"></audio>
+<p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>Download the mix</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>`;
+  }
+}
+
+function tracksSection(tracks: readonly PresentTrack[], base: string): string {
+  if (tracks.length === 0) return '<p class="muted">No tracks: nobody opted in.</p>';
+  const items = tracks.map(({ asset, size }) => {
+    const s = asset.speaker;
+    const notes = [
+      s.withdrawnAt === undefined ? '' : `withdrew ${formatUtc(s.withdrawnAt)}`,
+      s.includeInMix ? '' : 'not in the mix',
+    ].filter(Boolean);
+    const label = `${String(asset.number).padStart(2, '0')} ${oneLine(s.name)}`;
+    const link =
+      size === undefined
+        ? `${escapeHtml(label)} <span class="muted">(file unavailable)</span>`
+        : `<a href="${escapeHtml(base + asset.key)}" download>${escapeHtml(label)}</a> <span class="muted">${escapeHtml(formatBytes(size))}</span>`;
+    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}</li>`;
+  });
+  return `<ul>\n${items.join('\n')}\n</ul>`;
+}
+
+function receiptSection(events: readonly ConsentEventView[]): string {
+  if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
+  const rows = sortedByTime(events).map(
+    (e) =>
+      `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${e.event === 'granted' ? 'opted in' : 'withdrew'}</td></tr>`,
+  );
+  return `<table>\n${rows.join('\n')}\n</table>`;
+}
+
+function document(title: string, head: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+${head}<title>${escapeHtml(title)} · roomrec</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,471 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startDownloadServer, type DownloadServer } from '../../src/http/download-server.ts';
+import { createLinkSigner } from '../../src/http/link-signing.ts';
+import type { ConsentEventView, RecordingSource, RecordingView } from '../../src/http/recording-source.ts';
+import { silentLogger } from '../../src/log.ts';
+
+const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+const T0 = Date.UTC(2025, 2, 1, 18, 0, 0);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const XSS_NAME = '<script>alert("x")</script>';
+
+type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+/** Raw HTTP over loopback: the path goes on the wire exactly as given (fetch would normalise `..` away). */
+function call(port: number, target: string, init: { method?: string; headers?: Record<string, string> } = {}) {
+  return new Promise<Reply>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: target, method: init.method ?? 'GET', headers: init.headers });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Minimal zip reader (APPNOTE.TXT §4.3): central directory → stored entries, with their CRCs checked. */
+function readZip(zip: Buffer): Map<string, Buffer> {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  expect(eocd).toBeGreaterThan(0);
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i += 1) {
+    expect(zip.readUInt32LE(at)).toBe(0x02014b50);
+    const method = zip.readUInt16LE(at + 10);
+    const crc = zip.readUInt32LE(at + 16);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    expect(method).toBe(0);
+    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(dataAt, dataAt + size);
+    expect(crc32(data)).toBe(crc);
+    entries.set(name, data);
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+function speaker(n: number, name: string, userId: string, extra: Partial<RecordingView['speakers'][number]> = {}) {
+  return { userId, name, trackFile: `tracks/${n}-x-${userId}.ogg`, consentedAt: T0 + n * MIN, includeInMix: true, ...extra };
+}
+
+const READY: RecordingView = {
+  id: 'abcdefghij',
+  hostName: 'Hostess',
+  startedAt: T0,
+  stoppedAt: T0 + HOUR,
+  state: 'ready',
+  speakers: [
+    speaker(1, 'Ålice', '111'),
+    speaker(2, XSS_NAME, '222'),
+    // Withdrew, and the host chose to delete withdrawn tracks: the file is gone.
+    speaker(3, 'Zed', '333', { withdrawnAt: T0 + 20 * MIN, includeInMix: false }),
+    // Withdrew, track kept but left out of the mix.
+    speaker(4, 'Dave', '444', { withdrawnAt: T0 + 30 * MIN, includeInMix: false }),
+  ],
+  mix: { file: 'mix.ogg', format: 'ogg', durationMs: HOUR },
+};
+
+const EVENTS: ConsentEventView[] = [
+  { userId: '111', name: 'Ålice', event: 'granted', at: T0 + MIN },
+  { userId: '222', name: XSS_NAME, event: 'granted', at: T0 + 2 * MIN },
+  { userId: '333', name: 'Zed', event: 'granted', at: T0 + 3 * MIN },
+  { userId: '444', name: 'Dave', event: 'granted', at: T0 + 4 * MIN },
+  { userId: '333', name: 'Zed', event: 'withdrawn', at: T0 + 20 * MIN },
+  { userId: '444', name: 'Dave', event: 'withdrawn', at: T0 + 30 * MIN },
+];
+
+const recordings = new Map<string, RecordingView>([
+  [READY.id, READY],
+  ['mixingabcd', { ...READY, id: 'mixingabcd', state: 'mixing', mix: undefined }],
+  ['failedabcd', { ...READY, id: 'failedabcd', state: 'failed', mix: undefined }],
+  ['deletedabc', { ...READY, id: 'deletedabc', state: 'deleted', speakers: [], mix: undefined }],
+  [
+    'hostilemet',
+    { ...READY, id: 'hostilemet', speakers: [speaker(1, 'Eve', '555', { trackFile: '../../secret.txt' })], mix: { file: '../../../secret.txt', format: 'ogg', durationMs: 1 } },
+  ],
+]);
+
+const source: RecordingSource = {
+  getRecording: async (id) => recordings.get(id),
+  consentEvents: async (id) => (id === READY.id ? EVENTS : []),
+};
+
+let dataDir: string;
+let root: string;
+let server: DownloadServer;
+let clock = T0 + 2 * HOUR;
+const files = {
+  mix: randomBytes(10_000),
+  alice: randomBytes(5_000),
+  xss: randomBytes(3_000),
+  dave: randomBytes(2_000),
+};
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'roomrec-http-'));
+  dataDir = path.join(root, 'data');
+  for (const id of [READY.id, 'mixingabcd', 'failedabcd']) {
+    const dir = path.join(dataDir, 'recordings', id);
+    await mkdir(path.join(dir, 'tracks'), { recursive: true });
+    if (id === READY.id) await writeFile(path.join(dir, 'mix.ogg'), files.mix);
+    await writeFile(path.join(dir, 'tracks/1-x-111.ogg'), files.alice);
+    await writeFile(path.join(dir, 'tracks/2-x-222.ogg'), files.xss);
+    await writeFile(path.join(dir, 'tracks/4-x-444.ogg'), files.dave);
+  }
+  await writeFile(path.join(dataDir, 'secret.txt'), 'TOPSECRET');
+  await writeFile(path.join(root, 'secret.txt'), 'TOPSECRET');
+  server = await startDownloadServer({
+    source,
+    dataDir,
+    signer: createLinkSigner({ secret: SECRET }),
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: 'https://rec.example.org/',
+    retentionDays: 30,
+    log: silentLogger(),
+    now: () => clock,
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The path part of a fresh link for `id`. */
+function linkPath(id = READY.id): string {
+  const link = server.linkFor(id);
+  expect(link.url.startsWith('https://rec.example.org/r/')).toBe(true);
+  return new URL(link.url).pathname;
+}
+
+function section(html: string, from: string, to: string): string {
+  return html.slice(html.indexOf(from), html.indexOf(to));
+}
+
+describe('download page', () => {
+  test('lists the mix, the tracks present and the consent receipt, with the deletion date', async () => {
+    const reply = await call(server.port, `${linkPath()}/`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
+    const html = reply.body.toString('utf8');
+    expect(html).toContain('<audio controls preload="metadata" src="mix"></audio>');
+    expect(html).toContain('Hostess');
+    expect(html).toContain('Deleted on</dt><dd>2025-03-31 19:00:00 UTC');
+    expect(html).toContain('href="all.zip"');
+    const tracks = section(html, '<h2>Tracks</h2>', '<h2>Consent receipt</h2>');
+    expect(tracks).toContain('href="tracks/1"');
+    expect(tracks).toContain('01 Ålice');
+    expect(tracks).toContain('04 Dave');
+    expect(tracks).toContain('withdrew 2025-03-01 18:30:00 UTC, not in the mix');
+    expect(tracks).not.toContain('Zed'); // withdrawn and deleted: not offered
+    const receipt = section(html, '<h2>Consent receipt</h2>', '</body>');
+    expect(receipt).toContain('<td>2025-03-01 18:20:00 UTC</td><td>Zed</td><td>withdrew</td>');
+    expect(receipt).toContain('<td>2025-03-01 18:01:00 UTC</td><td>Ålice</td><td>opted in</td>');
+  });
+
+  test('a speaker name with markup is escaped everywhere', async () => {
+    const html = (await call(server.port, `${linkPath()}/`)).body.toString('utf8');
+    expect(html).not.toContain('<script');
+    expect(html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;');
+  });
+
+  test('every link on the page works, with or without the trailing slash', async () => {
+    for (const page of [linkPath(), `${linkPath()}/`]) {
+      const html = (await call(server.port, page)).body.toString('utf8');
+      const hrefs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1] ?? '');
+      expect(hrefs.length).toBeGreaterThanOrEqual(6);
+      for (const href of hrefs) {
+        const target = new URL(href.replaceAll('&#38;', '&'), `http://x${page}`);
+        const reply = await call(server.port, target.pathname + target.search, { method: 'HEAD' });
+        expect([href, reply.status]).toEqual([href, 200]);
+      }
+    }
+  });
+
+  test('security headers on every response', async () => {
+    for (const target of [`${linkPath()}/`, `${linkPath()}/mix`, '/r/forged/', '/nope']) {
+      const { headers } = await call(server.port, target);
+      expect(headers['cache-control']).toBe('private, no-store');
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['referrer-policy']).toBe('no-referrer');
+      expect(headers['content-security-policy']).toMatch(/^default-src 'none'; media-src 'self'; style-src 'sha256-/);
+      expect(headers['content-security-policy']).not.toContain('unsafe');
+    }
+  });
+
+  test('while mixing the page says so and refreshes itself; the mix is not offered yet', async () => {
+    const page = linkPath('mixingabcd');
+    const html = (await call(server.port, `${page}/`)).body.toString('utf8');
+    expect(html).toContain('<meta http-equiv="refresh" content="10">');
+    expect(html).toContain('The mix is being made');
+    expect(html).not.toContain('<audio');
+    expect((await call(server.port, `${page}/mix`)).status).toBe(404);
+    expect((await call(server.port, `${page}/tracks/1`)).status).toBe(200);
+  });
+
+  test('a failed mix is reported without a refresh, tracks still offered', async () => {
+    const html = (await call(server.port, `${linkPath('failedabcd')}/`)).body.toString('utf8');
+    expect(html).toContain('The mix could not be made');
+    expect(html).not.toContain('http-equiv="refresh"');
+    expect(html).toContain('href="tracks/1"');
+  });
+
+  test('receipt.txt lists every consent event in order', async () => {
+    const reply = await call(server.port, `${linkPath()}/receipt.txt`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('text/plain; charset=utf-8');
+    const text = reply.body.toString('utf8');
+    const lines = text.split('\n').filter((l) => / (granted|withdrawn) /.test(l));
+    expect(lines).toEqual([
+      '  2025-03-01 18:01:00 UTC  granted    Ålice (111)',
+      `  2025-03-01 18:02:00 UTC  granted    ${XSS_NAME} (222)`,
+      '  2025-03-01 18:03:00 UTC  granted    Zed (333)',
+      '  2025-03-01 18:04:00 UTC  granted    Dave (444)',
+      '  2025-03-01 18:20:00 UTC  withdrawn  Zed (333)',
+      '  2025-03-01 18:30:00 UTC  withdrawn  Dave (444)',
+    ]);
+    expect(text).toContain('Deleted on: 2025-03-31 19:00:00 UTC');
+  });
+});
+
+describe('files', () => {
+  test('the mix, whole, with type, length and an inline disposition (attachment with ?download)', async () => {
+    const reply = await call(server.port, `${linkPath()}/mix`);
+    expect(reply.status).toBe(200);
+    expect(reply.body.equals(files.mix)).toBe(true);
+    expect(reply.headers['content-type']).toBe('audio/ogg; codecs=opus');
+    expect(reply.headers['content-length']).toBe('10000');
+    expect(reply.headers['accept-ranges']).toBe('bytes');
+    expect(reply.headers['content-disposition']).toBe('inline; filename="roomrec-2025-03-01-1800-mix.ogg"');
+    const download = await call(server.port, `${linkPath()}/mix?download`);
+    expect(download.headers['content-disposition']).toBe('attachment; filename="roomrec-2025-03-01-1800-mix.ogg"');
+  });
+
+  test.each([
+    ['bytes=0-99', 0, 100],
+    ['bytes=-100', 9_900, 10_000],
+    ['bytes=9000-', 9_000, 10_000],
+    ['bytes=9990-20000', 9_990, 10_000],
+  ])('Range %s returns exactly those bytes', async (range, from, to) => {
+    const reply = await call(server.port, `${linkPath()}/mix`, { headers: { Range: range } });
+    expect(reply.status).toBe(206);
+    expect(reply.headers['content-range']).toBe(`bytes ${from}-${to - 1}/10000`);
+    expect(reply.headers['content-length']).toBe(String(to - from));
+    expect(reply.body.equals(files.mix.subarray(from, to))).toBe(true);
+  });
+
+  test('an unsatisfiable range is 416 with the size', async () => {
+    const reply = await call(server.port, `${linkPath()}/mix`, { headers: { Range: 'bytes=10000-' } });
+    expect(reply.status).toBe(416);
+    expect(reply.headers['content-range']).toBe('bytes */10000');
+    expect(reply.body.length).toBe(0);
+  });
+
+  test('If-Range: the range applies only to the same file version', async () => {
+    const first = await call(server.port, `${linkPath()}/mix`, { method: 'HEAD' });
+    const etag = String(first.headers.etag);
+    const same = await call(server.port, `${linkPath()}/mix`, { headers: { Range: 'bytes=0-9', 'If-Range': etag } });
+    expect(same.status).toBe(206);
+    const stale = await call(server.port, `${linkPath()}/mix`, { headers: { Range: 'bytes=0-9', 'If-Range': '"old"' } });
+    expect(stale.status).toBe(200);
+    expect(stale.body.equals(files.mix)).toBe(true);
+  });
+
+  test('HEAD gives the headers of GET and no body', async () => {
+    const head = await call(server.port, `${linkPath()}/mix`, { method: 'HEAD', headers: { Range: 'bytes=0-99' } });
+    expect(head.status).toBe(206);
+    expect(head.headers['content-length']).toBe('100');
+    expect(head.body.length).toBe(0);
+    const page = await call(server.port, `${linkPath()}/`, { method: 'HEAD' });
+    expect(page.status).toBe(200);
+    expect(Number(page.headers['content-length'])).toBeGreaterThan(500);
+    expect(page.body.length).toBe(0);
+  });
+
+  test('tracks are served by number with a safe, RFC 6266 filename', async () => {
+    const alice = await call(server.port, `${linkPath()}/tracks/1`);
+    expect(alice.status).toBe(200);
+    expect(alice.body.equals(files.alice)).toBe(true);
+    expect(alice.headers['content-disposition']).toBe(
+      `attachment; filename="01-_lice.ogg"; filename*=UTF-8''01-%C3%85lice.ogg`,
+    );
+    const xss = await call(server.port, `${linkPath()}/tracks/2`);
+    expect(xss.body.equals(files.xss)).toBe(true);
+    expect(xss.headers['content-disposition']).toBe('attachment; filename="02-_script_alert(_x_)__script_.ogg"');
+    expect((await call(server.port, `${linkPath()}/tracks/4`)).body.equals(files.dave)).toBe(true);
+  });
+
+  test('a deleted withdrawn track and tracks that do not exist are 404', async () => {
+    for (const key of ['tracks/3', 'tracks/5', 'tracks/0', 'tracks/01', 'tracks/1/x', 'tracks/', 'nope']) {
+      expect([key, (await call(server.port, `${linkPath()}/${key}`)).status]).toEqual([key, 404]);
+    }
+  });
+
+  test('the zip holds every present track, the mix and the receipt, byte for byte', async () => {
+    const reply = await call(server.port, `${linkPath()}/all.zip`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('application/zip');
+    expect(reply.headers['content-disposition']).toBe('attachment; filename="roomrec-2025-03-01-1800.zip"');
+    expect(Number(reply.headers['content-length'])).toBe(reply.body.length);
+    const entries = readZip(reply.body);
+    expect([...entries.keys()].sort()).toEqual([
+      'receipt.txt',
+      'roomrec-2025-03-01-1800-mix.ogg',
+      'tracks/01-Ålice.ogg',
+      'tracks/02-_script_alert(_x_)__script_.ogg',
+      'tracks/04-Dave.ogg',
+    ]);
+    expect(entries.get('roomrec-2025-03-01-1800-mix.ogg')?.equals(files.mix)).toBe(true);
+    expect(entries.get('tracks/01-Ålice.ogg')?.equals(files.alice)).toBe(true);
+    expect(entries.get('tracks/04-Dave.ogg')?.equals(files.dave)).toBe(true);
+    const receipt = await call(server.port, `${linkPath()}/receipt.txt`);
+    expect(entries.get('receipt.txt')?.toString('utf8')).toBe(receipt.body.toString('utf8'));
+
+    const head = await call(server.port, `${linkPath()}/all.zip`, { method: 'HEAD' });
+    expect(head.headers['content-length']).toBe(reply.headers['content-length']);
+    expect(head.body.length).toBe(0);
+  });
+});
+
+describe('refusals', () => {
+  const REVEALING = ['abcdefghij', 'Ålice', 'Dave', 'Hostess', 'Zed', 'script'];
+
+  function expectSilent(body: Buffer): void {
+    const text = body.toString('utf8');
+    for (const secret of REVEALING) expect(text).not.toContain(secret);
+  }
+
+  test('forged, tampered, foreign, malformed and expired links all get the same 403', async () => {
+    const valid = linkPath().slice('/r/'.length);
+    const bytes = Buffer.from(valid, 'base64url');
+    const retargeted = Buffer.concat([bytes.subarray(0, 16), Buffer.from('mixingabcd'), bytes.subarray(26)]);
+    const foreign = createLinkSigner({ secret: `${SECRET}-other` }).issue(READY.id, clock).token;
+    const expired = createLinkSigner({ secret: SECRET }).issue(READY.id, clock - 25 * HOUR).token;
+    const tokens = [
+      randomBytes(58).toString('base64url'),
+      retargeted.toString('base64url'),
+      foreign,
+      'abc',
+      `${valid}x`,
+      expired,
+    ];
+    const bodies = new Set<string>();
+    for (const token of tokens) {
+      for (const rest of ['', '/', '/mix', '/all.zip', '/tracks/1', '/receipt.txt']) {
+        const reply = await call(server.port, `/r/${token}${rest}`);
+        expect([token, rest, reply.status]).toEqual([token, rest, 403]);
+        expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
+        expectSilent(reply.body);
+        bodies.add(reply.body.toString('utf8'));
+      }
+    }
+    expect(bodies.size).toBe(1);
+  });
+
+  test('a link stops working when it expires (injected clock)', async () => {
+    const page = linkPath();
+    expect((await call(server.port, page)).status).toBe(200);
+    const saved = clock;
+    clock += 24 * HOUR;
+    try {
+      expect((await call(server.port, page)).status).toBe(403);
+    } finally {
+      clock = saved;
+    }
+  });
+
+  test('a valid link to a deleted recording is 410, tombstone or no metadata at all', async () => {
+    for (const id of ['deletedabc', 'neverexist']) {
+      for (const rest of ['/', '/mix', '/all.zip']) {
+        const reply = await call(server.port, `${linkPath(id)}${rest}`);
+        expect(reply.status).toBe(410);
+        expectSilent(reply.body);
+        expect(reply.body.toString('utf8')).not.toContain(id);
+      }
+    }
+  });
+
+  test.each([
+    '/%2e%2e/%2e%2e/secret.txt',
+    '/..%2f..%2fsecret.txt',
+    '/..%2F..%2F..%2Fsecret.txt',
+    '/../../secret.txt',
+    '/tracks/..%2f..%2f..%2fsecret.txt',
+    '/tracks/%2e%2e%2f%2e%2e%2fsecret.txt',
+    '/tracks/1/../../../../secret.txt',
+    '/tracks/%2e%2e/%2e%2e/%2e%2e/%2e%2e/secret.txt',
+    '/tracks/1%00',
+    '/mix%2f..%2f..%2fsecret.txt',
+    '//etc/passwd',
+    '/%2Fetc%2Fpasswd',
+    '/tracks/%2Fetc%2Fpasswd',
+    '/..\\..\\secret.txt',
+  ])('no path escapes the recording: %s', async (suffix) => {
+    const reply = await call(server.port, `${linkPath()}${suffix}`);
+    expect(reply.status).toBe(404);
+    expect(reply.body.toString('utf8')).not.toContain('TOPSECRET');
+  });
+
+  test.each([
+    ['/../secret.txt', 404],
+    ['/r/../secret.txt', 403],
+    ['/r/%2e%2e/secret.txt', 403],
+    ['/%2e%2e/secret.txt', 404],
+    ['/etc/passwd', 404],
+    ['/secret.txt', 404],
+    ['/recordings/abcdefghij/mix.ogg', 404],
+  ])(
+    'outside a link nothing is served: %s',
+    async (target, status) => {
+      const reply = await call(server.port, target);
+      expect(reply.status).toBe(status);
+      expect(reply.body.toString('utf8')).not.toContain('TOPSECRET');
+    },
+  );
+
+  test('metadata naming a file outside the recording folder is refused, not followed', async () => {
+    const page = linkPath('hostilemet');
+    const html = await call(server.port, `${page}/`);
+    expect(html.status).toBe(200);
+    expect(html.body.toString('utf8')).toContain('(file unavailable)');
+    for (const rest of ['/tracks/1', '/mix']) {
+      const reply = await call(server.port, `${page}${rest}`);
+      expect(reply.status).toBe(404);
+      expect(reply.body.toString('utf8')).not.toContain('TOPSECRET');
+    }
+    const zip = readZip((await call(server.port, `${page}/all.zip`)).body);
+    expect([...zip.keys()]).toEqual(['receipt.txt']);
+  });
+
+  test.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('%s is 405 with Allow', async (method) => {
+    const reply = await call(server.port, `${linkPath()}/mix`, { method });
+    expect(reply.status).toBe(405);
+    expect(reply.headers.allow).toBe('GET, HEAD');
+  });
+
+  test('unknown paths are 404, /healthz is ok', async () => {
+    expect((await call(server.port, '/')).status).toBe(404);
+    expect((await call(server.port, '/r')).status).toBe(404);
+    const health = await call(server.port, '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body.toString()).toBe('ok\n');
+  });
+});
