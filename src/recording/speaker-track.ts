@@ -1,0 +1,179 @@
+/**
+ * One consenting speaker's track: received Opus packets -> validated -> placed in time (placement.ts) ->
+ * gaps filled with Opus silence -> Ogg Opus file (ogg-opus-writer.ts). Packets are stored as received.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { OggOpusWriter } from '../audio/ogg-opus-writer.ts';
+import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
+import { opusPacketSamples } from '../audio/opus-packet.ts';
+import { silencePackets } from '../audio/opus-silence.ts';
+import {
+  initialPlacement, msToGrid, SAMPLES_PER_MS, placementReducer, resumedPlacement,
+  type PlacementEvent, type PlacementState, type RtpInfo,
+} from './placement.ts';
+
+export interface ReceivedPacket {
+  opus: Buffer;
+  /** ms since the recording's time zero, from the recording's injected clock. */
+  arrivalMs: number;
+  /** Present when the voice layer exposes the RTP header. */
+  rtp?: RtpInfo;
+}
+
+export interface TrackLog {
+  debug(o: object, m?: string): void;
+  warn(o: object, m?: string): void;
+}
+
+export interface SpeakerTrackOptions {
+  path: string;
+  recordingId: string;
+  userId: string;
+  speakerName: string;
+  /** Recording-relative time the track begins (consent time); silence is written from 0 to here. */
+  startMs: number;
+  /** Default 80. */
+  reorderWindowMs?: number;
+  log?: TrackLog;
+}
+
+export interface SpeakerTrackStats {
+  written: number;
+  silenceSamples: number;
+  dropped: { invalid: number; duplicate: number; late: number };
+  reordered: number;
+}
+
+export class SpeakerTrack {
+  readonly path: string;
+  #writer: OggOpusWriter;
+  #state: PlacementState<Buffer>;
+  #log: TrackLog | undefined;
+  #stats: SpeakerTrackStats = { written: 0, silenceSamples: 0, dropped: { invalid: 0, duplicate: 0, late: 0 }, reordered: 0 };
+  #error: Error | null = null;
+  #closed = false;
+
+  private constructor(writer: OggOpusWriter, state: PlacementState<Buffer>, opts: SpeakerTrackOptions) {
+    this.path = opts.path;
+    this.#writer = writer;
+    this.#state = state;
+    this.#log = opts.log;
+  }
+
+  static async create(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
+    const writer = await OggOpusWriter.create({
+      path: opts.path,
+      channels: 2,
+      comments: {
+        TITLE: `${opts.speakerName} (recording ${opts.recordingId})`,
+        ARTIST: opts.speakerName,
+        ROOMREC_RECORDING: opts.recordingId,
+        ROOMREC_USER: opts.userId,
+      },
+    });
+    const track = new SpeakerTrack(writer, initialPlacement<Buffer>(opts.startMs, config(opts)), opts);
+    track.#writeSilence(msToGrid(Math.max(0, opts.startMs)));
+    await track.#writer.flush();
+    return track;
+  }
+
+  /**
+   * Continue an existing track after a bot restart (a torn tail from a crash is cut off); the downtime
+   * becomes silence when the next packet arrives. Starts a new file when none exists, or when the crash
+   * came before the headers were complete (then no audio was in it).
+   */
+  static async resume(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
+    if (!existsSync(opts.path)) return SpeakerTrack.create(opts);
+    let writer: OggOpusWriter;
+    try {
+      writer = await OggOpusWriter.resume(opts.path);
+    } catch (err) {
+      if (err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message)) {
+        opts.log?.warn({ path: opts.path, err: err.message }, 'track had no complete headers; starting it again');
+        await rm(opts.path);
+        return SpeakerTrack.create(opts);
+      }
+      throw err;
+    }
+    const head = writer.granulePosition;
+    const track = new SpeakerTrack(writer, resumedPlacement<Buffer>(head, opts.startMs, config(opts)), opts);
+    const start = msToGrid(Math.max(0, opts.startMs));
+    if (start > head) {
+      track.#writeSilence(start - head);
+      track.#state = { ...track.#state, head: start };
+    }
+    return track;
+  }
+
+  /** Never throws: invalid Opus is dropped and counted; an I/O error is kept, logged and rethrown by close(). */
+  push(p: ReceivedPacket): void {
+    if (this.#closed) return;
+    const samples = Buffer.isBuffer(p.opus) ? opusPacketSamples(p.opus) : null;
+    if (samples === null || !Number.isFinite(p.arrivalMs)) {
+      this.#stats.dropped.invalid++;
+      this.#log?.debug({ path: this.path, bytes: Buffer.isBuffer(p.opus) ? p.opus.length : null }, 'dropped an invalid Opus packet');
+      return;
+    }
+    this.#apply({ type: 'packet', arrivalMs: p.arrivalMs, samples, rtp: p.rtp, bytes: p.opus, payload: p.opus });
+  }
+
+  /** Let the arrival clock move without a packet (call every few hundred ms) so a spurt's end is written promptly. */
+  tick(nowMs: number): void {
+    if (!this.#closed) this.#apply({ type: 'tick', nowMs });
+  }
+
+  /** Put everything placed so far on disk (the writer also does this by itself at least every second). */
+  async flush(): Promise<void> {
+    await this.#writer.flush();
+    if (this.#error) throw this.#error;
+  }
+
+  stats(): SpeakerTrackStats {
+    return { ...this.#stats, dropped: { ...this.#stats.dropped } };
+  }
+
+  get error(): Error | null {
+    return this.#error ?? this.#writer.error;
+  }
+
+  /** Flush the reorder window, pad silence to endMs, write EOS. Rejects with the first I/O error. */
+  async close(endMs: number): Promise<void> {
+    if (this.#closed) return;
+    // Pad past endMs by the pre-skip so the decoded track (pre-skip removed) lasts endMs.
+    this.#apply({ type: 'end', endMs: endMs + this.#writer.preSkip / SAMPLES_PER_MS });
+    this.#closed = true;
+    await this.#writer.close();
+    if (this.#error) throw this.#error;
+  }
+
+  #apply(event: PlacementEvent<Buffer>): void {
+    if (this.#error) return;
+    const step = placementReducer(this.#state, event);
+    this.#state = step.state;
+    if (step.decision?.kind === 'dropped') this.#stats.dropped[step.decision.reason]++;
+    if (step.decision?.kind === 'accepted' && step.decision.reordered) this.#stats.reordered++;
+    try {
+      for (const o of step.out) {
+        if (o.kind === 'silence') this.#writeSilence(o.samples);
+        else if (o.kind === 'late') this.#stats.dropped.late++;
+        else {
+          this.#writer.writePacket(o.payload, o.samples);
+          this.#stats.written++;
+        }
+      }
+    } catch (err) {
+      this.#error = err as Error;
+      this.#log?.warn({ path: this.path, err }, 'writing the track failed');
+    }
+  }
+
+  #writeSilence(samples: number): void {
+    for (const s of silencePackets(samples)) this.#writer.writePacket(s.packet, s.samples);
+    this.#stats.silenceSamples += samples;
+  }
+}
+
+function config(opts: SpeakerTrackOptions): { reorderWindowMs?: number } {
+  return opts.reorderWindowMs === undefined ? {} : { reorderWindowMs: opts.reorderWindowMs };
+}

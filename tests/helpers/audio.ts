@@ -1,0 +1,210 @@
+/**
+ * Audio test helpers shared by the suites: decode Ogg Opus with real libopus (@discordjs/opus) through the
+ * product's own reader, synthesise test signals, encode them as a Discord client would (20 ms frames),
+ * and measure what came out (energy per window, onsets, correlation, lag).
+ *
+ * Conventions: PCM is 48 kHz. `Int16Array` buffers are interleaved by channel; analysis functions take a
+ * mono `Float32Array` in [-1, 1] (see `toMono`).
+ */
+import { createRequire } from 'node:module';
+import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
+
+const require = createRequire(import.meta.url);
+const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
+
+export const RATE = 48000;
+export const FRAME = 960; // 20 ms
+
+export interface DecodedAudio {
+  /** Interleaved 16-bit PCM, `channels` channels, pre-skip removed and end-trimmed to the final granule. */
+  pcm: Int16Array;
+  channels: 2;
+  /** Samples per channel. */
+  samples: number;
+  /** Audio packets read from the file. */
+  packets: number;
+  truncated: boolean;
+  comments: Record<string, string>;
+}
+
+/** Decode a whole Ogg Opus file to stereo PCM with libopus. */
+export async function decodeOggOpusFile(path: string): Promise<DecodedAudio> {
+  const file = await openOggOpus(path);
+  const decoder = new OpusEncoder(RATE, 2);
+  const chunks: Buffer[] = [];
+  let packets = 0;
+  for await (const p of file.packets()) {
+    const pcm = decoder.decode(p.data);
+    if (pcm.length !== p.samples * 4) throw new Error(`packet ${packets}: TOC says ${p.samples} samples, libopus gave ${pcm.length / 4}`);
+    chunks.push(pcm);
+    packets++;
+  }
+  const all = Buffer.concat(chunks);
+  let pcm = new Int16Array(all.buffer, all.byteOffset, all.length / 2).slice(file.head.preSkip * 2);
+  if (file.totalSamples !== null && file.totalSamples * 2 < pcm.length) pcm = pcm.slice(0, file.totalSamples * 2);
+  return { pcm, channels: 2, samples: pcm.length / 2, packets, truncated: file.truncated, comments: file.comments };
+}
+
+/**
+ * Decode a file of any length without holding its PCM: total samples (after pre-skip, end-trimmed) and
+ * the peak absolute sample value. For hour-long tracks, where decodeOggOpusFile would need ~700 MB.
+ */
+export async function decodeOggOpusSummary(path: string): Promise<{ samples: number; peak: number; packets: number }> {
+  const file = await openOggOpus(path);
+  const decoder = new OpusEncoder(RATE, 2);
+  let decoded = 0;
+  let peak = 0;
+  let packets = 0;
+  const end = file.totalSamples === null ? Infinity : file.totalSamples + file.head.preSkip;
+  for await (const p of file.packets()) {
+    const pcm = decoder.decode(p.data);
+    const values = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
+    const from = Math.max(0, file.head.preSkip - decoded) * 2;
+    const to = Math.max(from, Math.min(values.length, (end - decoded) * 2));
+    for (let i = from; i < to; i++) peak = Math.max(peak, Math.abs(values[i]!));
+    decoded += values.length / 2;
+    packets++;
+  }
+  return { samples: Math.max(0, Math.min(decoded, end) - file.head.preSkip), peak, packets };
+}
+
+/** Average channels into one Float32 channel in [-1, 1]. */
+export function toMono(pcm: Int16Array, channels = 2): Float32Array {
+  const out = new Float32Array(Math.floor(pcm.length / channels));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += pcm[i * channels + c]!;
+    out[i] = sum / channels / 32768;
+  }
+  return out;
+}
+
+/** Deterministic PRNG (mulberry32) in [0, 1), so fault injection and noise are reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Stereo sine tone, `ms` long, amplitude in [0, 1]. */
+export function tone(freqHz: number, ms: number, amplitude = 0.5): Int16Array {
+  const n = Math.round((ms * RATE) / 1000);
+  const out = new Int16Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const v = Math.round(Math.sin((2 * Math.PI * freqHz * i) / RATE) * amplitude * 32767);
+    out[i * 2] = v;
+    out[i * 2 + 1] = v;
+  }
+  return out;
+}
+
+/** Stereo white noise burst (speech-like for correlation: no periodicity), seeded. */
+export function noise(ms: number, amplitude = 0.3, seed = 1): Int16Array {
+  const rnd = prng(seed);
+  const n = Math.round((ms * RATE) / 1000);
+  const out = new Int16Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const v = Math.round((rnd() * 2 - 1) * amplitude * 32767);
+    out[i * 2] = v;
+    out[i * 2 + 1] = v;
+  }
+  return out;
+}
+
+/** Concatenate interleaved PCM buffers. */
+export function concatPcm(...parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Encode stereo PCM into 20 ms Opus packets as a Discord client does (the last frame zero-padded).
+ * `bitrate` in bit/s (default 64000).
+ */
+export function encodeOpusFrames(pcm: Int16Array, bitrate = 64000): Buffer[] {
+  const encoder = new OpusEncoder(RATE, 2);
+  encoder.setBitrate(bitrate);
+  const frames: Buffer[] = [];
+  for (let at = 0; at < pcm.length; at += FRAME * 2) {
+    const frame = new Int16Array(FRAME * 2);
+    frame.set(pcm.subarray(at, Math.min(pcm.length, at + FRAME * 2)));
+    frames.push(encoder.encode(Buffer.from(frame.buffer)));
+  }
+  return frames;
+}
+
+/** RMS of each consecutive window of `window` samples. */
+export function rmsPerWindow(mono: Float32Array, window: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at + window <= mono.length; at += window) {
+    let sum = 0;
+    for (let i = at; i < at + window; i++) sum += mono[i]! * mono[i]!;
+    out.push(Math.sqrt(sum / window));
+  }
+  return out;
+}
+
+/** RMS of a range of samples [from, to). */
+export function rms(mono: Float32Array, from = 0, to = mono.length): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += mono[i]! * mono[i]!;
+  return to > from ? Math.sqrt(sum / (to - from)) : 0;
+}
+
+/**
+ * First sample at or after `from` whose absolute value exceeds `threshold` (linear, default -40 dBFS):
+ * where a word starts. Null when the signal never gets there.
+ */
+export function firstOnset(mono: Float32Array, threshold = 0.01, from = 0): number | null {
+  for (let i = from; i < mono.length; i++) if (Math.abs(mono[i]!) > threshold) return i;
+  return null;
+}
+
+/** Normalised correlation of a and b over their common length, at lag 0: 1 = identical shape. */
+export function correlation(a: Float32Array, b: Float32Array, from = 0, to = Math.min(a.length, b.length)): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = from; i < to; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+/**
+ * The lag (samples, within ±maxLag) at which b best matches a over [from, to) of a: positive when b is
+ * late. Use it to show that audio did not shift.
+ */
+export function bestLag(a: Float32Array, b: Float32Array, maxLag: number, from = 0, to = a.length): { lag: number; correlation: number } {
+  let best = { lag: 0, correlation: -Infinity };
+  for (let lag = -maxLag; lag <= maxLag; lag++) {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let i = Math.max(from, -lag); i < Math.min(to, b.length - lag); i++) {
+      const x = a[i]!;
+      const y = b[i + lag]!;
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const c = aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+    if (c > best.correlation) best = { lag, correlation: c };
+  }
+  return best;
+}
+
+/** Seconds -> 48 kHz samples. */
+export const sec = (s: number): number => Math.round(s * RATE);

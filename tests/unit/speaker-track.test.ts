@@ -1,0 +1,220 @@
+import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
+import { opusPacketSamples } from '../../src/audio/opus-packet.ts';
+import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions } from '../../src/recording/speaker-track.ts';
+import { bestLag, concatPcm, decodeOggOpusFile, decodeOggOpusSummary, encodeOpusFrames, firstOnset, noise, prng, rms, toMono, tone } from '../helpers/audio.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'roomrec-track-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const opts = (extra: Partial<SpeakerTrackOptions> = {}): SpeakerTrackOptions => ({
+  path: join(dir, `t${n++}.ogg`), recordingId: 'rec1', userId: 'u1', speakerName: 'Alice', startMs: 0, ...extra,
+});
+const MS = 48; // samples per ms
+// Silence in a track is exact digital zero, so a low threshold finds the first word without noise
+// triggering it; an encoder's first frame can start quietly, hence not a higher one.
+const onsetMs = (pcm: Int16Array, fromMs = 0): number | null => {
+  const at = firstOnset(toMono(pcm), 0.004, fromMs * MS);
+  return at === null ? null : at / MS;
+};
+
+/** A talk spurt as a Discord client sends it: 20 ms packets from `atMs`, with optional RTP headers. */
+function spurt(frames: Buffer[], atMs: number, rtp?: { seq: number; ts: number; ssrc: number }): ReceivedPacket[] {
+  return frames.map((opus, i) => ({
+    opus,
+    arrivalMs: atMs + 20 * i,
+    ...(rtp ? { rtp: { sequence: (rtp.seq + i) & 0xffff, timestamp: (rtp.ts + 960 * i) >>> 0, ssrc: rtp.ssrc } } : {}),
+  }));
+}
+
+/** Network faults, reproducible: loss, duplicates, reordering (a packet held back), jitter. */
+function faulty(packets: ReceivedPacket[], f: { loss: number; dup: number; reorder: number; jitterMs: number; seed: number }): { sent: ReceivedPacket[]; lost: Set<ReceivedPacket> } {
+  const rnd = prng(f.seed);
+  const out: ReceivedPacket[] = [];
+  const lost = new Set<ReceivedPacket>();
+  for (const p of packets) {
+    if (rnd() < f.loss) {
+      lost.add(p);
+      continue;
+    }
+    const delay = rnd() * f.jitterMs + (rnd() < f.reorder ? 30 : 0);
+    out.push({ ...p, arrivalMs: p.arrivalMs + delay });
+    if (rnd() < f.dup) out.push({ ...p, arrivalMs: p.arrivalMs + delay + rnd() * 30 });
+  }
+  return { sent: out.sort((a, b) => a.arrivalMs - b.arrivalMs), lost };
+}
+
+async function record(o: SpeakerTrackOptions, packets: ReceivedPacket[], endMs: number): Promise<SpeakerTrack> {
+  const track = await SpeakerTrack.create(o);
+  for (const p of packets) track.push(p);
+  await track.close(endMs);
+  return track;
+}
+
+/** Tracks end on the 2.5 ms grid at or after the requested end. */
+function expectDuration(samples: number, ms: number): void {
+  expect(samples).toBeGreaterThanOrEqual(ms * MS);
+  expect(samples).toBeLessThan((ms + 2.5) * MS);
+}
+
+const speech = (ms: number, seed: number): Buffer[] => encodeOpusFrames(concatPcm(noise(ms, 0.3, seed), tone(300, 0)));
+
+describe('SpeakerTrack: time alignment, decoded with libopus', () => {
+  test('a speaker who first talks 95 s in: 95 s of silence, first word within 5 ms, exact duration', async () => {
+    const o = opts();
+    const jitter = prng(3);
+    const packets = spurt(speech(1000, 1), 95_000).map((p) => ({ ...p, arrivalMs: p.arrivalMs + jitter() * 8 }));
+    const track = await record(o, packets, 100_000);
+    const d = await decodeOggOpusFile(o.path);
+    expectDuration(d.samples, 100_000);
+    expect(Math.abs(onsetMs(d.pcm)! - 95_000)).toBeLessThanOrEqual(5);
+    // Exact zeros up to the word (less the codec's 6.5 ms look-ahead, where its pre-echo may start).
+    expect(rms(toMono(d.pcm), 0, 94_993 * MS)).toBe(0);
+    expect(track.stats()).toMatchObject({ written: 50, dropped: { invalid: 0, duplicate: 0, late: 0 } });
+    expect(d.comments).toMatchObject({ ARTIST: 'Alice', ROOMREC_RECORDING: 'rec1', ROOMREC_USER: 'u1' });
+  });
+
+  test.each([
+    ['with RTP', true],
+    ['bare frames (no RTP)', false],
+  ])('every gap keeps its length (%s)', async (_name, withRtp) => {
+    const o = opts();
+    const spurts = [[1000, 400], [2730, 600], [7015, 300]] as const;
+    const packets = spurts.flatMap(([at, len], i) => spurt(speech(len, i + 10), at, withRtp ? { seq: 65500 + i * 40, ts: 2 ** 32 - 10_000 + at * MS, ssrc: 9 } : undefined));
+    await record(o, packets, 8000);
+    const d = await decodeOggOpusFile(o.path);
+    let from = 0;
+    for (const [at, len] of spurts) {
+      const onset = onsetMs(d.pcm, from)!;
+      expect(Math.abs(onset - at)).toBeLessThanOrEqual(5);
+      from = at + len + 50;
+    }
+    expectDuration(d.samples, 8000);
+  });
+
+  test('nothing before consent: the track starts at startMs, earlier packets are dropped', async () => {
+    const o = opts({ startMs: 5000 });
+    const track = await record(o, spurt(speech(400, 4), 4800), 6000);
+    const d = await decodeOggOpusFile(o.path);
+    expect(rms(toMono(d.pcm), 0, 4993 * MS)).toBe(0);
+    // Joining mid-utterance, libopus needs a frame to build up energy: the word is audible within it.
+    expect(onsetMs(d.pcm)! - 5000).toBeLessThan(20);
+    expect(track.stats().dropped.late).toBe(10);
+  });
+
+  // The spurt as a whole is anchored on arrival time (to within the first packets' jitter, on the 2.5 ms
+  // grid); what must not happen is audio moving relative to that anchor. With RTP, not by a single sample;
+  // with bare frames, by no more than the jitter (there is nothing better to go by).
+  test.each([
+    ['RTP: 10% loss, 5% duplicates, 10% reordered, 15 ms jitter', true, { loss: 0.1, dup: 0.05, reorder: 0.1, jitterMs: 15, seed: 7 }, 0],
+    ['RTP: 30% loss', true, { loss: 0.3, dup: 0, reorder: 0, jitterMs: 5, seed: 8 }, 0],
+    ['bare frames: 10% loss, 5% duplicates, 8 ms jitter', false, { loss: 0.1, dup: 0.05, reorder: 0, jitterMs: 8, seed: 9 }, 5 * MS],
+  ])('%s: later audio does not shift', async (_name, withRtp, faults, tolerance) => {
+    const frames = speech(4000, 21);
+    const clean = spurt(frames, 2000, withRtp ? { seq: 65000, ts: 4_294_900_000, ssrc: 5 } : undefined);
+    const { sent, lost } = faulty(clean, faults);
+    const oc = opts();
+    const of = opts();
+    await record(oc, clean, 7000);
+    const track = await record(of, sent, 7000);
+    const a = toMono((await decodeOggOpusFile(oc.path)).pcm);
+    const b = toMono((await decodeOggOpusFile(of.path)).pcm);
+    expect(b.length).toBe(a.length);
+    const stats = track.stats();
+    expect(stats.written).toBe(clean.length - lost.size);
+    if (faults.dup > 0) expect(stats.dropped.duplicate).toBeGreaterThan(0);
+    if (faults.reorder > 0) expect(stats.reordered).toBeGreaterThan(0);
+
+    const anchor = bestLag(a, b, 10 * MS, 2000 * MS, 2200 * MS);
+    expect(Math.abs(anchor.lag)).toBeLessThanOrEqual(5 * MS);
+    // Each of the last 40 frames received sits where the anchor says, and so does the whole last second.
+    const received = clean.map((p, i) => (lost.has(p) ? -1 : i)).filter((i) => i >= 0 && !lost.has(clean[i - 1]!));
+    let aligned = 0;
+    for (const i of received.slice(-40)) {
+      const from = (2000 + 20 * i) * MS + 240;
+      const lag = bestLag(a, b, 10 * MS, from, from + 720);
+      if (Math.abs(lag.lag - anchor.lag) <= tolerance && lag.correlation > 0.5) aligned++;
+    }
+    expect(aligned).toBeGreaterThanOrEqual(38);
+    const tail = bestLag(a, b, 10 * MS, 5000 * MS, 6000 * MS);
+    expect(Math.abs(tail.lag - anchor.lag)).toBeLessThanOrEqual(tolerance);
+    expect(tail.correlation).toBeGreaterThan(0.5);
+  });
+
+  test('invalid packets are dropped, counted and never written', async () => {
+    const o = opts();
+    const good = spurt(speech(400, 30), 1000);
+    const garbage = [Buffer.alloc(0), Buffer.from([0xfb, 0x00]), Buffer.from([0xf9, 1, 2, 3]), Buffer.from([0xfa, 200, 1]), Buffer.concat([Buffer.from([0xf8]), Buffer.alloc(1300)])];
+    const mixed: ReceivedPacket[] = [];
+    good.forEach((p, i) => {
+      mixed.push(p);
+      if (i < garbage.length) mixed.push({ opus: garbage[i]!, arrivalMs: p.arrivalMs + 5 });
+    });
+    mixed.push({ opus: 'not a buffer' as unknown as Buffer, arrivalMs: 2000 });
+    const track = await record(o, mixed, 2000);
+    expect(track.stats().dropped.invalid).toBe(garbage.length + 1);
+    const written: Buffer[] = [];
+    for await (const p of (await openOggOpus(o.path)).packets()) {
+      expect(opusPacketSamples(p.data)).not.toBeNull();
+      written.push(p.data);
+    }
+    expect(written.filter((p) => garbage.some((g) => g.equals(p)))).toEqual([]);
+    expect(written.filter((p) => good.some((g) => g.opus.equals(p))).length).toBe(good.length);
+  });
+
+  test('resume after a crash: the torn tail is cut, the downtime becomes silence, alignment holds', async () => {
+    const o = opts();
+    const first = await SpeakerTrack.create(o);
+    for (const p of spurt(speech(500, 40), 1000)) first.push(p);
+    first.tick(3000);
+    await first.flush(); // what the periodic page flush would have put on disk by then
+    // Simulate the crash: the process dies with a half-written page on disk (no close).
+    const crashed = readFileSync(o.path);
+    await first.close(3000);
+    writeFileSync(o.path, Buffer.concat([crashed, Buffer.from('OggS\x00\x00garbage-of-a-torn-page')]));
+    const second = await SpeakerTrack.resume(o);
+    for (const p of spurt(speech(500, 41), 10_000)) second.push(p);
+    await second.close(12_000);
+    const d = await decodeOggOpusFile(o.path);
+    expect(d.truncated).toBe(false);
+    expectDuration(d.samples, 12_000);
+    expect(Math.abs(onsetMs(d.pcm)! - 1000)).toBeLessThanOrEqual(5);
+    expect(Math.abs(onsetMs(d.pcm, 2000)! - 10_000)).toBeLessThanOrEqual(5);
+    expect(rms(toMono(d.pcm), 2000 * MS, 9990 * MS)).toBe(0);
+  });
+
+  test('resume after a clean close continues the same file', async () => {
+    const o = opts();
+    await record(o, spurt(speech(300, 50), 500), 1000);
+    const again = await SpeakerTrack.resume(o);
+    for (const p of spurt(speech(300, 51), 4000)) again.push(p);
+    await again.close(5000);
+    const d = await decodeOggOpusFile(o.path);
+    expectDuration(d.samples, 5000);
+    expect(Math.abs(onsetMs(d.pcm, 1000)! - 4000)).toBeLessThanOrEqual(5);
+  });
+
+  test('silence costs almost nothing: bytes per silent hour', async () => {
+    const o = opts();
+    await record(o, [], 3_600_000);
+    const bytes = statSync(o.path).size;
+    const d = await decodeOggOpusSummary(o.path);
+    expectDuration(d.samples, 3_600_000);
+    expect(d.peak).toBe(0);
+    expect(bytes).toBeLessThan(600_000);
+    process.stdout.write(`[figure] bytes per silent hour: ${bytes}\n`);
+  });
+
+  test('a silent stretch between words costs the same as a silent track', async () => {
+    const o = opts();
+    const speechOnly = spurt(speech(1000, 60), 0);
+    await record(o, [...speechOnly, ...spurt(speech(1000, 61), 601_000)], 602_000);
+    const d = await decodeOggOpusSummary(o.path);
+    expectDuration(d.samples, 602_000);
+    const speechBytes = speechOnly.reduce((n, p) => n + p.opus.length, 0) * 2;
+    expect(statSync(o.path).size - speechBytes).toBeLessThan(600_000 / 6 + 10_000);
+  });
+});
