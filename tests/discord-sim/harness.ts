@@ -1,0 +1,49 @@
+import { Client, Events, GatewayIntentBits, Partials, type ClientOptions } from 'discord.js';
+import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import type { DiscordSim } from './sim.ts';
+
+/** Intents a consent-first recorder needs (none privileged). */
+export const RECORDER_INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildVoiceStates,
+  GatewayIntentBits.GuildMessageReactions,
+  GatewayIntentBits.DirectMessages,
+];
+
+/** A real discord.js Client logged in to the stand-in, resolved once READY and the guild have arrived. */
+export async function loginClient(sim: DiscordSim, options: Partial<ClientOptions> = {}): Promise<Client> {
+  const client = new Client({
+    intents: RECORDER_INTENTS,
+    partials: [Partials.Channel, Partials.Message, Partials.Reaction],
+    ...options,
+    rest: { ...options.rest, api: sim.restUrl },
+  });
+  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
+  await client.login(sim.token);
+  await ready;
+  return client;
+}
+
+/** The real @discordjs/voice join (DAVE off: the stand-in offers dave_protocol_version 0). */
+export async function joinVoice(
+  client: Client,
+  sim: DiscordSim,
+  options: { channelId?: string; selfDeaf?: boolean; timeoutMs?: number } = {},
+): Promise<VoiceConnection> {
+  const guild = client.guilds.cache.get(sim.guildId);
+  if (!guild) throw new Error('discord-sim: the client has not received the guild');
+  const connection = joinVoiceChannel({
+    channelId: options.channelId ?? sim.voiceChannelId,
+    guildId: sim.guildId,
+    adapterCreator: guild.voiceAdapterCreator,
+    selfDeaf: options.selfDeaf ?? false,
+    daveEncryption: false,
+  });
+  try {
+    await entersState(connection, VoiceConnectionStatus.Ready, options.timeoutMs ?? 10_000);
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  return connection;
+}

@@ -1,0 +1,366 @@
+import { access, readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { DiscordSim } from './sim.ts';
+import type { Speech } from './audio-source.ts';
+import type { NetworkFaults } from './faults.ts';
+import type { Utterance } from './speaker.ts';
+
+/* ------------------------------------------------------------------------------------------------
+ * Scenario files: /work/shared/scenario.md is the contract. Parsing is pure (parseScenario);
+ * loadScenario adds the file system (audio paths exist); playScenario drives a running stand-in.
+ * ---------------------------------------------------------------------------------------------- */
+
+const seconds = z.number().finite().min(0, 'must be ≥ 0 seconds');
+const optionalSeconds = seconds.nullable().optional();
+const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+
+const speakerSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
+  name: z.string().min(1).max(32).optional(),
+  audio: z.string().min(1, 'must name a WAV or Ogg Opus file'),
+  joinAt: seconds.default(0),
+  consentAt: optionalSeconds,
+  withdrawAt: optionalSeconds,
+  leaveAt: optionalSeconds,
+  speakAt: z.array(seconds).default([]),
+});
+
+const commandSchema = z.strictObject({
+  at: seconds,
+  user: z.string().min(1),
+  slash: z.string().min(1).optional(),
+  dm: z.string().min(1).optional(),
+});
+
+const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  host: z.string().min(1),
+  speakers: z.array(speakerSchema).min(1, 'needs at least one speaker'),
+  commands: z.array(commandSchema).default([]),
+  network: z
+    .strictObject({
+      loss: probability.default(0),
+      duplicate: probability.default(0),
+      reorder: probability.default(0),
+      jitterMs: z.number().min(0).default(0),
+      seed: z.number().int().default(1),
+    })
+    .default({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 }),
+  endAt: z.number().positive('must be > 0 seconds'),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema> & {
+  /** directory audio paths are relative to */
+  baseDir: string;
+};
+export type ScenarioSpeaker = Scenario['speakers'][number];
+
+export interface ScenarioIssue {
+  /** e.g. `speakers[1].consentAt` */
+  path: string;
+  message: string;
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  readonly issues: ScenarioIssue[];
+  constructor(source: string, issues: ScenarioIssue[]) {
+    super(`${source}: invalid scenario\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+/** Validates a parsed JSON value; every problem is reported at once with its field path. */
+export function parseScenario(input: unknown, options: { source?: string; baseDir?: string } = {}): Scenario {
+  const source = options.source ?? 'scenario';
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ScenarioError(source, parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+  }
+  const scenario: Scenario = { ...parsed.data, baseDir: options.baseDir ?? process.cwd() };
+  const issues = crossCheck(scenario);
+  if (issues.length > 0) throw new ScenarioError(source, issues);
+  return scenario;
+}
+
+/** The rules a schema cannot express: references between fields and the order of each speaker's events. */
+function crossCheck(s: Scenario): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const ids = new Set<string>();
+  const known = () => s.speakers.map((sp) => sp.id).join(', ');
+  s.speakers.forEach((sp, i) => {
+    const at = (field: string) => `speakers[${i}].${field}`;
+    if (ids.has(sp.id)) issues.push({ path: at('id'), message: `duplicate speaker id "${sp.id}"` });
+    ids.add(sp.id);
+    const ext = extname(sp.audio).toLowerCase();
+    if (!['.wav', '.wave', '.ogg', '.opus', '.oga'].includes(ext)) issues.push({ path: at('audio'), message: `"${sp.audio}" is neither .wav nor .ogg/.opus` });
+    const leave = sp.leaveAt ?? Infinity;
+    if (sp.leaveAt != null && sp.leaveAt <= sp.joinAt) issues.push({ path: at('leaveAt'), message: `must be after joinAt (${sp.joinAt})` });
+    if (sp.consentAt != null && (sp.consentAt < sp.joinAt || sp.consentAt >= leave)) {
+      issues.push({ path: at('consentAt'), message: `must be while the speaker is in the channel (joinAt ${sp.joinAt}${sp.leaveAt != null ? `, leaveAt ${sp.leaveAt}` : ''})` });
+    }
+    if (sp.withdrawAt != null) {
+      if (sp.consentAt == null) issues.push({ path: at('withdrawAt'), message: 'needs consentAt: a speaker can only withdraw a reaction they added' });
+      else if (sp.withdrawAt <= sp.consentAt) issues.push({ path: at('withdrawAt'), message: `must be after consentAt (${sp.consentAt})` });
+    }
+    sp.speakAt.forEach((t, k) => {
+      if (t < sp.joinAt || t >= leave) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is outside the time the speaker is in the channel` });
+      if (t >= s.endAt) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is at or after endAt (${s.endAt})` });
+    });
+    for (const field of ['joinAt', 'consentAt', 'withdrawAt', 'leaveAt'] as const) {
+      const value = sp[field];
+      if (value != null && value > s.endAt) issues.push({ path: at(field), message: `${value} is after endAt (${s.endAt})` });
+    }
+  });
+  if (!ids.has(s.host)) issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
+  s.commands.forEach((c, i) => {
+    if (!ids.has(c.user)) issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
+    if ((c.slash === undefined) === (c.dm === undefined)) issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash" or "dm"' });
+    if (c.at > s.endAt) issues.push({ path: `commands[${i}].at`, message: `${c.at} is after endAt (${s.endAt})` });
+  });
+  return issues;
+}
+
+/** Reads, parses and validates a scenario file; audio paths are resolved against its directory and must exist. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ScenarioError(file, [{ path: '', message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(file, [{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const scenario = parseScenario(json, { source: file, baseDir: dirname(resolve(file)) });
+  const missing: ScenarioIssue[] = [];
+  await Promise.all(
+    scenario.speakers.map(async (sp, i) => {
+      const path = resolve(scenario.baseDir, sp.audio);
+      try {
+        await access(path);
+      } catch {
+        missing.push({ path: `speakers[${i}].audio`, message: `file not found: ${path}` });
+      }
+    }),
+  );
+  if (missing.length > 0) throw new ScenarioError(file, missing);
+  return scenario;
+}
+
+/** Users to create at sim start so that they are guild members when the bot logs in. */
+export function scenarioUsers(scenario: Scenario): { username: string; globalName: string }[] {
+  return scenario.speakers.map((sp) => ({ username: sp.id, globalName: sp.name ?? sp.id }));
+}
+
+/* ---------------------------------------- the player ---------------------------------------- */
+
+export type ScenarioAction =
+  | { kind: 'join'; speaker: string }
+  | { kind: 'leave'; speaker: string }
+  | { kind: 'consent'; speaker: string }
+  | { kind: 'withdraw'; speaker: string }
+  | { kind: 'speak'; speaker: string; utterance: number }
+  | { kind: 'slash'; speaker: string; text: string }
+  | { kind: 'dm'; speaker: string; text: string }
+  | { kind: 'end' };
+
+/** When several things happen at the same second, people are in the room before they react, talk or leave. */
+const ORDER: Record<ScenarioAction['kind'], number> = { join: 0, slash: 1, dm: 1, consent: 2, speak: 3, withdraw: 4, leave: 5, end: 6 };
+
+export interface TimedAction {
+  at: number;
+  action: ScenarioAction;
+}
+
+/** The scenario as a time-ordered list of actions (pure). */
+export function timeline(s: Scenario): TimedAction[] {
+  const out: TimedAction[] = [];
+  for (const sp of s.speakers) {
+    out.push({ at: sp.joinAt, action: { kind: 'join', speaker: sp.id } });
+    if (sp.consentAt != null) out.push({ at: sp.consentAt, action: { kind: 'consent', speaker: sp.id } });
+    if (sp.withdrawAt != null) out.push({ at: sp.withdrawAt, action: { kind: 'withdraw', speaker: sp.id } });
+    if (sp.leaveAt != null) out.push({ at: sp.leaveAt, action: { kind: 'leave', speaker: sp.id } });
+    sp.speakAt.forEach((at, utterance) => out.push({ at, action: { kind: 'speak', speaker: sp.id, utterance } }));
+  }
+  for (const c of s.commands) {
+    out.push({ at: c.at, action: c.slash !== undefined ? { kind: 'slash', speaker: c.user, text: c.slash } : { kind: 'dm', speaker: c.user, text: c.dm ?? '' } });
+  }
+  out.push({ at: s.endAt, action: { kind: 'end' } });
+  return out.sort((a, b) => a.at - b.at || ORDER[a.action.kind] - ORDER[b.action.kind]);
+}
+
+export interface ScenarioEvent {
+  /** scheduled scenario time (s) */
+  at: number;
+  /** scenario time (s) at which the sim actually performed it */
+  actualAt: number;
+  action: ScenarioAction;
+  /** what went wrong, e.g. no consent message to react to; the scenario carries on */
+  error?: string;
+}
+
+export interface ScenarioHooks {
+  /** Called after each action is performed (or failed). */
+  onEvent?: (event: ScenarioEvent) => void;
+}
+
+export interface ScenarioOutcome {
+  events: ScenarioEvent[];
+  /** consent reactions as the simulated users made them (scenario seconds) */
+  consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
+  /** every DM the bot sent, in order, with the links in it */
+  dms: { to: string; text: string; links: string[] }[];
+  /** slash commands sent, with what the bot answered (the original interaction response, if any) */
+  slashes: { speaker: string; text: string; at: number; interactionId: string | null; reply: string | null }[];
+  /** speaker id → Discord user id */
+  userIds: Record<string, string>;
+}
+
+export interface ScenarioRun {
+  /** sim-clock ms of scenario time 0 */
+  readonly startedAt: number;
+  /** scenario seconds for a sim-clock time (default: now) */
+  scenarioTime(clockMs?: number): number;
+  /** resolves at endAt with what happened */
+  readonly finished: Promise<ScenarioOutcome>;
+  /** stops early: pending actions are dropped, audio is cut */
+  stop(): void;
+}
+
+export interface PlayOptions {
+  hooks?: ScenarioHooks;
+  /** Pre-loaded audio per speaker id (otherwise loaded before the clock starts). */
+  speech?: Map<string, Speech>;
+}
+
+/** Loads every speaker's audio once (WAV is encoded to Opus here, before the clock starts). */
+export async function loadScenarioSpeech(sim: DiscordSim, scenario: Scenario): Promise<Map<string, Speech>> {
+  const entries = await Promise.all(scenario.speakers.map(async (sp) => [sp.id, await sim.loadSpeech(resolve(scenario.baseDir, sp.audio))] as const));
+  return new Map(entries);
+}
+
+/** Per-utterance seed: reproducible from the scenario seed, different for each speaker and utterance. */
+function utteranceFaults(network: Scenario['network'], speakerIndex: number, utterance: number): NetworkFaults {
+  return { ...network, seed: (network.seed * 1_000_003 + speakerIndex * 7919 + utterance * 104_729) >>> 0 };
+}
+
+/**
+ * Plays a scenario on the scenario clock against a running stand-in (the bot must already be logged in).
+ * Actions that fail (e.g. a reaction with no consent message) are recorded as events with `error`; the
+ * scenario always runs to endAt, as the demo's contract requires.
+ */
+export async function playScenario(sim: DiscordSim, scenario: Scenario, options: PlayOptions = {}): Promise<ScenarioRun> {
+  const speech = options.speech ?? (await loadScenarioSpeech(sim, scenario));
+  const userIds: Record<string, string> = {};
+  scenario.speakers.forEach((sp) => {
+    const existing = [...sim.world.users.values()].find((u) => u.username === sp.id && !u.bot);
+    userIds[sp.id] = (existing ?? sim.addUser({ username: sp.id, globalName: sp.name ?? sp.id })).id;
+  });
+  const speakerById = new Map(scenario.speakers.map((sp, i) => [sp.id, { sp, index: i }]));
+  const startedAt = sim.clock();
+  const scenarioTime = (clockMs = sim.clock()) => (clockMs - startedAt) / 1000;
+  const events: ScenarioEvent[] = [];
+  const consent: ScenarioOutcome['consent'] = [];
+  const slashes: ScenarioOutcome['slashes'] = [];
+  const utterances: Utterance[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let finish: (outcome: ScenarioOutcome) => void = () => undefined;
+  const finished = new Promise<ScenarioOutcome>((resolvePromise) => (finish = resolvePromise));
+  let ended = false;
+
+  const outcome = async (): Promise<ScenarioOutcome> => {
+    await Promise.all(slashes.map(async (s) => {
+      const record = s.interactionId ? sim.interaction(s.interactionId) : undefined;
+      const reply = record ? await sim.waitForInteractionResponse(record, 1).catch(() => null) : null;
+      s.reply = reply ? reply.content : null;
+    }));
+    const speakerOf = new Map(Object.entries(userIds).map(([speaker, id]) => [id, speaker]));
+    const dms = sim.allDms().map((dm) => ({ to: speakerOf.get(dm.userId) ?? dm.userId, text: dm.text, links: extractLinks(dm.text) }));
+    return { events, consent, dms, slashes, userIds };
+  };
+
+  const perform = (timed: TimedAction) => {
+    const { action } = timed;
+    const event: ScenarioEvent = { at: timed.at, actualAt: scenarioTime(), action };
+    try {
+      if (action.kind === 'end') {
+        end();
+        return;
+      }
+      const userId = userIds[action.speaker] ?? '';
+      switch (action.kind) {
+        case 'join':
+          sim.joinVoice(userId);
+          break;
+        case 'leave':
+          sim.leaveVoice(userId);
+          break;
+        case 'consent':
+          sim.reactToConsent(userId);
+          consent.push({ speaker: action.speaker, event: 'granted', at: event.actualAt });
+          break;
+        case 'withdraw':
+          sim.withdrawConsent(userId);
+          consent.push({ speaker: action.speaker, event: 'withdrawn', at: event.actualAt });
+          break;
+        case 'speak': {
+          const entry = speakerById.get(action.speaker);
+          const audio = speech.get(action.speaker);
+          if (!entry || !audio) throw new Error(`no audio loaded for ${action.speaker}`);
+          // The utterance starts at its scheduled instant even if this timer fired late: RTP timestamps stay exact.
+          utterances.push(sim.speak(userId, audio, { at: startedAt + timed.at * 1000, faults: utteranceFaults(scenario.network, entry.index, action.utterance) }));
+          break;
+        }
+        case 'slash': {
+          const slash: ScenarioOutcome['slashes'][number] = { speaker: action.speaker, text: action.text, at: event.actualAt, interactionId: null, reply: null };
+          slashes.push(slash);
+          slash.interactionId = sim.slash(userId, action.text).id;
+          break;
+        }
+        case 'dm':
+          sim.sendDm(userId, action.text);
+          break;
+      }
+    } catch (error) {
+      event.error = error instanceof Error ? error.message : String(error);
+    }
+    events.push(event);
+    options.hooks?.onEvent?.(event);
+  };
+
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    for (const u of utterances) u.cancel();
+    const event: ScenarioEvent = { at: scenario.endAt, actualAt: scenarioTime(), action: { kind: 'end' } };
+    events.push(event);
+    options.hooks?.onEvent?.(event);
+    void outcome().then(finish);
+  };
+
+  for (const timed of timeline(scenario)) {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      perform(timed);
+    }, Math.max(0, startedAt + timed.at * 1000 - sim.clock()));
+    timers.add(timer);
+  }
+
+  return { startedAt, scenarioTime, finished, stop: end };
+}
+
+/** http(s) links in a message, without the punctuation that often follows them in prose or markdown. */
+export function extractLinks(text: string): string[] {
+  return [...text.matchAll(/https?:\/\/[^\s<>()]+/g)].map((m) => m[0].replace(/[.,;:!?'"\]*_>]+$/, ''));
+}

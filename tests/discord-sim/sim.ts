@@ -1,0 +1,371 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  ApplicationCommandType,
+  ChannelType,
+  GatewayIntentBits,
+  InteractionContextType,
+  InteractionType,
+  type APIChatInputApplicationCommandInteraction,
+  type APIMessage,
+  type RESTPutAPIApplicationCommandsJSONBody,
+} from 'discord-api-types/v10';
+import { World, type SimUser, type StoredMessage, type WorldOptions } from './world.ts';
+import { SimLog, type SimLogEntry } from './log.ts';
+import { CommandRegistry, parseSlash, type InteractionRecord } from './interactions.ts';
+import { startRest, messageText } from './rest.ts';
+import { startGateway, type VoiceStateRequest } from './gateway.ts';
+import { startVoiceServer, type VoiceSession } from './voice-server.ts';
+import { createTrustedLoopbackCertificate } from './tls-trust.ts';
+import { SpeakerEngine, type SpeakOptions, type Utterance } from './speaker.ts';
+import { loadSpeech, type GateOptions, type Speech } from './audio-source.ts';
+import type { NetworkFaults } from './faults.ts';
+import type { PermissionName } from './permissions.ts';
+
+export interface DiscordSimOptions extends Omit<WorldOptions, 'now'> {
+  /** Bot token the sim accepts (REST `Authorization: Bot …` and gateway Identify). Default 'sim-token'. */
+  token?: string;
+  /** People to create before the bot logs in (they are in GUILD_CREATE's member list). */
+  users?: { username: string; globalName?: string; dmsClosed?: boolean }[];
+  /** Commands registered before the bot starts, as if scripts/deploy-commands.ts had run (guild scope). */
+  commands?: RESTPutAPIApplicationCommandsJSONBody;
+  /** Privileged intents enabled for the application. Default: all (GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT). */
+  privilegedIntents?: number;
+  gatewayHeartbeatMs?: number;
+  voiceHeartbeatMs?: number;
+  /** Default network faults for every simulated speaker. */
+  faults?: NetworkFaults;
+  /** REST bucket size per route and major parameter. Default 50 requests per second. */
+  rateLimit?: { limit: number; windowMs: number };
+  /** Monotonic ms clock for pacing audio and scenario timing. Default performance.now. */
+  clock?: () => number;
+}
+
+export interface DiscordSim {
+  readonly restUrl: string;
+  readonly gatewayUrl: string;
+  readonly voiceEndpoint: string;
+  readonly token: string;
+  readonly applicationId: string;
+  readonly botUserId: string;
+  readonly guildId: string;
+  readonly textChannelId: string;
+  readonly voiceChannelId: string;
+  /** a second voice channel with user_limit 2 */
+  readonly otherVoiceChannelId: string;
+  readonly log: SimLog;
+  readonly world: World;
+  readonly speakers: SpeakerEngine;
+  readonly clock: () => number;
+  /** Options to spread into `new Client({...})` so discord.js talks to the sim. */
+  readonly clientOptions: { rest: { api: string } };
+  /** Every socket the stand-in listens on (all loopback). */
+  readonly boundAddresses: { service: 'rest' | 'gateway' | 'voice-wss' | 'voice-udp'; address: string; port: number }[];
+
+  addUser(input: { username: string; globalName?: string; dmsClosed?: boolean }): SimUser;
+  userByName(username: string): SimUser;
+  joinVoice(userId: string, channelId?: string): void;
+  leaveVoice(userId: string): void;
+  slash(userId: string, text: string, options?: { channelId?: string }): InteractionRecord;
+  waitForInteractionResponse(interaction: InteractionRecord, timeoutMs?: number): Promise<APIMessage | null>;
+  interaction(id: string): InteractionRecord | undefined;
+  sendDm(userId: string, content: string): APIMessage;
+  react(userId: string, messageId: string, emoji: string): void;
+  unreact(userId: string, messageId: string, emoji: string): void;
+  /** The latest message the bot posted in the channel that carries a reaction by the bot itself. */
+  consentMessage(channelId?: string): StoredMessage | null;
+  /** Reacts to the consent message with the bot's own emoji; throws if there is none. */
+  reactToConsent(userId: string, channelId?: string): { messageId: string; emoji: string };
+  /** Removes the reaction added by reactToConsent. */
+  withdrawConsent(userId: string): { messageId: string; emoji: string };
+  loadSpeech(path: string, gate?: GateOptions): Promise<Speech>;
+  speak(userId: string, speech: Speech, options?: SpeakOptions): Utterance;
+  /** The simulated user's client never announces its SSRC (op 5), so receivers cannot map it. */
+  setSsrcAnnounced(userId: string, announced: boolean): void;
+  setFaults(faults: NetworkFaults): void;
+  botVoiceSession(): VoiceSession | undefined;
+  /** Forces the bot's voice socket down (see VoiceServer.disconnect for the codes). */
+  disconnectBotVoice(how?: number | 'drop'): void;
+  /** Sends op 7 Reconnect on the main gateway. */
+  requestGatewayReconnect(): void;
+  dropGateway(code?: number): void;
+  setBotOverwrite(channelId: string, change: { allow?: readonly PermissionName[]; deny?: readonly PermissionName[] }): void;
+  /** Messages in a channel as stored (oldest first; includes ephemeral interaction replies, flags 64). */
+  messagesIn(channelId: string): APIMessage[];
+  /** Messages the bot sent to a user by DM, oldest first. */
+  dmsTo(userId: string): APIMessage[];
+  /** Every DM the bot sent, in order. */
+  allDms(): { userId: string; message: APIMessage; text: string }[];
+  waitFor<T extends SimLogEntry>(predicate: (entry: SimLogEntry) => entry is T, timeoutMs?: number, includePast?: boolean): Promise<T>;
+  waitFor(predicate: (entry: SimLogEntry) => boolean, timeoutMs?: number, includePast?: boolean): Promise<SimLogEntry>;
+  close(): Promise<void>;
+}
+
+export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<DiscordSim> {
+  const clock = options.clock ?? (() => performance.now());
+  const token = options.token ?? 'sim-token';
+  const world = new World(options);
+  const log = new SimLog(clock);
+  const commands = new CommandRegistry(world.newId, world.applicationId);
+  if (options.commands) commands.put(world.guildId, options.commands);
+  for (const user of options.users ?? []) world.addUser(user);
+  const interactions = new Map<string, InteractionRecord>();
+  let faults: NetworkFaults = options.faults ?? {};
+
+  const certificate = await createTrustedLoopbackCertificate();
+  let speakers: SpeakerEngine | null = null;
+  const voice = await startVoiceServer({
+    log,
+    certificate,
+    heartbeatIntervalMs: options.voiceHeartbeatMs ?? 13_750,
+    usersInChannel: (channelId) => world.usersInVoice(channelId),
+    speakerSsrc: (userId) => speakers?.ssrcOf(userId) ?? null,
+  });
+  speakers = new SpeakerEngine(world, voice, log, clock, () => faults);
+  const speakerEngine = speakers;
+
+  const onVoiceStateRequest = (request: VoiceStateRequest) => {
+    const botId = world.bot.id;
+    if (request.guildId !== world.guildId) return;
+    if (request.channelId === null) {
+      world.setVoiceState(botId, null);
+      voice.release(world.guildId);
+      return;
+    }
+    const channel = world.channels.get(request.channelId);
+    const denied = (reason: string) => log.add({ kind: 'voice', event: 'join-ignored', detail: { channelId: request.channelId, reason } });
+    // Discord ignores op 4 it will not honour: no event comes back, the library times out.
+    if (!channel || channel.type !== ChannelType.GuildVoice) return void denied('not a voice channel');
+    if (!world.can(botId, channel.id, 'ViewChannel', 'Connect')) return void denied('missing Connect');
+    const occupants = world.usersInVoice(channel.id).filter((id) => id !== botId).length;
+    if (channel.userLimit > 0 && occupants >= channel.userLimit && !world.can(botId, channel.id, 'MoveMembers')) return void denied('channel full');
+
+    const existing = voice.session(world.guildId);
+    const alive = existing?.ws !== null && existing?.ws !== undefined;
+    world.setVoiceState(botId, channel.id, { sessionId: request.sessionId, selfDeaf: request.selfDeaf, selfMute: request.selfMute });
+    if (existing && alive && existing.sessionId === request.sessionId) {
+      voice.update(world.guildId, { channelId: channel.id, selfDeaf: request.selfDeaf });
+      return;
+    }
+    const session = voice.allocate({ guildId: world.guildId, userId: botId, sessionId: request.sessionId, channelId: channel.id, selfDeaf: request.selfDeaf });
+    world.dispatch('VOICE_SERVER_UPDATE', { token: session.token, guild_id: world.guildId, endpoint: voice.endpoint }, null);
+  };
+
+  const gateway = await startGateway({
+    world,
+    log,
+    token,
+    heartbeatIntervalMs: options.gatewayHeartbeatMs ?? 41_250,
+    privilegedIntents: options.privilegedIntents ?? (GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent),
+    onVoiceStateRequest,
+  });
+  const rest = await startRest({
+    world,
+    commands,
+    interactions,
+    log,
+    token,
+    gatewayUrl: () => gateway.url,
+    rateLimit: options.rateLimit ?? { limit: 50, windowMs: 1000 },
+  });
+
+  const consentReactions = new Map<string, { messageId: string; emoji: string }>();
+
+  const storedMessage = (messageId: string): StoredMessage => {
+    const stored = world.messages.get(messageId);
+    if (!stored) throw new Error(`discord-sim: no message ${messageId}`);
+    return stored;
+  };
+  const botDmMessages = (userId: string) => {
+    const channelId = world.dmChannelByUser.get(userId);
+    return channelId ? [...world.messages.values()].filter((m) => m.message.channel_id === channelId && m.message.author.id === world.bot.id) : [];
+  };
+
+  const sim: DiscordSim = {
+    restUrl: rest.url,
+    gatewayUrl: gateway.url,
+    voiceEndpoint: voice.endpoint,
+    token,
+    applicationId: world.applicationId,
+    botUserId: world.bot.id,
+    guildId: world.guildId,
+    textChannelId: world.textChannelId,
+    voiceChannelId: world.voiceChannelId,
+    otherVoiceChannelId: world.otherVoiceChannelId,
+    log,
+    world,
+    speakers: speakerEngine,
+    clock,
+    clientOptions: { rest: { api: rest.url } },
+    boundAddresses: [
+      { service: 'rest', ...rest.bound },
+      { service: 'gateway', ...gateway.bound },
+      { service: 'voice-wss', ...voice.bound.tls },
+      { service: 'voice-udp', ...voice.bound.udp },
+    ],
+
+    addUser: (input) => world.addUser(input),
+    userByName(username) {
+      const user = [...world.users.values()].find((u) => u.username === username);
+      if (!user) throw new Error(`discord-sim: no user named ${username}`);
+      return user;
+    },
+    joinVoice(userId, channelId = world.voiceChannelId) {
+      const previous = world.voiceStates.get(userId)?.channelId;
+      if (previous === channelId) return;
+      if (previous) voice.clientDisconnect(previous, userId);
+      world.setVoiceState(userId, channelId);
+      voice.clientConnect(channelId, userId);
+      speakerEngine.connected(userId, channelId);
+    },
+    leaveVoice(userId) {
+      const previous = world.voiceStates.get(userId)?.channelId;
+      if (!previous) return;
+      world.setVoiceState(userId, null);
+      voice.clientDisconnect(previous, userId);
+    },
+    slash(userId, text, { channelId = world.textChannelId } = {}) {
+      const parsed = parseSlash(text, commands, (word) => {
+        const id = word.replace(/^<@!?(\d+)>$/, '$1');
+        const user = world.users.get(id) ?? [...world.users.values()].find((u) => u.username === word);
+        if (!user) throw new Error(`discord-sim: no user "${word}"`);
+        return user.id;
+      });
+      const record: InteractionRecord = {
+        id: world.newId(),
+        token: `aW50ZXJhY3Rpb246${randomBytes(24).toString('base64url')}`,
+        userId,
+        channelId,
+        commandName: parsed.command.name,
+        text,
+        createdAt: Date.now(),
+        responded: false,
+        callbackType: null,
+        originalMessageId: null,
+        ephemeral: false,
+      };
+      interactions.set(record.id, record);
+      const memberView = (id: string) => ({ ...world.apiMember(id), permissions: world.permissionsOf(id, channelId).toString() });
+      const resolvedUsers = parsed.userIds.filter((id) => world.users.has(id));
+      const payload = {
+        id: record.id,
+        application_id: world.applicationId,
+        type: InteractionType.ApplicationCommand,
+        data: {
+          id: parsed.command.id,
+          name: parsed.command.name,
+          type: ApplicationCommandType.ChatInput,
+          guild_id: world.guildId,
+          ...(parsed.options.length > 0 ? { options: parsed.options } : {}),
+          ...(resolvedUsers.length > 0
+            ? {
+                resolved: {
+                  users: Object.fromEntries(resolvedUsers.map((id) => [id, world.apiUser(id)])),
+                  members: Object.fromEntries(resolvedUsers.filter((id) => world.members.has(id)).map((id) => [id, { ...world.memberWithoutUser(id), permissions: world.permissionsOf(id, channelId).toString() }])),
+                },
+              }
+            : {}),
+        },
+        guild_id: world.guildId,
+        guild: { id: world.guildId, features: [], locale: 'en-US' },
+        channel: world.apiChannel(channelId),
+        channel_id: channelId,
+        member: memberView(userId),
+        token: record.token,
+        version: 1,
+        app_permissions: world.permissionsOf(world.bot.id, channelId).toString(),
+        locale: 'en-US',
+        guild_locale: 'en-US',
+        entitlements: [],
+        authorizing_integration_owners: { '0': world.guildId },
+        context: InteractionContextType.Guild,
+        attachment_size_limit: 10_485_760,
+      } as unknown as APIChatInputApplicationCommandInteraction;
+      world.dispatch('INTERACTION_CREATE', payload, null);
+      return record;
+    },
+    async waitForInteractionResponse(interaction, timeoutMs = 5000) {
+      if (!interaction.responded) {
+        await sim.waitFor((e) => e.kind === 'rest' && e.interactionId === interaction.id && e.status < 300, timeoutMs, true);
+      }
+      const stored = interaction.originalMessageId ? world.messages.get(interaction.originalMessageId) : undefined;
+      return stored ? world.messageView(stored) : null;
+    },
+    interaction: (id) => interactions.get(id),
+    sendDm(userId, content) {
+      const channelId = world.dmChannelFor(userId);
+      return world.createMessage({ channelId, authorId: userId, body: { content } }).message;
+    },
+    react(userId, messageId, emoji) {
+      world.addReaction(storedMessage(messageId), emoji, userId);
+    },
+    unreact(userId, messageId, emoji) {
+      world.removeReaction(storedMessage(messageId), emoji, userId);
+    },
+    consentMessage(channelId = world.textChannelId) {
+      const candidates = [...world.messages.values()].filter(
+        (m) => m.message.channel_id === channelId && !m.ephemeral && m.message.author.id === world.bot.id &&
+          [...m.reactions.values()].some((users) => users.includes(world.bot.id)),
+      );
+      return candidates.at(-1) ?? null;
+    },
+    reactToConsent(userId, channelId) {
+      const stored = sim.consentMessage(channelId);
+      if (!stored) throw new Error('discord-sim: the bot has posted no message with its own reaction (no consent message to react to)');
+      const emoji = [...stored.reactions].find(([, users]) => users.includes(world.bot.id))?.[0] ?? '';
+      world.addReaction(stored, emoji, userId);
+      const reaction = { messageId: stored.message.id, emoji };
+      consentReactions.set(userId, reaction);
+      return reaction;
+    },
+    withdrawConsent(userId) {
+      const reaction = consentReactions.get(userId);
+      if (!reaction) throw new Error(`discord-sim: ${userId} never reacted to a consent message`);
+      world.removeReaction(storedMessage(reaction.messageId), reaction.emoji, userId);
+      consentReactions.delete(userId);
+      return reaction;
+    },
+    loadSpeech: (path, gate) => loadSpeech(path, gate),
+    speak: (userId, speech, speakOptions) => speakerEngine.speak(userId, speech, speakOptions),
+    setSsrcAnnounced: (userId, announced) => speakerEngine.setAnnounce(userId, announced),
+    setFaults(next) {
+      faults = next;
+    },
+    botVoiceSession: () => voice.session(world.guildId),
+    disconnectBotVoice: (how = 4015) => voice.disconnect(world.guildId, how),
+    requestGatewayReconnect: () => gateway.requestReconnect(),
+    dropGateway: (code) => gateway.dropConnections(code),
+    setBotOverwrite: (channelId, change) => world.setBotOverwrite(channelId, change),
+    messagesIn: (channelId) => [...world.messages.values()].filter((m) => m.message.channel_id === channelId).map((m) => world.messageView(m)),
+    dmsTo: (userId) => botDmMessages(userId).map((m) => world.messageView(m)),
+    allDms() {
+      const dmChannels = new Map([...world.dmChannelByUser].map(([userId, channelId]) => [channelId, userId]));
+      return [...world.messages.values()]
+        .filter((m) => dmChannels.has(m.message.channel_id) && m.message.author.id === world.bot.id)
+        .map((m) => ({ userId: dmChannels.get(m.message.channel_id) ?? '', message: world.messageView(m), text: messageText(m.message) }));
+    },
+    waitFor(predicate: (entry: SimLogEntry) => boolean, timeoutMs = 5000, includePast = false): Promise<SimLogEntry> {
+      if (includePast) {
+        const past = log.entries.find(predicate);
+        if (past) return Promise.resolve(past);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`discord-sim: waited ${timeoutMs} ms for a log entry that never came`));
+        }, timeoutMs);
+        const off = log.onEntry((entry) => {
+          if (!predicate(entry)) return;
+          clearTimeout(timer);
+          off();
+          resolve(entry);
+        });
+      });
+    },
+    async close() {
+      speakerEngine.stopAll();
+      await Promise.all([rest.close(), gateway.close(), voice.close()]);
+    },
+  } as DiscordSim;
+  return sim;
+}

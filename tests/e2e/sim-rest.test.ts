@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  ChannelType, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction, type Client,
+} from 'discord.js';
+import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import { joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../discord-sim/index.ts';
+
+let sim: DiscordSim | null = null;
+let client: Client | null = null;
+let connection: VoiceConnection | null = null;
+afterEach(async () => {
+  connection?.destroy();
+  await client?.destroy();
+  await sim?.close();
+  connection = null;
+  client = null;
+  sim = null;
+});
+
+const record = new SlashCommandBuilder().setName('record').setDescription('r')
+  .addSubcommand((x) => x.setName('start').setDescription('s'))
+  .addSubcommand((x) => x.setName('status').setDescription('s').addIntegerOption((o) => o.setName('verbose').setDescription('v')));
+
+async function boot(options: DiscordSimOptions = {}): Promise<{ s: DiscordSim; c: Client }> {
+  const s = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'dora', dmsClosed: true }], commands: [record.toJSON()], ...options });
+  sim = s;
+  const c = await loginClient(s, { intents: [...RECORDER_INTENTS, GatewayIntentBits.GuildMembers] });
+  client = c;
+  return { s, c };
+}
+
+function nextInteraction(c: Client): Promise<ChatInputCommandInteraction> {
+  return new Promise((resolve) => c.once(Events.InteractionCreate, (i) => i.isChatInputCommand() && resolve(i)));
+}
+
+describe('REST behaviour the bot relies on', () => {
+  test('deferred reply, edit of @original, follow-up, reactions and the reaction list', async () => {
+    const { s, c } = await boot();
+    const alice = s.userByName('alice');
+    const got = nextInteraction(c);
+    const record1 = s.slash(alice.id, 'record status 2');
+    const interaction = await got;
+    expect(interaction.options.getInteger('verbose')).toBe(2);
+    await interaction.deferReply();
+    const original = s.messagesIn(s.textChannelId)[0];
+    expect((original?.flags ?? 0) & MessageFlags.Loading).toBe(MessageFlags.Loading);
+    const edited = await interaction.editReply('consent here');
+    await edited.react('✅');
+    await interaction.followUp({ content: 'only you', flags: MessageFlags.Ephemeral });
+    s.reactToConsent(alice.id);
+    const users = await edited.reactions.cache.get('✅')?.users.fetch();
+    expect([...(users?.keys() ?? [])].sort()).toEqual([c.user?.id, alice.id].sort());
+    expect(s.consentMessage()?.message.id).toBe(edited.id);
+    expect(s.messagesIn(s.textChannelId).map((m) => [m.content, m.flags])).toEqual([['consent here', 0], ['only you', MessageFlags.Ephemeral]]);
+    await expect(interaction.reply('again')).rejects.toThrow(); // discord.js itself refuses a second reply
+    expect(record1.responded).toBe(true);
+    const routes = s.log.rest().map((e) => `${e.method} ${e.route} ${e.status}`);
+    expect(routes).toEqual(expect.arrayContaining([
+      'POST /interactions/:id/:token/callback 204',
+      'PATCH /webhooks/:app/:token/messages/:message 200',
+      'PUT /channels/:channel/messages/:message/reactions/:emoji/@me 204',
+      'POST /webhooks/:app/:token 200',
+      'GET /channels/:channel/messages/:message/reactions/:emoji 200',
+    ]));
+  });
+
+  test('a second acknowledgement of one interaction gets 40060; an unknown command is refused before sending', async () => {
+    const { s, c } = await boot();
+    const alice = s.userByName('alice');
+    const got = nextInteraction(c);
+    const rec = s.slash(alice.id, 'record start');
+    const interaction = await got;
+    await interaction.reply('one');
+    const second = await fetch(`${s.restUrl}/v10/interactions/${rec.id}/${rec.token}/callback`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 4, data: { content: 'two' } }),
+    });
+    expect(await second.json()).toEqual({ message: 'Interaction has already been acknowledged.', code: 40060 });
+    expect(() => s.slash(alice.id, 'record explode')).toThrow(/needs one of: start, status/);
+    expect(() => s.slash(alice.id, 'recordings list')).toThrow(/not registered/);
+  });
+
+  test('DMs: channel creation, messages, a user with DMs closed gets 50007, and incoming DMs arrive', async () => {
+    const { s, c } = await boot();
+    const alice = s.userByName('alice');
+    const dora = s.userByName('dora');
+    await (await c.users.fetch(alice.id)).send('link: http://127.0.0.1:9/x');
+    expect(s.dmsTo(alice.id).map((m) => m.content)).toEqual(['link: http://127.0.0.1:9/x']);
+    const closed = await (await c.users.fetch(dora.id)).send('hi').catch((e: unknown) => e);
+    expect(closed).toBeInstanceOf(DiscordAPIError);
+    expect((closed as DiscordAPIError).code).toBe(50007);
+    const incoming = new Promise<string>((resolve) => c.on(Events.MessageCreate, (m) => m.channel.type === ChannelType.DM && !m.author.bot && resolve(m.content)));
+    s.sendDm(alice.id, 'download');
+    expect(await incoming).toBe('download');
+    expect(s.allDms().map((d) => d.userId)).toEqual([alice.id]);
+  });
+
+  test('denied Send Messages answers 50013; denied Connect leaves the voice connection unanswered', async () => {
+    const { s, c } = await boot({ botDeny: { text: ['SendMessages'], voice: ['Connect'] } });
+    const channel = await c.channels.fetch(s.textChannelId);
+    if (!channel?.isSendable()) throw new Error('not sendable');
+    const denied = await channel.send('x').catch((e: unknown) => e);
+    expect((denied as DiscordAPIError).code).toBe(50013);
+    const guild = c.guilds.cache.get(s.guildId);
+    if (!guild) throw new Error('no guild');
+    expect(guild.channels.cache.get(s.voiceChannelId)?.permissionsFor(c.user?.id ?? '')?.has('Connect')).toBe(false);
+    const ignored = s.waitFor((e) => e.kind === 'voice' && e.event === 'join-ignored');
+    connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+    await ignored;
+    await expect(entersState(connection, VoiceConnectionStatus.Ready, 1000)).rejects.toThrow();
+  });
+
+  test('nickname change comes back as GUILD_MEMBER_UPDATE; voice channel status is stored', async () => {
+    const { s, c } = await boot();
+    const guild = c.guilds.cache.get(s.guildId);
+    if (!guild?.members.me) throw new Error('no me');
+    const updated = new Promise<string | null>((resolve) => c.on(Events.GuildMemberUpdate, (_old, m) => m.id === s.botUserId && resolve(m.nickname)));
+    await guild.members.me.setNickname('🔴 Recording');
+    expect(await updated).toBe('🔴 Recording');
+    connection = await joinVoice(c, s);
+    await c.rest.put(`/channels/${s.voiceChannelId}/voice-status`, { body: { status: 'Recording' } });
+    expect(s.world.channels.get(s.voiceChannelId)?.status).toBe('Recording');
+  });
+
+  test('the gateway resumes after op 7 Reconnect and keeps dispatching', async () => {
+    const { s, c } = await boot();
+    const alice = s.userByName('alice');
+    const resumed = s.waitFor((e) => e.kind === 'gateway-out' && e.t === 'RESUMED', 10_000);
+    s.requestGatewayReconnect();
+    await resumed;
+    expect(s.log.entries.some((e) => e.kind === 'gateway-in' && e.op === 6)).toBe(true);
+    const got = nextInteraction(c);
+    s.slash(alice.id, 'record start');
+    expect((await got).commandName).toBe('record');
+  });
+
+  test('starts in seconds and listens on loopback only', async () => {
+    const started = performance.now();
+    const s = await startDiscordSim();
+    sim = s;
+    const seconds = (performance.now() - started) / 1000;
+    expect(seconds).toBeLessThan(5);
+    expect(s.boundAddresses.map((b) => b.service).sort()).toEqual(['gateway', 'rest', 'voice-udp', 'voice-wss']);
+    for (const bound of s.boundAddresses) expect(bound.address).toBe('127.0.0.1');
+  });
+});

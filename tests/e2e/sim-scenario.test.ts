@@ -1,0 +1,166 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ChannelType, Events, SlashCommandBuilder, type Client, type Message } from 'discord.js';
+import { entersState, getVoiceConnection, joinVoiceChannel, VoiceConnectionStatus } from '@discordjs/voice';
+import {
+  encodeWav, loadScenario, loginClient, parseScenario, playScenario, ScenarioError, scenarioUsers, startDiscordSim, tonePcm, type DiscordSim,
+} from '../discord-sim/index.ts';
+
+let sim: DiscordSim | null = null;
+let client: Client | null = null;
+let dir: string | null = null;
+afterEach(async () => {
+  if (sim) getVoiceConnection(sim.guildId)?.destroy();
+  await client?.destroy();
+  await sim?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  client = null;
+  sim = null;
+  dir = null;
+});
+
+const valid = {
+  name: 't',
+  host: 'alice',
+  speakers: [
+    { id: 'alice', name: 'Alice', audio: 'a.wav', joinAt: 0, consentAt: 1, speakAt: [2] },
+    { id: 'bob', audio: 'b.ogg', speakAt: [3] },
+  ],
+  commands: [{ at: 0.5, user: 'alice', slash: 'record start' }],
+  endAt: 5,
+};
+
+describe('scenario files', () => {
+  test('a valid scenario gets its defaults', () => {
+    const s = parseScenario(valid);
+    expect(s.speakers[1]?.joinAt).toBe(0);
+    expect(s.network).toEqual({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 });
+  });
+
+  test.each([
+    ['a wrong type', { speakers: [{ ...valid.speakers[0], joinAt: 'soon' }, valid.speakers[1]] }, 'speakers[0].joinAt'],
+    ['a misspelt field', { speakers: [{ ...valid.speakers[0], consentat: 1 }, valid.speakers[1]] }, 'speakers[0]'],
+    ['a host who is not a speaker', { host: 'zed' }, 'host'],
+    ['a command from nobody', { commands: [{ at: 1, user: 'zed', dm: 'hi' }] }, 'commands[0].user'],
+    ['a command with both slash and dm', { commands: [{ at: 1, user: 'bob', dm: 'hi', slash: 'record stop' }] }, 'commands[0]'],
+    ['withdrawing without consenting', { speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }] }, 'speakers[1].withdrawAt'],
+    ['speaking after leaving', { speakers: [{ ...valid.speakers[0], leaveAt: 1.5 }, valid.speakers[1]] }, 'speakers[0].speakAt[0]'],
+    ['a probability above 1', { network: { loss: 2 } }, 'network.loss'],
+    ['an unsupported audio file', { speakers: [{ ...valid.speakers[0], audio: 'a.mp3' }, valid.speakers[1]] }, 'speakers[0].audio'],
+  ])('%s is reported with its field path', (_name, change, path) => {
+    let error: unknown = null;
+    try {
+      parseScenario({ ...valid, ...change }, { source: 'bad.json' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScenarioError);
+    expect((error as ScenarioError).issues.map((i) => i.path)).toContain(path);
+    expect((error as ScenarioError).message).toMatch(/^bad\.json: invalid scenario/);
+  });
+
+  test('loadScenario reports unreadable JSON and missing audio files', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sim-scenario-'));
+    await writeFile(join(dir, 'broken.json'), '{ "name": ');
+    await expect(loadScenario(join(dir, 'broken.json'))).rejects.toThrow(/not valid JSON/);
+    await writeFile(join(dir, 's.json'), JSON.stringify(valid));
+    await expect(loadScenario(join(dir, 's.json'))).rejects.toThrow(/speakers\[0\]\.audio: file not found/);
+  });
+});
+
+/** A minimal consent-first bot, just enough to exercise the player end to end with the real libraries. */
+function miniBot(s: DiscordSim, c: Client) {
+  const heard = new Map<string, Buffer[]>();
+  const reactionsSeen: string[] = [];
+  let consentMessage: Message | null = null;
+  c.on(Events.InteractionCreate, async (interaction) => {
+    if (!interaction.isChatInputCommand() || !interaction.inCachedGuild()) return;
+    if (interaction.options.getSubcommand() === 'start') {
+      const channel = interaction.member.voice.channel;
+      if (!channel) return void (await interaction.reply({ content: 'join a voice channel first' }));
+      const response = await interaction.reply({ content: 'Recording. React ✅ to be recorded.', withResponse: true });
+      consentMessage = response.resource?.message ?? null;
+      await consentMessage?.react('✅');
+      const connection = joinVoiceChannel({ channelId: channel.id, guildId: channel.guild.id, adapterCreator: channel.guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+      await entersState(connection, VoiceConnectionStatus.Ready, 5000);
+    } else {
+      await interaction.reply({ content: 'Stopped.' });
+      getVoiceConnection(s.guildId)?.destroy();
+    }
+  });
+  c.on(Events.MessageReactionAdd, (reaction, user) => {
+    if (user.id === c.user?.id || reaction.message.id !== consentMessage?.id) return;
+    reactionsSeen.push(`+${user.username}`);
+    const stream = getVoiceConnection(s.guildId)?.receiver.subscribe(user.id);
+    const frames = heard.get(user.id) ?? [];
+    heard.set(user.id, frames);
+    stream?.on('data', (frame: Buffer) => frames.push(frame));
+  });
+  c.on(Events.MessageReactionRemove, (reaction, user) => {
+    if (reaction.message.id !== consentMessage?.id) return;
+    reactionsSeen.push(`-${user.username}`);
+    getVoiceConnection(s.guildId)?.receiver.subscriptions.get(user.id)?.destroy();
+  });
+  c.on(Events.MessageCreate, async (message) => {
+    if (message.channel.type !== ChannelType.DM || message.author.bot) return;
+    const isHost = message.author.username === 'alice';
+    await message.channel.send(isHost ? 'Your recording: http://127.0.0.1:1/r/abc.' : 'Nothing for you.');
+  });
+  return { heard, reactionsSeen };
+}
+
+describe('the scenario player drives a real discord.js bot through the stand-in', () => {
+  test('users join, run commands, consent, speak, withdraw, leave and DM on the scenario clock', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sim-scenario-'));
+    await writeFile(join(dir, 'alice.wav'), encodeWav(tonePcm({ seconds: 0.6, frequency: 440, sampleRate: 22_050 })));
+    await writeFile(join(dir, 'carol.wav'), encodeWav(tonePcm({ seconds: 0.4, frequency: 660, sampleRate: 16_000 })));
+    await writeFile(join(dir, 'bob.wav'), encodeWav(tonePcm({ seconds: 0.5, frequency: 330, sampleRate: 48_000 })));
+    execFileSync('ffmpeg', ['-v', 'error', '-i', join(dir, 'bob.wav'), '-c:a', 'libopus', join(dir, 'bob.ogg')]);
+    await writeFile(join(dir, 'scenario.json'), JSON.stringify({
+      name: 'mini',
+      host: 'alice',
+      speakers: [
+        { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [1.5] },
+        { id: 'bob', name: 'Bob', audio: 'bob.ogg', joinAt: 0, speakAt: [1.5] },
+        { id: 'carol', name: 'Carol', audio: 'carol.wav', joinAt: 0.5, consentAt: 1.2, withdrawAt: 2.8, leaveAt: 3.0, speakAt: [1.8] },
+      ],
+      commands: [
+        { at: 0.3, user: 'alice', slash: 'record start' },
+        { at: 3.2, user: 'alice', slash: 'record stop' },
+        { at: 3.5, user: 'alice', dm: 'download' },
+        { at: 3.6, user: 'bob', dm: 'download' },
+      ],
+      endAt: 4,
+    }));
+    const scenario = await loadScenario(join(dir, 'scenario.json'));
+    const record = new SlashCommandBuilder().setName('record').setDescription('r')
+      .addSubcommand((x) => x.setName('start').setDescription('s')).addSubcommand((x) => x.setName('stop').setDescription('s'));
+    sim = await startDiscordSim({ users: scenarioUsers(scenario), commands: [record.toJSON()] });
+    client = await loginClient(sim);
+    const bot = miniBot(sim, client);
+
+    const seen: string[] = [];
+    const run = await playScenario(sim, scenario, { hooks: { onEvent: (e) => seen.push(e.action.kind) } });
+    const outcome = await run.finished;
+
+    expect(outcome.events.filter((e) => e.error)).toEqual([]);
+    expect(seen.at(-1)).toBe('end');
+    expect(outcome.consent.map((c) => `${c.speaker}:${c.event}`)).toEqual(['alice:granted', 'carol:granted', 'carol:withdrawn']);
+    for (const c of outcome.consent) expect(Math.abs(c.at - (c.speaker === 'alice' ? 1.0 : c.event === 'granted' ? 1.2 : 2.8))).toBeLessThan(0.25);
+    expect(bot.reactionsSeen).toEqual(['+alice', '+carol', '-carol']);
+    expect(outcome.slashes.map((s) => s.reply)).toEqual(['Recording. React ✅ to be recorded.', 'Stopped.']);
+    expect(outcome.dms).toEqual([
+      { to: 'alice', text: 'Your recording: http://127.0.0.1:1/r/abc.', links: ['http://127.0.0.1:1/r/abc'] },
+      { to: 'bob', text: 'Nothing for you.', links: [] },
+    ]);
+    const aliceId = outcome.userIds.alice ?? '';
+    const carolId = outcome.userIds.carol ?? '';
+    expect(bot.heard.get(aliceId)?.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(aliceId).map((f) => f.toString('hex')));
+    expect(bot.heard.get(carolId)?.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(carolId).map((f) => f.toString('hex')));
+    expect(bot.heard.has(outcome.userIds.bob ?? '')).toBe(false);
+    expect(sim.speakers.decodableArrivals(outcome.userIds.bob ?? '').length).toBeGreaterThan(0); // bob did talk
+  });
+});

@@ -1,0 +1,198 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import type { Client } from 'discord.js';
+import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import { VoiceCloseCodes } from 'discord-api-types/voice/v8';
+import { joinVoice, loginClient, startDiscordSim, speechFromPcm, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+
+let sim: DiscordSim | null = null;
+let client: Client | null = null;
+let connection: VoiceConnection | null = null;
+afterEach(async () => {
+  connection?.destroy();
+  await client?.destroy();
+  await sim?.close();
+  connection = null;
+  client = null;
+  sim = null;
+});
+
+async function connect(s: DiscordSim): Promise<VoiceConnection> {
+  client = await loginClient(s);
+  connection = await joinVoice(client, s);
+  return connection;
+}
+
+/** Collects what the receiver yields for a user until `count` frames or `ms` of quiet. */
+function collect(conn: VoiceConnection, userId: string, count: number, ms = 3000): Promise<{ frames: Buffer[]; error: Error | null }> {
+  const stream = conn.receiver.subscribe(userId);
+  const frames: Buffer[] = [];
+  return new Promise((resolve) => {
+    let timer = setTimeout(done, ms);
+    function done() {
+      stream.removeAllListeners('data');
+      resolve({ frames, error: null });
+    }
+    stream.on('data', (frame: Buffer) => {
+      frames.push(frame);
+      clearTimeout(timer);
+      if (frames.length >= count) return done();
+      timer = setTimeout(done, ms);
+    });
+    stream.on('error', (error: Error) => {
+      clearTimeout(timer);
+      resolve({ frames, error });
+    });
+  });
+}
+
+/**
+ * Subscribes again whenever @discordjs/voice destroys the stream (it does on any packet it cannot decrypt),
+ * which is what roomrec's receive adapter must do. Returns the frames and the errors seen.
+ */
+function collectResilient(conn: VoiceConnection, userId: string, quietMs = 1500): Promise<{ frames: Buffer[]; errors: Error[] }> {
+  const frames: Buffer[] = [];
+  const errors: Error[] = [];
+  return new Promise((resolve) => {
+    let timer = setTimeout(finish, quietMs * 2);
+    let current = conn.receiver.subscribe(userId);
+    function finish() {
+      current.removeAllListeners();
+      resolve({ frames, errors });
+    }
+    function attach() {
+      current.on('data', (frame: Buffer) => {
+        frames.push(frame);
+        clearTimeout(timer);
+        timer = setTimeout(finish, quietMs);
+      });
+      current.once('error', (error: Error) => errors.push(error));
+      current.once('close', () => {
+        current = conn.receiver.subscribe(userId);
+        attach();
+      });
+    }
+    attach();
+  });
+}
+
+const tone = (seconds: number, frequency = 440): Speech => speechFromPcm(tonePcm({ seconds, frequency, silenceAfter: 0.2 }));
+
+describe('@discordjs/voice against the stand-in voice server', () => {
+  test('the receiver yields exactly the Opus frames a simulated user sent, in order', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const alice = sim.userByName('alice');
+    const conn = await connect(sim);
+    sim.joinVoice(alice.id);
+    const speech = speechFromPcm(tonePcm({ seconds: 1, frequency: 440, sampleRate: 44_100, silenceAfter: 0.5 }));
+    const received = collect(conn, alice.id, speech.frames.length);
+    const utterance = sim.speak(alice.id, speech);
+    await utterance.done;
+    const { frames, error } = await received;
+    expect(error).toBeNull();
+    expect(utterance.frames.length).toBe(50 + 5); // 1 s of tone + 5 trailing silence frames, nothing for the rest
+    expect(frames.map((f) => f.toString('hex'))).toEqual(utterance.frames.map((f) => f.opus.toString('hex')));
+  });
+
+  test('with loss, duplicates, reordering and jitter the receiver yields the surviving frames in arrival order', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const alice = sim.userByName('alice');
+    const conn = await connect(sim);
+    sim.joinVoice(alice.id);
+    const received = collectResilient(conn, alice.id);
+    const utterance = sim.speak(alice.id, tone(2), { faults: { loss: 0.1, duplicate: 0.1, reorder: 0.1, jitterMs: 15, seed: 7 } });
+    await utterance.done;
+    const { frames, errors } = await received;
+    expect(errors).toEqual([]);
+    const fates = utterance.frames.map((f) => f.fate);
+    expect(fates.filter((f) => f === 'lost').length).toBeGreaterThan(0);
+    const arrivals = sim.speakers.wire.filter((w) => w.frame.userId === alice.id);
+    expect(arrivals.some((w) => w.payload === 'duplicate')).toBe(true);
+    const order = arrivals.map((w) => w.frame.index);
+    expect(order.some((index, i) => i > 0 && index < (order[i - 1] ?? 0))).toBe(true); // something overtook something
+    expect(frames.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(alice.id).map((f) => f.toString('hex')));
+  });
+
+  test('the same seed gives the same faults', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const { planDeliveries } = await import('../discord-sim/faults.ts');
+    const faults = { loss: 0.2, duplicate: 0.2, reorder: 0.2, jitterMs: 30, malformed: 0.05, undecryptable: 0.05, seed: 42 };
+    expect(planDeliveries(200, faults)).toEqual(planDeliveries(200, faults));
+    expect(planDeliveries(200, faults)).not.toEqual(planDeliveries(200, { ...faults, seed: 43 }));
+  });
+
+  test('a malformed or undecryptable packet destroys the @discordjs/voice stream; resubscribing recovers the rest', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const alice = sim.userByName('alice');
+    const conn = await connect(sim);
+    sim.joinVoice(alice.id);
+    const received = collectResilient(conn, alice.id);
+    const utterance = sim.speak(alice.id, tone(2), { faults: { malformed: 0.05, undecryptable: 0.05, seed: 3 } });
+    await utterance.done;
+    const { frames, errors } = await received;
+    const bad = utterance.frames.filter((f) => f.fate === 'malformed' || f.fate === 'undecryptable').length;
+    expect(utterance.frames.some((f) => f.fate === 'malformed')).toBe(true);
+    expect(utterance.frames.some((f) => f.fate === 'undecryptable')).toBe(true);
+    // One stream error per damaged packet: the library turns each into stream.destroy(error).
+    expect(errors.length).toBe(bad);
+    expect(frames.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(alice.id).map((f) => f.toString('hex')));
+  });
+
+  test('packets from an SSRC never announced by op 5 are dropped by the receiver', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'bob' }] });
+    const alice = sim.userByName('alice');
+    const bob = sim.userByName('bob');
+    const conn = await connect(sim);
+    sim.setSsrcAnnounced(bob.id, false);
+    sim.joinVoice(alice.id);
+    sim.joinVoice(bob.id);
+    const fromBob = collect(conn, bob.id, 1, 1500);
+    const fromAlice = collect(conn, alice.id, 1000, 1500);
+    const speech = tone(0.5);
+    await Promise.all([sim.speak(bob.id, speech).done, sim.speak(alice.id, speech).done]);
+    expect((await fromBob).frames).toEqual([]);
+    expect(sim.speakers.wire.filter((w) => w.frame.userId === bob.id).length).toBe(speech.frames.length); // they were sent
+    expect((await fromAlice).frames.length).toBe(speech.frames.length);
+  });
+
+  test('a self-deafened bot is sent no audio, as on Discord', async () => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const alice = sim.userByName('alice');
+    client = await loginClient(sim);
+    const s = sim;
+    const deafened = s.waitFor((e) => e.kind === 'voice' && e.event === 'session-description', 10_000);
+    const guild = client.guilds.cache.get(s.guildId);
+    if (!guild) throw new Error('guild missing');
+    // joinVoiceChannel's default is selfDeaf: true — exactly the mistake this test guards against
+    connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator, daveEncryption: false });
+    await deafened;
+    await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
+    expect(s.botVoiceSession()?.selfDeaf).toBe(true);
+    sim.joinVoice(alice.id);
+    const received = collect(connection, alice.id, 1, 1000);
+    await sim.speak(alice.id, tone(0.3)).done;
+    expect((await received).frames).toEqual([]);
+  });
+
+  test.each([
+    ['4015 voice server crashed (resume)', VoiceCloseCodes.VoiceServerCrashed as number | 'drop', 'resumed'],
+    ['a dropped TCP connection (resume)', 'drop' as const, 'resumed'],
+    ['4006 session no longer valid (rejoin through the main gateway)', VoiceCloseCodes.SessionNoLongerValid, 'session-description'],
+  ])('survives a forced voice disconnect: %s', async (_name, how, recoveryEvent) => {
+    sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+    const alice = sim.userByName('alice');
+    const conn = await connect(sim);
+    sim.joinVoice(alice.id);
+    const s = sim;
+    const recovered = s.waitFor((e) => e.kind === 'voice' && e.event === recoveryEvent, 10_000);
+    s.disconnectBotVoice(how);
+    await recovered;
+    await entersState(conn, VoiceConnectionStatus.Ready, 10_000);
+    const speech = tone(0.5);
+    const received = collect(conn, alice.id, speech.frames.length);
+    const utterance = s.speak(alice.id, speech);
+    await utterance.done;
+    const { frames, error } = await received;
+    expect(error).toBeNull();
+    expect(frames.map((f) => f.toString('hex'))).toEqual(utterance.frames.map((f) => f.opus.toString('hex')));
+  });
+});
