@@ -1,0 +1,484 @@
+// One room being recorded: consent in and out, a track per consenting speaker, the voice connection kept alive,
+// auto-stop conditions, and stop → mix → ready. Composes the pieces; owns no Discord UI (the bot layer posts
+// messages and reads reactions, then calls grantConsent / withdrawConsent / setHumansInRoom / stop).
+//
+// Time: one recording clock (ms since time zero) derived from the injected monotonic clock. Time zero is
+// anchored to wall time once, at start (startedAt, stored) or at resume (startedAt read back), so a restart
+// continues on the same time base: the downtime becomes silence and every track stays aligned.
+//
+// Consent-first: nobody is subscribed before their consent is stored; a withdrawal unsubscribes synchronously.
+import { EventEmitter } from 'node:events';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import { mixTracks } from '../audio/mixer.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
+import type { NewRecording, Recording, Store } from '../storage/store.ts';
+import { recordingClock, type Clock } from './clock.ts';
+import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
+import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
+import { watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
+import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
+import {
+  runStopPipeline,
+  type MixFunction,
+  type StopOutcome,
+  type StopPipelineDeps,
+  type StopProgress,
+} from './stop-pipeline.ts';
+import type { StopReason } from './recording-state.ts';
+import { createVoiceReceive, type ReceiveStats, type ReceiveSubscription, type VoiceReceive } from './voice-receive.ts';
+
+export interface RoomDeps {
+  store: Store;
+  /** Monotonic milliseconds (clock.ts); the room's recording clock is derived from it. */
+  clock: Clock;
+  /** Epoch milliseconds, read once at start and at resume to anchor time zero. Default Date.now. */
+  wallNow?: () => number;
+  log: Logger;
+  config: Pick<Config, 'recording' | 'mix' | 'retention'>;
+  /** Default: the project's mixer. */
+  mix?: MixFunction;
+  rejoin?: RejoinPolicy;
+  /** How long start/resume wait for the voice connection to be ready. Default 20 s. */
+  readyTimeoutMs?: number;
+  /** How often open tracks are told the time (so a spurt's end is written promptly) and auto-stop is checked. */
+  tickMs?: number;
+}
+
+export interface RoomSpeakerStatus {
+  userId: string;
+  name: string;
+  /** Being recorded right now. */
+  recording: boolean;
+  consentedAt: number;
+  withdrawnAt?: number;
+  includeInMix: boolean;
+  trackFile: string;
+  bytes: number;
+  track?: SpeakerTrackStats;
+  receive?: ReceiveStats;
+}
+
+export interface RoomStatus {
+  recordingId: string;
+  state: Recording['state'];
+  startedAt: number;
+  durationMs: number;
+  voice: VoiceConnectionStatus;
+  reconnects: number;
+  humansInRoom: number | undefined;
+  speakers: RoomSpeakerStatus[];
+  bytes: number;
+  /** Over every subscription of the room: packets delivered, paired with RTP, malformed and dropped. */
+  receive: ReceiveStats;
+}
+
+export type RoomEvents = {
+  /** Who is being recorded changed (the bot updates the consent message). */
+  speakers: [speakers: { userId: string; name: string }[]];
+  /** The room should stop; the bot calls stop(reason) and tells the host why. Emitted once per room. */
+  autoStop: [reason: AutoStopReason | 'voice-lost'];
+  voice: [change: VoiceChange];
+  stopped: [outcome: StopOutcome];
+};
+
+export class RoomNotRecordingError extends Error {
+  constructor(recordingId: string, what: string) {
+    super(`recording ${recordingId} is no longer recording: cannot ${what}`);
+    this.name = 'RoomNotRecordingError';
+  }
+}
+
+export class VoiceNotReadyError extends Error {
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(`the voice connection did not become ready within ${timeoutMs / 1000} s`, options);
+    this.name = 'VoiceNotReadyError';
+  }
+}
+
+interface LiveSpeaker {
+  name: string;
+  subscription: ReceiveSubscription;
+  /** Undefined while the track is being opened; packets wait in `queue` meanwhile (memory only). */
+  track: SpeakerTrack | undefined;
+  queue: ReceivedPacket[];
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 20_000;
+const DEFAULT_TICK_MS = 200;
+
+export class RoomRecorder extends EventEmitter<RoomEvents> {
+  readonly id: string;
+  readonly startedAt: number;
+  #recording: Recording;
+  #deps: RoomDeps;
+  #log: Logger;
+  /** ms since time zero */
+  #now: Clock;
+  #connection: VoiceConnection;
+  #receive: VoiceReceive;
+  #voiceWatch: VoiceWatch;
+  #speakers = new Map<string, LiveSpeaker>();
+  #mutex: KeyedMutex = createKeyedMutex();
+  #inFlight = new Set<Promise<unknown>>();
+  #ticker: NodeJS.Timeout;
+  #humans: number | undefined;
+  #emptySinceMs: number | undefined;
+  #autoStopSent = false;
+  #reconnects = 0;
+  #stopRequested = false;
+  #stopping: Promise<StopOutcome> | undefined;
+
+  /** Waits for the voice connection, then creates the recording: its time zero is now. */
+  static async start(opts: {
+    meta: Omit<NewRecording, 'startedAt'>;
+    connection: VoiceConnection;
+    deps: RoomDeps;
+  }): Promise<RoomRecorder> {
+    const { deps } = opts;
+    await waitReady(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    const zero = deps.clock.now();
+    const startedAt = (deps.wallNow ?? Date.now)();
+    const recording = await deps.store.createRecording({ ...opts.meta, startedAt });
+    return new RoomRecorder(recording, opts.connection, deps, zero);
+  }
+
+  /**
+   * Continues a recording the bot was running when it stopped (state 'recording' in the store), on the same
+   * time base: each consenting speaker's track resumes, the time the bot was away is silence.
+   * The bot should re-check reactions afterwards and withdraw whoever removed theirs meanwhile.
+   */
+  static async resume(opts: { recording: Recording; connection: VoiceConnection; deps: RoomDeps }): Promise<RoomRecorder> {
+    const { recording, deps } = opts;
+    if (recording.state !== 'recording') {
+      throw new Error(`recording ${recording.id} is ${recording.state}, only a recording in progress can resume`);
+    }
+    await waitReady(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    const zero = deps.clock.now() - ((deps.wallNow ?? Date.now)() - recording.startedAt);
+    const room = new RoomRecorder(recording, opts.connection, deps, zero);
+    room.#log.info({ elapsedMs: Math.round(room.#now.now()) }, 'resuming a recording');
+    try {
+      for (const s of consentingSpeakers(recording)) await room.#track(room.#begin(s.userId, s.name));
+    } catch (error) {
+      // The stored recording stays 'recording': finishInterrupted (or another resume) can still complete it.
+      room.#halt();
+      throw error;
+    }
+    if (room.#speakers.size > 0) room.emit('speakers', room.recordingSpeakers());
+    return room;
+  }
+
+  private constructor(recording: Recording, connection: VoiceConnection, deps: RoomDeps, zero: number) {
+    super();
+    this.id = recording.id;
+    this.startedAt = recording.startedAt;
+    this.#recording = recording;
+    this.#deps = deps;
+    this.#log = deps.log.child({ recordingId: recording.id });
+    this.#now = recordingClock(deps.clock, zero);
+    this.#connection = connection;
+    this.#receive = createVoiceReceive(connection, { clock: this.#now, log: this.#log });
+    this.#voiceWatch = watchVoice(connection, {
+      log: this.#log,
+      policy: deps.rejoin,
+      onChange: (change) => this.#onVoice(change),
+    });
+    this.#ticker = setInterval(() => this.#tick(), deps.tickMs ?? DEFAULT_TICK_MS);
+  }
+
+  /** The stored recording as last written by this room. */
+  get recording(): Recording {
+    return this.#recording;
+  }
+
+  /** ms since time zero on the recording clock. */
+  elapsedMs(): number {
+    return this.#now.now();
+  }
+
+  /**
+   * Records `userId` from this moment. Their consent is stored before any of their audio is kept; a speaker
+   * who withdrew earlier continues their own track, the time in between silent. Idempotent.
+   */
+  grantConsent(who: { userId: string; name: string }): Promise<void> {
+    if (this.#stopRequested) return Promise.reject(new RoomNotRecordingError(this.id, 'grant consent'));
+    return this.#track(
+      this.#mutex.run(who.userId, async () => {
+        if (this.#stopRequested || this.#speakers.has(who.userId)) return;
+        const atMs = this.#now.now();
+        const at = this.#epoch(atMs);
+        // Hear them from the moment of consent; until their track is open, packets wait in memory.
+        const speaker = this.#subscribe(who.userId, who.name);
+        try {
+          this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withGrant(r, { ...who, at }));
+          await this.#deps.store.appendConsentEvent({ recordingId: this.id, ...who, event: 'granted', at });
+          await this.#open(speaker, who.userId, atMs);
+        } catch (error) {
+          speaker.subscription.unsubscribe();
+          if (this.#speakers.get(who.userId) === speaker) this.#speakers.delete(who.userId);
+          throw error;
+        }
+        this.#log.info({ userId: who.userId }, 'consent granted: recording speaker');
+        this.emit('speakers', this.recordingSpeakers());
+      }),
+    );
+  }
+
+  /**
+   * Stops recording `userId` at once (synchronously: not one more packet is kept), then closes their track,
+   * stores the withdrawal and leaves them out of the mix; their track is deleted when DELETE_WITHDRAWN_TRACKS.
+   * Resolves false when they were not being recorded.
+   */
+  withdrawConsent(userId: string): Promise<boolean> {
+    const speaker = this.#speakers.get(userId);
+    if (!speaker || this.#stopRequested) return Promise.resolve(false);
+    speaker.subscription.unsubscribe();
+    this.#speakers.delete(userId);
+    const atMs = this.#now.now();
+    return this.#track(
+      this.#mutex.run(userId, async () => {
+        const at = this.#epoch(atMs);
+        await speaker.track?.close(atMs);
+        this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withWithdrawal(r, userId, at));
+        await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event: 'withdrawn', at });
+        const stored = findSpeaker(this.#recording, userId);
+        if (this.#deps.config.recording.deleteWithdrawnTracks && stored) {
+          await rm(this.#deps.store.layout.file(this.id, stored.trackFile), { force: true });
+        }
+        this.#log.info({ userId }, 'consent withdrawn: speaker no longer recorded');
+        this.emit('speakers', this.recordingSpeakers());
+        return true;
+      }),
+    );
+  }
+
+  /** Who is being recorded right now. */
+  recordingSpeakers(): { userId: string; name: string }[] {
+    return [...this.#speakers].map(([userId, s]) => ({ userId, name: s.name }));
+  }
+
+  /** The bot reports how many humans are in the voice channel (not counting bots); 0 starts the empty-room timer. */
+  setHumansInRoom(count: number): void {
+    this.#humans = count;
+    if (count > 0) this.#emptySinceMs = undefined;
+    else this.#emptySinceMs ??= this.#now.now();
+  }
+
+  async status(): Promise<RoomStatus> {
+    const layout = this.#deps.store.layout;
+    const speakers = await Promise.all(
+      this.#recording.speakers.map(async (s): Promise<RoomSpeakerStatus> => {
+        const live = this.#speakers.get(s.userId);
+        const bytes = await stat(layout.file(this.id, s.trackFile)).then(
+          (st) => st.size,
+          () => 0,
+        );
+        return {
+          userId: s.userId,
+          name: s.name,
+          recording: live !== undefined,
+          consentedAt: s.consentedAt,
+          ...(s.withdrawnAt === undefined ? {} : { withdrawnAt: s.withdrawnAt }),
+          includeInMix: s.includeInMix,
+          trackFile: s.trackFile,
+          bytes,
+          ...(live?.track ? { track: live.track.stats() } : {}),
+          ...(live ? { receive: live.subscription.stats() } : {}),
+        };
+      }),
+    );
+    const stoppedAt = this.#recording.stoppedAt;
+    return {
+      recordingId: this.id,
+      state: this.#recording.state,
+      startedAt: this.startedAt,
+      durationMs: Math.round(stoppedAt === undefined ? this.#now.now() : stoppedAt - this.startedAt),
+      voice: this.#connection.state.status,
+      reconnects: this.#reconnects,
+      humansInRoom: this.#humans,
+      speakers,
+      bytes: speakers.reduce((sum, s) => sum + s.bytes, 0),
+      receive: this.#receive.stats(),
+    };
+  }
+
+  /**
+   * Stops the room: nobody is heard from this instant, the bot leaves the voice channel, every track ends at
+   * the same position, then the consenting speakers are mixed and the receipt written. Resolves with the final
+   * metadata (state 'ready', or 'failed' with the error) and where the time went. Calling it again returns the
+   * same promise.
+   */
+  stop(reason: StopReason, opts: { onProgress?: (p: StopProgress) => void } = {}): Promise<StopOutcome> {
+    this.#stopping ??= this.#stop(reason, opts.onProgress);
+    return this.#stopping;
+  }
+
+  async #stop(reason: StopReason, onProgress: ((p: StopProgress) => void) | undefined): Promise<StopOutcome> {
+    const endMs = this.#now.now();
+    this.#halt();
+    // Consent changes already under way finish first, so their tracks are among those closed below.
+    await Promise.allSettled([...this.#inFlight]);
+
+    const deps: StopPipelineDeps = {
+      store: this.#deps.store,
+      clock: this.#deps.clock,
+      log: this.#log,
+      config: this.#deps.config,
+      mix: this.#deps.mix ?? mixTracks,
+    };
+    const tracks = [...this.#speakers.values()].flatMap((s) => (s.track ? [s.track] : []));
+    const outcome = await runStopPipeline(
+      {
+        recordingId: this.id,
+        reason,
+        stoppedAt: this.#epoch(endMs),
+        closeTracks: async () => {
+          await Promise.all(tracks.map((t) => t.close(endMs)));
+        },
+        ...(onProgress ? { onProgress } : {}),
+      },
+      deps,
+    );
+    this.#recording = outcome.recording;
+    this.#speakers.clear();
+    this.emit('stopped', outcome);
+    return outcome;
+  }
+
+  /** Hear nobody from now on, stop the timers and leave the voice channel. */
+  #halt(): void {
+    this.#stopRequested = true;
+    for (const s of this.#speakers.values()) s.subscription.unsubscribe();
+    this.#receive.close();
+    this.#voiceWatch.dispose();
+    clearInterval(this.#ticker);
+    if (this.#connection.state.status !== VoiceConnectionStatus.Destroyed) this.#connection.destroy();
+  }
+
+  #epoch(recordingMs: number): number {
+    return this.startedAt + Math.round(recordingMs);
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const forget = (): void => {
+      this.#inFlight.delete(work);
+    };
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** Subscribes first and opens the track after (resume path: consent is already stored). */
+  async #begin(userId: string, name: string): Promise<void> {
+    const speaker = this.#subscribe(userId, name);
+    await this.#open(speaker, userId, this.#now.now());
+  }
+
+  #subscribe(userId: string, name: string): LiveSpeaker {
+    const sink: Omit<LiveSpeaker, 'subscription'> = { name, track: undefined, queue: [] };
+    const subscription = this.#receive.subscribe(userId, (packet) => {
+      if (sink.track) sink.track.push(packet);
+      else sink.queue.push(packet);
+    });
+    const speaker: LiveSpeaker = Object.assign(sink, { subscription });
+    this.#speakers.set(userId, speaker);
+    return speaker;
+  }
+
+  async #open(speaker: LiveSpeaker, userId: string, startMs: number): Promise<void> {
+    const stored = findSpeaker(this.#recording, userId);
+    if (!stored) throw new Error(`speaker ${userId} has no stored consent`);
+    const file = this.#deps.store.layout.file(this.id, stored.trackFile);
+    await mkdir(path.dirname(file), { recursive: true });
+    const track = await SpeakerTrack.resume({
+      path: file,
+      recordingId: this.id,
+      userId,
+      speakerName: speaker.name,
+      startMs,
+      log: this.#log,
+    });
+    for (const packet of speaker.queue) track.push(packet);
+    speaker.queue = [];
+    speaker.track = track;
+    // Withdrawn while the file was being opened: end the track where the withdrawal happened.
+    if (this.#speakers.get(userId) !== speaker && !this.#stopRequested) await track.close(this.#now.now());
+  }
+
+  #tick(): void {
+    const nowMs = this.#now.now();
+    for (const s of this.#speakers.values()) s.track?.tick(nowMs);
+    if (this.#autoStopSent) return;
+    const due = autoStopDue({
+      nowMs,
+      emptySinceMs: this.#emptySinceMs,
+      maxHours: this.#deps.config.recording.maxHours,
+      emptyRoomMinutes: this.#deps.config.recording.emptyRoomMinutes,
+    });
+    if (due) this.#autoStop(due);
+  }
+
+  #autoStop(reason: AutoStopReason | 'voice-lost'): void {
+    if (this.#autoStopSent || this.#stopRequested) return;
+    this.#autoStopSent = true;
+    this.#log.info({ reason }, 'auto-stop due');
+    this.emit('autoStop', reason);
+  }
+
+  #onVoice(change: VoiceChange): void {
+    if (change.status === 'reconnected') this.#reconnects++;
+    this.emit('voice', change);
+    if (change.status === 'lost') this.#autoStop('voice-lost');
+  }
+}
+
+async function waitReady(connection: VoiceConnection, timeoutMs: number): Promise<void> {
+  try {
+    await entersState(connection, VoiceConnectionStatus.Ready, timeoutMs);
+  } catch (error) {
+    throw new VoiceNotReadyError(timeoutMs, { cause: error });
+  }
+}
+
+/**
+ * Finishes a recording the bot was running (or stopping, or mixing) when it died, without rejoining the room:
+ * tracks of speakers whose consent stood are finalised on disk (a torn tail cut off) and padded to the stop
+ * time, then the usual stop pipeline mixes them. The stop time is when it was stopped, or `now` if it never was.
+ */
+export async function finishInterrupted(
+  recording: Recording,
+  deps: Omit<RoomDeps, 'rejoin' | 'readyTimeoutMs' | 'tickMs'>,
+  opts: { reason?: StopReason; onProgress?: (p: StopProgress) => void } = {},
+): Promise<StopOutcome> {
+  const stoppedAt = recording.stoppedAt ?? (deps.wallNow ?? Date.now)();
+  const endMs = stoppedAt - recording.startedAt;
+  const log = deps.log.child({ recordingId: recording.id });
+  return runStopPipeline(
+    {
+      recordingId: recording.id,
+      reason: opts.reason ?? 'interrupted',
+      stoppedAt,
+      closeTracks: async () => {
+        await Promise.all(
+          consentingSpeakers(recording).map(async (s) => {
+            const file = deps.store.layout.file(recording.id, s.trackFile);
+            const track = await SpeakerTrack.resume({
+              path: file,
+              recordingId: recording.id,
+              userId: s.userId,
+              speakerName: s.name,
+              startMs: endMs,
+              log,
+            });
+            await track.close(endMs);
+          }),
+        );
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    },
+    { store: deps.store, clock: deps.clock, log, config: deps.config, mix: deps.mix ?? mixTracks },
+  );
+}

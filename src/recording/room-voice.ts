@@ -1,0 +1,134 @@
+// Keeps a room's voice connection alive: the rejoin pattern of the discord.js voice guide, reporting what
+// happened so the room can tell the host. Tracks need nothing from here: audio is placed by the recording's
+// clock, so whatever was missed while away is silence of the right length.
+import {
+  entersState,
+  VoiceConnectionDisconnectReason,
+  VoiceConnectionStatus,
+  type VoiceConnection,
+  type VoiceConnectionState,
+} from '@discordjs/voice';
+import type { Logger } from '../log.ts';
+
+export type VoiceChange =
+  | { status: 'disconnected' }
+  | { status: 'reconnected'; afterMs: number }
+  /** Gave up (or someone else destroyed the connection): the room cannot hear anyone any more. */
+  | { status: 'lost'; error: string };
+
+export interface RejoinPolicy {
+  /** How long a disconnect may take to turn into a reconnect by itself (channel move, library rejoin). */
+  signalMs: number;
+  /** How long a reconnect may take to become ready. */
+  readyMs: number;
+  /** Our own rejoin() attempts before giving up; waits attempt × backoffMs before each. */
+  attempts: number;
+  backoffMs: number;
+}
+
+export const DEFAULT_REJOIN: RejoinPolicy = { signalMs: 5_000, readyMs: 20_000, attempts: 5, backoffMs: 1_000 };
+
+export interface VoiceWatch {
+  /** Stops watching; from now on a disconnect or destroy is the owner's business. */
+  dispose(): void;
+}
+
+export function watchVoice(
+  connection: VoiceConnection,
+  opts: { log: Logger; onChange: (change: VoiceChange) => void; policy?: RejoinPolicy; now?: () => number },
+): VoiceWatch {
+  const policy = opts.policy ?? DEFAULT_REJOIN;
+  const now = opts.now ?? (() => performance.now());
+  const abort = new AbortController();
+  let disconnectedAt: number | undefined;
+  let recovering = false;
+
+  const lose = (error: string): void => {
+    if (abort.signal.aborted) return;
+    abort.abort();
+    connection.off('stateChange', onState);
+    opts.log.error({ error }, 'voice connection lost');
+    if (connection.state.status !== VoiceConnectionStatus.Destroyed) connection.destroy();
+    opts.onChange({ status: 'lost', error });
+  };
+
+  const wait = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  async function recover(state: VoiceConnectionState & { status: VoiceConnectionStatus.Disconnected }): Promise<void> {
+    recovering = true;
+    try {
+      const kicked = state.reason === VoiceConnectionDisconnectReason.WebSocketClose && state.closeCode === 4014;
+      if (kicked) {
+        // 4014 is also what a channel move looks like: give Discord a moment to send us the new server.
+        const resumed = await Promise.race([
+          entersState(connection, VoiceConnectionStatus.Signalling, policy.signalMs),
+          entersState(connection, VoiceConnectionStatus.Connecting, policy.signalMs),
+        ]).then(
+          () => true,
+          () => false,
+        );
+        if (resumed || abort.signal.aborted) return;
+      }
+      for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+        if (abort.signal.aborted) return;
+        if (connection.state.status === VoiceConnectionStatus.Disconnected) {
+          opts.log.warn({ attempt }, 'rejoining the voice channel');
+          connection.rejoin();
+        }
+        const ready = await entersState(connection, VoiceConnectionStatus.Ready, policy.readyMs).then(
+          () => true,
+          () => false,
+        );
+        if (ready || abort.signal.aborted) return;
+        await wait(attempt * policy.backoffMs);
+      }
+      lose(`could not rejoin the voice channel after ${policy.attempts} attempts`);
+    } finally {
+      recovering = false;
+    }
+  }
+
+  const onState = (old: VoiceConnectionState, state: VoiceConnectionState): void => {
+    if (abort.signal.aborted) return;
+    if (state.status === VoiceConnectionStatus.Destroyed) {
+      lose('the voice connection was destroyed');
+      return;
+    }
+    if (state.status === VoiceConnectionStatus.Disconnected && old.status !== VoiceConnectionStatus.Disconnected) {
+      if (disconnectedAt === undefined) {
+        disconnectedAt = now();
+        opts.onChange({ status: 'disconnected' });
+      }
+      if (!recovering) {
+        recover(state).catch((error: unknown) => lose(error instanceof Error ? error.message : String(error)));
+      }
+      return;
+    }
+    // The library reconnects by itself after most voice websocket closes (Ready → Signalling → … → Ready).
+    if (state.status !== VoiceConnectionStatus.Ready && old.status === VoiceConnectionStatus.Ready) {
+      disconnectedAt ??= now();
+      opts.onChange({ status: 'disconnected' });
+    }
+    if (state.status === VoiceConnectionStatus.Ready && disconnectedAt !== undefined) {
+      const afterMs = now() - disconnectedAt;
+      disconnectedAt = undefined;
+      opts.log.info({ afterMs: Math.round(afterMs) }, 'voice connection restored');
+      opts.onChange({ status: 'reconnected', afterMs });
+    }
+  };
+
+  connection.on('stateChange', onState);
+  return {
+    dispose() {
+      abort.abort();
+      connection.off('stateChange', onState);
+    },
+  };
+}

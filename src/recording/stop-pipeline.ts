@@ -1,0 +1,188 @@
+// What happens between "stop" and "here is your link": close the tracks, mix the speakers whose consent stood,
+// write the consent receipt, and move the stored recording stopping → mixing → ready (or failed). Each phase is
+// timed so the bot and the bench can say where stop time goes.
+//
+// Also the way to finish a recording the bot died in the middle of: the same pipeline, with tracks that are
+// finalised from disk instead of closed in memory.
+import { rm, writeFile } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import { buildReceipt } from '../http/receipt.ts';
+import type { Logger } from '../log.ts';
+import type { mixTracks } from '../audio/mixer.ts';
+import { mixFileName } from '../storage/layout.ts';
+import type { Recording, Store } from '../storage/store.ts';
+import type { Clock } from './clock.ts';
+import { isStopReason, transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
+
+export type MixFunction = typeof mixTracks;
+
+export type StopPhase = 'closing-tracks' | 'mixing' | 'writing-receipt' | 'done';
+
+export interface StopProgress {
+  phase: StopPhase;
+  /** Mixing only: how far the mixer got, in its own units (done of total). */
+  done?: number;
+  total?: number;
+}
+
+/** Milliseconds spent in each phase of a stop, measured on the monotonic clock. */
+export interface StopTimings {
+  closeTracksMs: number;
+  mixMs: number;
+  receiptMs: number;
+  /** Store writes (state changes, stop time, mix). */
+  metadataMs: number;
+  totalMs: number;
+}
+
+export interface StopOutcome {
+  recording: Recording;
+  timings: StopTimings;
+  /** Peak and limiter activity of the mix, for the logs and the bench. */
+  mixStats?: { peak: number; limitedSamples: number };
+}
+
+export interface StopPipelineDeps {
+  store: Store;
+  /** Monotonic, for the timings. */
+  clock: Clock;
+  log: Logger;
+  config: Pick<Config, 'recording' | 'mix' | 'retention'>;
+  mix: MixFunction;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The stored recording read as the state machine's union. */
+export function stateOf(recording: Recording): RecordingState {
+  const reason: StopReason = isStopReason(recording.stopReason) ? recording.stopReason : 'command';
+  switch (recording.state) {
+    case 'recording':
+      return { status: 'recording' };
+    case 'stopping':
+    case 'mixing':
+      return { status: recording.state, reason };
+    case 'ready':
+      return { status: 'ready', reason, mix: recording.mix };
+    case 'failed':
+      return { status: 'failed', reason, error: recording.error ?? 'unknown error' };
+    case 'deleted':
+      return { status: 'deleted' };
+  }
+}
+
+/** Applies one event through `transition` and writes the outcome into the stored shape. */
+export function applyEvent(recording: Recording, event: RecordingEvent): Recording {
+  const next = transition(stateOf(recording), event);
+  const out: Recording = { ...recording, state: next.status };
+  if ('reason' in next) out.stopReason = next.reason;
+  if (next.status === 'ready') {
+    if (next.mix) out.mix = mixOf(next.mix);
+    else delete out.mix;
+  }
+  if (next.status === 'failed') out.error = next.error;
+  else delete out.error;
+  return out;
+}
+
+function mixOf(mix: { file: string; format: string; durationMs: number }): NonNullable<Recording['mix']> {
+  const format = mix.format;
+  if (format !== 'ogg' && format !== 'mp3' && format !== 'flac' && format !== 'wav') {
+    throw new RangeError(`unknown mix format ${format}`);
+  }
+  return { file: mix.file, format, durationMs: mix.durationMs };
+}
+
+export async function runStopPipeline(
+  opts: {
+    recordingId: string;
+    reason: StopReason;
+    /** Epoch ms of the stop: where every track ends. */
+    stoppedAt: number;
+    /** Closes (or finalises) every open track at the stop position. */
+    closeTracks: () => Promise<void>;
+    onProgress?: (progress: StopProgress) => void;
+  },
+  deps: StopPipelineDeps,
+): Promise<StopOutcome> {
+  const { store, clock, log, config } = deps;
+  const { recordingId } = opts;
+  const layout = store.layout;
+  const started = clock.now();
+  const timings: StopTimings = { closeTracksMs: 0, mixMs: 0, receiptMs: 0, metadataMs: 0, totalMs: 0 };
+  const timed = async <T>(key: Exclude<keyof StopTimings, 'totalMs'>, work: () => Promise<T>): Promise<T> => {
+    const t0 = clock.now();
+    try {
+      return await work();
+    } finally {
+      timings[key] += clock.now() - t0;
+    }
+  };
+  const update = (mutate: (r: Recording) => Recording): Promise<Recording> =>
+    timed('metadataMs', () => store.updateRecording(recordingId, mutate));
+  const progress = (p: StopProgress): void => {
+    try {
+      opts.onProgress?.(p);
+    } catch (error) {
+      // A progress display that fails (an edited message was deleted) must not fail the stop.
+      log.warn({ err: error, recordingId }, 'stop progress callback failed');
+    }
+  };
+
+  let recording = await update((r) => {
+    if (r.state === 'recording') return { ...applyEvent(r, { type: 'stop', reason: opts.reason }), stoppedAt: opts.stoppedAt };
+    // A mix cut off by a restart is redone from the start: record why, then the retry below is legal.
+    if (r.state === 'mixing') return applyEvent(r, { type: 'mixFailed', error: 'interrupted by a restart' });
+    return r;
+  });
+  let mixStats: StopOutcome['mixStats'];
+  try {
+    progress({ phase: 'closing-tracks' });
+    await timed('closeTracksMs', opts.closeTracks);
+
+    if (config.recording.deleteWithdrawnTracks) {
+      const withdrawn = recording.speakers.filter((s) => !s.includeInMix);
+      await Promise.all(withdrawn.map((s) => rm(layout.file(recordingId, s.trackFile), { force: true })));
+    }
+
+    recording = await update((r) => applyEvent(r, { type: 'mixStarted' }));
+    const included = recording.speakers.filter((s) => s.includeInMix);
+    let mix: { file: string; format: string; durationMs: number } | undefined;
+    if (included.length > 0) {
+      progress({ phase: 'mixing', done: 0, total: 1 });
+      const format = config.mix.format;
+      const result = await timed('mixMs', () =>
+        deps.mix({
+          inputs: included.map((s) => ({ path: layout.file(recordingId, s.trackFile), label: s.name })),
+          output: layout.mixFile(recordingId, format),
+          format,
+          onProgress: (done, total) => progress({ phase: 'mixing', done, total }),
+        }),
+      );
+      mix = { file: mixFileName(format), format, durationMs: Math.round(result.durationSamples / 48) };
+      mixStats = { peak: result.peak, limitedSamples: result.limitedSamples };
+    }
+
+    progress({ phase: 'writing-receipt' });
+    await timed('receiptMs', async () => {
+      const events = await store.consentEvents(recordingId);
+      const deletionAt = opts.stoppedAt + config.retention.days * DAY_MS;
+      const text = buildReceipt({ recording, events, deletionAt, retentionDays: config.retention.days });
+      await writeFile(layout.receiptFile(recordingId), text);
+    });
+
+    recording = await update((r) => applyEvent(r, { type: 'mixDone', mix }));
+    progress({ phase: 'done' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.error({ err: error, recordingId }, 'stopping the recording failed');
+    recording = await update((r) => applyEvent(r, { type: 'mixFailed', error: message }));
+  }
+  timings.totalMs = clock.now() - started;
+  log.info({ recordingId, state: recording.state, timings: roundTimings(timings) }, 'recording stopped');
+  return mixStats ? { recording, timings, mixStats } : { recording, timings };
+}
+
+function roundTimings(t: StopTimings): StopTimings {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])) as unknown as StopTimings;
+}

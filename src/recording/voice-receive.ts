@@ -1,0 +1,312 @@
+/**
+ * The one boundary adapter for @discordjs/voice 0.19's receiver: it turns what the library delivers into our own
+ * `ReceivedPacket`s. Nothing else in the project touches the receiver, its streams or the UDP socket.
+ *
+ * Why a UDP tap: the library hands over bare Opus frames, dropping the RTP header. In the `*_rtpsize` modes that
+ * header travels in the clear, and placement needs its sequence and timestamp to repair loss and reordering
+ * without drifting:
+ *
+ *    0                   1                   2                   3        RFC 3550 §5.1
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |V=2|P|X|  CC   |M|     PT      |       sequence number         |  bytes 0-3
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                           timestamp                           |  bytes 4-7
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |           synchronization source (SSRC) identifier            |  bytes 8-11
+ *   +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
+ *   | (rtpsize: extension profile + length in the clear, then the encrypted payload, tag, 4-byte nonce)
+ *
+ * Pairing a delivered frame with its header: the receiver decrypts and pushes inside its own 'message' listener,
+ * and a flowing object-mode Readable emits 'data' synchronously from push() when nothing is buffered. So we
+ * put one listener before the receiver's (it notes the header and the arrival time) and one after it (it forgets
+ * them): a frame delivered between the two belongs to that datagram, provided the SSRC is the speaker's. A frame
+ * delivered any other way (buffered by the stream, listener order not as expected) is passed on with its
+ * arrival time only, never with a guessed header.
+ *
+ * Why resubscribe: the receiver answers a packet it cannot decrypt with `stream.destroy(error)`, which would end
+ * the speaker's recording. We count it and open a fresh subscription as soon as the old one has closed.
+ */
+import {
+  EndBehaviorType,
+  VoiceConnectionStatus,
+  type AudioReceiveStream,
+  type VoiceConnection,
+  type VoiceConnectionState,
+} from '@discordjs/voice';
+import type { EventEmitter } from 'node:events';
+import type { Logger } from '../log.ts';
+import type { Clock } from './clock.ts';
+import type { RtpInfo } from './placement.ts';
+import type { ReceivedPacket } from './speaker-track.ts';
+
+export type RtpHeader = RtpInfo;
+
+const RTP_HEADER_LENGTH = 12;
+const RTP_VERSION = 2;
+
+/** The clear-text RTP fields of a voice datagram, or undefined for anything that is not RTP (keep-alives, IP discovery). */
+export function readRtpHeader(datagram: Buffer): RtpHeader | undefined {
+  if (datagram.length < RTP_HEADER_LENGTH) return undefined;
+  if (datagram[0]! >> 6 !== RTP_VERSION) return undefined;
+  return { sequence: datagram.readUInt16BE(2), timestamp: datagram.readUInt32BE(4), ssrc: datagram.readUInt32BE(8) };
+}
+
+export interface ReceiveStats {
+  /** Frames handed on. */
+  delivered: number;
+  /** ... of which paired with their RTP header. */
+  withRtp: number;
+  /** ... of which placed by arrival time only, because the pairing was uncertain. */
+  arrivalOnly: number;
+  /** Packets the library could not decrypt or parse (each one destroyed its stream). */
+  malformed: number;
+  /** Fresh subscriptions opened after the library destroyed one. */
+  resubscribes: number;
+}
+
+export interface ReceiveSubscription {
+  readonly userId: string;
+  stats(): ReceiveStats;
+  /** Stops receiving at once: no frame is handed on after this returns. */
+  unsubscribe(): void;
+}
+
+export interface VoiceReceive {
+  /** Subscribe to one user. Only ever called for someone who consented: the library buffers nothing for others. */
+  subscribe(userId: string, onPacket: (packet: ReceivedPacket) => void): ReceiveSubscription;
+  /** Totals over every subscription, past and present. */
+  stats(): ReceiveStats;
+  /** Unsubscribes everyone and detaches from the connection. */
+  close(): void;
+}
+
+interface InFlight {
+  header: RtpHeader;
+  arrivalMs: number;
+  consumed: boolean;
+}
+
+type Listener = (...args: unknown[]) => void;
+
+function emptyStats(): ReceiveStats {
+  return { delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0 };
+}
+
+/**
+ * Watches the connection for its current UDP socket (a new one on every reconnect) and keeps our two listeners
+ * around the receiver's. `current()` is the datagram being processed right now, if any.
+ */
+class UdpTap {
+  #connection: VoiceConnection;
+  #clock: Clock;
+  #networking: EventEmitter | undefined;
+  #udp: EventEmitter | undefined;
+  #inFlight: InFlight | undefined;
+  #ordered = false;
+
+  constructor(connection: VoiceConnection, clock: Clock) {
+    this.#connection = connection;
+    this.#clock = clock;
+    connection.on('stateChange', this.#onConnectionState);
+    this.#onConnectionState(connection.state, connection.state);
+  }
+
+  current(): InFlight | undefined {
+    return this.#ordered ? this.#inFlight : undefined;
+  }
+
+  close(): void {
+    this.#connection.off('stateChange', this.#onConnectionState);
+    this.#networking?.off('stateChange', this.#retap);
+    this.#networking = undefined;
+    this.#attach(undefined);
+  }
+
+  #onConnectionState = (_old: VoiceConnectionState, state: VoiceConnectionState): void => {
+    const networking = Reflect.get(state, 'networking') as EventEmitter | undefined;
+    if (networking !== this.#networking) {
+      this.#networking?.off('stateChange', this.#retap);
+      // Registered after the connection's own networking listener, so the receiver is bound to a new socket
+      // before we look at it.
+      networking?.on('stateChange', this.#retap);
+      this.#networking = networking;
+    }
+    this.#retap();
+  };
+
+  #retap = (): void => {
+    const state = this.#networking ? (Reflect.get(this.#networking, 'state') as object | undefined) : undefined;
+    this.#attach(state ? (Reflect.get(state, 'udp') as EventEmitter | undefined) : undefined);
+  };
+
+  #attach(udp: EventEmitter | undefined): void {
+    if (udp !== this.#udp) {
+      this.#udp?.off('message', this.#before);
+      this.#udp?.off('message', this.#after);
+      this.#inFlight = undefined;
+      this.#udp = udp;
+      udp?.prependListener('message', this.#before);
+    }
+    if (!udp) {
+      this.#ordered = false;
+      return;
+    }
+    // Keep ours last, behind the receiver's, however the listeners were added.
+    udp.off('message', this.#after);
+    udp.on('message', this.#after);
+    const listeners = udp.listeners('message');
+    const receiverAt = listeners.indexOf(this.#connection.receiver.onUdpMessage);
+    this.#ordered = receiverAt > listeners.indexOf(this.#before) && receiverAt < listeners.indexOf(this.#after);
+  }
+
+  #before: Listener = (datagram) => {
+    const header = Buffer.isBuffer(datagram) ? readRtpHeader(datagram) : undefined;
+    this.#inFlight = header ? { header, arrivalMs: this.#clock.now(), consumed: false } : undefined;
+  };
+
+  #after: Listener = () => {
+    this.#inFlight = undefined;
+  };
+}
+
+/** One speaker's subscription, renewed whenever the library destroys the stream under it. */
+class Subscription implements ReceiveSubscription {
+  readonly userId: string;
+  #connection: VoiceConnection;
+  #tap: UdpTap;
+  #clock: Clock;
+  #log: Logger;
+  #onPacket: (packet: ReceivedPacket) => void;
+  #onEnd: (s: Subscription) => void;
+  #stream: AudioReceiveStream | undefined;
+  #stats = emptyStats();
+  #active = true;
+
+  constructor(opts: {
+    userId: string;
+    connection: VoiceConnection;
+    tap: UdpTap;
+    clock: Clock;
+    log: Logger;
+    onPacket: (packet: ReceivedPacket) => void;
+    onEnd: (s: Subscription) => void;
+  }) {
+    this.userId = opts.userId;
+    this.#connection = opts.connection;
+    this.#tap = opts.tap;
+    this.#clock = opts.clock;
+    this.#log = opts.log;
+    this.#onPacket = opts.onPacket;
+    this.#onEnd = opts.onEnd;
+    this.#open();
+  }
+
+  stats(): ReceiveStats {
+    return { ...this.#stats };
+  }
+
+  unsubscribe(): void {
+    if (!this.#active) return;
+    this.#active = false;
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (stream && !stream.destroyed) {
+      stream.off('data', this.#onData);
+      // push(null) would end it after whatever is buffered; destroy drops the buffer at once.
+      stream.destroy();
+    }
+    this.#onEnd(this);
+  }
+
+  #open(): void {
+    const receiver = this.#connection.receiver;
+    const previous = receiver.subscriptions.get(this.userId);
+    if (previous?.destroyed) {
+      // Re-subscribed in the same tick as an unsubscribe: the receiver forgets the old stream on its 'close'.
+      previous.once('close', () => {
+        if (this.#active) this.#open();
+      });
+      return;
+    }
+    const stream = receiver.subscribe(this.userId, { end: { behavior: EndBehaviorType.Manual } });
+    this.#stream = stream;
+    stream.on('data', this.#onData);
+    stream.on('error', this.#onError);
+    stream.once('close', () => this.#onClose(stream));
+  }
+
+  #onData = (opus: Buffer): void => {
+    if (!this.#active) return;
+    const inFlight = this.#tap.current();
+    const ssrc = this.#connection.receiver.ssrcMap.get(this.userId)?.audioSSRC;
+    this.#stats.delivered++;
+    if (inFlight && !inFlight.consumed && inFlight.header.ssrc === ssrc) {
+      inFlight.consumed = true;
+      this.#stats.withRtp++;
+      this.#onPacket({ opus, arrivalMs: inFlight.arrivalMs, rtp: { ...inFlight.header } });
+    } else {
+      this.#stats.arrivalOnly++;
+      this.#onPacket({ opus, arrivalMs: this.#clock.now() });
+    }
+  };
+
+  #onError = (error: unknown): void => {
+    this.#stats.malformed++;
+    this.#log.warn({ userId: this.userId, err: error, malformed: this.#stats.malformed }, 'dropped a malformed voice packet');
+  };
+
+  #onClose(stream: AudioReceiveStream): void {
+    if (stream !== this.#stream || !this.#active) return;
+    if (this.#connection.state.status === VoiceConnectionStatus.Destroyed) {
+      this.#log.info({ userId: this.userId }, 'voice connection destroyed: receiving ended');
+      this.#active = false;
+      this.#onEnd(this);
+      return;
+    }
+    this.#stats.resubscribes++;
+    this.#open();
+  }
+}
+
+export function createVoiceReceive(
+  connection: VoiceConnection,
+  deps: { /** reads ms since the recording's time zero */ clock: Clock; log: Logger },
+): VoiceReceive {
+  const tap = new UdpTap(connection, deps.clock);
+  const live = new Map<string, Subscription>();
+  const finished = emptyStats();
+
+  const addInto = (total: ReceiveStats, s: ReceiveStats): void => {
+    for (const key of Object.keys(total) as (keyof ReceiveStats)[]) total[key] += s[key];
+  };
+
+  return {
+    subscribe(userId, onPacket) {
+      if (live.has(userId)) throw new Error(`user ${userId} is already subscribed`);
+      const subscription = new Subscription({
+        userId,
+        connection,
+        tap,
+        clock: deps.clock,
+        log: deps.log,
+        onPacket,
+        onEnd: (s) => {
+          if (live.get(s.userId) === s) live.delete(s.userId);
+          addInto(finished, s.stats());
+        },
+      });
+      live.set(userId, subscription);
+      return subscription;
+    },
+    stats() {
+      const total = { ...finished };
+      for (const s of live.values()) addInto(total, s.stats());
+      return total;
+    },
+    close() {
+      for (const s of [...live.values()]) s.unsubscribe();
+      tap.close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// A bot that dies mid-room and comes back: the room runs in a worker thread that is terminated without any
+// chance to close its tracks (a crash as far as the files and the store are concerned); a fresh client then
+// resumes the recording from the store. The time the bot was away must be silence and later words on time.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import tls from 'node:tls';
+import { joinVoiceChannel } from '@discordjs/voice';
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { afterEach, expect, test } from 'vitest';
+import { silentLogger } from '../../src/log.ts';
+import { monotonicClock } from '../../src/recording/clock.ts';
+import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { openStore } from '../../src/storage/store.ts';
+import { speechFromPcm, startDiscordSim, tonePcm } from '../discord-sim/index.ts';
+import { decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const config: RoomDeps['config'] = {
+  recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
+  mix: { format: 'ogg' },
+  retention: { days: 30, cron: '0 * * * *' },
+};
+
+// The first bot process: joins, starts the room, records Alice, reports the recording, then is killed.
+const FIRST_BOT = `
+const { parentPort, workerData } = require('node:worker_threads');
+const tls = require('node:tls');
+tls.setDefaultCACertificates(workerData.cas);
+const { createRequire } = require('node:module');
+const req = createRequire(workerData.root + '/package.json');
+const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).href;
+(async () => {
+  const { Client, Events, GatewayIntentBits } = req('discord.js');
+  const { joinVoiceChannel } = req('@discordjs/voice');
+  const { openStore } = await import(url('src/storage/store.ts'));
+  const { silentLogger } = await import(url('src/log.ts'));
+  const { monotonicClock } = await import(url('src/recording/clock.ts'));
+  const { RoomRecorder } = await import(url('src/recording/room-recorder.ts'));
+  const client = new Client({ rest: { api: workerData.restUrl }, intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
+  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
+  await client.login(workerData.token);
+  await ready;
+  const guild = client.guilds.cache.get(workerData.guildId);
+  const connection = joinVoiceChannel({ channelId: workerData.channelId, guildId: workerData.guildId,
+    adapterCreator: guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+  const store = await openStore({ dataDir: workerData.dataDir, log: silentLogger() });
+  const room = await RoomRecorder.start({
+    meta: { guildId: workerData.guildId, channelId: workerData.channelId, textChannelId: workerData.textChannelId,
+            hostId: workerData.alice, hostName: 'alice' },
+    connection, deps: { store, clock: monotonicClock, log: silentLogger(), config: workerData.config } });
+  await room.grantConsent({ userId: workerData.alice, name: 'Alice' });
+  parentPort.postMessage({ id: room.id, startedAt: room.startedAt });
+})().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
+`;
+
+let cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+test('after a crash the recording resumes on the same time base: downtime silent, later words on time', async () => {
+  const sim = await startDiscordSim({ users: [{ username: 'alice' }] });
+  cleanup.push(() => sim.close());
+  const alice = sim.userByName('alice').id;
+  sim.joinVoice(alice);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-restart-'));
+  cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+  const tone = (s: number) => speechFromPcm(tonePcm({ seconds: s, frequency: 440, amplitude: 0.4 }));
+  /** sim-clock ms of recording time `ms`, from the wall-clock anchor both bots share */
+  let simAt = (_ms: number) => 0;
+
+  const worker = new Worker(FIRST_BOT, {
+    eval: true,
+    workerData: {
+      root,
+      cas: tls.getCACertificates('default'),
+      restUrl: sim.clientOptions.rest.api,
+      token: sim.token,
+      guildId: sim.guildId,
+      channelId: sim.voiceChannelId,
+      textChannelId: sim.textChannelId,
+      alice,
+      dataDir,
+      config,
+    },
+  });
+  cleanup.push(() => worker.terminate());
+  const first = await new Promise<{ id: string; startedAt: number }>((resolve, reject) => {
+    worker.once('message', (m: { id: string; startedAt: number } | { error: string }) =>
+      'error' in m ? reject(new Error(m.error)) : resolve(m),
+    );
+    worker.once('error', reject);
+  });
+  simAt = (ms) => sim.clock() - (Date.now() - first.startedAt) + ms;
+  sim.speak(alice, tone(1), { at: simAt(500) });
+  await sim.speakers.idle();
+  // Let the first bot flush its pages (at least once a second), then kill it mid-room.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await worker.terminate();
+  const downFromMs = Date.now() - first.startedAt;
+
+  // The second bot process.
+  const store = await openStore({ dataDir, log: silentLogger() });
+  cleanup.push(() => store.close());
+  const stored = await store.getRecording(first.id);
+  expect(stored?.state).toBe('recording');
+  const client = new Client({ ...sim.clientOptions, intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
+  cleanup.push(() => client.destroy());
+  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
+  await client.login(sim.token);
+  await ready;
+  const guild = client.guilds.cache.get(sim.guildId);
+  if (!guild || !stored) throw new Error('setup');
+  const connection = joinVoiceChannel({
+    channelId: sim.voiceChannelId,
+    guildId: sim.guildId,
+    adapterCreator: guild.voiceAdapterCreator,
+    selfDeaf: false,
+    daveEncryption: false,
+  });
+  const room = await RoomRecorder.resume({
+    recording: stored,
+    connection,
+    deps: { store, clock: monotonicClock, log: silentLogger(), config },
+  });
+  expect(room.recordingSpeakers().map((s) => s.userId)).toEqual([alice]);
+  const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
+  sim.speak(alice, tone(0.5), { at: simAt(laterS * 1000) });
+  await sim.speakers.idle();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const outcome = await room.stop('command');
+
+  expect(outcome.recording.state).toBe('ready');
+  expect(await readdir(store.layout.tracksDir(first.id))).toHaveLength(1);
+  const file = store.layout.file(first.id, outcome.recording.speakers[0]?.trackFile ?? '');
+  const track = toMono((await decodeOggOpusFile(file)).pcm);
+  expect(Math.abs((firstOnset(track) ?? -1) / RATE - 0.5)).toBeLessThan(0.02);
+  expect(rms(track, sec(0.6), sec(1.4))).toBeGreaterThan(0.05);
+  // From the end of her first words, through the crash and the downtime, to her next words: silence.
+  expect(downFromMs / 1000).toBeLessThan(laterS);
+  expect(rms(track, sec(1.6), sec(laterS - 0.05))).toBeLessThan(1e-4);
+  expect(Math.abs((firstOnset(track, 0.01, sec(1.6)) ?? -1) / RATE - laterS)).toBeLessThan(0.02);
+  const mix = toMono((await decodeOggOpusFile(store.layout.file(first.id, outcome.recording.mix?.file ?? 'x'))).pcm);
+  expect(Math.abs((firstOnset(mix, 0.01, sec(1.6)) ?? -1) / RATE - laterS)).toBeLessThan(0.02);
+});

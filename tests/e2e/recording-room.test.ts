@@ -1,0 +1,346 @@
+// The recording layer end to end: the real discord.js client and @discordjs/voice receiver against the local
+// Discord stand-in, the real store, track writer and mixer. Consent is granted through the room's API here
+// (the reaction UI is the bot layer's); everything below that is real.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { joinVoiceChannel, type VoiceConnection } from '@discordjs/voice';
+import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { Config } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import { ManualClock, monotonicClock } from '../../src/recording/clock.ts';
+import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import type { VoiceChange } from '../../src/recording/room-voice.ts';
+import { openStore, type Store } from '../../src/storage/store.ts';
+import { speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
+
+const config: RoomDeps['config'] = {
+  recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
+  mix: { format: 'ogg' },
+  retention: { days: 30, cron: '0 * * * *' },
+} satisfies Pick<Config, 'recording' | 'mix' | 'retention'>;
+
+interface Harness {
+  sim: DiscordSim;
+  client: Client;
+  store: Store;
+  dataDir: string;
+  users: Record<'alice' | 'bob' | 'carol', string>;
+  connect(): VoiceConnection;
+  deps(overrides?: Partial<RoomDeps>): RoomDeps;
+}
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function harness(): Promise<Harness> {
+  const sim = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'bob' }, { username: 'carol' }] });
+  cleanup.push(() => sim.close());
+  const client = new Client({ ...sim.clientOptions, intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
+  cleanup.push(() => client.destroy());
+  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
+  await client.login(sim.token);
+  await ready;
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-rec-'));
+  cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+  const store = await openStore({ dataDir, log: silentLogger() });
+  cleanup.push(() => store.close());
+  const users = {
+    alice: sim.userByName('alice').id,
+    bob: sim.userByName('bob').id,
+    carol: sim.userByName('carol').id,
+  };
+  for (const id of Object.values(users)) sim.joinVoice(id);
+  const guild = client.guilds.cache.get(sim.guildId);
+  if (!guild) throw new Error('the client does not see the simulated guild');
+  return {
+    sim,
+    client,
+    store,
+    dataDir,
+    users,
+    connect: () => {
+      const connection = joinVoiceChannel({
+        channelId: sim.voiceChannelId,
+        guildId: sim.guildId,
+        adapterCreator: guild.voiceAdapterCreator,
+        selfDeaf: false,
+        daveEncryption: false,
+      });
+      cleanup.push(async () => {
+        if (connection.state.status !== 'destroyed') connection.destroy();
+      });
+      return connection;
+    },
+    deps: (overrides = {}) => ({ store, clock: monotonicClock, log: silentLogger(), config, ...overrides }),
+  };
+}
+
+const meta = (h: Harness) => ({
+  guildId: h.sim.guildId,
+  channelId: h.sim.voiceChannelId,
+  textChannelId: h.sim.textChannelId,
+  hostId: h.users.alice,
+  hostName: 'alice',
+});
+
+function tone(seconds: number, frequency: number): Speech {
+  return speechFromPcm(tonePcm({ seconds, frequency, amplitude: 0.4 }));
+}
+
+function toneMono(seconds: number, frequency: number): Float32Array {
+  const n = sec(seconds);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sin((2 * Math.PI * frequency * i) / RATE);
+  return out;
+}
+
+/** A reference signal placed at `atS` in a buffer as long as `length`. */
+function placed(signal: Float32Array, atS: number, length: number): Float32Array {
+  const out = new Float32Array(length);
+  out.set(signal.subarray(0, Math.max(0, Math.min(signal.length, length - sec(atS)))), sec(atS));
+  return out;
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sim-clock time of the room's time zero (both read performance.now). */
+const zeroOf = (h: Harness, room: RoomRecorder) => h.sim.clock() - room.elapsedMs();
+
+async function trackOf(h: Harness, room: RoomRecorder, userId: string) {
+  const speaker = room.recording.speakers.find((s) => s.userId === userId);
+  if (!speaker) throw new Error(`no speaker ${userId}`);
+  const file = h.store.layout.file(room.id, speaker.trackFile);
+  return { file, audio: await decodeOggOpusFile(file) };
+}
+
+describe('recording a room through the real voice receiver', () => {
+  test('two consenting speakers get aligned tracks; the one who never consents is nowhere', async () => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const zero = zeroOf(h, room);
+    h.sim.speak(h.users.carol, tone(3, 1000), { at: zero + 500 });
+    h.sim.speak(h.users.alice, tone(1, 440), { at: zero + 1000 });
+    h.sim.speak(h.users.bob, tone(1, 660), { at: zero + 2500 });
+    await h.sim.speakers.idle();
+    await wait(300);
+    const progress: string[] = [];
+    const outcome = await room.stop('command', { onProgress: (p) => progress.push(p.phase) });
+
+    expect(outcome.recording.state).toBe('ready');
+    expect(progress).toEqual(expect.arrayContaining(['closing-tracks', 'mixing', 'writing-receipt', 'done']));
+    const trackFiles = await readdir(h.store.layout.tracksDir(room.id));
+    expect(trackFiles).toHaveLength(2);
+    expect(trackFiles.some((f) => f.includes(h.users.carol))).toBe(false);
+    const everything = await readdir(h.store.layout.recordingDir(room.id), { recursive: true });
+    expect(everything.some((f) => String(f).includes(h.users.carol))).toBe(false);
+
+    const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
+    const bob = toMono((await trackOf(h, room, h.users.bob)).audio.pcm);
+    // First word within 20 ms of when it was scheduled.
+    expect(Math.abs((firstOnset(alice) ?? -1) / RATE - 1.0)).toBeLessThan(0.02);
+    expect(Math.abs((firstOnset(bob) ?? -1) / RATE - 2.5)).toBeLessThan(0.02);
+    // Every track runs to the same end.
+    expect(Math.abs(alice.length - bob.length)).toBeLessThan(sec(0.01));
+
+    const mixFile = h.store.layout.file(room.id, outcome.recording.mix?.file ?? 'missing');
+    const mix = toMono((await decodeOggOpusFile(mixFile)).pcm);
+    const carol = placed(toneMono(3, 1000), 0.5, mix.length);
+    // Carol's tone sounds alone in 0.5–1.0 s and 3.5–3.5 s: every file is silent there, and nothing in any
+    // file correlates with what she sent.
+    for (const [name, signal] of [['alice', alice], ['bob', bob], ['mix', mix]] as const) {
+      expect(rms(signal, sec(0.55), sec(0.95)), `${name} while only carol spoke`).toBeLessThan(1e-4);
+      expect(Math.abs(correlation(signal, placed(toneMono(3, 1000), 0.5, signal.length), sec(0.5), sec(3.5))), name).toBeLessThan(0.05);
+    }
+    expect(correlation(mix, carol, sec(0.5), sec(3.5))).toBeLessThan(0.05);
+    // Alice and Bob are in the mix where they spoke.
+    expect(correlation(mix, placed(toneMono(1, 440), 1.0, mix.length), sec(1.05), sec(1.95))).toBeGreaterThan(0.5);
+    expect(correlation(mix, placed(toneMono(1, 660), 2.5, mix.length), sec(2.55), sec(3.45))).toBeGreaterThan(0.5);
+
+    const receipt = await readFile(h.store.layout.receiptFile(room.id), 'utf8');
+    expect(receipt).toContain('Alice');
+    expect(receipt).toContain('Bob');
+    expect(receipt).not.toContain(h.users.carol);
+
+    const status = await room.status();
+    expect(status.receive.malformed).toBe(0);
+    // The UDP tap pairs (almost) every delivered frame with its RTP header.
+    expect(status.receive.withRtp / status.receive.delivered).toBeGreaterThan(0.95);
+    expect(outcome.timings.totalMs).toBeGreaterThan(0);
+  });
+
+  test('a withdrawal stops the track at once, leaves the speaker out of the mix, and a re-grant resumes the same file', async () => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const zero = zeroOf(h, room);
+    h.sim.speak(h.users.alice, tone(3, 440), { at: zero + 500 });
+    h.sim.speak(h.users.bob, tone(0.5, 660), { at: zero + 600 });
+    await wait(zero + 2000 - h.sim.clock());
+    const withdrawnAtS = room.elapsedMs() / 1000;
+    const withdrawal = room.withdrawConsent(h.users.alice);
+    expect(room.recordingSpeakers().map((s) => s.userId)).toEqual([h.users.bob]);
+    expect(await withdrawal).toBe(true);
+    await h.sim.speakers.idle();
+
+    const { audio } = await trackOf(h, room, h.users.alice);
+    // Her track ends where she withdrew, with her tone right up to it.
+    expect(Math.abs(audio.samples / RATE - withdrawnAtS)).toBeLessThan(0.05);
+    const alice = toMono(audio.pcm);
+    expect(rms(alice, sec(withdrawnAtS - 0.3), sec(withdrawnAtS - 0.1))).toBeGreaterThan(0.05);
+
+    // She opts in again: same file, the time she was out is silent, her new words land on time.
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const back = zeroOf(h, room) + room.elapsedMs() + 500;
+    h.sim.speak(h.users.alice, tone(0.5, 440), { at: back });
+    await h.sim.speakers.idle();
+    await wait(300);
+    await room.withdrawConsent(h.users.alice);
+    const outcome = await room.stop('command');
+
+    const again = await trackOf(h, room, h.users.alice);
+    expect(room.recording.speakers.filter((s) => s.userId === h.users.alice)).toHaveLength(1);
+    const resumed = toMono(again.audio.pcm);
+    const backS = (back - zeroOf(h, room)) / 1000;
+    expect(rms(resumed, sec(withdrawnAtS + 0.05), sec(backS - 0.05))).toBeLessThan(1e-4);
+    expect(Math.abs((firstOnset(resumed, 0.01, sec(withdrawnAtS + 0.05)) ?? -1) / RATE - backS)).toBeLessThan(0.02);
+
+    // Withdrawn at the end: not in the mix, which holds only Bob.
+    expect(outcome.recording.speakers.find((s) => s.userId === h.users.alice)?.includeInMix).toBe(false);
+    const mix = toMono((await decodeOggOpusFile(h.store.layout.file(room.id, outcome.recording.mix?.file ?? 'x'))).pcm);
+    expect(rms(mix, sec(1.2), sec(1.9))).toBeLessThan(1e-4);
+    expect(correlation(mix, placed(toneMono(0.5, 660), 0.6, mix.length), sec(0.65), sec(1.05))).toBeGreaterThan(0.5);
+    const events = await h.store.consentEvents(room.id);
+    expect(events.map((e) => `${e.name} ${e.event}`)).toEqual([
+      'Alice granted',
+      'Bob granted',
+      'Alice withdrawn',
+      'Alice granted',
+      'Alice withdrawn',
+    ]);
+  });
+
+  test('DELETE_WITHDRAWN_TRACKS removes a withdrawn speaker’s track', async () => {
+    const h = await harness();
+    const deps = h.deps({ config: { ...config, recording: { ...config.recording, deleteWithdrawnTracks: true } } });
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps });
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    h.sim.speak(h.users.alice, tone(0.5, 440));
+    await h.sim.speakers.idle();
+    await room.withdrawConsent(h.users.alice);
+    const outcome = await room.stop('command');
+    expect(existsSync(h.store.layout.tracksDir(room.id)) ? await readdir(h.store.layout.tracksDir(room.id)) : []).toEqual([]);
+    expect(outcome.recording.state).toBe('ready');
+    expect(outcome.recording.mix).toBeUndefined();
+  });
+
+  test('malformed and undecryptable packets are counted and never end a speaker’s recording', async () => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const zero = zeroOf(h, room);
+    h.sim.speak(h.users.alice, tone(2, 440), { at: zero + 300, faults: { malformed: 0.05, undecryptable: 0.05, seed: 7 } });
+    h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + 3000, faults: {} });
+    await h.sim.speakers.idle();
+    await wait(300);
+    const status = await room.status();
+    const outcome = await room.stop('command');
+    const damaged = h.sim.speakers.framesOf(h.users.alice).filter((f) => f.fate === 'malformed' || f.fate === 'undecryptable');
+    expect(damaged.length).toBeGreaterThan(0);
+    expect(status.receive.malformed).toBe(damaged.length);
+    expect(status.receive.resubscribes).toBe(damaged.length);
+    expect(outcome.recording.state).toBe('ready');
+
+    const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
+    // Audio after every damaged packet is there: the last second of the first utterance, and the later one on time.
+    expect(rms(alice, sec(1.4), sec(2.2))).toBeGreaterThan(0.05);
+    expect(Math.abs((firstOnset(alice, 0.01, sec(2.5)) ?? -1) / RATE - 3.0)).toBeLessThan(0.02);
+  });
+
+  test.each([
+    ['session invalidated (rejoin through the gateway, new UDP socket)', 4006],
+    ['socket dropped (resume)', 'drop' as const],
+  ])('a forced voice disconnect — %s — is rejoined; the gap is silent and later audio aligned', async (_name, how) => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const changes: VoiceChange['status'][] = [];
+    room.on('voice', (c) => changes.push(c.status));
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const zero = zeroOf(h, room);
+    h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + 300 });
+    await h.sim.speakers.idle();
+    const before = (await room.status()).receive;
+    const reconnected = new Promise<void>((resolve) =>
+      room.on('voice', (c) => {
+        if (c.status === 'reconnected') resolve();
+      }),
+    );
+    h.sim.disconnectBotVoice(how);
+    await reconnected;
+    await wait(300);
+    const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
+    h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + laterS * 1000 });
+    await h.sim.speakers.idle();
+    await wait(300);
+    const after = (await room.status()).receive;
+    const outcome = await room.stop('command');
+
+    expect(changes, 'voice changes').toContain('reconnected');
+    expect(outcome.recording.state).toBe('ready');
+    // Frames after the reconnect were still paired with their RTP headers (the tap followed the new socket).
+    expect(after.withRtp - before.withRtp, `paired after the reconnect (${JSON.stringify({ before, after })})`).toBeGreaterThan(20);
+    const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
+    expect(Math.abs((firstOnset(alice) ?? -1) / RATE - 0.3), 'first words').toBeLessThan(0.02);
+    expect(rms(alice, sec(0.9), sec(laterS - 0.05)), 'the gap').toBeLessThan(1e-4);
+    expect(Math.abs((firstOnset(alice, 0.01, sec(0.9)) ?? -1) / RATE - laterS), 'words after the reconnect').toBeLessThan(0.02);
+  });
+
+  test('auto-stop: an empty room after EMPTY_ROOM_MINUTES, and MAX_RECORDING_HOURS, on the injected clock', async () => {
+    const h = await harness();
+    const clock = new ManualClock(1_000_000);
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock, tickMs: 10 }) });
+    const reasons: string[] = [];
+    room.on('autoStop', (r) => reasons.push(r));
+    const ticks = () => wait(60);
+
+    room.setHumansInRoom(0);
+    clock.advance(4 * 60_000);
+    await ticks();
+    room.setHumansInRoom(2); // someone came back: the empty-room timer starts over
+    clock.advance(2 * 60_000);
+    room.setHumansInRoom(0);
+    clock.advance(4 * 60_000 + 59_000);
+    await ticks();
+    expect(reasons).toEqual([]);
+    clock.advance(1_000);
+    await ticks();
+    expect(reasons).toEqual(['empty-room']);
+    clock.advance(5 * 3_600_000);
+    await ticks();
+    expect(reasons).toEqual(['empty-room']); // once per room: the bot is already stopping it
+    const outcome = await room.stop('empty-room');
+    expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'empty-room' });
+    expect(outcome.recording.stoppedAt! - outcome.recording.startedAt).toBe(room.elapsedMs());
+
+    const capped = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock, tickMs: 10 }) });
+    const capReasons: string[] = [];
+    capped.on('autoStop', (r) => capReasons.push(r));
+    capped.setHumansInRoom(3);
+    clock.advance(config.recording.maxHours * 3_600_000 - 1);
+    await ticks();
+    expect(capReasons).toEqual([]);
+    clock.advance(1);
+    await ticks();
+    expect(capReasons).toEqual(['max-duration']);
+    await capped.stop('max-duration');
+  });
+});

@@ -1,0 +1,169 @@
+// The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
+// withdrawn left out, a failing mix recorded as failed, and a recording the bot died in finished from disk.
+import { mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { mixTracks } from '../../src/audio/mixer.ts';
+import { silentLogger } from '../../src/log.ts';
+import { ManualClock } from '../../src/recording/clock.ts';
+import { finishInterrupted, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
+import { SpeakerTrack } from '../../src/recording/speaker-track.ts';
+import { runStopPipeline, type StopProgress } from '../../src/recording/stop-pipeline.ts';
+import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
+import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
+
+const config: RoomDeps['config'] = {
+  recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
+  mix: { format: 'ogg' },
+  retention: { days: 30, cron: '0 * * * *' },
+};
+const STARTED_AT = 1_700_000_000_000;
+
+let dataDir: string;
+let store: Store;
+beforeEach(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-stop-'));
+  store = await openStore({ dataDir, log: silentLogger() });
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** A recording with speakers who each said a tone at `atMs` (recording time); tracks written and closed at endMs. */
+async function recorded(
+  speakers: { userId: string; name: string; atMs: number; hz: number; withdrawnAtMs?: number; toneMs?: number }[],
+  endMs: number,
+) {
+  let recording = await store.createRecording({
+    guildId: '1',
+    channelId: '2',
+    textChannelId: '3',
+    hostId: '10',
+    hostName: 'Host',
+    startedAt: STARTED_AT,
+  });
+  for (const s of speakers) {
+    recording = await store.updateRecording(recording.id, (r) => withGrant(r, { userId: s.userId, name: s.name, at: STARTED_AT }));
+    await store.appendConsentEvent({ recordingId: recording.id, userId: s.userId, name: s.name, event: 'granted', at: STARTED_AT });
+    const trackFile = recording.speakers.find((x) => x.userId === s.userId)?.trackFile ?? '';
+    const file = store.layout.file(recording.id, trackFile);
+    await mkdir(path.dirname(file), { recursive: true });
+    const track = await SpeakerTrack.create({ path: file, recordingId: recording.id, userId: s.userId, speakerName: s.name, startMs: 0 });
+    encodeOpusFrames(tone(s.hz, s.toneMs ?? 500)).forEach((opus, i) => track.push({ opus, arrivalMs: s.atMs + i * 20 }));
+    await track.close(s.withdrawnAtMs ?? endMs);
+    if (s.withdrawnAtMs !== undefined) {
+      const at = STARTED_AT + s.withdrawnAtMs;
+      recording = await store.updateRecording(recording.id, (r) => withWithdrawal(r, s.userId, at));
+      await store.appendConsentEvent({ recordingId: recording.id, userId: s.userId, name: s.name, event: 'withdrawn', at });
+    }
+  }
+  return recording;
+}
+
+const sine = (hz: number, ms: number, atS: number, length: number) => {
+  const out = new Float32Array(length);
+  for (let i = 0; i < sec(ms / 1000) && sec(atS) + i < length; i++) out[sec(atS) + i] = Math.sin((2 * Math.PI * hz * i) / RATE);
+  return out;
+};
+
+describe('stop pipeline', () => {
+  test('closes, mixes the speakers whose consent stood, writes the receipt and ends ready', async () => {
+    const r = await recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 1000, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 2000, hz: 660, withdrawnAtMs: 2600 },
+      ],
+      4000,
+    );
+    const clock = new ManualClock();
+    let closed = 0;
+    const phases: StopProgress['phase'][] = [];
+    const outcome = await runStopPipeline(
+      {
+        recordingId: r.id,
+        reason: 'empty-room',
+        stoppedAt: STARTED_AT + 4000,
+        closeTracks: async () => {
+          closed++;
+          clock.advance(7);
+        },
+        onProgress: (p) => {
+          if (phases.at(-1) !== p.phase) phases.push(p.phase);
+        },
+      },
+      { store, clock, log: silentLogger(), config, mix: mixTracks },
+    );
+    expect(closed).toBe(1);
+    expect(phases).toEqual(['closing-tracks', 'mixing', 'writing-receipt', 'done']);
+    expect(outcome.timings.closeTracksMs).toBe(7);
+    expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'empty-room', stoppedAt: STARTED_AT + 4000 });
+    expect(outcome.recording.mix).toMatchObject({ file: 'mix.ogg', format: 'ogg' });
+    // Tracks end on the writer's 2.5 ms grid, which may round the end up by a millisecond.
+    expect(Math.abs((outcome.recording.mix?.durationMs ?? 0) - 4000)).toBeLessThanOrEqual(2);
+    expect(await store.getRecording(r.id)).toEqual(outcome.recording);
+
+    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
+    expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 1.0)).toBeLessThan(0.005);
+    expect(correlation(mix, sine(440, 500, 1.0, mix.length), sec(1.02), sec(1.48))).toBeGreaterThan(0.9);
+    // Bob withdrew: nothing of him in the mix, his track still on disk (DELETE_WITHDRAWN_TRACKS is off).
+    expect(rms(mix, sec(1.6), sec(4))).toBeLessThan(1e-4);
+    expect((await stat(store.layout.file(r.id, r.speakers[1]?.trackFile ?? ''))).size).toBeGreaterThan(0);
+
+    const receipt = await readFile(store.layout.receiptFile(r.id), 'utf8');
+    expect(receipt).toMatch(/granted\s+Ann \(11\)/);
+    expect(receipt).toMatch(/withdrawn\s+Bob \(12\)/);
+    expect(receipt).toContain('left out of the mix');
+  });
+
+  test('with DELETE_WITHDRAWN_TRACKS the withdrawn track is gone', async () => {
+    const r = await recorded([{ userId: '12', name: 'Bob', atMs: 0, hz: 660, withdrawnAtMs: 600 }], 1000);
+    const deleting = { ...config, recording: { ...config.recording, deleteWithdrawnTracks: true } };
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined },
+      { store, clock: new ManualClock(), log: silentLogger(), config: deleting, mix: mixTracks },
+    );
+    await expect(stat(store.layout.file(r.id, r.speakers[0]?.trackFile ?? ''))).rejects.toThrow(/ENOENT/);
+    expect(outcome.recording.state).toBe('ready');
+    expect(outcome.recording.mix).toBeUndefined();
+  });
+
+  test('a failing mix leaves the recording failed with the reason, and it can be finished again', async () => {
+    const r = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);
+    const failing: typeof mixTracks = async () => {
+      throw new Error('disk full');
+    };
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: failing },
+    );
+    expect(outcome.recording).toMatchObject({ state: 'failed', error: 'disk full' });
+    const retried = await finishInterrupted(outcome.recording, { store, clock: new ManualClock(), log: silentLogger(), config });
+    expect(retried.recording.state).toBe('ready');
+    expect(retried.recording.error).toBeUndefined();
+  });
+
+  test('a recording the bot died in is finished from disk: torn tail cut, padded to the stop time, mixed', async () => {
+    // Long enough to span several Ogg pages, so the torn one is only the last.
+    const r: Recording = await recorded([{ userId: '11', name: 'Ann', atMs: 500, hz: 440, toneMs: 12_000 }], 13_000);
+    const file = store.layout.file(r.id, r.speakers[0]?.trackFile ?? '');
+    // A crash mid-page: the file ends in the middle of its last page.
+    await truncate(file, (await stat(file)).size - 40);
+    const outcome = await finishInterrupted(r, {
+      store,
+      clock: new ManualClock(),
+      log: silentLogger(),
+      config,
+      wallNow: () => STARTED_AT + 15_000,
+    });
+    expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'interrupted', stoppedAt: STARTED_AT + 15_000 });
+    const track = await decodeOggOpusFile(file);
+    expect(track.truncated).toBe(false);
+    expect(Math.abs(track.samples - sec(15))).toBeLessThanOrEqual(120);
+    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
+    expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 0.5)).toBeLessThan(0.005);
+  });
+});
