@@ -1,0 +1,18 @@
+// `npm run bench [-- --quick]`: every benchmark part in turn. Figures are printed, never asserted:
+// timings belong here, not in unit tests (shared two-core machines).
+import { parseArgs } from 'node:util';
+import { runMixerBench } from './bench/mixer.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
+const log = (line: string) => console.log(line);
+
+// Further parts (e.g. the bot's receive path) add one line here each.
+const parts: { name: string; run: () => Promise<void> }[] = [
+  { name: 'mixer', run: () => runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }) },
+];
+
+for (const part of parts) {
+  const started = performance.now();
+  await part.run();
+  log(`${part.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}

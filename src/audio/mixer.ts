@@ -1,0 +1,286 @@
+// Tracks -> one time-aligned mix. Every track starts at sample 0 (the recording's start), so mixing is
+// plain summation on a shared timeline: in float (no wrap-around possible), then the look-ahead limiter,
+// then an encoder. Memory is bounded: one block of mix (1 s) plus each track's current packet.
+//
+//   track files --openTrack--> positioned int16 blocks (silence skipped) --accumulate--> float block
+//      --(x normalisation gain)--> PeakLimiter --> Encoder (ogg | mp3 | flac | wav) --> temp file --rename--> output
+//
+// With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no limiter,
+// no encoder) to find the gain.
+import { basename, extname } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { openTrack, newStats, type DecodeStats, type DecodedTrack, type TrackBlock } from './track-decoder.ts';
+import { MediaFormatError } from './ogg-opus-reader.ts';
+import { PeakLimiter } from './limiter.ts';
+import { LoudnessMeter, normalisationGain, DEFAULT_TARGET_LUFS } from './loudness.ts';
+import { MIX_FORMATS, type Encoder, type EncoderOptions, type MixFormat } from './encoders/index.ts';
+import { createEncoderInWorker } from './encoders/worker-client.ts';
+
+export type { MixFormat } from './encoders/index.ts';
+
+export interface MixInput {
+  path: string;
+  /** Speaker name used by `include`; defaults to the file name without extension. */
+  label?: string;
+  /** Linear gain, default 1. */
+  gain?: number;
+}
+
+export interface MixOptions {
+  inputs: MixInput[];
+  output: string;
+  /** Default: from the output extension (.ogg/.opus, .mp3, .flac, .wav), else ogg. */
+  format?: MixFormat;
+  /** Labels of the speakers to include (default all). */
+  include?: string[];
+  normalize?: boolean | { targetLufs: number };
+  /** Called after each block. With normalisation the work is two passes, so total is twice the length. */
+  onProgress?: (doneSamples: number, totalSamples: number) => void;
+  signal?: AbortSignal;
+  /** Encode on a worker thread so decoding and encoding use two cores (default true). */
+  encoderThread?: boolean;
+}
+
+export interface MixResult {
+  output: string;
+  format: MixFormat;
+  /** Mix length in 48 kHz samples. */
+  durationSamples: number;
+  /** Largest absolute sample (linear) after the limiter. */
+  peak: number;
+  /** Sample frames the limiter had to turn down. */
+  limitedSamples: number;
+  inputs: number;
+  /** Inputs that end mid-page or without an end-of-stream page (a crashed recorder): mixed up to their last whole page. */
+  truncatedInputs: string[];
+  /** Set when normalisation ran: loudness before, and the gain applied. */
+  loudness?: { measuredLufs: number; targetLufs: number; gainDb: number };
+  decode: DecodeStats;
+}
+
+/** Bad input or options: the message is meant for the user as is. */
+export class MixInputError extends Error {
+  override name = 'MixInputError';
+}
+
+export const MIX_BLOCK_FRAMES = 48_000;
+
+const EXTENSIONS: Record<string, MixFormat> = { '.ogg': 'ogg', '.opus': 'ogg', '.oga': 'ogg', '.mp3': 'mp3', '.flac': 'flac', '.wav': 'wav' };
+
+/** Output format for a path: its extension, or ogg when there is none. Throws MixInputError for an unknown one. */
+export function formatForPath(path: string): MixFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '') return 'ogg';
+  const format = EXTENSIONS[ext];
+  if (!format) throw new MixInputError(`unknown output format "${ext}" (use ${Object.keys(EXTENSIONS).join(', ')})`);
+  return format;
+}
+
+export function labelOf(input: MixInput): string {
+  return input.label ?? basename(input.path, extname(input.path));
+}
+
+/**
+ * Adds `frames` frames of int16 `src` (mono or stereo interleaved), from frame `srcFrame`, times `scale`,
+ * into stereo interleaved float `dst` at frame `dstFrame`. Mono feeds both channels.
+ */
+export function accumulate(dst: Float32Array, dstFrame: number, src: Int16Array, srcChannels: 1 | 2, srcFrame: number, frames: number, scale: number): void {
+  let d = dstFrame * 2;
+  if (srcChannels === 2) {
+    const end = (srcFrame + frames) * 2;
+    for (let s = srcFrame * 2; s < end; s += 2, d += 2) {
+      dst[d] = dst[d]! + src[s]! * scale;
+      dst[d + 1] = dst[d + 1]! + src[s + 1]! * scale;
+    }
+  } else {
+    const end = srcFrame + frames;
+    for (let s = srcFrame; s < end; s++, d += 2) {
+      const v = src[s]! * scale;
+      dst[d] = dst[d]! + v;
+      dst[d + 1] = dst[d + 1]! + v;
+    }
+  }
+}
+
+/** Reads one track's blocks in step with the mix timeline. */
+class TrackCursor {
+  readonly track: DecodedTrack;
+  readonly scale: number;
+  done = false;
+  /** End of the last block seen: the track's length once `done`. */
+  end = 0;
+  #blocks: AsyncIterator<TrackBlock>;
+  #block: TrackBlock | null = null;
+
+  constructor(track: DecodedTrack, gain: number, stats: DecodeStats) {
+    this.track = track;
+    this.scale = (gain * track.headGain) / 32768;
+    this.#blocks = track.blocks({ stats })[Symbol.asyncIterator]();
+  }
+
+  /** Adds the track's samples in [t0, t0 + frames) into `mix` (whose frame 0 is t0). */
+  async addInto(mix: Float32Array, t0: number, frames: number): Promise<void> {
+    const t1 = t0 + frames;
+    for (;;) {
+      if (!this.#block) {
+        if (this.done) return;
+        let next: IteratorResult<TrackBlock>;
+        try {
+          next = await this.#blocks.next();
+        } catch (err) {
+          // A page or packet that turns out bad mid-mix must still name its file.
+          throw describeInputError(this.track.path, err);
+        }
+        if (next.done) {
+          this.done = true;
+          return;
+        }
+        this.#block = next.value;
+        this.end = next.value.start + next.value.frames;
+      }
+      const b = this.#block;
+      if (b.start >= t1) return;
+      const from = Math.max(b.start, t0);
+      const to = Math.min(b.start + b.frames, t1);
+      if (b.pcm && to > from) accumulate(mix, from - t0, b.pcm, this.track.channels, from - b.start, to - from, this.scale);
+      if (b.start + b.frames > t1) return;
+      this.#block = null;
+    }
+  }
+}
+
+interface OpenedInput {
+  input: MixInput;
+  track: DecodedTrack;
+}
+
+async function openInputs(inputs: MixInput[]): Promise<OpenedInput[]> {
+  return Promise.all(
+    inputs.map(async (input) => {
+      try {
+        return { input, track: await openTrack(input.path) };
+      } catch (err) {
+        throw describeInputError(input.path, err);
+      }
+    }),
+  );
+}
+
+function describeInputError(path: string, err: unknown): Error {
+  const name = basename(path);
+  if (err instanceof MediaFormatError) return new MixInputError(`${name}: ${err.message}`, { cause: err });
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new MixInputError(`${name}: no such file`, { cause: err });
+  if (code === 'EISDIR') return new MixInputError(`${name}: is a directory, not a track`, { cause: err });
+  if (code === 'EACCES') return new MixInputError(`${name}: permission denied`, { cause: err });
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Runs the summation over the whole timeline, calling `sink` with each mixed block (reused between
+ * calls). Returns the mix length.
+ */
+async function sumTracks(
+  opened: OpenedInput[],
+  knownLength: number,
+  stats: DecodeStats,
+  sink: (block: Float32Array) => Promise<void> | void,
+  progress: (t: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const cursors = opened.map(({ input, track }) => new TrackCursor(track, input.gain ?? 1, stats));
+  const mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
+  for (let t = 0; ; t += MIX_BLOCK_FRAMES) {
+    signal?.throwIfAborted();
+    mix.fill(0);
+    for (const c of cursors) await c.addInto(mix, t, MIX_BLOCK_FRAMES);
+    const allDone = cursors.every((c) => c.done);
+    const length = Math.max(knownLength, ...cursors.map((c) => c.end));
+    const frames = Math.min(MIX_BLOCK_FRAMES, length - t);
+    if (frames > 0) await sink(frames === MIX_BLOCK_FRAMES ? mix : mix.subarray(0, frames * 2));
+    progress(Math.min(t + MIX_BLOCK_FRAMES, length));
+    if (allDone && t + MIX_BLOCK_FRAMES >= length) return length;
+  }
+}
+
+function scaleInPlace(block: Float32Array, gain: number): void {
+  if (gain === 1) return;
+  for (let i = 0; i < block.length; i++) block[i] = block[i]! * gain;
+}
+
+export async function mixTracks(opts: MixOptions): Promise<MixResult> {
+  if (opts.inputs.length === 0) throw new MixInputError('no input tracks');
+  const format = opts.format ?? formatForPath(opts.output);
+  if (!MIX_FORMATS.includes(format)) throw new MixInputError(`unknown output format "${String(format)}"`);
+  let selected = opts.inputs;
+  if (opts.include) {
+    const wanted = new Set(opts.include);
+    selected = opts.inputs.filter((i) => wanted.has(labelOf(i)));
+    const known = new Set(opts.inputs.map(labelOf));
+    const unknown = opts.include.filter((l) => !known.has(l));
+    if (unknown.length > 0) throw new MixInputError(`no track for speaker ${unknown.map((l) => `"${l}"`).join(', ')} (have ${[...known].join(', ')})`);
+  }
+  if (selected.length === 0) throw new MixInputError('no speaker selected');
+
+  const opened = await openInputs(selected);
+  const knownLength = Math.max(0, ...opened.map((o) => o.track.totalSamples ?? 0));
+  const passes = opts.normalize ? 2 : 1;
+  const stats = newStats();
+  const report = (pass: number) => (t: number) => opts.onProgress?.(pass * knownLength + Math.min(t, knownLength), passes * knownLength);
+
+  let gain = 1;
+  let loudness: MixResult['loudness'];
+  if (opts.normalize) {
+    const targetLufs = typeof opts.normalize === 'object' ? opts.normalize.targetLufs : DEFAULT_TARGET_LUFS;
+    const meter = new LoudnessMeter();
+    await sumTracks(opened, knownLength, newStats(), (block) => meter.add(block), report(0), opts.signal);
+    const measuredLufs = meter.integrated();
+    gain = normalisationGain(measuredLufs, targetLufs);
+    loudness = { measuredLufs, targetLufs, gainDb: 20 * Math.log10(gain) };
+  }
+
+  const partial = `${opts.output}.partial-${process.pid}`;
+  await rm(partial, { force: true });
+  const encoderOptions: EncoderOptions = { path: partial, totalFrames: knownLength, tags: mixTags(opened) };
+  const encoder: Encoder = await createEncoderInWorker(format, encoderOptions, { thread: opts.encoderThread ?? true });
+  const limiter = new PeakLimiter();
+  let length: number;
+  try {
+    length = await sumTracks(
+      opened,
+      knownLength,
+      stats,
+      async (block) => {
+        scaleInPlace(block, gain);
+        const out = limiter.process(block);
+        if (out.length > 0) await encoder.write(out);
+      },
+      report(passes - 1),
+      opts.signal,
+    );
+    await encoder.write(limiter.flush());
+    await encoder.finish();
+  } catch (err) {
+    await encoder.abort();
+    throw err;
+  }
+  await rename(partial, opts.output);
+  return {
+    output: opts.output,
+    format,
+    durationSamples: length,
+    peak: limiter.peak,
+    limitedSamples: limiter.limitedFrames,
+    inputs: opened.length,
+    truncatedInputs: opened.filter((o) => o.track.truncated).map((o) => o.input.path),
+    ...(loudness ? { loudness } : {}),
+    decode: stats,
+  };
+}
+
+function mixTags(opened: OpenedInput[]): Record<string, string> {
+  const tags: Record<string, string> = { ENCODER: 'roomrec', SPEAKERS: opened.map((o) => labelOf(o.input)).join(', ') };
+  const recording = opened.map((o) => o.track.comments['ROOMREC_RECORDING']).find((r) => r !== undefined);
+  if (recording) tags['ROOMREC_RECORDING'] = recording;
+  return tags;
+}
