@@ -26,14 +26,4 @@ export function createSnowflakeFactory(now: () => number = Date.now): SnowflakeF
   };
 }
 
-/** mulberry32: a tiny seeded PRNG so every simulated fault is reproducible from the scenario's seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { mulberry32 } from '../helpers/prng.ts';

@@ -8,6 +8,9 @@
  */
 import { createRequire } from 'node:module';
 import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
+import { mulberry32 as prng } from './prng.ts';
+
+export { prng };
 
 const require = createRequire(import.meta.url);
 const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
@@ -79,17 +82,6 @@ export function toMono(pcm: Int16Array, channels = 2): Float32Array {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1), so fault injection and noise are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Stereo sine tone, `ms` long, amplitude in [0, 1]. */
 export function tone(freqHz: number, ms: number, amplitude = 0.5): Int16Array {
