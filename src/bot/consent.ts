@@ -1,0 +1,55 @@
+// The consent message: what it says, and which reactions count. Pure; room-session.ts posts and edits it.
+//
+// Consent-first rules encoded here: only a human who is in the recorded room can opt in; the bot's own
+// reaction (added so people can click it) is never consent; any other emoji means nothing.
+import { discordTime, nameList, plural } from './format.ts';
+
+export const CONSENT_EMOJI = '✅';
+
+export type ConsentView = {
+  hostId: string;
+  retentionDays: number;
+  /** Display names of the speakers currently being recorded, in the order they opted in. */
+  recording: readonly string[];
+  /** Set once the recording has stopped. */
+  ended?: { at: number; deletesAt: number } | undefined;
+};
+
+export function renderConsentMessage(view: ConsentView): string {
+  const host = `<@${view.hostId}>`;
+  const days = plural(view.retentionDays, 'day');
+  if (view.ended) {
+    return [
+      `⏹️ **Recording ended** ${discordTime(view.ended.at, 'R')} (hosted by ${host}).`,
+      `Nobody is being recorded any more. The recording went to ${host} only, and is deleted ${discordTime(view.ended.deletesAt, 'D')}.`,
+    ].join('\n');
+  }
+  return [
+    `🎙️ **${host} is recording this room.**`,
+    `Only people who react with ${CONSENT_EMOJI} to this message are recorded, from the moment they react. ` +
+      `Remove your ${CONSENT_EMOJI} to stop your recording at once. If you don't react, none of your voice is stored.`,
+    `The recording goes to ${host} only, by a private download link, and is deleted after ${days}.`,
+    `**Being recorded:** ${nameList(view.recording)}`,
+  ].join('\n');
+}
+
+export type ReactionFacts = {
+  emoji: string | null;
+  isBot: boolean;
+  /** Whether the reacting user is in the recorded voice channel right now. */
+  inRoom: boolean;
+};
+
+export type ReactionDecision = { counts: true } | { counts: false; why: 'other-emoji' | 'bot' | 'not-in-room' };
+
+export function judgeReaction(facts: ReactionFacts): ReactionDecision {
+  if (!isConsentEmoji(facts.emoji)) return { counts: false, why: 'other-emoji' };
+  if (facts.isBot) return { counts: false, why: 'bot' };
+  if (!facts.inRoom) return { counts: false, why: 'not-in-room' };
+  return { counts: true };
+}
+
+// Clients may add a variation selector (U+FE0F) to emoji; compare without it.
+export function isConsentEmoji(name: string | null): boolean {
+  return name !== null && name.replace(/\uFE0F/g, '') === CONSENT_EMOJI;
+}

@@ -1,0 +1,90 @@
+// A host's stored recordings as the bot offers them: ownership checks, fresh links by DM, deletion.
+import { rm } from 'node:fs/promises';
+import { DiscordAPIError, RESTJSONErrorCodes, type Client } from 'discord.js';
+import type { IssuedDownloadLink } from '../http/download-server.ts';
+import type { Logger } from '../log.ts';
+import { isRecordingId } from '../storage/layout.ts';
+import { expiresAt } from '../storage/retention.ts';
+import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
+import { UserFacingError } from './errors.ts';
+import { discordTime } from './format.ts';
+import type { Library, LinkOutcome } from './services.ts';
+
+export type LibraryDeps = {
+  client: Client;
+  store: Store;
+  linkFor: (recordingId: string, now: number) => IssuedDownloadLink;
+  retentionDays: number;
+  now: () => number;
+  log: Logger;
+};
+
+/** Discord's answer when a user does not accept DMs from the bot (privacy setting, block, no shared server). */
+export function isDmClosed(error: unknown): boolean {
+  return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.CannotSendMessagesToThisUser;
+}
+
+export function createLibrary(deps: LibraryDeps): Library {
+  const { client, store, linkFor, now, log } = deps;
+  const policy = { retentionDays: deps.retentionDays };
+
+  const notYours = (id: string) =>
+    new UserFacingError(`You have no recording \`${id}\`. \`/recordings list\` shows the ones you hosted.`);
+
+  const deletesAt = (recording: Recording) => expiresAt(recording, policy);
+
+  return {
+    listFor: (userId) => store.listRecordings({ hostId: userId }),
+
+    async requireOwned(recordingId, userId) {
+      if (!isRecordingId(recordingId)) throw notYours(recordingId);
+      const recording = await store.getRecording(recordingId);
+      if (!recording || recording.hostId !== userId) throw notYours(recordingId);
+      return recording;
+    },
+
+    deletesAt,
+
+    async sendLink(recording, intro): Promise<LinkOutcome> {
+      const link = linkFor(recording.id, now());
+      const deletion = deletesAt(recording);
+      const content = [
+        intro,
+        link.url,
+        `This link is private: anyone who has it can download the recording. It works until ${discordTime(link.expiresAt, 'f')}; DM me \`download ${recording.id}\` for a fresh one.` +
+          (deletion === undefined ? '' : ` The recording is deleted ${discordTime(deletion, 'D')}.`),
+      ].join('\n');
+      try {
+        const host = await client.users.fetch(recording.hostId);
+        await host.send({ content, allowedMentions: { parse: [] } });
+      } catch (error) {
+        if (isDmClosed(error)) {
+          log.warn({ recordingId: recording.id, hostId: recording.hostId }, 'host does not accept DMs; link not sent');
+          return { status: 'dm-closed' };
+        }
+        throw error;
+      }
+      await store.recordLink({
+        id: link.linkId,
+        recordingId: recording.id,
+        issuedTo: recording.hostId,
+        issuedAt: link.issuedAt,
+        expiresAt: link.expiresAt,
+      });
+      log.info({ recordingId: recording.id, linkId: link.linkId, expiresAt: link.expiresAt }, 'download link sent');
+      return { status: 'sent', url: link.url, expiresAt: link.expiresAt };
+    },
+
+    async remove(recording) {
+      if (BUSY_STATES.includes(recording.state)) {
+        throw new UserFacingError(
+          `Recording \`${recording.id}\` is still being recorded or prepared; stop it (or wait a moment) before deleting it.`,
+        );
+      }
+      // Files first, metadata second (as retention does): a crash in between leaves metadata to retry with.
+      await rm(store.layout.recordingDir(recording.id), { recursive: true, force: true });
+      await store.deleteRecordingMetadata(recording.id);
+      log.info({ recordingId: recording.id, hostId: recording.hostId }, 'recording deleted by its host');
+    },
+  };
+}

@@ -1,0 +1,464 @@
+// The rooms this bot is recording, one per guild, and the Discord side of each: joining voice, the consent
+// message and its reactions, the indicator, who is in the room, and the stop flow that ends with the host's
+// DM. Recording itself (tracks, time, mixing) is src/recording's RoomRecorder; this module only calls it.
+import { joinVoiceChannel, type VoiceConnection } from '@discordjs/voice';
+import {
+  Events,
+  type Client,
+  type Guild,
+  type Message,
+  type MessageReaction,
+  type PartialMessageReaction,
+  type PartialUser,
+  type User,
+  type VoiceBasedChannel,
+  type VoiceState,
+} from 'discord.js';
+import type { Logger } from '../log.ts';
+import type { Clock } from '../recording/clock.ts';
+import type { StopReason } from '../recording/recording-state.ts';
+import { finishInterrupted, RoomRecorder, VoiceNotReadyError, type RoomDeps } from '../recording/room-recorder.ts';
+import { GuildBusyError, type Recording, type Store } from '../storage/store.ts';
+import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
+import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
+import { UserFacingError } from './errors.ts';
+import { createIndicator, type Indicator } from './indicator.ts';
+import type { Library, RoomSummary, Rooms, StartRequest } from './services.ts';
+import { dmClosedNotice, progressDoneLine, progressLine, readyIntro, type StopLimits } from './stop-notice.ts';
+
+const INDICATOR_OFF_CAP_MS = 1000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export type RoomsOptions = {
+  client: Client;
+  store: Store;
+  library: Library;
+  /** What RoomRecorder needs (store, clocks, config, mixer). */
+  recorder: RoomDeps;
+  retentionDays: number;
+  limits: StopLimits;
+  /** Epoch ms. */
+  now: () => number;
+  /** Monotonic, for stop → link timings. */
+  clock: Clock;
+  log: Logger;
+  /** Show a progress message when preparing the recording takes longer than this. Default 2 s. */
+  progressAfterMs?: number;
+  /** Minimum time between edits of the consent and progress messages. Default 1 s. */
+  editIntervalMs?: number;
+  /** @discordjs/voice keeps connections in a process-wide map keyed by group + guild; one group per bot. */
+  voiceGroup?: string;
+};
+
+/** How long a stop took to reach the host: from the request to the DM (or the channel notice). */
+export type StopReport = {
+  recordingId: string;
+  reason: StopReason;
+  state: Recording['state'];
+  linkSent: boolean;
+  stopToLinkMs: number;
+  pipeline: Record<string, number>;
+};
+
+type LiveRoom = {
+  guild: Guild;
+  channelId: string;
+  hostId: string;
+  recorder: RoomRecorder;
+  consent: Message;
+  consentEditor: CoalescingEditor;
+  indicator: Indicator;
+  stopping: Promise<StopReport> | undefined;
+};
+
+export type RoomManager = Rooms & {
+  /** Continues recordings that were running when the bot went down; finishes ones it cannot continue. */
+  resumeAll(): Promise<void>;
+  /** Stops every room (bot shutdown): each is mixed and its host gets the link. */
+  stopAll(reason: StopReason): Promise<void>;
+  /** Resolves with each finished stop, for the demo and tests. */
+  onStopped(listener: (report: StopReport) => void): void;
+  dispose(): void;
+};
+
+export function createRooms(options: RoomsOptions): RoomManager {
+  const { client, store, library, log, now, clock, limits } = options;
+  const progressAfterMs = options.progressAfterMs ?? 2000;
+  const editIntervalMs = options.editIntervalMs ?? 1000;
+  const rooms = new Map<string, LiveRoom>();
+  const starting = new Set<string>();
+  const stopListeners: ((report: StopReport) => void)[] = [];
+
+  const roomByMessage = (messageId: string) => [...rooms.values()].find((r) => r.consent.id === messageId);
+
+  function summary(room: LiveRoom): RoomSummary {
+    return {
+      recordingId: room.recorder.id,
+      guildId: room.guild.id,
+      channelId: room.channelId,
+      hostId: room.hostId,
+      startedAt: room.recorder.startedAt,
+      recording: room.recorder.recordingSpeakers().map((s) => s.name),
+    };
+  }
+
+  function humansIn(guild: Guild, channelId: string): number {
+    return guild.voiceStates.cache.filter((s) => s.channelId === channelId && s.member?.user.bot !== true && s.id !== client.user?.id)
+      .size;
+  }
+
+  function voiceChannel(guild: Guild, channelId: string): VoiceBasedChannel {
+    const channel = guild.channels.cache.get(channelId);
+    if (!channel?.isVoiceBased()) throw new UserFacingError(`<#${channelId}> is not a voice channel I can see.`);
+    return channel;
+  }
+
+  function join(guild: Guild, channelId: string): VoiceConnection {
+    return joinVoiceChannel({
+      guildId: guild.id,
+      channelId,
+      adapterCreator: guild.voiceAdapterCreator,
+      selfDeaf: false,
+      selfMute: true,
+      ...(options.voiceGroup ? { group: options.voiceGroup } : {}),
+    });
+  }
+
+  function consentText(room: Pick<LiveRoom, 'hostId' | 'recorder'>): string {
+    return renderConsentMessage({
+      hostId: room.hostId,
+      retentionDays: options.retentionDays,
+      recording: room.recorder.recordingSpeakers().map((s) => s.name),
+    });
+  }
+
+  /** Wires a running recorder to its Discord room and registers it. */
+  function attach(guild: Guild, recorder: RoomRecorder, consent: Message): LiveRoom {
+    const roomLog = log.child({ recordingId: recorder.id, guildId: guild.id });
+    const room: LiveRoom = {
+      guild,
+      channelId: recorder.recording.channelId,
+      hostId: recorder.recording.hostId,
+      recorder,
+      consent,
+      consentEditor: createCoalescingEditor({
+        apply: async (text) => {
+          await consent.edit({ content: text, allowedMentions: { parse: [] } });
+        },
+        minIntervalMs: editIntervalMs,
+        now: () => clock.now(),
+        onError: (error) => roomLog.warn({ err: error }, 'could not update the consent message'),
+      }),
+      indicator: createIndicator({ guild, voiceChannelId: recorder.recording.channelId, log: roomLog }),
+      stopping: undefined,
+    };
+    recorder.on('speakers', () => room.consentEditor.update(consentText(room)));
+    recorder.on('autoStop', (reason) => {
+      void stopRoom(room, reason, undefined).catch((error: unknown) =>
+        roomLog.error({ err: error, reason }, 'automatic stop failed'),
+      );
+    });
+    recorder.on('voice', (change) => roomLog.info({ change }, 'voice connection change'));
+    recorder.setHumansInRoom(humansIn(guild, room.channelId));
+    rooms.set(guild.id, room);
+    return room;
+  }
+
+  /** Makes the recorder's consent set match the ✅ reactions of people in the room (start race, restart). */
+  async function reconcile(room: LiveRoom): Promise<void> {
+    const message = await room.consent.fetch();
+    const reaction = message.reactions.cache.find((r) => isConsentEmoji(r.emoji.name));
+    const reacted = new Map<string, User>();
+    if (reaction) {
+      let after: string | undefined;
+      for (;;) {
+        const page = await reaction.users.fetch({ limit: 100, ...(after ? { after } : {}) });
+        for (const [id, user] of page) reacted.set(id, user);
+        if (page.size < 100) break;
+        after = page.lastKey();
+      }
+    }
+    for (const speaker of room.recorder.recordingSpeakers()) {
+      if (!reacted.has(speaker.userId)) await room.recorder.withdrawConsent(speaker.userId);
+    }
+    const recordingNow = new Set(room.recorder.recordingSpeakers().map((s) => s.userId));
+    for (const user of reacted.values()) {
+      if (recordingNow.has(user.id)) continue;
+      await grantIfAllowed(room, user, CONSENT_EMOJI);
+    }
+  }
+
+  async function grantIfAllowed(room: LiveRoom, user: User, emoji: string | null): Promise<void> {
+    const inRoom = room.guild.voiceStates.cache.get(user.id)?.channelId === room.channelId;
+    const decision = judgeReaction({ emoji, isBot: user.bot, inRoom });
+    if (!decision.counts) {
+      log.debug({ userId: user.id, recordingId: room.recorder.id, why: decision.why }, 'reaction ignored');
+      return;
+    }
+    const member = room.guild.members.cache.get(user.id);
+    await room.recorder.grantConsent({ userId: user.id, name: member?.displayName ?? user.displayName });
+  }
+
+  async function onReaction(
+    reaction: MessageReaction | PartialMessageReaction,
+    rawUser: User | PartialUser,
+    added: boolean,
+  ): Promise<void> {
+    const room = roomByMessage(reaction.message.id);
+    if (!room || room.stopping) return;
+    if (!isConsentEmoji(reaction.emoji.name)) return;
+    if (!added) {
+      // A withdrawal always counts, wherever the person is now.
+      await room.recorder.withdrawConsent(rawUser.id);
+      return;
+    }
+    const user = rawUser.partial ? await rawUser.fetch() : rawUser;
+    await grantIfAllowed(room, user, reaction.emoji.name);
+  }
+
+  function onVoiceState(before: VoiceState, after: VoiceState): void {
+    const room = rooms.get(after.guild.id);
+    if (!room || room.stopping) return;
+    if (before.channelId !== room.channelId && after.channelId !== room.channelId) return;
+    room.recorder.setHumansInRoom(humansIn(room.guild, room.channelId));
+  }
+
+  const handlers = {
+    reactionAdd: (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
+      onReaction(reaction, user, true).catch((error: unknown) =>
+        log.error({ err: error, userId: user.id, messageId: reaction.message.id }, 'consent reaction failed'),
+      );
+    },
+    reactionRemove: (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
+      onReaction(reaction, user, false).catch((error: unknown) =>
+        log.error({ err: error, userId: user.id, messageId: reaction.message.id }, 'consent withdrawal failed'),
+      );
+    },
+    voiceState: onVoiceState,
+  };
+  client.on(Events.MessageReactionAdd, handlers.reactionAdd);
+  client.on(Events.MessageReactionRemove, handlers.reactionRemove);
+  client.on(Events.VoiceStateUpdate, handlers.voiceState);
+
+  async function postConsent(channel: VoiceBasedChannel, hostId: string, recorder: RoomRecorder): Promise<Message> {
+    const message = await channel.send({ content: consentText({ hostId, recorder }), allowedMentions: { parse: [] } });
+    await message.react(CONSENT_EMOJI);
+    await store.updateRecording(recorder.id, (r) => {
+      r.consentMessageId = message.id;
+    });
+    return message;
+  }
+
+  async function start(request: StartRequest): Promise<RoomSummary> {
+    if (rooms.has(request.guildId) || starting.has(request.guildId)) {
+      throw new UserFacingError('A recording is already starting or running in this server. See `/record status`.');
+    }
+    starting.add(request.guildId);
+    try {
+      const guild = await client.guilds.fetch(request.guildId);
+      const channel = voiceChannel(guild, request.channelId);
+      const connection = join(guild, channel.id);
+      let recorder: RoomRecorder;
+      try {
+        recorder = await RoomRecorder.start({
+          meta: { ...request, textChannelId: channel.id },
+          connection,
+          deps: options.recorder,
+        });
+      } catch (error) {
+        connection.destroy();
+        if (error instanceof GuildBusyError) {
+          throw new UserFacingError(`I'm already recording <#${error.active.channelId}> in this server.`);
+        }
+        if (error instanceof VoiceNotReadyError) {
+          throw new UserFacingError(`I couldn't connect to <#${channel.id}> in time. Please try \`/record start\` again.`);
+        }
+        throw error;
+      }
+      let consent: Message;
+      try {
+        consent = await postConsent(channel, request.hostId, recorder);
+      } catch (error) {
+        // Nobody could have consented without the message: discard the empty recording.
+        const outcome = await recorder.stop('command');
+        await library.remove(outcome.recording);
+        throw error;
+      }
+      const room = attach(guild, recorder, consent);
+      await room.indicator.on();
+      await reconcile(room);
+      log.info({ recordingId: recorder.id, guildId: guild.id, channelId: channel.id, hostId: request.hostId }, 'room recording');
+      return summary(room);
+    } finally {
+      starting.delete(request.guildId);
+    }
+  }
+
+  /** Tells the host: a DM with a fresh link, or (DMs closed) a mention in the room's chat without it. */
+  async function deliver(recording: Recording, intro: string, channel: VoiceBasedChannel | undefined): Promise<boolean> {
+    const outcome = await library.sendLink(recording, intro);
+    if (outcome.status === 'sent') return true;
+    if (channel?.isSendable()) {
+      await channel.send({ content: dmClosedNotice(recording.hostId), allowedMentions: { users: [recording.hostId] } });
+    }
+    return false;
+  }
+
+  function stopRoom(room: LiveRoom, reason: StopReason, stoppedBy: string | undefined): Promise<StopReport> {
+    room.stopping ??= runStop(room, reason, stoppedBy).finally(() => {
+      rooms.delete(room.guild.id);
+    });
+    return room.stopping;
+  }
+
+  async function runStop(room: LiveRoom, reason: StopReason, stoppedBy: string | undefined): Promise<StopReport> {
+    const t0 = clock.now();
+    const roomLog = log.child({ recordingId: room.recorder.id, guildId: room.guild.id });
+    const channel = room.guild.channels.cache.get(room.channelId);
+    const voice = channel?.isVoiceBased() ? channel : undefined;
+    // The voice channel status can only be cleared while the bot is still connected, so before the recorder
+    // leaves; capped so a slow or rate-limited API cannot hold the stop up.
+    await Promise.race([room.indicator.off(), delay(INDICATOR_OFF_CAP_MS)]);
+
+    // A long room shows its progress: a message appears if preparing takes more than progressAfterMs.
+    let progressMessage: Promise<Message | undefined> | undefined;
+    let progressEditor: CoalescingEditor | undefined;
+    let lastProgress = progressLine({ phase: 'closing-tracks' });
+    const showProgress = setTimeout(() => {
+      if (!voice?.isSendable()) return;
+      progressMessage = voice.send({ content: lastProgress, allowedMentions: { parse: [] } }).then(
+        (message) => {
+          progressEditor = createCoalescingEditor({
+            apply: async (text) => {
+              await message.edit({ content: text, allowedMentions: { parse: [] } });
+            },
+            minIntervalMs: editIntervalMs,
+            now: () => clock.now(),
+            onError: (error) => roomLog.warn({ err: error }, 'could not update the progress message'),
+          });
+          return message;
+        },
+        (error: unknown) => {
+          roomLog.warn({ err: error }, 'could not post the progress message');
+          return undefined;
+        },
+      );
+    }, progressAfterMs);
+
+    const outcome = await room.recorder.stop(reason, {
+      onProgress: (progress) => {
+        lastProgress = progressLine(progress);
+        progressEditor?.update(lastProgress);
+      },
+    });
+    clearTimeout(showProgress);
+    const recording = outcome.recording;
+    const deletesAt = library.deletesAt(recording);
+
+    room.consentEditor.update(
+      renderConsentMessage({
+        hostId: room.hostId,
+        retentionDays: options.retentionDays,
+        recording: [],
+        ended: { at: recording.stoppedAt ?? now(), deletesAt: deletesAt ?? now() },
+      }),
+    );
+    const linkSent = await deliver(recording, readyIntro(recording, reason, stoppedBy, limits), voice);
+    const stopToLinkMs = clock.now() - t0;
+
+    await room.consentEditor.flush();
+    if (progressMessage && (await progressMessage)) {
+      progressEditor?.update(progressDoneLine(recording, linkSent));
+      await progressEditor?.flush();
+    }
+    const report: StopReport = {
+      recordingId: recording.id,
+      reason,
+      state: recording.state,
+      linkSent,
+      stopToLinkMs: Math.round(stopToLinkMs),
+      pipeline: { ...outcome.timings },
+    };
+    roomLog.info(report, 'room stopped; host told');
+    for (const listener of stopListeners) listener(report);
+    return report;
+  }
+
+  async function stop(guildId: string, stoppedBy: string): Promise<void> {
+    const room = rooms.get(guildId);
+    if (!room) throw new UserFacingError('Nothing is being recorded in this server.');
+    await stopRoom(room, 'command', stoppedBy);
+  }
+
+  /** A recording that cannot continue in its room: finish it from disk and tell the host. */
+  async function finish(recording: Recording, reason: StopReason): Promise<void> {
+    const outcome = await finishInterrupted(recording, options.recorder, { reason });
+    const guild = client.guilds.cache.get(recording.guildId);
+    const channel = guild?.channels.cache.get(recording.channelId);
+    await deliver(outcome.recording, readyIntro(outcome.recording, reason, undefined, limits), channel?.isVoiceBased() ? channel : undefined);
+  }
+
+  async function resume(recording: Recording): Promise<void> {
+    const guild = client.guilds.cache.get(recording.guildId);
+    const channel = guild?.channels.cache.get(recording.channelId);
+    if (!guild || !channel?.isVoiceBased() || !recording.consentMessageId) {
+      log.warn({ recordingId: recording.id }, 'cannot resume: the room or its consent message is gone');
+      return finish(recording, 'interrupted');
+    }
+    const consent = await channel.messages.fetch(recording.consentMessageId).catch((error: unknown) => {
+      log.warn({ err: error, recordingId: recording.id }, 'cannot resume: consent message unavailable');
+      return undefined;
+    });
+    if (!consent) return finish(recording, 'interrupted');
+    const connection = join(guild, channel.id);
+    let recorder: RoomRecorder;
+    try {
+      recorder = await RoomRecorder.resume({ recording, connection, deps: options.recorder });
+    } catch (error) {
+      connection.destroy();
+      log.warn({ err: error, recordingId: recording.id }, 'cannot resume: voice unavailable');
+      return finish(recording, 'interrupted');
+    }
+    const room = attach(guild, recorder, consent);
+    await room.indicator.on();
+    await reconcile(room);
+    room.consentEditor.update(consentText(room));
+    log.info({ recordingId: recording.id, speakers: recorder.recordingSpeakers().length }, 'recording resumed after restart');
+  }
+
+  return {
+    current: (guildId) => {
+      const room = rooms.get(guildId);
+      return room && !room.stopping ? summary(room) : undefined;
+    },
+    start,
+    stop,
+
+    async resumeAll() {
+      const unfinished = await store.listRecordings({ state: ['recording', 'stopping', 'mixing'] });
+      for (const recording of unfinished) {
+        try {
+          if (recording.state === 'recording') await resume(recording);
+          else await finish(recording, (recording.stopReason as StopReason | undefined) ?? 'interrupted');
+        } catch (error) {
+          log.error({ err: error, recordingId: recording.id }, 'could not resume or finish an interrupted recording');
+        }
+      }
+    },
+
+    async stopAll(reason) {
+      await Promise.allSettled([...rooms.values()].map((room) => stopRoom(room, reason, undefined)));
+    },
+
+    onStopped(listener) {
+      stopListeners.push(listener);
+    },
+
+    dispose() {
+      client.off(Events.MessageReactionAdd, handlers.reactionAdd);
+      client.off(Events.MessageReactionRemove, handlers.reactionRemove);
+      client.off(Events.VoiceStateUpdate, handlers.voiceState);
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// What slash commands and the DM handler are given: small interfaces, built once by the composition root.
+import type { Logger } from '../log.ts';
+import type { Recording } from '../storage/store.ts';
+
+/** A live room as commands see it. */
+export type RoomSummary = {
+  recordingId: string;
+  guildId: string;
+  channelId: string;
+  hostId: string;
+  startedAt: number;
+  /** Display names of the speakers being recorded right now. */
+  recording: readonly string[];
+};
+
+export type StartRequest = {
+  guildId: string;
+  channelId: string;
+  hostId: string;
+  hostName: string;
+};
+
+export type Rooms = {
+  current(guildId: string): RoomSummary | undefined;
+  /** Joins, posts the consent message and starts recording. Throws UserFacingError for refusals. */
+  start(request: StartRequest): Promise<RoomSummary>;
+  /** Stops, mixes, DMs the host. Resolves when the host has been told (or could not be). */
+  stop(guildId: string, stoppedBy: string): Promise<void>;
+};
+
+export type LinkOutcome = { status: 'sent'; url: string; expiresAt: number } | { status: 'dm-closed' };
+
+export type Library = {
+  /** The user's recordings, newest first. */
+  listFor(userId: string): Promise<Recording[]>;
+  /** The recording if `userId` hosts it; otherwise a UserFacingError that does not say whether it exists. */
+  requireOwned(recordingId: string, userId: string): Promise<Recording>;
+  /** When the recording's files will be deleted, if it has stopped. */
+  deletesAt(recording: Recording): number | undefined;
+  /** DMs the host a fresh signed link. */
+  sendLink(recording: Recording, intro: string): Promise<LinkOutcome>;
+  /** Deletes files then metadata; refuses while the recording is still being written. */
+  remove(recording: Recording): Promise<void>;
+};
+
+export type BotServices = {
+  rooms: Rooms;
+  library: Library;
+  retentionDays: number;
+  linkTtlHours: number;
+  now: () => number;
+  log: Logger;
+};

@@ -1,0 +1,176 @@
+// Composition root: configuration is read once here, everything is built here and handed its dependencies.
+// `npm start` runs it against Discord; scripts/demo.ts and the end-to-end tests call startBot() with overrides
+// (the local Discord stand-in's API, a data directory, clocks).
+import { Events, type Client } from 'discord.js';
+import { commands } from '../commands/index.ts';
+import { createDiscordClient } from './bot/client.ts';
+import { createDmHandler } from './bot/dm.ts';
+import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
+import { createLibrary } from './bot/library.ts';
+import { createRooms, type RoomManager } from './bot/rooms.ts';
+import { createInteractionRouter } from './bot/router.ts';
+import { ConfigError, envWithDotenv, loadBotConfig, type BotConfig } from './config.ts';
+import { startDownloadServer, type DownloadServer } from './http/download-server.ts';
+import { createLinkSigner } from './http/link-signing.ts';
+import { startRetentionJob, type RetentionJob, type Scheduler } from './jobs/retention-job.ts';
+import { createLogger, type Logger } from './log.ts';
+import { monotonicClock, type Clock } from './recording/clock.ts';
+import { openStore, type Store } from './storage/store.ts';
+
+const HOUR_MS = 3_600_000;
+
+export type StartBotOptions = {
+  /** Already-validated configuration; otherwise read from the environment (and .env) once. */
+  config?: BotConfig;
+  /** Discord REST base URL (the local stand-in); Discord's own when absent. */
+  discordApi?: string;
+  /**
+   * Listen on this port (0: any free one) and hand out links to the address actually listened on, instead of
+   * HTTP_PORT / PUBLIC_URL. For the demo and tests.
+   */
+  httpPort?: number;
+  /** Epoch milliseconds: recording start/stop times, link expiry, retention. */
+  now?: () => number;
+  /** Monotonic milliseconds: audio placement and timings. */
+  clock?: Clock;
+  log?: Logger;
+  /** Retention's cron scheduler (tests pass one that never fires and call retention.runNow()). */
+  retentionScheduler?: Scheduler;
+};
+
+export type Bot = {
+  readonly config: BotConfig;
+  readonly client: Client;
+  readonly store: Store;
+  readonly server: DownloadServer;
+  readonly rooms: RoomManager;
+  readonly retention: RetentionJob;
+  readonly log: Logger;
+  /** Graceful: every room is stopped, mixed and its host told; then everything closes. */
+  stop(): Promise<void>;
+};
+
+export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
+  const config = options.config ?? loadBotConfig(envWithDotenv());
+  const log = options.log ?? createLogger({ level: config.logLevel, name: 'roomrec' });
+  const now = options.now ?? Date.now;
+  const clock = options.clock ?? monotonicClock;
+
+  const store = await openStore({ dataDir: config.dataDir, keyvUrl: config.keyv.url, log: log.child({ part: 'store' }), now });
+  const rebuilt = await store.rebuildIndexFromDisk();
+  const signer = createLinkSigner({ secret: config.links.secret, ttlMs: config.links.ttlHours * HOUR_MS });
+  const server = await startDownloadServer({
+    source: store,
+    dataDir: config.dataDir,
+    signer,
+    host: options.httpPort === undefined ? config.http.host : '127.0.0.1',
+    port: options.httpPort ?? config.http.port,
+    publicUrl: options.httpPort === undefined ? config.http.publicUrl : undefined,
+    retentionDays: config.retention.days,
+    log: log.child({ part: 'http' }),
+    now,
+  });
+  const retention = startRetentionJob({
+    store,
+    policy: { retentionDays: config.retention.days },
+    cron: config.retention.cron,
+    log: log.child({ part: 'retention' }),
+    clock: now,
+    ...(options.retentionScheduler ? { schedule: options.retentionScheduler } : {}),
+  });
+
+  const client = createDiscordClient({ api: options.discordApi });
+  const botLog = log.child({ part: 'bot' });
+  const library = createLibrary({
+    client,
+    store,
+    linkFor: (id, at) => server.linkFor(id, at),
+    retentionDays: config.retention.days,
+    now,
+    log: botLog,
+  });
+  const rooms = createRooms({
+    client,
+    store,
+    library,
+    recorder: { store, clock, wallNow: now, log: log.child({ part: 'recording' }), config },
+    retentionDays: config.retention.days,
+    limits: { emptyRoomMinutes: config.recording.emptyRoomMinutes, maxHours: config.recording.maxHours },
+    now,
+    clock,
+    log: botLog,
+  });
+  const route = createInteractionRouter({
+    commands,
+    services: { rooms, library, retentionDays: config.retention.days, linkTtlHours: config.links.ttlHours, now, log: botLog },
+    log: botLog,
+  });
+  const onDm = createDmHandler({ store, library, log: botLog });
+  client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+  client.on(Events.MessageCreate, (message) => void onDm(message));
+  client.on(Events.Error, (error) => botLog.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => botLog.warn({ message }, 'discord client warning'));
+
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(config.discord.token);
+  await ready;
+  botLog.info({ user: client.user?.tag, guilds: client.guilds.cache.size, restored: rebuilt.restored.length }, 'logged in');
+  await rooms.resumeAll();
+  await clearStaleIndicators(client, rooms, botLog);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    client,
+    store,
+    server,
+    rooms,
+    retention,
+    log,
+    stop() {
+      stopping ??= (async () => {
+        await rooms.stopAll('shutdown');
+        rooms.dispose();
+        await client.destroy();
+        await retention.stop();
+        await server.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** A crash leaves "🔴 REC" on the bot's nickname in guilds where nothing was resumed: take it off. */
+async function clearStaleIndicators(client: Client, rooms: RoomManager, log: Logger): Promise<void> {
+  for (const guild of client.guilds.cache.values()) {
+    if (rooms.current(guild.id) || !guild.members.me?.nickname?.startsWith(REC_PREFIX)) continue;
+    const channelId = guild.members.me.voice.channelId ?? '';
+    await createIndicator({ guild, voiceChannelId: channelId, log }).off();
+  }
+}
+
+async function main(): Promise<void> {
+  let bot: Bot;
+  try {
+    bot = await startBot();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exitCode = 1;
+    return;
+  }
+  const shutdown = (signal: string) => {
+    bot.log.info({ signal }, 'shutting down: stopping recordings and sending links');
+    bot.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        bot.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,54 @@
+// A room left empty stops by itself and the host is told why, with the link. EMPTY_ROOM_MINUTES is set to
+// 3 seconds here so the test does not wait minutes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { silentLogger } from '../../src/log.ts';
+import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+
+let dir: string;
+let env: BotInSim;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-autostop-'));
+  env = await startBotInSim({
+    dataDir: dir,
+    log: silentLogger(),
+    env: { EMPTY_ROOM_MINUTES: '0.05' },
+    sim: { users: [{ username: 'host', globalName: 'Host' }] },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await env?.bot.stop();
+  await env?.sim.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('an empty room stops by itself; the host gets the link and the reason', async () => {
+  const { sim, bot } = env;
+  const host = sim.userByName('host').id;
+  sim.joinVoice(host);
+  await sleep(100);
+  sim.slash(host, 'record start');
+  for (let i = 0; i < 200 && !sim.consentMessage(sim.voiceChannelId); i++) await sleep(25);
+  sim.reactToConsent(host, sim.voiceChannelId);
+  await sleep(300);
+  const leftAt = performance.now();
+  sim.leaveVoice(host);
+
+  let dm: string | undefined;
+  for (let i = 0; i < 400 && !dm; i++) {
+    await sleep(25);
+    dm = sim.dmsTo(host).at(-1)?.content;
+  }
+  const afterMs = performance.now() - leftAt;
+  expect(dm).toMatch(/stopped by itself: nobody was in the room for 0\.05 minutes/);
+  expect(dm).toMatch(/\/r\//);
+  expect(afterMs).toBeGreaterThan(2_900);
+  expect(bot.rooms.current(sim.guildId)).toBeUndefined();
+  const [recording] = await bot.store.listRecordings();
+  expect(recording?.stopReason).toBe('empty-room');
+}, 30_000);

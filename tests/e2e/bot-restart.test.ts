@@ -1,0 +1,144 @@
+// The bot process is killed (SIGKILL: no shutdown code runs) in the middle of a room and started again. The
+// new process finds the recording in the store, rejoins, and the host's track continues on the same time
+// base: words before and after the crash are where they were said, the downtime is silence.
+//
+// The bot runs in a child process against the stand-in in this one. The stand-in's voice server uses a
+// self-signed loopback certificate that only this process trusts, so the child is told not to verify it.
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { openStore } from '../../src/storage/store.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
+import { speechFromPcm, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
+import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+
+const ROOT = path.join(import.meta.dirname, '..', '..');
+let dir: string;
+let sim: DiscordSim;
+const children = new Set<ChildProcess>();
+
+const CHILD = `
+import { createRequire } from 'node:module';
+const { pino } = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})('pino');
+import { startBot } from ${JSON.stringify(path.join(ROOT, 'src', 'main.ts'))};
+import { loadBotConfig } from ${JSON.stringify(path.join(ROOT, 'src', 'config.ts'))};
+const log = pino({ level: 'info' }, pino.destination({ dest: process.env.BOT_LOG, sync: true, append: true }));
+const config = loadBotConfig(process.env);
+await startBot({ config, discordApi: process.env.SIM_API, httpPort: 0, log });
+process.send?.('ready');
+`;
+
+async function startChild(): Promise<ChildProcess> {
+  const script = path.join(dir, 'bot-child.mjs');
+  await writeFile(script, CHILD);
+  const child = fork(script, [], {
+    cwd: ROOT,
+    execPath: path.join(ROOT, 'node_modules', '.bin', 'node'),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      DISCORD_TOKEN: sim.token,
+      LINK_SECRET: secret,
+      DATA_DIR: path.join(dir, 'data'),
+      SIM_API: sim.restUrl,
+      BOT_LOG: path.join(dir, 'bot.log'),
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+      NODE_NO_WARNINGS: '1',
+    },
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`bot child exited early (${code}); see ${path.join(dir, 'bot.log')}`)));
+  });
+  return child;
+}
+
+const secret = randomBytes(32).toString('hex');
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-restart-'));
+  sim = await startSimForBot({ users: [{ username: 'host', globalName: 'Host' }] });
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await sim?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+test('a bot killed mid-room resumes the recording and the tracks stay aligned', async () => {
+  const host = sim.userByName('host').id;
+  // Two distinct, easily located sounds: one said before the crash, one after.
+  const before = speechFromPcm(tonePcm({ seconds: 1, frequency: 440, amplitude: 0.4 }));
+  const after = speechFromPcm(tonePcm({ seconds: 1, frequency: 660, amplitude: 0.4 }));
+  const epochBase = Date.now() - performance.now(); // sim clock (performance.now) → epoch ms
+
+  let bot = await startChild();
+  sim.joinVoice(host);
+  await sleep(100);
+  sim.slash(host, 'record start');
+  await until(() => sim.consentMessage(sim.voiceChannelId) ?? undefined, 'the consent message');
+  sim.reactToConsent(host, sim.voiceChannelId);
+  await sleep(300);
+  const beforeAt = sim.clock() + 200;
+  await sim.speak(host, before, { at: beforeAt }).done;
+  await sleep(300);
+
+  bot.kill('SIGKILL');
+  await new Promise((resolve) => bot.once('exit', resolve));
+  const downAt = sim.clock();
+  await sleep(1000);
+
+  bot = await startChild();
+  const afterAt = sim.clock() + 300;
+  await sim.speak(host, after, { at: afterAt }).done;
+  await sleep(300);
+  const dmsBefore = sim.dmsTo(host).length;
+  sim.slash(host, 'record stop');
+  const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM');
+  expect(dm).toMatch(/\/r\//);
+  bot.kill('SIGKILL');
+
+  const store = await openStore({ dataDir: path.join(dir, 'data'), log: silentLogger() });
+  try {
+    const [recording] = await store.listRecordings();
+    expect(recording?.state).toBe('ready');
+    expect(recording?.speakers).toHaveLength(1);
+    const track = toMono((await decodeOggOpusFile(store.layout.file(recording?.id ?? '', recording?.speakers[0]?.trackFile ?? ''))).pcm);
+    const zero = recording?.startedAt ?? NaN;
+    const position = (simMs: number) => (epochBase + simMs - zero) / 1000;
+
+    for (const at of [position(beforeAt), position(afterAt)]) {
+      // The tone starts where it was sent: silence just before, sound right after (20 ms tolerance each way).
+      const start = Math.round(at * RATE);
+      const tolerance = Math.round(0.02 * RATE);
+      expect(rms(track, start - 10 * tolerance, start - tolerance)).toBeLessThan(1e-3);
+      expect(rms(track, start + tolerance, start + 10 * tolerance)).toBeGreaterThan(0.1);
+    }
+    // The time the bot was down is silence of the right length, not collapsed.
+    const down = Math.round(position(downAt) * RATE);
+    expect(rms(track, down, down + RATE / 2)).toBeLessThan(1e-3);
+    expect(track.length / RATE).toBeGreaterThan(position(afterAt) + 0.9);
+  } finally {
+    await store.close();
+  }
+  const log = await readFile(path.join(dir, 'bot.log'), 'utf8');
+  expect(log).toContain('recording resumed after restart');
+}, 60_000);

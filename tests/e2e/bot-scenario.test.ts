@@ -1,0 +1,220 @@
+// The whole bot through the scenario path (what `npm run demo -- --scenario` runs): the real discord.js,
+// @discordjs/voice, store, track writer, mixer and download server against the local Discord stand-in.
+// One 15-second room covers: opt-in, a speaker who never opts in, a late joiner, a withdrawal mid-room, the
+// alignment of every word with the schedule, the host's link DM, a stranger's refused DM and link security.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { silentLogger } from '../../src/log.ts';
+import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
+import { parseWav, toStereo48k } from '../discord-sim/audio-source.ts';
+import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+
+const CLIP_SECONDS = 2;
+const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
+
+const scenario = {
+  name: 'consent-e2e',
+  host: 'alice',
+  speakers: [
+    { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [2.0, 12.0] },
+    // Never reacts; talks alone, so any trace of him in any file would stand out.
+    { id: 'bob', name: 'Bob', audio: 'bob.wav', joinAt: 0, speakAt: [4.5] },
+    // Joins late, opts in, talks, withdraws, talks again (must not be recorded after withdrawing).
+    { id: 'carol', name: 'Carol', audio: 'carol.wav', joinAt: 3.0, consentAt: 3.5, withdrawAt: 9.5, speakAt: [7.0, 10.0] },
+  ],
+  commands: [
+    { at: 0.5, user: 'alice', slash: 'record start' },
+    { at: 14.3, user: 'alice', slash: 'record stop' },
+    { at: 14.6, user: 'bob', dm: 'download' },
+  ],
+  network: { loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 3 },
+  endAt: 15.5,
+};
+
+let dir: string;
+let session: ScenarioSession;
+const reference = new Map<string, Float32Array>();
+
+/** The first CLIP_SECONDS of a demo voice as a 16-bit WAV (the scenario's audio), and its 48 kHz mono reference. */
+async function writeClip(name: string): Promise<void> {
+  const pcm = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
+  const samples = (pcm.channels[0] ?? new Float32Array(0)).subarray(0, CLIP_SECONDS * pcm.sampleRate);
+  const data = Buffer.alloc(samples.length * 2);
+  samples.forEach((v, i) => data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2));
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(pcm.sampleRate, 24);
+  header.writeUInt32LE(pcm.sampleRate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data.length, 40);
+  await writeFile(path.join(dir, `${name}.wav`), Buffer.concat([header, data]));
+  reference.set(name, toMono(toStereo48k({ sampleRate: pcm.sampleRate, channels: [samples] })));
+}
+
+const DECIMATE = 6; // 48 kHz → 8 kHz for the correlation search
+
+function decimate(x: Float32Array): Float32Array {
+  const out = new Float32Array(Math.floor(x.length / DECIMATE));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let k = 0; k < DECIMATE; k++) sum += x[i * DECIMATE + k]!;
+    out[i] = sum / DECIMATE;
+  }
+  return out;
+}
+
+/**
+ * Where `ref` best matches `signal` within ±searchMs of `expectedSeconds`: the offset found (seconds) and the
+ * normalised correlation there (1 = the same waveform).
+ */
+function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150) {
+  const s = decimate(signal);
+  const r = decimate(ref);
+  const rate = RATE / DECIMATE;
+  const expected = Math.round(expectedSeconds * rate);
+  const maxLag = Math.round((searchMs / 1000) * rate);
+  let best = { seconds: Number.NaN, correlation: 0 };
+  let rr = 0;
+  for (const v of r) rr += v * v;
+  for (let lag = expected - maxLag; lag <= expected + maxLag; lag++) {
+    let sr = 0;
+    let ss = 0;
+    for (let i = 0; i < r.length; i++) {
+      const x = s[lag + i] ?? 0;
+      sr += x * r[i]!;
+      ss += x * x;
+    }
+    const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
+    if (c > best.correlation) best = { seconds: lag / rate, correlation: c };
+  }
+  return best;
+}
+
+async function decode(file: string): Promise<Float32Array> {
+  const audio = await decodeOggOpusFile(file);
+  return toMono(audio.pcm);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-scenario-'));
+  for (const name of ['alice', 'bob', 'carol']) await writeClip(name);
+  await writeFile(path.join(dir, 'scenario.json'), JSON.stringify(scenario));
+  session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out'), log: silentLogger() });
+}, 60_000);
+
+afterAll(async () => {
+  await session?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a recorded room, end to end', () => {
+  test('the scenario ran to its end and the recording started right after /record start', () => {
+    const { result } = session;
+    expect(result.exitReason).toBe('completed');
+    expect(result.errors).toEqual([]);
+    expect(result.recordingStartedAt).toBeGreaterThan(0.5);
+    expect(result.recordingStartedAt).toBeLessThan(1.0);
+    expect(result.recordingStoppedAt).toBeGreaterThanOrEqual(14.3);
+    expect(result.recordingStoppedAt).toBeLessThan(14.8);
+  });
+
+  test('tracks exist for those who opted in, and nothing at all for the speaker who never did', () => {
+    const speakers = session.result.tracks.map((t) => t.speaker).sort();
+    expect(speakers).toEqual(['alice', 'carol']);
+    expect(session.result.tracks.every((t) => !t.path.includes('bob'))).toBe(true);
+    expect(session.result.mix).not.toBeNull();
+  });
+
+  test('consent events are what the simulated people did, at the times they did it', () => {
+    const events = session.result.consent.map((e) => [e.speaker, e.event]);
+    expect(events).toEqual([
+      ['alice', 'granted'],
+      ['carol', 'granted'],
+      ['carol', 'withdrawn'],
+    ]);
+    const at = (speaker: string, event: string) => session.result.consent.find((e) => e.speaker === speaker && e.event === event)?.at ?? NaN;
+    expect(at('alice', 'granted')).toBeCloseTo(1.0, 0);
+    expect(at('carol', 'granted')).toBeCloseTo(3.5, 0);
+    expect(at('carol', 'withdrawn')).toBeCloseTo(9.5, 0);
+  });
+
+  test("every word lands within 20 ms of the schedule in its speaker's track", async () => {
+    const zero = session.result.recordingStartedAt ?? NaN;
+    const trackOf = (speaker: string) => session.result.tracks.find((t) => t.speaker === speaker)?.path ?? '';
+    const alice = await decode(trackOf('alice'));
+    const carol = await decode(trackOf('carol'));
+    for (const [signal, ref, at] of [
+      [alice, reference.get('alice'), 2.0],
+      [alice, reference.get('alice'), 12.0],
+      [carol, reference.get('carol'), 7.0],
+    ] as const) {
+      const found = locate(signal, ref ?? new Float32Array(0), at - zero);
+      expect(found.correlation).toBeGreaterThan(0.6);
+      expect(Math.abs(found.seconds - (at - zero)) * 1000).toBeLessThan(20);
+    }
+  });
+
+  test('the speaker who never opted in is absent from every file written (correlation with what he sent)', async () => {
+    const zero = session.result.recordingStartedAt ?? NaN;
+    const bob = reference.get('bob') ?? new Float32Array(0);
+    const files = [...session.result.tracks.map((t) => t.path), session.result.mix ?? ''];
+    for (const file of files) {
+      const signal = await decode(file);
+      const from = Math.round((4.5 - zero) * RATE);
+      // Nobody else talked while Bob did: whatever is there would be him.
+      expect(rms(signal, from, from + CLIP_SECONDS * RATE)).toBeLessThan(1e-4);
+      expect(locate(signal, bob, 4.5 - zero, 500).correlation).toBeLessThan(0.1);
+    }
+  });
+
+  test("a withdrawal stops the speaker's track at once, and leaves them out of the mix", async () => {
+    const zero = session.result.recordingStartedAt ?? NaN;
+    const carolTrack = session.result.tracks.find((t) => t.speaker === 'carol')?.path ?? '';
+    const track = await decode(carolTrack);
+    const withdrawnAt = (session.result.consent.find((e) => e.event === 'withdrawn')?.at ?? NaN) - zero;
+    expect(track.length / RATE).toBeLessThan(withdrawnAt + 0.1);
+    const mix = await decode(session.result.mix ?? '');
+    const carol = reference.get('carol') ?? new Float32Array(0);
+    // Her words before the withdrawal are in her track but not in the mix; her words after are nowhere.
+    expect(locate(mix, carol, 7.0 - zero).correlation).toBeLessThan(0.1);
+    const after = Math.round((10.0 - zero) * RATE);
+    expect(rms(mix, after, after + CLIP_SECONDS * RATE)).toBeLessThan(1e-4);
+    // The mix does carry the host, where she spoke.
+    expect(locate(mix, reference.get('alice') ?? new Float32Array(0), 2.0 - zero).correlation).toBeGreaterThan(0.6);
+  });
+
+  test('the host is DMd a working link; a stranger asking by DM is refused without one', async () => {
+    const { result } = session;
+    expect(result.downloadUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/r\//);
+    expect(result.dms.filter((d) => d.to === 'alice' && d.links.length > 0)).toHaveLength(1);
+    const bobDms = result.dms.filter((d) => d.to === 'bob');
+    expect(bobDms).toHaveLength(1);
+    expect(bobDms[0]?.links).toEqual([]);
+    expect(bobDms[0]?.text).toMatch(/only send a recording to the host/);
+    expect(result.stop?.linkSent).toBe(true);
+
+    const page = await fetch(result.downloadUrl ?? '');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Alice');
+  });
+
+  test('a forged or tampered link gets 403 and gives nothing away', async () => {
+    const url = new URL(session.result.downloadUrl ?? '');
+    const token = url.pathname.split('/')[2] ?? '';
+    const flipped = token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1);
+    for (const bad of [flipped, 'AQ' + 'x'.repeat(80), 'nothing']) {
+      const response = await fetch(`${url.origin}/r/${bad}/`);
+      expect(response.status).toBe(403);
+      expect(await response.text()).not.toContain(session.result.recordingId ?? '');
+    }
+  });
+});
