@@ -79,7 +79,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   bot.rooms.onStopped((report) => stops.push(report));
 
   const speech = await loadScenarioSpeech(sim, scenario);
-  const run = await playScenario(inVoiceChat(sim), scenario, {
+  const run = await playScenario(sim, scenario, {
     speech,
     hooks: { onEvent: (event) => options.onEvent?.(event, scenario) },
   });
@@ -113,18 +113,6 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       await bot.stop();
       await sim.close();
     },
-  };
-}
-
-/**
- * The bot posts its consent message in the voice channel's own chat (text-in-voice), so the simulated users
- * react there; the stand-in's default is its text channel.
- */
-function inVoiceChat(sim: DiscordSim): DiscordSim {
-  return {
-    ...sim,
-    reactToConsent: (userId, channelId = sim.voiceChannelId) => sim.reactToConsent(userId, channelId),
-    consentMessage: (channelId = sim.voiceChannelId) => sim.consentMessage(channelId),
   };
 }
 

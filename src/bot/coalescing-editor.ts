@@ -6,6 +6,11 @@ export type Timers = {
   clearTimeout(handle: unknown): void;
 };
 
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export type CoalescingEditor = {
   update(text: string): void;
   /** Sends any pending text now and resolves when every edit so far has been attempted. */
@@ -20,10 +25,7 @@ export function createCoalescingEditor(options: {
   timers?: Timers;
 }): CoalescingEditor {
   const { apply, minIntervalMs, now, onError } = options;
-  const timers: Timers = options.timers ?? {
-    setTimeout: (fn, ms) => setTimeout(fn, ms),
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  };
+  const timers = options.timers ?? realTimers;
   let pending: string | undefined;
   let lastSent: string | undefined;
   let lastAt = Number.NEGATIVE_INFINITY;

@@ -1,10 +1,9 @@
 // A host's stored recordings as the bot offers them: ownership checks, fresh links by DM, deletion.
-import { rm } from 'node:fs/promises';
 import { DiscordAPIError, RESTJSONErrorCodes, type Client } from 'discord.js';
 import type { IssuedDownloadLink } from '../http/download-server.ts';
 import type { Logger } from '../log.ts';
 import { isRecordingId } from '../storage/layout.ts';
-import { expiresAt } from '../storage/retention.ts';
+import { deleteRecording, expiresAt } from '../storage/retention.ts';
 import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
 import { UserFacingError } from './errors.ts';
 import { discordTime } from './format.ts';
@@ -81,9 +80,7 @@ export function createLibrary(deps: LibraryDeps): Library {
           `Recording \`${recording.id}\` is still being recorded or prepared; stop it (or wait a moment) before deleting it.`,
         );
       }
-      // Files first, metadata second (as retention does): a crash in between leaves metadata to retry with.
-      await rm(store.layout.recordingDir(recording.id), { recursive: true, force: true });
-      await store.deleteRecordingMetadata(recording.id);
+      await deleteRecording({ store, recordingId: recording.id, log });
       log.info({ recordingId: recording.id, hostId: recording.hostId }, 'recording deleted by its host');
     },
   };

@@ -23,6 +23,7 @@ import { createCoalescingEditor, type CoalescingEditor } from './coalescing-edit
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { UserFacingError } from './errors.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
+import { createProgressMessage } from './progress-message.ts';
 import type { Library, RoomSummary, Rooms, StartRequest } from './services.ts';
 import { dmClosedNotice, progressDoneLine, progressLine, readyIntro, type StopLimits } from './stop-notice.ts';
 
@@ -322,37 +323,26 @@ export function createRooms(options: RoomsOptions): RoomManager {
     await Promise.race([room.indicator.off(), delay(INDICATOR_OFF_CAP_MS)]);
 
     // A long room shows its progress: a message appears if preparing takes more than progressAfterMs.
-    let progressMessage: Promise<Message | undefined> | undefined;
-    let progressEditor: CoalescingEditor | undefined;
-    let lastProgress = progressLine({ phase: 'closing-tracks' });
-    const showProgress = setTimeout(() => {
-      if (!voice?.isSendable()) return;
-      progressMessage = voice.send({ content: lastProgress, allowedMentions: { parse: [] } }).then(
-        (message) => {
-          progressEditor = createCoalescingEditor({
-            apply: async (text) => {
-              await message.edit({ content: text, allowedMentions: { parse: [] } });
-            },
-            minIntervalMs: editIntervalMs,
-            now: () => clock.now(),
-            onError: (error) => roomLog.warn({ err: error }, 'could not update the progress message'),
-          });
-          return message;
-        },
-        (error: unknown) => {
-          roomLog.warn({ err: error }, 'could not post the progress message');
-          return undefined;
-        },
-      );
-    }, progressAfterMs);
-
-    const outcome = await room.recorder.stop(reason, {
-      onProgress: (progress) => {
-        lastProgress = progressLine(progress);
-        progressEditor?.update(lastProgress);
+    const progress = createProgressMessage({
+      post: async (text) => {
+        if (!voice?.isSendable()) return undefined;
+        const message = await voice.send({ content: text, allowedMentions: { parse: [] } });
+        return async (next) => {
+          await message.edit({ content: next, allowedMentions: { parse: [] } });
+        };
       },
+      initial: progressLine({ phase: 'closing-tracks' }),
+      afterMs: progressAfterMs,
+      editIntervalMs,
+      now: () => clock.now(),
+      onError: (error, what) => roomLog.warn({ err: error }, `could not ${what} the progress message`),
     });
-    clearTimeout(showProgress);
+    let outcome: Awaited<ReturnType<RoomRecorder['stop']>>;
+    try {
+      outcome = await room.recorder.stop(reason, { onProgress: (p) => progress.update(progressLine(p)) });
+    } finally {
+      progress.settle();
+    }
     const recording = outcome.recording;
     const deletesAt = library.deletesAt(recording);
 
@@ -368,10 +358,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
     const stopToLinkMs = clock.now() - t0;
 
     await room.consentEditor.flush();
-    if (progressMessage && (await progressMessage)) {
-      progressEditor?.update(progressDoneLine(recording, linkSent));
-      await progressEditor?.flush();
-    }
+    await progress.finish(progressDoneLine(recording, linkSent));
     const report: StopReport = {
       recordingId: recording.id,
       reason,

@@ -102,16 +102,33 @@ async function orphanVerdict(
   return stats.newestMtimeMs + policy.retentionDays * DAY_MS < now ? 'stale-orphan' : undefined;
 }
 
+export type DeleteRecordingOptions = {
+  store: Store;
+  recordingId: string;
+  log: Logger;
+  /** False for a folder whose metadata is already gone (an orphan): only the files are removed. */
+  withMetadata?: boolean;
+};
+
+/**
+ * Deletes one recording: its folder first, then its metadata (which leaves a tombstone). In that order a
+ * crash in between leaves metadata that says what to finish, never metadata pointing at half-deleted files
+ * that still look alive. Idempotent. Retention and a host's `/recordings delete` both go through here.
+ */
+export async function deleteRecording(options: DeleteRecordingOptions): Promise<void> {
+  const { store, recordingId, log, withMetadata = true } = options;
+  await rm(store.layout.recordingDir(recordingId), { recursive: true, force: true });
+  if (withMetadata) await store.deleteRecordingMetadata(recordingId);
+  log.debug({ recordingId, withMetadata }, 'recording deleted from disk and store');
+}
+
 export async function runRetention(options: RunRetentionOptions): Promise<RetentionReport> {
   const { store, now, policy, log, dryRun = false } = options;
   const report: RetentionReport = { dryRun, deleted: [], failed: [] };
 
   async function remove(recordingId: string, reason: DeletedEntry['reason'], withMetadata: boolean, stats?: FolderStats) {
     const entry: DeletedEntry = { recordingId, reason, files: stats?.files ?? 0, bytes: stats?.bytes ?? 0 };
-    if (!dryRun) {
-      await rm(store.layout.recordingDir(recordingId), { recursive: true, force: true });
-      if (withMetadata) await store.deleteRecordingMetadata(recordingId);
-    }
+    if (!dryRun) await deleteRecording({ store, recordingId, log, withMetadata });
     report.deleted.push(entry);
     log.info({ ...entry, dryRun }, dryRun ? 'retention would delete recording' : 'retention deleted recording');
   }

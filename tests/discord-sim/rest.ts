@@ -52,8 +52,8 @@ type Handler = (req: Request) => Reply | Promise<Reply>;
 interface Route {
   method: string;
   template: string;
-  regex: RegExp;
-  keys: string[];
+  /** The template split on `/`: a literal segment, or `:name` capturing one decoded segment. */
+  segments: string[];
   auth: boolean;
   handler: Handler;
 }
@@ -96,20 +96,19 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  // Segments are compared decoded: @discordjs/rest sends `@me` as `%40me` and emoji percent-encoded.
-  const path = safeDecodeSegments(url.pathname.replace(/^\/api/, '').replace(/^\/v\d+/, ''));
+  const segments = decodeSegments(url.pathname.replace(/^\/api/, '').replace(/^\/v\d+/, ''));
+  const path = segments.join('/');
   const method = req.method ?? 'GET';
   const raw = await readBody(req);
   const query: Record<string, string> = Object.fromEntries(url.searchParams);
-  const route = routes.find((r) => r.method === method && r.regex.test(path));
+  const matched = matchRoute(routes, method, segments);
+  const route = matched?.route;
   let reply: Reply;
-  const request: Request = { params: {}, query: url.searchParams, body: {}, files: [], note: {} };
+  const request: Request = { params: matched?.params ?? {}, query: url.searchParams, body: {}, files: [], note: {} };
   const bucketKey = route ? `${method} ${route.template} ${majorParameter(path)}` : `${method} unknown`;
   const bucket = takeFromBucket(buckets, bucketKey, ctx.rateLimit, Date.now());
   try {
     if (!route) throw new DiscordHttpError(404, 0, '404: Not Found');
-    const match = route.regex.exec(path);
-    route.keys.forEach((key, i) => (request.params[key] = match?.[i + 1] ?? ''));
     if (route.auth && req.headers.authorization !== `Bot ${ctx.token}`) throw new DiscordHttpError(401, 0, '401: Unauthorized');
     if (bucket.limited) {
       reply = { status: 429, body: { message: 'You are being rate limited.', retry_after: bucket.resetAfter, global: false } };
@@ -153,17 +152,34 @@ async function handle(
   }
 }
 
-function safeDecodeSegments(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => {
-      try {
-        return decodeURIComponent(segment);
-      } catch {
-        return segment; // malformed escapes stay as sent and simply match no route
-      }
-    })
-    .join('/');
+/**
+ * Discord routes on percent-decoded path segments: @discordjs/rest sends `@me` as `%40me` and emoji as
+ * `%E2%9C%85`, and an encoded `/` (`%2F`) stays inside its segment instead of starting a new one. So the
+ * path is split first and each segment decoded on its own.
+ */
+export function decodeSegments(path: string): string[] {
+  return path.split('/').map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      return segment; // malformed escapes stay as sent and simply match no literal segment
+    }
+  });
+}
+
+function matchRoute(routes: Route[], method: string, segments: string[]): { route: Route; params: Record<string, string> } | undefined {
+  for (const route of routes) {
+    if (route.method !== method || route.segments.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const fits = route.segments.every((part, i) => {
+      const actual = segments[i] ?? '';
+      if (!part.startsWith(':')) return part === actual;
+      params[part.slice(1)] = actual;
+      return actual.length > 0;
+    });
+    if (fits) return { route, params };
+  }
+  return undefined;
 }
 
 /** Discord buckets per route and per "major parameter" (channel, guild, webhook). */
@@ -214,12 +230,7 @@ async function parseBody(contentType: string | undefined, raw: Buffer): Promise<
 }
 
 function compile(method: string, template: string, handler: Handler, auth = true): Route {
-  const keys: string[] = [];
-  const pattern = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_m, key: string) => {
-    keys.push(key);
-    return '([^/]+)';
-  });
-  return { method, template, regex: new RegExp(`^${pattern}$`), keys, auth, handler };
+  return { method, template, segments: template.split('/'), auth, handler };
 }
 
 function buildRoutes(ctx: RestContext): Route[] {

@@ -10,7 +10,7 @@ import {
   type APIMessage,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
-import { World, type SimUser, type StoredMessage, type WorldOptions } from './world.ts';
+import { World, type SimUser, type SimUserInput, type StoredMessage, type WorldOptions } from './world.ts';
 import { SimLog, type SimLogEntry } from './log.ts';
 import { CommandRegistry, parseSlash, type InteractionRecord } from './interactions.ts';
 import { startRest, messageText } from './rest.ts';
@@ -26,7 +26,7 @@ export interface DiscordSimOptions extends Omit<WorldOptions, 'now'> {
   /** Bot token the sim accepts (REST `Authorization: Bot …` and gateway Identify). Default 'sim-token'. */
   token?: string;
   /** People to create before the bot logs in (they are in GUILD_CREATE's member list). */
-  users?: { username: string; globalName?: string; dmsClosed?: boolean }[];
+  users?: SimUserInput[];
   /** Commands registered before the bot starts, as if scripts/deploy-commands.ts had run (guild scope). */
   commands?: RESTPutAPIApplicationCommandsJSONBody;
   /** Privileged intents enabled for the application. Default: all (GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT). */
@@ -59,10 +59,17 @@ export interface DiscordSim {
   readonly clock: () => number;
   /** Options to spread into `new Client({...})` so discord.js talks to the sim. */
   readonly clientOptions: { rest: { api: string } };
+  /**
+   * The stand-in's self-signed certificate (PEM), the CA for its `wss://` voice server. This process trusts it
+   * already; a bot in a child process trusts it through NODE_EXTRA_CA_CERTS, never by turning verification off.
+   */
+  readonly caCertPem: string;
   /** Every socket the stand-in listens on (all loopback). */
   readonly boundAddresses: { service: 'rest' | 'gateway' | 'voice-wss' | 'voice-udp'; address: string; port: number }[];
 
-  addUser(input: { username: string; globalName?: string; dmsClosed?: boolean }): SimUser;
+  addUser(input: SimUserInput): SimUser;
+  /** Gives a member a new role with these guild-wide permissions (GUILD_ROLE_CREATE + GUILD_MEMBER_UPDATE); returns its id. */
+  grantRole(userId: string, permissions: readonly PermissionName[], name?: string): string;
   userByName(username: string): SimUser;
   joinVoice(userId: string, channelId?: string): void;
   leaveVoice(userId: string): void;
@@ -72,7 +79,11 @@ export interface DiscordSim {
   sendDm(userId: string, content: string): APIMessage;
   react(userId: string, messageId: string, emoji: string): void;
   unreact(userId: string, messageId: string, emoji: string): void;
-  /** The latest message the bot posted in the channel that carries a reaction by the bot itself. */
+  /**
+   * The latest message the bot posted that carries a reaction by the bot itself: in `channelId` when given;
+   * otherwise in the chat of the voice channel the bot is in (roomrec posts there, text-in-voice), else in
+   * any guild channel.
+   */
   consentMessage(channelId?: string): StoredMessage | null;
   /** Reacts to the consent message with the bot's own emoji; throws if there is none. */
   reactToConsent(userId: string, channelId?: string): { messageId: string; emoji: string };
@@ -197,6 +208,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     speakers: speakerEngine,
     clock,
     clientOptions: { rest: { api: rest.url } },
+    caCertPem: certificate.cert,
     boundAddresses: [
       { service: 'rest', ...rest.bound },
       { service: 'gateway', ...gateway.bound },
@@ -205,6 +217,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     ],
 
     addUser: (input) => world.addUser(input),
+    grantRole: (userId, permissions, name) => world.grantRole(userId, permissions, name),
     userByName(username) {
       const user = [...world.users.values()].find((u) => u.username === username);
       if (!user) throw new Error(`discord-sim: no user named ${username}`);
@@ -302,12 +315,14 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     unreact(userId, messageId, emoji) {
       world.removeReaction(storedMessage(messageId), emoji, userId);
     },
-    consentMessage(channelId = world.textChannelId) {
+    consentMessage(channelId) {
       const candidates = [...world.messages.values()].filter(
-        (m) => m.message.channel_id === channelId && !m.ephemeral && m.message.author.id === world.bot.id &&
+        (m) => !m.ephemeral && m.message.author.id === world.bot.id && world.channels.get(m.message.channel_id)?.type !== ChannelType.DM &&
           [...m.reactions.values()].some((users) => users.includes(world.bot.id)),
       );
-      return candidates.at(-1) ?? null;
+      if (channelId !== undefined) return candidates.filter((m) => m.message.channel_id === channelId).at(-1) ?? null;
+      const botVoiceChannel = world.voiceStates.get(world.bot.id)?.channelId;
+      return candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? candidates.at(-1) ?? null;
     },
     reactToConsent(userId, channelId) {
       const stored = sim.consentMessage(channelId);

@@ -18,6 +18,15 @@ import {
 import { createSnowflakeFactory, type SnowflakeFactory } from './ids.ts';
 import { bitsOf, computePermissions, type Overwrite, type PermissionName } from './permissions.ts';
 
+/** How a test describes a simulated person. */
+export interface SimUserInput {
+  username: string;
+  globalName?: string;
+  dmsClosed?: boolean;
+  /** Guild-wide permissions beyond @everyone's, given through a role of their own (e.g. ['ManageChannels']). */
+  permissions?: readonly PermissionName[];
+}
+
 /** A simulated Discord user (a person, or the bot itself). */
 export interface SimUser {
   id: string;
@@ -139,7 +148,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     this.emit('dispatch', { t, d, intent });
   }
 
-  addUser(input: { username: string; globalName?: string; dmsClosed?: boolean; id?: string }): SimUser {
+  addUser(input: SimUserInput & { id?: string }): SimUser {
     const user: SimUser = {
       id: input.id ?? this.newId(),
       username: input.username,
@@ -148,9 +157,32 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       dmsClosed: input.dmsClosed ?? false,
     };
     this.users.set(user.id, user);
-    this.members.set(user.id, { nick: null, roles: [], joinedAt: new Date(this.now()).toISOString() });
+    const roles = input.permissions && input.permissions.length > 0 ? [this.createRole(`${input.username}'s role`, input.permissions)] : [];
+    this.members.set(user.id, { nick: null, roles, joinedAt: new Date(this.now()).toISOString() });
     this.dispatch('GUILD_MEMBER_ADD', { ...this.apiMember(user.id), guild_id: this.guildId }, GatewayIntentBits.GuildMembers);
     return user;
+  }
+
+  /** A new guild role with these permissions, announced by GUILD_ROLE_CREATE as Discord does. */
+  createRole(name: string, permissions: readonly PermissionName[]): string {
+    const id = this.newId();
+    const position = Math.max(0, ...[...this.roles.values()].map((r) => r.position)) + 1;
+    this.roles.set(id, { name, permissions: bitsOf(permissions), position });
+    this.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.apiRole(id) }, GatewayIntentBits.Guilds);
+    return id;
+  }
+
+  /**
+   * Gives a member a new role carrying `permissions` (guild-wide, subject to channel overwrites) and returns
+   * the role's id. Discord announces the member's new roles with GUILD_MEMBER_UPDATE (GUILD_MEMBERS intent).
+   */
+  grantRole(userId: string, permissions: readonly PermissionName[], name = 'Moderator'): string {
+    const member = this.members.get(userId);
+    if (!member) throw new Error(`discord-sim: ${userId} is not a member`);
+    const roleId = this.createRole(name, permissions);
+    member.roles.push(roleId);
+    this.dispatch('GUILD_MEMBER_UPDATE', { ...this.apiMember(userId), guild_id: this.guildId }, GatewayIntentBits.GuildMembers);
+    return roleId;
   }
 
   addChannel(input: { type: SimChannel['type']; name: string; userLimit?: number; overwrites?: Overwrite[]; recipientId?: string }): string {

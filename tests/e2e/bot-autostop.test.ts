@@ -1,12 +1,13 @@
 // A room left empty stops by itself and the host is told why, with the link. EMPTY_ROOM_MINUTES is set to
 // 3 seconds here so the test does not wait minutes.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim } from '../helpers/bot-env.ts';
 
 let dir: string;
 let env: BotInSim;
@@ -21,11 +22,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  await env?.bot.stop();
-  await env?.sim.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => closeBotInSim(env, dir));
 
 test('an empty room stops by itself; the host gets the link and the reason', async () => {
   const { sim, bot } = env;
@@ -33,8 +30,8 @@ test('an empty room stops by itself; the host gets the link and the reason', asy
   sim.joinVoice(host);
   await sleep(100);
   sim.slash(host, 'record start');
-  for (let i = 0; i < 200 && !sim.consentMessage(sim.voiceChannelId); i++) await sleep(25);
-  sim.reactToConsent(host, sim.voiceChannelId);
+  for (let i = 0; i < 200 && !sim.consentMessage(); i++) await sleep(25);
+  sim.reactToConsent(host);
   await sleep(300);
   const leftAt = performance.now();
   sim.leaveVoice(host);

@@ -1,7 +1,7 @@
 // Slash commands, consent reactions and the DM flows of the real bot against the local Discord stand-in.
 // The tests run in order against one bot and one stand-in, as one server's afternoon would.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CONSENT_EMOJI } from '../../src/bot/consent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim } from '../helpers/bot-env.ts';
 import type { InteractionRecord } from '../discord-sim/index.ts';
+import { until } from '../helpers/until.ts';
 
 let dir: string;
 let env: BotInSim;
@@ -32,11 +34,7 @@ beforeAll(async () => {
   for (const name of ['hana', 'ivan', 'zoe', 'dana']) ids[name] = env.sim.userByName(name).id;
 }, 60_000);
 
-afterAll(async () => {
-  await env?.bot.stop();
-  await env?.sim.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => closeBotInSim(env, dir));
 
 /** The last thing the bot said in answer to an interaction (reply, edited deferral or follow-up). */
 async function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
@@ -61,18 +59,8 @@ async function slash(user: string, text: string) {
   return answer(env.sim.slash(ids[user] ?? '', text));
 }
 
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 const dmTexts = (user: string) => env.sim.dmsTo(ids[user] ?? '').map((m) => m.content);
-const consentMessage = () => env.sim.consentMessage(env.sim.voiceChannelId);
+const consentMessage = () => env.sim.consentMessage();
 let recordingId = '';
 
 describe('refusals are private and say why', () => {
@@ -109,6 +97,10 @@ describe('a recording with consent by reaction', () => {
     expect(consent?.reactions.get(CONSENT_EMOJI)).toEqual([env.sim.botUserId]);
     expect(env.sim.world.voiceStates.get(env.sim.botUserId)?.channelId).toBe(env.sim.voiceChannelId);
     expect(env.sim.world.channels.get(env.sim.voiceChannelId)?.status).toMatch(/Recording/);
+    // The recording indicator: discord.js sends PATCH /guilds/:id/members/%40me, which must reach the route.
+    expect(env.sim.world.botNick).toBe('🔴 REC roomrec');
+    expect(env.sim.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => [e.method, e.status, (e.body as { nick?: unknown }).nick]))
+      .toEqual([['PATCH', 200, '🔴 REC roomrec']]);
     const active = await env.bot.store.activeRecordingForGuild(env.sim.guildId);
     recordingId = active?.id ?? '';
     expect(active?.consentMessageId).toBe(consent?.message.id);
@@ -129,8 +121,8 @@ describe('a recording with consent by reaction', () => {
   });
 
   test('a reaction by someone outside the room is ignored; one by a member of the room is consent', async () => {
-    env.sim.reactToConsent(ids.zoe ?? '', env.sim.voiceChannelId);
-    env.sim.reactToConsent(ids.ivan ?? '', env.sim.voiceChannelId);
+    env.sim.reactToConsent(ids.zoe ?? '');
+    env.sim.reactToConsent(ids.ivan ?? '');
     const status = await until(() => {
       const room = env.bot.rooms.current(env.sim.guildId);
       return room && room.recording.length > 0 ? room : undefined;
@@ -164,6 +156,9 @@ describe('a recording with consent by reaction', () => {
     await until(() => (env.sim.world.voiceStates.get(env.sim.botUserId) ? undefined : true), 'the bot to leave voice');
     await until(() => (consentMessage()?.message.content.includes('Recording ended') ? true : undefined), 'the consent message to say it ended');
     expect(env.sim.world.channels.get(env.sim.voiceChannelId)?.status ?? null).toBeNull();
+    expect(env.sim.world.botNick).toBeNull();
+    expect(env.sim.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => [e.status, (e.body as { nick?: unknown }).nick]))
+      .toEqual([[200, '🔴 REC roomrec'], [200, null]]);
     expect((await env.bot.store.getRecording(recordingId))?.state).toBe('ready');
   });
 });
@@ -225,5 +220,30 @@ describe('a host whose DMs are closed', () => {
     expect(notice.content).toContain(`<@${ids.dana}>`);
     expect(notice.content).not.toMatch(/https?:/);
     expect(env.sim.dmsTo(ids.dana ?? '')).toEqual([]);
+  });
+});
+
+describe('a member with Manage Channels', () => {
+  test("can stop a recording they don't host; the host still gets the link", async () => {
+    env.sim.leaveVoice(ids.dana ?? '');
+    env.sim.joinVoice(ids.hana ?? '');
+    env.sim.joinVoice(ids.ivan ?? '');
+    await sleep(100);
+    expect((await slash('hana', 'record start')).text).toMatch(/Recording/);
+    const refused = await slash('zoe', 'record stop');
+    expect(refused.ephemeral).toBe(true);
+    expect(refused.text).toMatch(/Only the host/);
+
+    env.sim.grantRole(ids.ivan ?? '', ['ManageChannels']);
+    await sleep(100); // GUILD_ROLE_CREATE reaches the bot's role cache
+    const before = dmTexts('hana').length;
+    const accepted = await slash('ivan', 'record stop');
+    expect(accepted.ephemeral).toBe(true);
+    expect(accepted.text).toContain(`Stopping. The host (<@${ids.hana}>) gets the download link by DM.`);
+    const dm = await until(() => dmTexts('hana')[before], 'the link DM');
+    expect(dm).toContain(`stopped by <@${ids.ivan}>`);
+    expect(dm).toMatch(/\/r\//);
+    expect(dmTexts('ivan').some((t) => t.includes('http'))).toBe(false);
+    expect(env.bot.rooms.current(env.sim.guildId)).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@
 // base: words before and after the crash are where they were said, the downtime is silence.
 //
 // The bot runs in a child process against the stand-in in this one. The stand-in's voice server uses a
-// self-signed loopback certificate that only this process trusts, so the child is told not to verify it.
+// self-signed loopback certificate that only this process trusts; the child is given that certificate
+// (NODE_EXTRA_CA_CERTS) and verifies the voice server against it, as it would verify Discord.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import { speechFromPcm, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
 import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+import { until } from '../helpers/until.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 let dir: string;
@@ -36,18 +38,22 @@ process.send?.('ready');
 async function startChild(): Promise<ChildProcess> {
   const script = path.join(dir, 'bot-child.mjs');
   await writeFile(script, CHILD);
+  const caFile = path.join(dir, 'discord-sim-ca.pem');
+  await writeFile(caFile, sim.caCertPem);
+  // Verification stays on in the child whatever the parent's environment says.
+  const { NODE_TLS_REJECT_UNAUTHORIZED: _never, ...parentEnv } = process.env;
   const child = fork(script, [], {
     cwd: ROOT,
     execPath: path.join(ROOT, 'node_modules', '.bin', 'node'),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
-      ...process.env,
+      ...parentEnv,
+      NODE_EXTRA_CA_CERTS: caFile,
       DISCORD_TOKEN: sim.token,
       LINK_SECRET: secret,
       DATA_DIR: path.join(dir, 'data'),
       SIM_API: sim.restUrl,
       BOT_LOG: path.join(dir, 'bot.log'),
-      NODE_TLS_REJECT_UNAUTHORIZED: '0',
       NODE_NO_WARNINGS: '1',
     },
   });
@@ -73,16 +79,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 test('a bot killed mid-room resumes the recording and the tracks stay aligned', async () => {
   const host = sim.userByName('host').id;
   // Two distinct, easily located sounds: one said before the crash, one after.
@@ -94,8 +90,8 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   sim.joinVoice(host);
   await sleep(100);
   sim.slash(host, 'record start');
-  await until(() => sim.consentMessage(sim.voiceChannelId) ?? undefined, 'the consent message');
-  sim.reactToConsent(host, sim.voiceChannelId);
+  await until(() => sim.consentMessage() ?? undefined, 'the consent message', 15_000);
+  sim.reactToConsent(host);
   await sleep(300);
   const beforeAt = sim.clock() + 200;
   await sim.speak(host, before, { at: beforeAt }).done;
@@ -112,7 +108,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   await sleep(300);
   const dmsBefore = sim.dmsTo(host).length;
   sim.slash(host, 'record stop');
-  const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM');
+  const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
   expect(dm).toMatch(/\/r\//);
   bot.kill('SIGKILL');
 

@@ -1,7 +1,7 @@
 // Retention of a finished room, driven by the bot's injected clock rather than by waiting 30 days: the real
 // bot records and stops a room against the local Discord stand-in, then the clock moves on.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +9,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Scheduler } from '../../src/jobs/retention-job.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim } from '../helpers/bot-env.ts';
+import { until } from '../helpers/until.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let dir: string;
@@ -32,20 +34,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  await env?.bot.stop();
-  await env?.sim.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+afterAll(() => closeBotInSim(env, dir));
 
 test('a finished room is kept for 30 days, then removed with its files, metadata and links', async () => {
   const { sim, bot } = env;
@@ -55,8 +44,8 @@ test('a finished room is kept for 30 days, then removed with its files, metadata
   await sleep(100);
   sim.slash(host, 'record start');
   const recording = await until(() => bot.store.activeRecordingForGuild(sim.guildId), 'the recording');
-  await until(async () => (sim.consentMessage(sim.voiceChannelId) ? true : undefined), 'the consent message');
-  sim.reactToConsent(host, sim.voiceChannelId);
+  await until(async () => (sim.consentMessage() ? true : undefined), 'the consent message');
+  sim.reactToConsent(host);
   await until(async () => ((await bot.store.getRecording(recording.id))?.speakers.length ? true : undefined), 'consent');
   await sleep(300);
   sim.slash(host, 'record stop');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
 import { parseWav, toStereo48k } from '../discord-sim/audio-source.ts';
-import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
 
 const CLIP_SECONDS = 2;
 const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
@@ -58,45 +58,6 @@ async function writeClip(name: string): Promise<void> {
   header.writeUInt32LE(data.length, 40);
   await writeFile(path.join(dir, `${name}.wav`), Buffer.concat([header, data]));
   reference.set(name, toMono(toStereo48k({ sampleRate: pcm.sampleRate, channels: [samples] })));
-}
-
-const DECIMATE = 6; // 48 kHz → 8 kHz for the correlation search
-
-function decimate(x: Float32Array): Float32Array {
-  const out = new Float32Array(Math.floor(x.length / DECIMATE));
-  for (let i = 0; i < out.length; i++) {
-    let sum = 0;
-    for (let k = 0; k < DECIMATE; k++) sum += x[i * DECIMATE + k]!;
-    out[i] = sum / DECIMATE;
-  }
-  return out;
-}
-
-/**
- * Where `ref` best matches `signal` within ±searchMs of `expectedSeconds`: the offset found (seconds) and the
- * normalised correlation there (1 = the same waveform).
- */
-function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150) {
-  const s = decimate(signal);
-  const r = decimate(ref);
-  const rate = RATE / DECIMATE;
-  const expected = Math.round(expectedSeconds * rate);
-  const maxLag = Math.round((searchMs / 1000) * rate);
-  let best = { seconds: Number.NaN, correlation: 0 };
-  let rr = 0;
-  for (const v of r) rr += v * v;
-  for (let lag = expected - maxLag; lag <= expected + maxLag; lag++) {
-    let sr = 0;
-    let ss = 0;
-    for (let i = 0; i < r.length; i++) {
-      const x = s[lag + i] ?? 0;
-      sr += x * r[i]!;
-      ss += x * x;
-    }
-    const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
-    if (c > best.correlation) best = { seconds: lag / rate, correlation: c };
-  }
-  return best;
 }
 
 async function decode(file: string): Promise<Float32Array> {

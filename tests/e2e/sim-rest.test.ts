@@ -64,6 +64,69 @@ describe('REST behaviour the bot relies on', () => {
     ]));
   });
 
+  test('path segments are percent-decoded as Discord does: %40me and encoded emoji reach their routes', async () => {
+    const { s, c } = await boot();
+    const call = (method: string, route: string, body?: unknown) =>
+      fetch(`${s.restUrl}/v10${route}`, {
+        method,
+        headers: { authorization: `Bot ${s.token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect((await call('GET', '/users/%40me')).status).toBe(200);
+    const nick = await call('PATCH', `/guilds/${s.guildId}/members/%40me`, { nick: '🔴 REC roomrec' });
+    expect(nick.status).toBe(200);
+    expect(s.world.botNick).toBe('🔴 REC roomrec');
+    const channel = await c.channels.fetch(s.textChannelId);
+    if (!channel?.isSendable()) throw new Error('not sendable');
+    const message = await channel.send('react here');
+    expect((await call('PUT', `/channels/${s.textChannelId}/messages/${message.id}/reactions/%E2%9C%85/%40me`)).status).toBe(204);
+    expect(s.world.messages.get(message.id)?.reactions.get('✅')).toEqual([s.botUserId]);
+    // discord.js itself (it encodes `@me` in the member route)
+    await c.guilds.cache.get(s.guildId)?.members.me?.setNickname(null);
+    expect(s.world.botNick).toBeNull();
+    expect(s.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => e.status)).toEqual([200, 200]);
+  });
+
+  test("the consent message is found by default in the chat of the bot's voice channel (text-in-voice)", async () => {
+    const { s, c } = await boot();
+    const alice = s.userByName('alice');
+    const text = await c.channels.fetch(s.textChannelId);
+    if (!text?.isSendable()) throw new Error('not sendable');
+    const elsewhere = await text.send('an older poll');
+    await elsewhere.react('👍');
+    expect(s.consentMessage()?.message.id).toBe(elsewhere.id); // not in voice: the latest anywhere
+    connection = await joinVoice(c, s);
+    const voice = await c.channels.fetch(s.voiceChannelId);
+    if (!voice?.isSendable()) throw new Error('voice chat not sendable');
+    const consent = await voice.send('react ✅ to be recorded');
+    await consent.react('✅');
+    await (await text.send('a newer poll')).react('👍');
+    expect(s.consentMessage()?.message.id).toBe(consent.id);
+    expect(s.reactToConsent(alice.id)).toEqual({ messageId: consent.id, emoji: '✅' });
+    expect(s.world.messages.get(consent.id)?.reactions.get('✅')).toEqual([s.botUserId, alice.id]);
+    expect(s.consentMessage(s.textChannelId)?.message.content).toBe('a newer poll');
+  });
+
+  test('roles: a user given Manage Channels (at start or at run time) has it in interactions and in discord.js caches', async () => {
+    const { s, c } = await boot({ users: [{ username: 'alice' }, { username: 'mod', permissions: ['ManageChannels'] }] });
+    const alice = s.userByName('alice');
+    const mod = s.userByName('mod');
+    const canManage = async (userId: string) => {
+      const got = nextInteraction(c);
+      s.slash(userId, 'record start');
+      const interaction = await got;
+      await interaction.reply('ok');
+      return [interaction.memberPermissions?.has('ManageChannels'), interaction.guild?.members.cache.get(userId)?.permissionsIn(s.voiceChannelId).has('ManageChannels')];
+    };
+    expect(await canManage(mod.id)).toEqual([true, true]);
+    expect(await canManage(alice.id)).toEqual([false, false]);
+    const roleCreated = new Promise((resolve) => c.once(Events.GuildRoleCreate, resolve));
+    const roleId = s.grantRole(alice.id, ['ManageChannels']);
+    await roleCreated;
+    expect(c.guilds.cache.get(s.guildId)?.roles.cache.get(roleId)?.permissions.has('ManageChannels')).toBe(true);
+    expect(await canManage(alice.id)).toEqual([true, true]);
+  });
+
   test('a second acknowledgement of one interaction gets 40060; an unknown command is refused before sending', async () => {
     const { s, c } = await boot();
     const alice = s.userByName('alice');

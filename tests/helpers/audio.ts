@@ -198,5 +198,45 @@ export function bestLag(a: Float32Array, b: Float32Array, maxLag: number, from =
   return best;
 }
 
+const DECIMATE = 6; // 48 kHz → 8 kHz for the correlation search
+
+function decimate(x: Float32Array): Float32Array {
+  const out = new Float32Array(Math.floor(x.length / DECIMATE));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let k = 0; k < DECIMATE; k++) sum += x[i * DECIMATE + k]!;
+    out[i] = sum / DECIMATE;
+  }
+  return out;
+}
+
+/**
+ * Where `ref` (48 kHz mono) best matches `signal` within ±searchMs of `expectedSeconds`: the offset found
+ * (seconds) and the normalised correlation there (1 = the same waveform). Searched at 8 kHz, so the offset
+ * is exact to 0.125 ms, well inside the 20 ms alignment budget.
+ */
+export function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150): { seconds: number; correlation: number } {
+  const s = decimate(signal);
+  const r = decimate(ref);
+  const rate = RATE / DECIMATE;
+  const expected = Math.round(expectedSeconds * rate);
+  const maxLag = Math.round((searchMs / 1000) * rate);
+  let best = { seconds: Number.NaN, correlation: 0 };
+  let rr = 0;
+  for (const v of r) rr += v * v;
+  for (let lag = expected - maxLag; lag <= expected + maxLag; lag++) {
+    let sr = 0;
+    let ss = 0;
+    for (let i = 0; i < r.length; i++) {
+      const x = s[lag + i] ?? 0;
+      sr += x * r[i]!;
+      ss += x * x;
+    }
+    const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
+    if (c > best.correlation) best = { seconds: lag / rate, correlation: c };
+  }
+  return best;
+}
+
 /** Seconds -> 48 kHz samples. */
 export const sec = (s: number): number => Math.round(s * RATE);

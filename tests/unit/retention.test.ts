@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startRetentionJob, type Scheduler } from '../../src/jobs/retention-job.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { trackFileName } from '../../src/storage/layout.ts';
-import { expiresAt, isExpired, runRetention, type RetentionPolicy } from '../../src/storage/retention.ts';
+import { deleteRecording, expiresAt, isExpired, runRetention, type RetentionPolicy } from '../../src/storage/retention.ts';
 import { openStore, type Recording, type RecordingState, type Store } from '../../src/storage/store.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -235,6 +235,33 @@ describe('runRetention', () => {
     await rm(dir);
     const retry = await runRetention({ store, now: NOW, policy, log: logged.log });
     expect(retry.deleted.map((d) => d.recordingId)).toEqual([blocked.id]);
+  });
+
+  describe('deleteRecording (one recording, as retention and /recordings delete do it)', () => {
+    test('removes files, metadata, consent events and links, leaves a tombstone, and is idempotent', async () => {
+      const gone = await room('ready', 1);
+      const kept = await room('ready', 1);
+      await deleteRecording({ store, recordingId: gone.id, log: logged.log });
+      await expectGone(gone);
+      await expectKept(kept);
+      await deleteRecording({ store, recordingId: gone.id, log: logged.log });
+      await expectGone(gone);
+    });
+
+    test('files go first, then metadata: a crash in between leaves metadata saying what to finish', async () => {
+      const rec = await room('ready', 1);
+      const folderPresentWhenMetadataWent: boolean[] = [];
+      const watched: Store = {
+        ...store,
+        async deleteRecordingMetadata(id) {
+          folderPresentWhenMetadataWent.push(await exists(store.layout.recordingDir(id)));
+          return store.deleteRecordingMetadata(id);
+        },
+      };
+      await deleteRecording({ store: watched, recordingId: rec.id, log: logged.log });
+      expect(folderPresentWhenMetadataWent).toEqual([false]);
+      await expectGone(rec);
+    });
   });
 
   describe('retention job', () => {

@@ -1,0 +1,106 @@
+// Discord invalidates the bot's voice session mid-room (close code 4006): the bot must rejoin through the main
+// gateway and go on recording the same room on the same time base. The outage is silence of its real length
+// in the speaker's track, and words said after it land where they were said.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { silentLogger } from '../../src/log.ts';
+import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim } from '../helpers/bot-env.ts';
+import { parseWav, speechFromPcm, type Pcm } from '../discord-sim/index.ts';
+import { toStereo48k } from '../discord-sim/audio-source.ts';
+import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
+import { until } from '../helpers/until.ts';
+
+const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
+const SESSION_NO_LONGER_VALID = 4006;
+
+let dir: string;
+let env: BotInSim;
+// The bot's wall clock is the stand-in's clock shifted to the epoch, so sent and stored times compare exactly.
+const epochBase = Date.now() - performance.now();
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-voice-reconnect-'));
+  env = await startBotInSim({
+    dataDir: dir,
+    log: silentLogger(),
+    now: () => Math.round(epochBase + performance.now()),
+    sim: { users: [{ username: 'host', globalName: 'Host' }] },
+  });
+}, 60_000);
+
+afterAll(() => closeBotInSim(env, dir));
+
+/** Seconds [from, to) of a demo voice: what is sent, and its 48 kHz mono reference for correlation. */
+async function clip(name: string, from: number, to: number): Promise<{ pcm: Pcm; reference: Float32Array }> {
+  const wav = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
+  const samples = (wav.channels[0] ?? new Float32Array(0)).slice(Math.round(from * wav.sampleRate), Math.round(to * wav.sampleRate));
+  const pcm = { sampleRate: wav.sampleRate, channels: [samples] };
+  return { pcm, reference: toMono(toStereo48k(pcm)) };
+}
+
+test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording continues, the gap is silence', async () => {
+  const { sim, bot } = env;
+  const host = sim.userByName('host').id;
+  const before = await clip('alice', 0, 1.5);
+  const after = await clip('carol', 0, 1.5);
+
+  sim.joinVoice(host);
+  await sleep(100);
+  sim.slash(host, 'record start');
+  await until(() => sim.consentMessage() ?? undefined, 'the consent message');
+  sim.reactToConsent(host);
+  await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
+  const recordingId = bot.rooms.current(sim.guildId)?.recordingId ?? '';
+
+  const beforeAt = sim.clock() + 200;
+  await sim.speak(host, speechFromPcm(before.pcm), { at: beforeAt }).done;
+  await sleep(200);
+
+  const sessionsBefore = sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length;
+  const downAt = sim.clock();
+  sim.disconnectBotVoice(SESSION_NO_LONGER_VALID);
+  // A new session: op 4 on the main gateway, a new VOICE_SERVER_UPDATE, Identify and Select Protocol again.
+  await until(
+    () => (sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length > sessionsBefore ? true : undefined),
+    'the bot to rejoin voice',
+  );
+  const upAt = sim.clock();
+  expect(bot.rooms.current(sim.guildId)?.recordingId).toBe(recordingId);
+  expect(bot.rooms.current(sim.guildId)?.recording).toEqual(['Host']);
+
+  const afterAt = Math.max(upAt, downAt + 1000) + 300;
+  await sim.speak(host, speechFromPcm(after.pcm), { at: afterAt }).done;
+  await sleep(300);
+  const dmsBefore = sim.dmsTo(host).length;
+  sim.slash(host, 'record stop');
+  await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM');
+
+  const recording = await bot.store.getRecording(recordingId);
+  expect(recording?.state).toBe('ready');
+  expect(recording?.speakers).toHaveLength(1);
+  const track = toMono((await decodeOggOpusFile(bot.store.layout.file(recordingId, recording?.speakers[0]?.trackFile ?? ''))).pcm);
+  const position = (simMs: number) => (epochBase + simMs - (recording?.startedAt ?? NaN)) / 1000;
+
+  // Words on both sides of the outage are where they were said (correlation with what was sent).
+  for (const [reference, at] of [
+    [before.reference, position(beforeAt)],
+    [after.reference, position(afterAt)],
+  ] as const) {
+    const found = locate(track, reference, at);
+    console.info(`word at ${at.toFixed(3)} s found at ${found.seconds.toFixed(4)} s (r=${found.correlation.toFixed(2)})`);
+    expect(found.correlation).toBeGreaterThan(0.6);
+    expect(Math.abs(found.seconds - at) * 1000).toBeLessThan(20);
+  }
+  // From the end of the first words to the start of the next, including the whole outage: digital silence,
+  // kept at its real length rather than collapsed.
+  const quietFrom = Math.round((position(beforeAt) + 1.5 + 0.05) * RATE);
+  const quietTo = Math.round((position(afterAt) - 0.05) * RATE);
+  expect(quietTo - quietFrom).toBeGreaterThan(RATE); // over a second of gap checked
+  expect(rms(track, quietFrom, quietTo)).toBeLessThan(1e-4);
+  expect(track.length / RATE).toBeGreaterThan(position(afterAt) + 1.4);
+}, 60_000);
