@@ -166,7 +166,7 @@ async function openInputs(inputs: MixInput[]): Promise<OpenedInput[]> {
   );
 }
 
-function describeInputError(path: string, err: unknown): Error {
+export function describeInputError(path: string, err: unknown): Error {
   const name = basename(path);
   if (err instanceof MediaFormatError) return new MixInputError(`${name}: ${err.message}`, { cause: err });
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -239,11 +239,14 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
     loudness = { measuredLufs, targetLufs, gainDb: 20 * Math.log10(gain) };
   }
 
-  const partial = `${opts.output}.partial-${process.pid}`;
-  await rm(partial, { force: true });
-  const encoderOptions: EncoderOptions = { path: partial, totalFrames: knownLength, tags: mixTags(opened) };
-  const encoder: Encoder = await createEncoderInWorker(format, encoderOptions, { thread: opts.encoderThread ?? true });
-  const limiter = new PeakLimiter();
+  const sink = await LimitedEncoder.open({
+    format,
+    output: opts.output,
+    partial: `${opts.output}.partial-${process.pid}`,
+    totalFrames: knownLength,
+    tags: mixTags(opened),
+    thread: opts.encoderThread ?? true,
+  });
   let length: number;
   try {
     length = await sumTracks(
@@ -252,19 +255,17 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
       stats,
       async (block) => {
         scaleInPlace(block, gain);
-        const out = limiter.process(block);
-        if (out.length > 0) await encoder.write(out);
+        await sink.write(block);
       },
       report(passes - 1),
       opts.signal,
     );
-    await encoder.write(limiter.flush());
-    await encoder.finish();
   } catch (err) {
-    await encoder.abort();
+    await sink.abort();
     throw err;
   }
-  await rename(partial, opts.output);
+  await sink.finish();
+  const limiter = sink.limiter;
   return {
     output: opts.output,
     format,
@@ -276,6 +277,65 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
     ...(loudness ? { loudness } : {}),
     decode: stats,
   };
+}
+
+/**
+ * The output stage every mix shares: mixed float blocks -> PeakLimiter -> encoder (on a worker thread) ->
+ * a partial file, renamed to the output only once it is complete.
+ */
+export class LimitedEncoder {
+  readonly limiter = new PeakLimiter();
+  readonly output: string;
+  #partial: string;
+  #encoder: Encoder;
+  // finish() or abort() has run: the encoder is gone either way.
+  #settled = false;
+
+  private constructor(output: string, partial: string, encoder: Encoder) {
+    this.output = output;
+    this.#partial = partial;
+    this.#encoder = encoder;
+  }
+
+  static async open(opts: {
+    format: MixFormat;
+    output: string;
+    partial: string;
+    /** Frames the mix will have, or 0 when not known yet (headers are patched at the end). */
+    totalFrames: number;
+    tags: Record<string, string>;
+    thread: boolean;
+  }): Promise<LimitedEncoder> {
+    await rm(opts.partial, { force: true });
+    const encoderOptions: EncoderOptions = { path: opts.partial, totalFrames: opts.totalFrames, tags: opts.tags };
+    const encoder = await createEncoderInWorker(opts.format, encoderOptions, { thread: opts.thread });
+    return new LimitedEncoder(opts.output, opts.partial, encoder);
+  }
+
+  async write(block: Float32Array): Promise<void> {
+    const out = this.limiter.process(block);
+    if (out.length > 0) await this.#encoder.write(out);
+  }
+
+  /** Flushes the limiter, completes the file and renames it to the output; aborts (removing it) on failure. */
+  async finish(): Promise<void> {
+    this.#settled = true;
+    try {
+      await this.#encoder.write(this.limiter.flush());
+      await this.#encoder.finish();
+    } catch (err) {
+      await this.#encoder.abort();
+      throw err;
+    }
+    await rename(this.#partial, this.output);
+  }
+
+  /** Stops the encoder and removes the partial file; does nothing once finish() has run. */
+  async abort(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    await this.#encoder.abort();
+  }
 }
 
 function mixTags(opened: OpenedInput[]): Record<string, string> {

@@ -206,26 +206,44 @@ export async function openOggOpus(path: string): Promise<OggOpusFile> {
 async function* audioPackets(path: string, scan: OggOpusScan): AsyncGenerator<{ data: Buffer; samples: number }> {
   const fh = await open(path, 'r');
   try {
-    let partial: Buffer[] = [];
+    const packets = new PacketAssembler(scan.serial);
     for await (const ev of pagesOf(fh, scan.audioStart, scan.fileSize)) {
       if (ev.kind === 'torn' || ev.page.offset >= scan.lastWhole.end) return;
-      const page = ev.page;
-      if (page.serial !== scan.serial) continue;
-      const pieces = pagePieces(page);
-      // A continuation with nothing pending follows a lost page: that packet's head is gone, drop the rest.
-      if ((page.flags & FLAG_CONTINUED) !== 0 && partial.length === 0) pieces.shift();
-      for (const piece of pieces) {
-        partial.push(piece.data);
-        if (!piece.complete) continue;
-        const data = partial.length === 1 ? partial[0]! : Buffer.concat(partial);
-        partial = [];
-        const samples = opusPacketSamples(data);
-        if (samples === null) throw new MediaFormatError(`invalid Opus packet in the page at byte ${page.offset}`);
-        yield { data, samples };
-      }
-      if (page.flags & FLAG_EOS) return;
+      yield* packets.push(ev.page);
+      if (packets.ended) return;
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** Audio pages of one logical stream in, whole Opus packets out (packets may span pages). */
+export class PacketAssembler {
+  readonly serial: number;
+  /** The end-of-stream page was pushed: later pages are ignored. */
+  ended = false;
+  #partial: Buffer[] = [];
+
+  constructor(serial: number) {
+    this.serial = serial;
+  }
+
+  push(page: OggPage): { data: Buffer; samples: number }[] {
+    const out: { data: Buffer; samples: number }[] = [];
+    if (page.serial !== this.serial || this.ended) return out;
+    const pieces = pagePieces(page);
+    // A continuation with nothing pending follows a lost page: that packet's head is gone, drop the rest.
+    if ((page.flags & FLAG_CONTINUED) !== 0 && this.#partial.length === 0) pieces.shift();
+    for (const piece of pieces) {
+      this.#partial.push(piece.data);
+      if (!piece.complete) continue;
+      const data = this.#partial.length === 1 ? this.#partial[0]! : Buffer.concat(this.#partial);
+      this.#partial = [];
+      const samples = opusPacketSamples(data);
+      if (samples === null) throw new MediaFormatError(`invalid Opus packet in the page at byte ${page.offset}`);
+      out.push({ data, samples });
+    }
+    if (page.flags & FLAG_EOS) this.ended = true;
+    return out;
   }
 }

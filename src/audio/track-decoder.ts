@@ -8,7 +8,7 @@
 // one before audio resumes are really decoded: a CELT silence frame resets the band energies to a fixed
 // floor, so after those two the decoder is in the state a full decode would have left it in.
 import { openOggOpus, type OggOpusFile } from './ogg-opus-reader.ts';
-import { createOpusDecoder } from './opus-codec.ts';
+import { createOpusDecoder, type OpusDecoder } from './opus-codec.ts';
 
 export interface TrackBlock {
   /** First sample of the block on the track timeline (after pre-skip). */
@@ -90,37 +90,133 @@ export function isExactSilencePacket(p: Uint8Array): boolean {
   return true;
 }
 
+const SILENCE_20MS = Buffer.from([0xf8, 0xff, 0xfe]);
+const SILENCE_FRAME = 960;
+
 export function newStats(): DecodeStats {
   return { decodedPackets: 0, skippedPackets: 0, undecodablePackets: 0 };
 }
 
 async function* trackBlocks(file: OggOpusFile, channels: 1 | 2, decodeSilence: boolean, stats: DecodeStats): AsyncGenerator<TrackBlock> {
-  const decoder = createOpusDecoder(channels);
-  const decode = (data: Buffer, samples: number): Int16Array | null => {
+  const blocks = new PacketBlockDecoder({ channels, preSkip: file.head.preSkip, end: file.totalSamples, decodeSilence, stats });
+  for await (const packet of file.packets()) yield* blocks.push(packet.data, packet.samples);
+  yield* blocks.finish();
+}
+
+/**
+ * Packets in, positioned blocks out, one packet at a time: the decoding behind `blocks()`, usable on a file
+ * that is still growing (track-tail.ts). Blocks come out in order and without gaps, but may lag the packets
+ * pushed: a skipped silence packet is held until it is known whether audio follows, and zeros are merged.
+ */
+export class PacketBlockDecoder {
+  #decoder: OpusDecoder;
+  #channels: 1 | 2;
+  #preSkip: number;
+  #decodeSilence: boolean;
+  #stats: DecodeStats;
+  /** Track length after end trimming; null while unknown (a growing file). */
+  end: number | null;
+  // Decoder timeline position (pre-skip included) of the next packet.
+  #pos = 0;
+  #previousWasAudio = true;
+  // A skipped silence packet held back: if audio follows, it is decoded to prime the decoder.
+  #held: { data: Buffer; at: number; samples: number } | null = null;
+  // Zeros not yet emitted, merged so a long pause is one block.
+  #zeroFrom = 0;
+  #zeroFrames = 0;
+  // Silence decoded ahead of the file (decodeSilenceAhead) that the next packets must cover.
+  #ahead = 0;
+  #diverged = false;
+
+  constructor(opts: { channels: 1 | 2; preSkip: number; end: number | null; decodeSilence: boolean; stats: DecodeStats }) {
+    this.#decoder = createOpusDecoder(opts.channels);
+    this.#channels = opts.channels;
+    this.#preSkip = opts.preSkip;
+    this.end = opts.end;
+    this.#decodeSilence = opts.decodeSilence;
+    this.#stats = opts.stats;
+  }
+
+  /** Track position (pre-skip removed) the packets pushed so far reach. */
+  get reached(): number {
+    return Math.max(0, this.#pos - this.#preSkip);
+  }
+
+  /**
+   * For a growing track known to continue with silence (the recorder fills a pause with exact-silence
+   * packets, largest first, so 20 ms frames first): decodes that first 20 ms now, as the fill will be
+   * decoded. It is the one silence frame whose output is not zero: it carries the overlap tail of the last
+   * word. The fill, when it is pushed, is shortened by what was decoded ahead. Returns the blocks.
+   */
+  decodeSilenceAhead(): TrackBlock[] {
+    const out: TrackBlock[] = [];
+    if (!this.#previousWasAudio || this.#held || this.#decodeSilence) return out;
+    this.#place(out, this.#pos, SILENCE_FRAME, this.#decode(SILENCE_20MS, SILENCE_FRAME));
+    this.#pos += SILENCE_FRAME;
+    this.#ahead += SILENCE_FRAME;
+    this.#previousWasAudio = false;
+    return out;
+  }
+
+  /** A packet came where silence was decoded ahead (the silence guarantee was broken): blocks after it are off. */
+  get diverged(): boolean {
+    return this.#diverged;
+  }
+
+  push(data: Buffer, packetSamples: number): TrackBlock[] {
+    const out: TrackBlock[] = [];
+    const silent = !this.#decodeSilence && isExactSilencePacket(data);
+    let samples = packetSamples;
+    if (this.#ahead > 0) {
+      if (!silent || samples < this.#ahead) this.#diverged = true;
+      const covered = Math.min(samples, this.#ahead);
+      samples -= covered;
+      this.#ahead -= covered;
+      if (samples === 0) return out;
+    }
+    if (silent && !this.#previousWasAudio) {
+      if (this.#held) this.#place(out, this.#held.at, this.#held.samples, null);
+      this.#stats.skippedPackets++;
+      this.#held = { data, at: this.#pos, samples };
+      this.#pos += samples;
+      return out;
+    }
+    if (this.#held) {
+      this.#stats.skippedPackets--;
+      this.#place(out, this.#held.at, this.#held.samples, this.#decode(this.#held.data, this.#held.samples));
+      this.#held = null;
+    }
+    this.#place(out, this.#pos, samples, this.#decode(data, samples));
+    this.#pos += samples;
+    this.#previousWasAudio = !silent;
+    return out;
+  }
+
+  /** The blocks still held back; call once, after the last packet. */
+  finish(): TrackBlock[] {
+    const out: TrackBlock[] = [];
+    if (this.#held) this.#place(out, this.#held.at, this.#held.samples, null);
+    this.#held = null;
+    if (this.#zeroFrames > 0) out.push({ start: this.#zeroFrom, frames: this.#zeroFrames, pcm: null });
+    this.#zeroFrames = 0;
+    return out;
+  }
+
+  #decode(data: Buffer, samples: number): Int16Array | null {
     try {
-      const pcm = decoder.decode(data);
-      stats.decodedPackets++;
-      return fitTo(pcm, samples, channels);
+      const pcm = this.#decoder.decode(data);
+      this.#stats.decodedPackets++;
+      return fitTo(pcm, samples, this.#channels);
     } catch (err) {
       if (!(err instanceof Error)) throw err;
-      stats.undecodablePackets++;
+      this.#stats.undecodablePackets++;
       return null;
     }
-  };
-  const preSkip = file.head.preSkip;
-  const end = file.totalSamples;
-  // Decoder timeline position (pre-skip included) of the next packet.
-  let pos = 0;
-  let previousWasAudio = true;
-  // A skipped silence packet held back: if audio follows, it is decoded to prime the decoder.
-  let held: { data: Buffer; at: number; samples: number } | null = null;
-  // Zeros not yet emitted, merged so a long pause is one block.
-  let zeroFrom = 0;
-  let zeroFrames = 0;
+  }
 
-  function* place(at: number, frames: number, pcm: Int16Array | null): Generator<TrackBlock> {
-    // Map decoder positions to track positions, cutting pre-skip at the head and trimming at the end.
-    let from = at - preSkip;
+  // Maps decoder positions to track positions, cutting pre-skip at the head and trimming at the end.
+  #place(out: TrackBlock[], at: number, frames: number, pcm: Int16Array | null): void {
+    let from = at - this.#preSkip;
     let count = frames;
     let skip = 0;
     if (from < 0) {
@@ -128,44 +224,24 @@ async function* trackBlocks(file: OggOpusFile, channels: 1 | 2, decodeSilence: b
       from += skip;
       count -= skip;
     }
-    if (end !== null && from + count > end) count = Math.max(0, end - from);
+    if (this.end !== null && from + count > this.end) count = Math.max(0, this.end - from);
     if (count <= 0) return;
     if (pcm === null) {
-      if (zeroFrames > 0 && zeroFrom + zeroFrames === from) zeroFrames += count;
+      if (this.#zeroFrames > 0 && this.#zeroFrom + this.#zeroFrames === from) this.#zeroFrames += count;
       else {
-        if (zeroFrames > 0) yield { start: zeroFrom, frames: zeroFrames, pcm: null };
-        zeroFrom = from;
-        zeroFrames = count;
+        if (this.#zeroFrames > 0) out.push({ start: this.#zeroFrom, frames: this.#zeroFrames, pcm: null });
+        this.#zeroFrom = from;
+        this.#zeroFrames = count;
       }
       return;
     }
-    if (zeroFrames > 0) {
-      yield { start: zeroFrom, frames: zeroFrames, pcm: null };
-      zeroFrames = 0;
+    if (this.#zeroFrames > 0) {
+      out.push({ start: this.#zeroFrom, frames: this.#zeroFrames, pcm: null });
+      this.#zeroFrames = 0;
     }
-    yield { start: from, frames: count, pcm: skip === 0 && count === frames ? pcm : pcm.subarray(skip * channels, (skip + count) * channels) };
+    const ch = this.#channels;
+    out.push({ start: from, frames: count, pcm: skip === 0 && count === frames ? pcm : pcm.subarray(skip * ch, (skip + count) * ch) });
   }
-
-  for await (const packet of file.packets()) {
-    const silent = !decodeSilence && isExactSilencePacket(packet.data);
-    if (silent && !previousWasAudio) {
-      if (held) yield* place(held.at, held.samples, null);
-      stats.skippedPackets++;
-      held = { data: packet.data, at: pos, samples: packet.samples };
-      pos += packet.samples;
-      continue;
-    }
-    if (held) {
-      stats.skippedPackets--;
-      yield* place(held.at, held.samples, decode(held.data, held.samples));
-      held = null;
-    }
-    yield* place(pos, packet.samples, decode(packet.data, packet.samples));
-    pos += packet.samples;
-    previousWasAudio = !silent;
-  }
-  if (held) yield* place(held.at, held.samples, null);
-  if (zeroFrames > 0) yield { start: zeroFrom, frames: zeroFrames, pcm: null };
 }
 
 // The decoder's output length is the packet's TOC duration; a mismatch means a broken packet slipped past

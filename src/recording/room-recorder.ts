@@ -20,8 +20,10 @@ import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
 import { watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
+import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
 import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
 import {
+  discardLiveMix,
   runStopPipeline,
   type MixFunction,
   type StopOutcome,
@@ -46,6 +48,11 @@ export interface RoomDeps {
   readyTimeoutMs?: number;
   /** How often open tracks are told the time (so a spurt's end is written promptly) and auto-stop is checked. */
   tickMs?: number;
+  /**
+   * Mix while the room runs, so a stop only mixes the last seconds (room-live-mix.ts). Default on, unless a
+   * custom `mix` is given (then that function makes the mix). `false` turns it off.
+   */
+  liveMix?: false | LiveMixSettings;
 }
 
 export interface RoomSpeakerStatus {
@@ -74,6 +81,8 @@ export interface RoomStatus {
   bytes: number;
   /** Over every subscription of the room: packets delivered, paired with RTP, malformed and dropped. */
   receive: ReceiveStats;
+  /** The mix being made while the room runs, when on. */
+  liveMix?: LiveMixStatus;
 }
 
 export type RoomEvents = {
@@ -131,6 +140,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #reconnects = 0;
   #stopRequested = false;
   #stopping: Promise<StopOutcome> | undefined;
+  #liveMix: RoomLiveMix | null;
 
   /** Waits for the voice connection, then creates the recording: its time zero is now. */
   static async start(opts: {
@@ -167,6 +177,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       room.#halt();
       throw error;
     }
+    room.#syncLiveMix();
     if (room.#speakers.size > 0) room.emit('speakers', room.recordingSpeakers());
     return room;
   }
@@ -186,6 +197,19 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       policy: deps.rejoin,
       onChange: (change) => this.#onVoice(change),
     });
+    const live = deps.liveMix ?? (deps.mix ? false : {});
+    const format = deps.config.mix.format;
+    this.#liveMix =
+      live === false
+        ? null
+        : new RoomLiveMix({
+            ...live,
+            output: deps.store.layout.mixFile(recording.id, format),
+            format,
+            tags: { ROOMREC_RECORDING: recording.id },
+            now: () => this.#now.now(),
+            log: this.#log,
+          });
     this.#ticker = setInterval(() => this.#tick(), deps.tickMs ?? DEFAULT_TICK_MS);
   }
 
@@ -221,6 +245,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
           if (this.#speakers.get(who.userId) === speaker) this.#speakers.delete(who.userId);
           throw error;
         }
+        this.#syncLiveMix();
         this.#log.info({ userId: who.userId }, 'consent granted: recording speaker');
         this.emit('speakers', this.recordingSpeakers());
       }),
@@ -243,6 +268,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
         const at = this.#epoch(atMs);
         await speaker.track?.close(atMs);
         this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withWithdrawal(r, userId, at));
+        // Out of the whole mix: the live mix starts again without them.
+        this.#syncLiveMix();
         await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event: 'withdrawn', at });
         const stored = findSpeaker(this.#recording, userId);
         if (this.#deps.config.recording.deleteWithdrawnTracks && stored) {
@@ -302,7 +329,13 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       speakers,
       bytes: speakers.reduce((sum, s) => sum + s.bytes, 0),
       receive: this.#receive.stats(),
+      ...(this.#liveMix ? { liveMix: this.#liveMix.status() } : {}),
     };
+  }
+
+  /** Resolves when the live mix has done the work queued so far (a catch-up after a withdrawal or resume). */
+  async liveMixIdle(): Promise<void> {
+    await this.#liveMix?.idle();
   }
 
   /**
@@ -330,18 +363,25 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       mix: this.#deps.mix ?? mixTracks,
     };
     const tracks = [...this.#speakers.values()].flatMap((s) => (s.track ? [s.track] : []));
-    const outcome = await runStopPipeline(
-      {
-        recordingId: this.id,
-        reason,
-        stoppedAt: this.#epoch(endMs),
-        closeTracks: async () => {
-          await Promise.all(tracks.map((t) => t.close(endMs)));
+    let outcome: StopOutcome;
+    try {
+      outcome = await runStopPipeline(
+        {
+          recordingId: this.id,
+          reason,
+          stoppedAt: this.#epoch(endMs),
+          closeTracks: async () => {
+            await Promise.all(tracks.map((t) => t.close(endMs)));
+          },
+          ...(this.#liveMix ? { liveMix: this.#liveMix } : {}),
+          ...(onProgress ? { onProgress } : {}),
         },
-        ...(onProgress ? { onProgress } : {}),
-      },
-      deps,
-    );
+        deps,
+      );
+    } finally {
+      // The pipeline finishes or drops the live mix; this covers a stop that failed before it got there.
+      if (this.#liveMix) await discardLiveMix(this.#liveMix, this.#log, this.id);
+    }
     this.#recording = outcome.recording;
     this.#speakers.clear();
     this.emit('stopped', outcome);
@@ -356,6 +396,16 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     this.#voiceWatch.dispose();
     clearInterval(this.#ticker);
     if (this.#connection.state.status !== VoiceConnectionStatus.Destroyed) this.#connection.destroy();
+  }
+
+  /** Tells the live mix who is in the mix now: included speakers whose track is open. */
+  #syncLiveMix(): void {
+    if (!this.#liveMix) return;
+    const layout = this.#deps.store.layout;
+    const inputs = this.#recording.speakers
+      .filter((s) => s.includeInMix && this.#speakers.get(s.userId)?.track !== undefined)
+      .map((s) => ({ path: layout.file(this.id, s.trackFile), label: s.name }));
+    this.#liveMix.setInputs(inputs);
   }
 
   #epoch(recordingMs: number): number {
@@ -411,6 +461,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #tick(): void {
     const nowMs = this.#now.now();
     for (const s of this.#speakers.values()) s.track?.tick(nowMs);
+    this.#liveMix?.tick();
     if (this.#autoStopSent) return;
     const due = autoStopDue({
       nowMs,

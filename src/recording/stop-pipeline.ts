@@ -8,7 +8,8 @@ import { rm, writeFile } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import { buildReceipt } from '../http/receipt.ts';
 import type { Logger } from '../log.ts';
-import type { mixTracks } from '../audio/mixer.ts';
+import type { MixFormat, MixInput, MixResult, mixTracks } from '../audio/mixer.ts';
+import type { LiveMixOutcome } from './room-live-mix.ts';
 import { mixFileName } from '../storage/layout.ts';
 import type { Recording, Store } from '../storage/store.ts';
 import type { Clock } from './clock.ts';
@@ -40,6 +41,23 @@ export interface StopOutcome {
   timings: StopTimings;
   /** Peak and limiter activity of the mix, for the logs and the bench. */
   mixStats?: { peak: number; limitedSamples: number };
+  /**
+   * Present when a live mix was offered: whether it was used and, if so, how much was left to mix at stop
+   * (48 kHz frames); if not, why the full mix ran instead.
+   */
+  liveMix?: { used: true; framesAtStop: number } | { used: false; reason: string };
+}
+
+/** A mix made while the room ran (room-live-mix.ts), offered to the stop pipeline. */
+export interface LiveMixFinisher {
+  finish(job: {
+    inputs: MixInput[];
+    output: string;
+    format: MixFormat;
+    onProgress?: (doneFrames: number, totalFrames: number) => void;
+  }): Promise<LiveMixOutcome>;
+  /** Called instead of finish() when no mix is made (nobody's consent stood) or the stop failed first. */
+  discard(): Promise<void>;
 }
 
 export interface StopPipelineDeps {
@@ -101,6 +119,8 @@ export async function runStopPipeline(
     stoppedAt: number;
     /** Closes (or finalises) every open track at the stop position. */
     closeTracks: () => Promise<void>;
+    /** A live mix to finish instead of mixing everything now; the full mix runs when it cannot be used. */
+    liveMix?: LiveMixFinisher;
     onProgress?: (progress: StopProgress) => void;
   },
   deps: StopPipelineDeps,
@@ -136,6 +156,7 @@ export async function runStopPipeline(
     return r;
   });
   let mixStats: StopOutcome['mixStats'];
+  let liveMix: StopOutcome['liveMix'];
   try {
     progress({ phase: 'closing-tracks' });
     await timed('closeTracksMs', opts.closeTracks);
@@ -151,14 +172,27 @@ export async function runStopPipeline(
     if (included.length > 0) {
       progress({ phase: 'mixing', done: 0, total: 1 });
       const format = config.mix.format;
-      const result = await timed('mixMs', () =>
-        deps.mix({
-          inputs: included.map((s) => ({ path: layout.file(recordingId, s.trackFile), label: s.name })),
-          output: layout.mixFile(recordingId, format),
-          format,
-          onProgress: (done, total) => progress({ phase: 'mixing', done, total }),
-        }),
-      );
+      const job = {
+        inputs: included.map((s) => ({ path: layout.file(recordingId, s.trackFile), label: s.name })),
+        output: layout.mixFile(recordingId, format),
+        format,
+        onProgress: (done: number, total: number) => progress({ phase: 'mixing', done, total }),
+      };
+      const result = await timed('mixMs', async (): Promise<MixResult> => {
+        // A live mix that breaks only costs time: its error becomes the reason the full mix runs.
+        const live = await opts.liveMix?.finish(job).catch(
+          (err: unknown): LiveMixOutcome => ({ used: false, reason: `the live mix failed: ${err instanceof Error ? err.message : String(err)}` }),
+        );
+        if (live?.used) {
+          liveMix = { used: true, framesAtStop: live.framesAtStop };
+          return live.result;
+        }
+        if (live) {
+          liveMix = { used: false, reason: live.reason };
+          log.warn({ recordingId, reason: live.reason }, 'live mix not usable; mixing the tracks now');
+        }
+        return deps.mix(job);
+      });
       mix = { file: mixFileName(format), format, durationMs: Math.round(result.durationSamples / 48) };
       mixStats = { peak: result.peak, limitedSamples: result.limitedSamples };
     }
@@ -177,10 +211,22 @@ export async function runStopPipeline(
     const message = error instanceof Error ? error.message : String(error);
     log.error({ err: error, recordingId }, 'stopping the recording failed');
     recording = await update((r) => applyEvent(r, { type: 'mixFailed', error: message }));
+  } finally {
+    // Whatever happened, a live mix that was not finished must not keep its encoder or files.
+    if (opts.liveMix && liveMix?.used !== true) await discardLiveMix(opts.liveMix, log, recordingId);
   }
   timings.totalMs = clock.now() - started;
-  log.info({ recordingId, state: recording.state, timings: roundTimings(timings) }, 'recording stopped');
-  return mixStats ? { recording, timings, mixStats } : { recording, timings };
+  log.info({ recordingId, state: recording.state, timings: roundTimings(timings), liveMix }, 'recording stopped');
+  return { recording, timings, ...(mixStats ? { mixStats } : {}), ...(liveMix ? { liveMix } : {}) };
+}
+
+/** Drops a live mix that was not used; failing to do so is logged, it cannot change the stop's outcome. */
+export async function discardLiveMix(liveMix: LiveMixFinisher, log: Logger, recordingId: string): Promise<void> {
+  try {
+    await liveMix.discard();
+  } catch (error) {
+    log.warn({ err: error, recordingId }, 'dropping the live mix failed');
+  }
 }
 
 function roundTimings(t: StopTimings): StopTimings {

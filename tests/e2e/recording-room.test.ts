@@ -136,6 +136,7 @@ describe('recording a room through the real voice receiver', () => {
     const outcome = await room.stop('command', { onProgress: (p) => progress.push(p.phase) });
 
     expect(outcome.recording.state).toBe('ready');
+    expect(outcome.liveMix).toMatchObject({ used: true });
     expect(progress).toEqual(expect.arrayContaining(['closing-tracks', 'mixing', 'writing-receipt', 'done']));
     const trackFiles = await readdir(h.store.layout.tracksDir(room.id));
     expect(trackFiles).toHaveLength(2);
@@ -179,7 +180,9 @@ describe('recording a room through the real voice receiver', () => {
 
   test('a withdrawal stops the track at once, leaves the speaker out of the mix, and a re-grant resumes the same file', async () => {
     const h = await harness();
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    // The live mix advances every 500 ms here, so it has mixed Alice before she withdraws (and starts again).
+    const deps = h.deps({ liveMix: { advanceEveryMs: 500, marginMs: 2000 } });
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
     const zero = zeroOf(h, room);
@@ -205,6 +208,7 @@ describe('recording a room through the real voice receiver', () => {
     await h.sim.speakers.idle();
     await wait(300);
     await room.withdrawConsent(h.users.alice);
+    expect((await room.status()).liveMix?.restarts).toBeGreaterThanOrEqual(2);
     const outcome = await room.stop('command');
 
     const again = await trackOf(h, room, h.users.alice);
@@ -215,6 +219,7 @@ describe('recording a room through the real voice receiver', () => {
     expect(Math.abs((firstOnset(resumed, 0.01, sec(withdrawnAtS + 0.05)) ?? -1) / RATE - backS)).toBeLessThan(0.02);
 
     // Withdrawn at the end: not in the mix, which holds only Bob.
+    expect(outcome.liveMix).toMatchObject({ used: true });
     expect(outcome.recording.speakers.find((s) => s.userId === h.users.alice)?.includeInMix).toBe(false);
     const mix = toMono((await decodeOggOpusFile(h.store.layout.file(room.id, outcome.recording.mix?.file ?? 'x'))).pcm);
     expect(rms(mix, sec(1.2), sec(1.9))).toBeLessThan(1e-4);

@@ -1,6 +1,6 @@
 // The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
 // withdrawn left out, a failing mix recorded as failed, and a recording the bot died in finished from disk.
-import { mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { mixTracks } from '../../src/audio/mixer.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ManualClock } from '../../src/recording/clock.ts';
 import { finishInterrupted, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
 import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
 import { SpeakerTrack } from '../../src/recording/speaker-track.ts';
 import { runStopPipeline, type StopProgress } from '../../src/recording/stop-pipeline.ts';
@@ -117,6 +118,37 @@ describe('stop pipeline', () => {
     expect(receipt).toMatch(/granted\s+Ann \(11\)/);
     expect(receipt).toMatch(/withdrawn\s+Bob \(12\)/);
     expect(receipt).toContain('left out of the mix');
+  });
+
+  test.each([
+    { live: ['Ann', 'Bob'], used: true },
+    { live: ['Ann'], used: false },
+  ])('a live mix is finished when it has the stop\'s speakers, else the tracks are mixed now ($live)', async ({ live, used }) => {
+    const r = await recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 1500, hz: 660 },
+      ],
+      3000,
+    );
+    const liveMix = new RoomLiveMix({ output: store.layout.mixFile(r.id, 'ogg'), format: 'ogg', now: () => 3000, log: silentLogger() });
+    liveMix.setInputs(r.speakers.filter((s) => live.includes(s.name)).map((s) => ({ path: store.layout.file(r.id, s.trackFile), label: s.name })));
+    let fullMixes = 0;
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {}, liveMix },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: (o) => (fullMixes++, mixTracks(o)) },
+    );
+    expect(outcome.recording.state).toBe('ready');
+    expect(fullMixes).toBe(used ? 0 : 1);
+    // Never advanced here, so all of it was left for the stop (3 s, on the tracks' 2.5 ms grid).
+    expect(outcome.liveMix).toEqual(
+      used ? { used: true, framesAtStop: expect.closeTo(sec(3), -3) } : { used: false, reason: expect.stringMatching(/other speakers/) },
+    );
+    // Either way the mix holds both speakers where they spoke, and no live partial file is left behind.
+    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
+    expect(correlation(mix, sine(440, 500, 0.5, mix.length), sec(0.52), sec(0.98))).toBeGreaterThan(0.9);
+    expect(correlation(mix, sine(660, 500, 1.5, mix.length), sec(1.52), sec(1.98))).toBeGreaterThan(0.9);
+    expect((await readdir(store.layout.recordingDir(r.id))).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
   test('with DELETE_WITHDRAWN_TRACKS the withdrawn track is gone', async () => {
