@@ -2,13 +2,16 @@
 // timings belong here, not in unit tests (shared two-core machines).
 import { parseArgs } from 'node:util';
 import { runMixerBench } from './bench/mixer.ts';
+import { runRecordingBench } from './bench/recording.ts';
+import { runStopToLinkBench } from './bench/stop-to-link.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
 const log = (line: string) => console.log(line);
 
-// Further parts (e.g. the bot's receive path) add one line here each.
 const parts: { name: string; run: () => Promise<void> }[] = [
   { name: 'mixer', run: () => runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }) },
+  { name: 'recording', run: () => runRecordingBench({ quick: values.quick, log }) },
+  { name: 'stop-to-link', run: () => runStopToLinkBench({ quick: values.quick, keep: values.keep, log }) },
 ];
 
 for (const part of parts) {
