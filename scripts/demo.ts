@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import type { ScenarioEvent, Scenario } from '../tests/discord-sim/scenario.ts';
-import { loadScenario, ScenarioError } from '../tests/discord-sim/scenario.ts';
+import type { LoadedScenario, ScenarioEvent, Scenario } from '../tests/discord-sim/scenario.ts';
+import { loadScenarioWithSpeech, ScenarioError } from '../tests/discord-sim/scenario.ts';
 import { runScenario } from './demo/run-scenario.ts';
 
 const BUILT_IN = path.join(import.meta.dirname, 'demo', 'scenario.json');
@@ -74,12 +74,17 @@ async function main(): Promise<void> {
   }
   const builtIn = args.scenario === undefined;
   const scenarioFile = path.resolve(args.scenario ?? BUILT_IN);
+  let loaded: LoadedScenario;
   try {
-    // Validate before anything starts: a bad file gets every problem listed and nothing else happens.
-    await loadScenario(scenarioFile);
+    // Validate before anything starts (audio files included): a bad file gets every problem listed and nothing else happens.
+    loaded = await loadScenarioWithSpeech(scenarioFile);
   } catch (error) {
     console.error(error instanceof ScenarioError ? error.message : String(error));
     process.exit(2);
+  }
+  if (loaded.scenario.unknownFields.length > 0) {
+    // Newer or misspelt fields: the contract says to extend it compatibly, so they are ignored, but say so.
+    console.error(`${scenarioFile}: ignoring fields this version does not know (misspelt?): ${loaded.scenario.unknownFields.join(', ')}`);
   }
   const outDir = path.resolve(args.out ?? (await mkdtemp(path.join(os.tmpdir(), 'roomrec-demo-'))));
   const hold = builtIn || args.hold;
@@ -92,6 +97,7 @@ async function main(): Promise<void> {
     console.log(`Data and result in ${outDir} (bot log: ${logFile})\n`);
     session = await runScenario({
       scenarioFile,
+      loaded,
       outDir,
       log,
       onEvent: (event, scenario) => {
@@ -125,6 +131,8 @@ async function main(): Promise<void> {
     process.once('SIGTERM', () => resolve());
   });
   await session.close();
+  // Kept, not deleted: it is the recording the user just listened to. Say where, since a temp folder is easy to lose.
+  console.log(`\nStopped. The recording, result.json and the bot log are kept in ${outDir}`);
 }
 
 await main();

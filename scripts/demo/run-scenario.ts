@@ -10,21 +10,23 @@ import type { Recording } from '../../src/storage/store.ts';
 import type { DiscordSim } from '../../tests/discord-sim/index.ts';
 import {
   extractLinks,
-  loadScenario,
-  loadScenarioSpeech,
+  loadScenarioWithSpeech,
   playScenario,
   scenarioUsers,
+  type LoadedScenario,
   type Scenario,
   type ScenarioEvent,
 } from '../../tests/discord-sim/scenario.ts';
 import { startBotAgainst, startSimForBot } from './bot-in-sim.ts';
+import { tracksOnDisk, type TrackOnDisk } from './tracks-on-disk.ts';
 
 export type ScenarioResult = {
   recordingId: string | null;
   recordingStartedAt: number | null;
   recordingStoppedAt: number | null;
   mix: string | null;
-  tracks: { speaker: string; userId: string; path: string }[];
+  /** Read from the recording's tracks folder (tracks-on-disk.ts), not from metadata. */
+  tracks: TrackOnDisk[];
   consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
@@ -54,11 +56,13 @@ export type RunScenarioOptions = {
   onEvent?: (event: ScenarioEvent, scenario: Scenario) => void;
   /** Extra bot configuration (e.g. EMPTY_ROOM_MINUTES). */
   env?: Record<string, string>;
+  /** The scenario file already loaded and validated (loadScenarioWithSpeech), so it is not read twice. */
+  loaded?: LoadedScenario;
 };
 
 /** Loads and validates the scenario first: a bad file fails before anything starts (ScenarioError). */
 export async function runScenario(options: RunScenarioOptions): Promise<ScenarioSession> {
-  const scenario = await loadScenario(options.scenarioFile);
+  const { scenario, speech } = options.loaded ?? (await loadScenarioWithSpeech(options.scenarioFile));
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
 
@@ -78,7 +82,6 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const stops: StopReport[] = [];
   bot.rooms.onStopped((report) => stops.push(report));
 
-  const speech = await loadScenarioSpeech(sim, scenario);
   const run = await playScenario(sim, scenario, {
     speech,
     hooks: { onEvent: (event) => options.onEvent?.(event, scenario) },
@@ -144,11 +147,7 @@ async function buildResult(input: {
     };
   }
   const layout = bot.store.layout;
-  const tracks: ScenarioResult['tracks'] = [];
-  for (const speaker of recording.speakers) {
-    const file = layout.file(recording.id, speaker.trackFile);
-    if (await exists(file)) tracks.push({ speaker: nameOf(speaker.userId), userId: speaker.userId, path: file });
-  }
+  const tracks = await tracksOnDisk(layout.tracksDir(recording.id), (userId) => speakerOf.get(userId));
   const mix = recording.mix ? layout.file(recording.id, recording.mix.file) : null;
   const consent = (await bot.store.consentEvents(recording.id)).map((e) => ({
     speaker: nameOf(e.userId),

@@ -7,7 +7,7 @@
 //
 // With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no limiter,
 // no encoder) to find the gain.
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { rename, rm } from 'node:fs/promises';
 import { openTrack, newStats, type DecodeStats, type DecodedTrack, type TrackBlock } from './track-decoder.ts';
 import { MediaFormatError } from './ogg-opus-reader.ts';
@@ -20,7 +20,7 @@ export type { MixFormat } from './encoders/index.ts';
 
 export interface MixInput {
   path: string;
-  /** Speaker name used by `include`; defaults to the file name without extension. */
+  /** Speaker name used by `include` (which also accepts `path` itself); defaults to the file name without extension. */
   label?: string;
   /** Linear gain, default 1. */
   gain?: number;
@@ -31,7 +31,7 @@ export interface MixOptions {
   output: string;
   /** Default: from the output extension (.ogg/.opus, .mp3, .flac, .wav), else ogg. */
   format?: MixFormat;
-  /** Labels of the speakers to include (default all). */
+  /** Speakers to include (default all): each entry is a label or an input's path exactly as given. */
   include?: string[];
   normalize?: boolean | { targetLufs: number };
   /** Called after each block. With normalisation the work is two passes, so total is twice the length. */
@@ -63,21 +63,68 @@ export class MixInputError extends Error {
   override name = 'MixInputError';
 }
 
+/** The output cannot be written (missing directory, permissions, full disk): the message is meant for the user as is. */
+export class MixOutputError extends Error {
+  override name = 'MixOutputError';
+}
+
 export const MIX_BLOCK_FRAMES = 48_000;
 
 const EXTENSIONS: Record<string, MixFormat> = { '.ogg': 'ogg', '.opus': 'ogg', '.oga': 'ogg', '.mp3': 'mp3', '.flac': 'flac', '.wav': 'wav' };
+
+export const OUTPUT_EXTENSIONS: readonly string[] = Object.keys(EXTENSIONS);
+
+/** The format a path's extension names, or null when it has no extension or one the mixer does not write. */
+export function formatOfExtension(path: string): MixFormat | null {
+  return EXTENSIONS[extname(path).toLowerCase()] ?? null;
+}
 
 /** Output format for a path: its extension, or ogg when there is none. Throws MixInputError for an unknown one. */
 export function formatForPath(path: string): MixFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '') return 'ogg';
-  const format = EXTENSIONS[ext];
-  if (!format) throw new MixInputError(`unknown output format "${ext}" (use ${Object.keys(EXTENSIONS).join(', ')})`);
+  const format = formatOfExtension(path);
+  if (!format) throw new MixInputError(`unknown output format "${ext}" (use ${OUTPUT_EXTENSIONS.join(', ')})`);
   return format;
 }
 
 export function labelOf(input: MixInput): string {
   return input.label ?? basename(input.path, extname(input.path));
+}
+
+/**
+ * How messages name each path: its file name, unless another path has the same file name (dup1/x.ogg and
+ * dup2/x.ogg), then the path as given, so the user can tell which one is meant.
+ */
+export function displayNames(paths: readonly string[]): string[] {
+  const count = new Map<string, number>();
+  for (const p of paths) count.set(basename(p), (count.get(basename(p)) ?? 0) + 1);
+  return paths.map((p) => ((count.get(basename(p)) ?? 0) > 1 ? p : basename(p)));
+}
+
+/**
+ * The inputs `include` asks for. An entry matches an input's path exactly as given, or else its label; a
+ * label shared by several inputs is refused rather than guessed (the message lists them).
+ */
+function selectInputs(inputs: MixInput[], include: string[]): MixInput[] {
+  const selected = new Set<MixInput>();
+  const unknown: string[] = [];
+  for (const entry of include) {
+    const byPath = inputs.filter((i) => i.path === entry);
+    const matches = byPath.length > 0 ? byPath : inputs.filter((i) => labelOf(i) === entry);
+    if (matches.length === 0) unknown.push(entry);
+    else if (byPath.length === 0 && matches.length > 1) {
+      throw new MixInputError(
+        `speaker "${entry}" is ambiguous: ${matches.map((i) => i.path).join(' and ')} share that label; give the path of the one you mean (e.g. --only ${matches[0]?.path ?? entry}) or rename the files`,
+      );
+    }
+    for (const m of matches) selected.add(m);
+  }
+  if (unknown.length > 0) {
+    const known = new Set(inputs.map(labelOf));
+    throw new MixInputError(`no track for speaker ${unknown.map((l) => `"${l}"`).join(', ')} (have ${[...known].join(', ')})`);
+  }
+  return inputs.filter((i) => selected.has(i));
 }
 
 /**
@@ -105,6 +152,7 @@ export function accumulate(dst: Float32Array, dstFrame: number, src: Int16Array,
 /** Reads one track's blocks in step with the mix timeline. */
 class TrackCursor {
   readonly track: DecodedTrack;
+  readonly name: string;
   readonly scale: number;
   done = false;
   /** End of the last block seen: the track's length once `done`. */
@@ -112,8 +160,9 @@ class TrackCursor {
   #blocks: AsyncIterator<TrackBlock>;
   #block: TrackBlock | null = null;
 
-  constructor(track: DecodedTrack, gain: number, stats: DecodeStats) {
+  constructor(track: DecodedTrack, name: string, gain: number, stats: DecodeStats) {
     this.track = track;
+    this.name = name;
     this.scale = (gain * track.headGain) / 32768;
     this.#blocks = track.blocks({ stats })[Symbol.asyncIterator]();
   }
@@ -129,7 +178,7 @@ class TrackCursor {
           next = await this.#blocks.next();
         } catch (err) {
           // A page or packet that turns out bad mid-mix must still name its file.
-          throw describeInputError(this.track.path, err);
+          throw describeInputError(this.track.path, err, this.name);
         }
         if (next.done) {
           this.done = true;
@@ -151,29 +200,52 @@ class TrackCursor {
 
 interface OpenedInput {
   input: MixInput;
+  /** How messages name it (displayNames). */
+  name: string;
   track: DecodedTrack;
 }
 
-async function openInputs(inputs: MixInput[]): Promise<OpenedInput[]> {
+async function openInputs(inputs: MixInput[], names: string[]): Promise<OpenedInput[]> {
   return Promise.all(
-    inputs.map(async (input) => {
+    inputs.map(async (input, i) => {
+      const name = names[i] ?? input.path;
       try {
-        return { input, track: await openTrack(input.path) };
+        return { input, name, track: await openTrack(input.path) };
       } catch (err) {
-        throw describeInputError(input.path, err);
+        throw describeInputError(input.path, err, name);
       }
     }),
   );
 }
 
-export function describeInputError(path: string, err: unknown): Error {
-  const name = basename(path);
+export function describeInputError(path: string, err: unknown, name = basename(path)): Error {
   if (err instanceof MediaFormatError) return new MixInputError(`${name}: ${err.message}`, { cause: err });
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return new MixInputError(`${name}: no such file`, { cause: err });
   if (code === 'EISDIR') return new MixInputError(`${name}: is a directory, not a track`, { cause: err });
   if (code === 'EACCES') return new MixInputError(`${name}: permission denied`, { cause: err });
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Why `output` cannot be written, for the errno codes a user can act on; anything else is returned as is. */
+export function describeOutputError(output: string, err: unknown): Error {
+  if (err instanceof MixOutputError) return err;
+  const dir = dirname(output);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: `directory ${dir} does not exist`,
+    ENOTDIR: `${dir} is not a directory`,
+    EISDIR: `${output} is a directory`,
+    EACCES: `permission denied (directory ${dir})`,
+    EPERM: `permission denied (directory ${dir})`,
+    EROFS: `${dir} is on a read-only file system`,
+    ENOSPC: 'no space left on the disk; nothing was written',
+    EDQUOT: 'disk quota exceeded; nothing was written',
+    EFBIG: 'the file would be larger than this system allows; nothing was written',
+  };
+  const reason = code === undefined ? undefined : reasons[code];
+  if (reason === undefined) return err instanceof Error ? err : new Error(String(err));
+  return new MixOutputError(`cannot write ${output}: ${reason}`, { cause: err });
 }
 
 /**
@@ -188,7 +260,7 @@ async function sumTracks(
   progress: (t: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const cursors = opened.map(({ input, track }) => new TrackCursor(track, input.gain ?? 1, stats));
+  const cursors = opened.map(({ input, name, track }) => new TrackCursor(track, name, input.gain ?? 1, stats));
   const mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
   for (let t = 0; ; t += MIX_BLOCK_FRAMES) {
     signal?.throwIfAborted();
@@ -212,17 +284,11 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
   if (opts.inputs.length === 0) throw new MixInputError('no input tracks');
   const format = opts.format ?? formatForPath(opts.output);
   if (!MIX_FORMATS.includes(format)) throw new MixInputError(`unknown output format "${String(format)}"`);
-  let selected = opts.inputs;
-  if (opts.include) {
-    const wanted = new Set(opts.include);
-    selected = opts.inputs.filter((i) => wanted.has(labelOf(i)));
-    const known = new Set(opts.inputs.map(labelOf));
-    const unknown = opts.include.filter((l) => !known.has(l));
-    if (unknown.length > 0) throw new MixInputError(`no track for speaker ${unknown.map((l) => `"${l}"`).join(', ')} (have ${[...known].join(', ')})`);
-  }
+  const selected = opts.include ? selectInputs(opts.inputs, opts.include) : opts.inputs;
   if (selected.length === 0) throw new MixInputError('no speaker selected');
 
-  const opened = await openInputs(selected);
+  const names = displayNames(opts.inputs.map((i) => i.path));
+  const opened = await openInputs(selected, selected.map((i) => names[opts.inputs.indexOf(i)] ?? i.path));
   const knownLength = Math.max(0, ...opened.map((o) => o.track.totalSamples ?? 0));
   const passes = opts.normalize ? 2 : 1;
   const stats = newStats();
@@ -246,6 +312,8 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
     totalFrames: knownLength,
     tags: mixTags(opened),
     thread: opts.encoderThread ?? true,
+  }).catch((err: unknown) => {
+    throw describeOutputError(opts.output, err);
   });
   let length: number;
   try {
@@ -255,7 +323,9 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
       stats,
       async (block) => {
         scaleInPlace(block, gain);
-        await sink.write(block);
+        await sink.write(block).catch((err: unknown) => {
+          throw describeOutputError(opts.output, err);
+        });
       },
       report(passes - 1),
       opts.signal,
@@ -264,7 +334,9 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
     await sink.abort();
     throw err;
   }
-  await sink.finish();
+  await sink.finish().catch((err: unknown) => {
+    throw describeOutputError(opts.output, err);
+  });
   const limiter = sink.limiter;
   return {
     output: opts.output,
@@ -308,7 +380,14 @@ export class LimitedEncoder {
   }): Promise<LimitedEncoder> {
     await rm(opts.partial, { force: true });
     const encoderOptions: EncoderOptions = { path: opts.partial, totalFrames: opts.totalFrames, tags: opts.tags };
-    const encoder = await createEncoderInWorker(opts.format, encoderOptions, { thread: opts.thread });
+    let encoder: Encoder;
+    try {
+      encoder = await createEncoderInWorker(opts.format, encoderOptions, { thread: opts.thread });
+    } catch (err) {
+      // The encoder may have created the file before failing on its headers (a full disk).
+      await rm(opts.partial, { force: true });
+      throw err;
+    }
     return new LimitedEncoder(opts.output, opts.partial, encoder);
   }
 
@@ -327,7 +406,12 @@ export class LimitedEncoder {
       await this.#encoder.abort();
       throw err;
     }
-    await rename(this.#partial, this.output);
+    try {
+      await rename(this.#partial, this.output);
+    } catch (err) {
+      await rm(this.#partial, { force: true });
+      throw err;
+    }
   }
 
   /** Stops the encoder and removes the partial file; does nothing once finish() has run. */

@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import { buildOggPage, FLAG_EOS, MAX_SEGMENTS, parseOggPage, resealOggPage, segmentsFor } from './ogg-page.ts';
 import { buildOpusHead, buildOpusTags } from './opus-head.ts';
 import { scanOggOpus } from './ogg-opus-reader.ts';
+import { writeAll } from './write-all.ts';
 
 export interface OggOpusWriterOptions {
   path: string;
@@ -25,6 +26,11 @@ export interface OggOpusWriterOptions {
   /** Default 1000: a page is written at least this often while packets arrive. */
   flushIntervalMs?: number;
   serial?: number;
+  /**
+   * Milliseconds, monotonic: the one clock the ≥1 page-per-interval rule reads (default performance.now()).
+   * Injected so that tests drive time instead of waiting, and so a recording can share its own clock.
+   */
+  now?: () => number;
   /** Called once with the first I/O error (it is also kept in `error` and rejects flush/close). */
   onError?: (err: Error) => void;
 }
@@ -38,8 +44,11 @@ interface WriterInit {
   preSkip: number;
   size: number;
   flushIntervalMs: number;
+  now: () => number;
   onError: ((err: Error) => void) | undefined;
 }
+
+const monotonicNow = (): number => performance.now();
 
 /** A 2.5 ms CELT silence frame: the smallest packet that can carry the EOS flag when nothing is pending. */
 const EOS_FILLER = Buffer.from([28 << 3, 0xff, 0xfe]);
@@ -56,7 +65,8 @@ export class OggOpusWriter {
   #size: number;
   #pending: Buffer[] = [];
   #pendingSegments = 0;
-  #lastPageAt = Date.now();
+  #now: () => number;
+  #lastPageAt: number;
   #timer: NodeJS.Timeout | null = null;
   #queue: Promise<void> = Promise.resolve();
   #error: Error | null = null;
@@ -73,6 +83,8 @@ export class OggOpusWriter {
     this.#preSkip = init.preSkip;
     this.#size = init.size;
     this.#flushIntervalMs = init.flushIntervalMs;
+    this.#now = init.now;
+    this.#lastPageAt = init.now();
     this.#onError = init.onError;
   }
 
@@ -95,14 +107,14 @@ export class OggOpusWriter {
     }
     const headers = Buffer.concat([head, ...tagPages]);
     try {
-      await fh.write(headers, 0, headers.length, 0);
+      await writeAll(fh, headers, 0);
     } catch (err) {
       await fh.close();
       throw err;
     }
     return new OggOpusWriter({
       fh, path: opts.path, serial, sequence, granule: 0, preSkip, size: headers.length,
-      flushIntervalMs: opts.flushIntervalMs ?? 1000, onError: opts.onError,
+      flushIntervalMs: opts.flushIntervalMs ?? 1000, now: opts.now ?? monotonicNow, onError: opts.onError,
     });
   }
 
@@ -111,7 +123,7 @@ export class OggOpusWriter {
    * flag from a clean close is cleared (the only rewrite: that page's flag byte and CRC), and the page
    * sequence and granule continue.
    */
-  static async resume(path: string, opts: { flushIntervalMs?: number; onError?: (err: Error) => void } = {}): Promise<OggOpusWriter> {
+  static async resume(path: string, opts: Pick<OggOpusWriterOptions, 'flushIntervalMs' | 'now' | 'onError'> = {}): Promise<OggOpusWriter> {
     const scan = await scanOggOpus(path);
     const fh = await open(path, 'r+');
     try {
@@ -122,7 +134,7 @@ export class OggOpusWriter {
         if (parseOggPage(page).kind !== 'page') throw new Error(`cannot re-read the last page of ${path}`);
         page[5] = page[5]! & ~FLAG_EOS;
         resealOggPage(page);
-        await fh.write(page, 0, page.length, scan.lastWhole.offset);
+        await writeAll(fh, page, scan.lastWhole.offset);
       }
     } catch (err) {
       await fh.close();
@@ -130,7 +142,8 @@ export class OggOpusWriter {
     }
     return new OggOpusWriter({
       fh, path, serial: scan.serial, sequence: scan.lastWhole.sequence + 1, granule: Math.max(0, Number(scan.lastWhole.granule)),
-      preSkip: scan.head.preSkip, size: scan.lastWhole.end, flushIntervalMs: opts.flushIntervalMs ?? 1000, onError: opts.onError,
+      preSkip: scan.head.preSkip, size: scan.lastWhole.end, flushIntervalMs: opts.flushIntervalMs ?? 1000,
+      now: opts.now ?? monotonicNow, onError: opts.onError,
     });
   }
 
@@ -161,12 +174,14 @@ export class OggOpusWriter {
     const segments = segmentsFor(packet.length);
     if (segments > MAX_SEGMENTS) throw new RangeError(`packet of ${packet.length} bytes is larger than an Opus packet can be`);
     // Emit before adding, so the newest packet is always pending and close() can carry EOS on it.
-    if (this.#pending.length > 0 && (this.#pendingSegments + segments > MAX_SEGMENTS || Date.now() - this.#lastPageAt >= this.#flushIntervalMs)) {
+    if (this.#pending.length > 0 && (this.#pendingSegments + segments > MAX_SEGMENTS || this.#now() - this.#lastPageAt >= this.#flushIntervalMs)) {
       this.#emitPage(false);
     }
     this.#pending.push(Buffer.from(packet));
     this.#pendingSegments += segments;
     this.#granule += samples;
+    // The backstop for when packets stop arriving (a speaker falls silent): nothing but a timer can wake the
+    // writer then, and "on disk within a second" is a promise about real time, so it runs on real time.
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
       if (this.#pending.length > 0 && !this.#closed) this.#emitPage(false);
@@ -206,13 +221,13 @@ export class OggOpusWriter {
     const page = buildOggPage({ serial: this.#serial, sequence: this.#sequence++, granule: this.#granule, eos, packets: this.#pending });
     this.#pending = [];
     this.#pendingSegments = 0;
-    this.#lastPageAt = Date.now();
+    this.#lastPageAt = this.#now();
     const position = this.#size;
     this.#size += page.length;
     this.#queue = this.#queue.then(async () => {
       if (this.#error) return;
       try {
-        await this.#fh.write(page, 0, page.length, position);
+        await writeAll(this.#fh, page, position);
       } catch (err) {
         this.#fail(err as Error);
       }

@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { buildOggPage } from './ogg-page.ts';
 import { scanOggOpus } from './ogg-opus-reader.ts';
+import { writeAll } from './write-all.ts';
 
 export interface RepairResult {
   path: string;
@@ -37,7 +38,7 @@ export async function repairTrack(path: string): Promise<RepairResult> {
       const page = buildOggPage({
         serial: scan.serial, sequence: scan.lastWhole.sequence + 1, granule: finalGranule, eos: true, packets: [EOS_SILENCE],
       });
-      await fh.write(page, 0, page.length, scan.lastWhole.end);
+      await writeAll(fh, page, scan.lastWhole.end);
     }
     await fh.datasync();
     return { path, status: 'repaired', droppedBytes: scan.tailBytes, finalGranule, samples: Math.max(0, finalGranule - scan.head.preSkip) };

@@ -1,23 +1,30 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { DiscordSim } from './sim.ts';
-import type { Speech } from './audio-source.ts';
+import { loadSpeech, type Speech } from './audio-source.ts';
 import type { NetworkFaults } from './faults.ts';
 import type { Utterance } from './speaker.ts';
 
 /* ------------------------------------------------------------------------------------------------
- * Scenario files: /work/shared/scenario.md is the contract. Parsing is pure (parseScenario);
- * loadScenario adds the file system (audio paths exist); playScenario drives a running stand-in.
+ * Scenario files: /work/shared/scenario.md is the contract, and it says "extend it compatibly": a field this
+ * version does not know is ignored (and listed in `unknownFields`, for a warning), never an error, and a
+ * speaker id is any non-empty string (layout.ts makes names safe where they become file names).
+ *
+ * Validation reports every problem at once, in three stages that all run on whatever parsed:
+ *   1. shape   each field on its own (zod), so one bad speaker does not hide the next one's problems
+ *   2. cross   references between fields and the order of each speaker's events (parseScenario stops here: pure)
+ *   3. files   loadScenario: every audio file exists and decodes, so a bad file is a scenario problem
+ *              reported before anything starts, not a failure half-way through
  * ---------------------------------------------------------------------------------------------- */
 
 const seconds = z.number().finite().min(0, 'must be ≥ 0 seconds');
 const optionalSeconds = seconds.nullable().optional();
 const probability = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 
-const speakerSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
-  name: z.string().min(1).max(32).optional(),
+const speakerSchema = z.object({
+  id: z.string().min(1, 'must be a non-empty string'),
+  name: z.string().min(1).optional(),
   audio: z.string().min(1, 'must name a WAV or Ogg Opus file'),
   joinAt: seconds.default(0),
   consentAt: optionalSeconds,
@@ -26,33 +33,37 @@ const speakerSchema = z.strictObject({
   speakAt: z.array(seconds).default([]),
 });
 
-const commandSchema = z.strictObject({
+const commandSchema = z.object({
   at: seconds,
   user: z.string().min(1),
   slash: z.string().min(1).optional(),
   dm: z.string().min(1).optional(),
 });
 
-const scenarioSchema = z.strictObject({
+const networkSchema = z.object({
+  loss: probability.default(0),
+  duplicate: probability.default(0),
+  reorder: probability.default(0),
+  jitterMs: z.number().min(0).default(0),
+  seed: z.number().int().default(1),
+});
+
+const scenarioSchema = z.object({
   name: z.string().min(1),
   host: z.string().min(1),
   speakers: z.array(speakerSchema).min(1, 'needs at least one speaker'),
   commands: z.array(commandSchema).default([]),
-  network: z
-    .strictObject({
-      loss: probability.default(0),
-      duplicate: probability.default(0),
-      reorder: probability.default(0),
-      jitterMs: z.number().min(0).default(0),
-      seed: z.number().int().default(1),
-    })
-    .default({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 }),
+  network: networkSchema.default({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 }),
   endAt: z.number().positive('must be > 0 seconds'),
 });
+
+type Command = z.infer<typeof commandSchema>;
 
 export type Scenario = z.infer<typeof scenarioSchema> & {
   /** directory audio paths are relative to */
   baseDir: string;
+  /** Fields the file has that this version does not know (e.g. `speakers[0].consentat`): ignored, worth a warning. */
+  unknownFields: string[];
 };
 export type ScenarioSpeaker = Scenario['speakers'][number];
 
@@ -75,30 +86,102 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
-/** Validates a parsed JSON value; every problem is reported at once with its field path. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const AUDIO_EXTENSIONS = ['.wav', '.wave', '.ogg', '.opus', '.oga'];
+
+/** What stages 1 and 2 found: the scenario when there was no problem, and every problem otherwise. */
+interface Checked {
+  scenario: Scenario | null;
+  issues: ScenarioIssue[];
+  /** The raw speakers, for the file stage (which runs even when other fields are wrong). */
+  rawSpeakers: unknown[];
+}
+
+function checkScenario(input: unknown, baseDir: string): Checked {
+  const issues: ScenarioIssue[] = [];
+  if (!isRecord(input)) return { scenario: null, issues: [{ path: '', message: 'must be a JSON object' }], rawSpeakers: [] };
+
+  // Stage 1, field by field: each part that parses is kept for stage 2.
+  const part = <T extends z.ZodType>(schema: T, value: unknown, path: PropertyKey[]): z.output<T> | undefined => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const i of parsed.error.issues) issues.push({ path: formatPath([...path, ...i.path]), message: i.message });
+    return undefined;
+  };
+  const shape = scenarioSchema.shape;
+  const name = part(shape.name, input.name, ['name']);
+  const host = part(shape.host, input.host, ['host']);
+  const endAt = part(shape.endAt, input.endAt, ['endAt']);
+  const network = part(shape.network, input.network, ['network']);
+  const rawSpeakers = part(z.array(z.unknown()).min(1, 'needs at least one speaker'), input.speakers, ['speakers']);
+  const rawCommands = part(z.array(z.unknown()).default([]), input.commands, ['commands']);
+  const speakers = (rawSpeakers ?? []).map((raw, i) => part(speakerSchema, raw, ['speakers', i]));
+  const commands = (rawCommands ?? []).map((raw, i) => part(commandSchema, raw, ['commands', i]));
+
+  // Stage 2 on whatever parsed. Speaker ids come from the raw entries, so a speaker with some other
+  // problem still counts as a speaker (no false "host is not a speaker").
+  const ids = rawSpeakers?.map((raw) => (isRecord(raw) && typeof raw.id === 'string' && raw.id !== '' ? raw.id : undefined));
+  issues.push(...crossCheck({ host, endAt, ids, speakers, commands, rawSpeakers: rawSpeakers ?? [] }));
+
+  const unknownFields = [
+    ...unknownKeys(input, shape, ''),
+    ...unknownKeys(input.network, networkSchema.shape, 'network'),
+    ...(rawSpeakers ?? []).flatMap((raw, i) => unknownKeys(raw, speakerSchema.shape, `speakers[${i}]`)),
+    ...(rawCommands ?? []).flatMap((raw, i) => unknownKeys(raw, commandSchema.shape, `commands[${i}]`)),
+  ];
+  const complete =
+    issues.length === 0 && name !== undefined && host !== undefined && endAt !== undefined && network !== undefined && rawSpeakers !== undefined;
+  const scenario: Scenario | null = complete
+    ? {
+        name, host, endAt, network,
+        speakers: speakers.filter((sp): sp is ScenarioSpeaker => sp !== undefined),
+        commands: commands.filter((c): c is Command => c !== undefined),
+        baseDir, unknownFields,
+      }
+    : null;
+  return { scenario, issues, rawSpeakers: rawSpeakers ?? [] };
+}
+
+function unknownKeys(raw: unknown, shape: Record<string, unknown>, at: string): string[] {
+  if (!isRecord(raw)) return [];
+  return Object.keys(raw).filter((k) => !Object.hasOwn(shape, k)).map((k) => (at ? `${at}.${k}` : k));
+}
+
+/** Validates a parsed JSON value (stages 1 and 2, no file system); every problem is reported at once with its field path. */
 export function parseScenario(input: unknown, options: { source?: string; baseDir?: string } = {}): Scenario {
-  const source = options.source ?? 'scenario';
-  const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ScenarioError(source, parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
-  }
-  const scenario: Scenario = { ...parsed.data, baseDir: options.baseDir ?? process.cwd() };
-  const issues = crossCheck(scenario);
-  if (issues.length > 0) throw new ScenarioError(source, issues);
-  return scenario;
+  const checked = checkScenario(input, options.baseDir ?? process.cwd());
+  if (!checked.scenario) throw new ScenarioError(options.source ?? 'scenario', checked.issues);
+  return checked.scenario;
 }
 
 /** The rules a schema cannot express: references between fields and the order of each speaker's events. */
-function crossCheck(s: Scenario): ScenarioIssue[] {
+function crossCheck(s: {
+  host: string | undefined;
+  endAt: number | undefined;
+  /** undefined when `speakers` is not an array; an entry is undefined when that speaker has no usable id */
+  ids: (string | undefined)[] | undefined;
+  speakers: (ScenarioSpeaker | undefined)[];
+  commands: (Command | undefined)[];
+  rawSpeakers: unknown[];
+}): ScenarioIssue[] {
   const issues: ScenarioIssue[] = [];
+  const endAt = s.endAt ?? Infinity;
   const ids = new Set<string>();
-  const known = () => s.speakers.map((sp) => sp.id).join(', ');
+  s.ids?.forEach((id, i) => {
+    if (id === undefined) return;
+    if (ids.has(id)) issues.push({ path: `speakers[${i}].id`, message: `duplicate speaker id "${id}"` });
+    ids.add(id);
+  });
+  const known = () => [...ids].join(', ');
+  s.rawSpeakers.forEach((raw, i) => {
+    const audio = isRecord(raw) ? raw.audio : undefined;
+    if (typeof audio === 'string' && audio !== '' && !AUDIO_EXTENSIONS.includes(extname(audio).toLowerCase())) {
+      issues.push({ path: `speakers[${i}].audio`, message: `"${audio}" is neither .wav nor .ogg/.opus` });
+    }
+  });
   s.speakers.forEach((sp, i) => {
+    if (!sp) return;
     const at = (field: string) => `speakers[${i}].${field}`;
-    if (ids.has(sp.id)) issues.push({ path: at('id'), message: `duplicate speaker id "${sp.id}"` });
-    ids.add(sp.id);
-    const ext = extname(sp.audio).toLowerCase();
-    if (!['.wav', '.wave', '.ogg', '.opus', '.oga'].includes(ext)) issues.push({ path: at('audio'), message: `"${sp.audio}" is neither .wav nor .ogg/.opus` });
     const leave = sp.leaveAt ?? Infinity;
     if (sp.leaveAt != null && sp.leaveAt <= sp.joinAt) issues.push({ path: at('leaveAt'), message: `must be after joinAt (${sp.joinAt})` });
     if (sp.consentAt != null && (sp.consentAt < sp.joinAt || sp.consentAt >= leave)) {
@@ -110,24 +193,36 @@ function crossCheck(s: Scenario): ScenarioIssue[] {
     }
     sp.speakAt.forEach((t, k) => {
       if (t < sp.joinAt || t >= leave) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is outside the time the speaker is in the channel` });
-      if (t >= s.endAt) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is at or after endAt (${s.endAt})` });
+      if (t >= endAt) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is at or after endAt (${endAt})` });
     });
     for (const field of ['joinAt', 'consentAt', 'withdrawAt', 'leaveAt'] as const) {
       const value = sp[field];
-      if (value != null && value > s.endAt) issues.push({ path: at(field), message: `${value} is after endAt (${s.endAt})` });
+      if (value != null && value > endAt) issues.push({ path: at(field), message: `${value} is after endAt (${endAt})` });
     }
   });
-  if (!ids.has(s.host)) issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
+  if (s.ids && s.host !== undefined && !ids.has(s.host)) issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
   s.commands.forEach((c, i) => {
-    if (!ids.has(c.user)) issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
+    if (!c) return;
+    if (s.ids && !ids.has(c.user)) issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
     if ((c.slash === undefined) === (c.dm === undefined)) issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash" or "dm"' });
-    if (c.at > s.endAt) issues.push({ path: `commands[${i}].at`, message: `${c.at} is after endAt (${s.endAt})` });
+    if (c.at > endAt) issues.push({ path: `commands[${i}].at`, message: `${c.at} is after endAt (${endAt})` });
   });
   return issues;
 }
 
-/** Reads, parses and validates a scenario file; audio paths are resolved against its directory and must exist. */
-export async function loadScenario(file: string): Promise<Scenario> {
+/** A validated scenario with every speaker's audio loaded (WAV already encoded to Opus packets). */
+export interface LoadedScenario {
+  scenario: Scenario;
+  /** per speaker id */
+  speech: Map<string, Speech>;
+}
+
+/**
+ * Reads a scenario file and runs all three stages: the problems of every stage are reported together
+ * (ScenarioError). The audio files are read and decoded here, so a missing or garbage file is a
+ * problem of the scenario, found before anything starts.
+ */
+export async function loadScenarioWithSpeech(file: string): Promise<LoadedScenario> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -140,20 +235,49 @@ export async function loadScenario(file: string): Promise<Scenario> {
   } catch (error) {
     throw new ScenarioError(file, [{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
   }
-  const scenario = parseScenario(json, { source: file, baseDir: dirname(resolve(file)) });
-  const missing: ScenarioIssue[] = [];
-  await Promise.all(
-    scenario.speakers.map(async (sp, i) => {
-      const path = resolve(scenario.baseDir, sp.audio);
+  const baseDir = dirname(resolve(file));
+  const checked = checkScenario(json, baseDir);
+  const audio = await loadAudio(checked.rawSpeakers, baseDir);
+  const issues = [...checked.issues, ...audio.issues];
+  if (!checked.scenario || issues.length > 0) throw new ScenarioError(file, issues);
+  return { scenario: checked.scenario, speech: audio.speech };
+}
+
+/** Reads, parses and validates a scenario file; audio paths are resolved against its directory and must exist and decode. */
+export async function loadScenario(file: string): Promise<Scenario> {
+  return (await loadScenarioWithSpeech(file)).scenario;
+}
+
+/** Stage 3: every speaker's audio file (whenever its id and path are usable, whatever else is wrong). */
+async function loadAudio(rawSpeakers: unknown[], baseDir: string): Promise<{ speech: Map<string, Speech>; issues: ScenarioIssue[] }> {
+  const speech = new Map<string, Speech>();
+  const found = await Promise.all(
+    rawSpeakers.map(async (raw, i): Promise<ScenarioIssue | null> => {
+      if (!isRecord(raw) || typeof raw.audio !== 'string' || !AUDIO_EXTENSIONS.includes(extname(raw.audio).toLowerCase())) return null;
+      const path = resolve(baseDir, raw.audio);
       try {
-        await access(path);
-      } catch {
-        missing.push({ path: `speakers[${i}].audio`, message: `file not found: ${path}` });
+        const loaded = await loadSpeech(path);
+        if (typeof raw.id === 'string') speech.set(raw.id, loaded);
+        return null;
+      } catch (error) {
+        return { path: `speakers[${i}].audio`, message: describeAudioError(path, error) };
       }
     }),
   );
-  if (missing.length > 0) throw new ScenarioError(file, missing);
-  return scenario;
+  return { speech, issues: found.filter((i): i is ScenarioIssue => i !== null) };
+}
+
+function describeAudioError(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `file not found: ${path}`;
+  if (code === 'EISDIR') return `${path} is a directory, not an audio file`;
+  if (code === 'EACCES') return `${path}: permission denied`;
+  // A header field pointing past the end of the file: the reader ran off the buffer.
+  if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS') return `${path}: cut short or damaged (a header points past the end of the file)`;
+  const message = error instanceof Error ? error.message : String(error);
+  // The loader names the file itself, prefixed for log readers; here the path comes first, once.
+  const reason = message.replace(/^discord-sim: /, '').replace(`${path}: `, '').replace(`${path} `, '').replace(/^is /, '');
+  return `${path}: ${reason}`;
 }
 
 /** Users to create at sim start so that they are guild members when the bot logs in. */

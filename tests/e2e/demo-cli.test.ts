@@ -2,11 +2,14 @@
 // result.json, exit codes, and the download server held open until SIGINT.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
+import { tracksOnDisk } from '../../scripts/demo/tracks-on-disk.ts';
+import { decodeOggOpusFile, encodeOpusFrames, rms, tone, toMono } from '../helpers/audio.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
@@ -16,9 +19,28 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-demo-'));
   for (const name of ['alice', 'bob']) await copyFile(path.join(ROOT, 'scripts', 'demo', `${name}.wav`), path.join(dir, `${name}.wav`));
 });
+const leftovers: string[] = [];
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
+  for (const d of leftovers) await rm(d, { recursive: true, force: true });
 });
+
+async function writeScenario(name: string, scenario: object): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, JSON.stringify(scenario));
+  return file;
+}
+
+/** Resolves with the first match of `pattern` in what `read` returns, polling until `timeoutMs`. */
+async function waitFor(read: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = pattern.exec(read());
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in:\n${read()}`);
+    await sleep(100);
+  }
+}
 
 function demo(args: string[]) {
   const child = spawn(NODE, ['scripts/demo.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,8 +53,7 @@ function demo(args: string[]) {
 }
 
 test('a bad scenario file: non-zero exit, every problem named, nothing written', async () => {
-  const file = path.join(dir, 'bad.json');
-  await writeFile(file, JSON.stringify({ name: 'x', host: 'nobody', speakers: [{ id: 'a', audio: 'a.mp3' }], endAt: 5 }));
+  const file = await writeScenario('bad.json', { name: 'x', host: 'nobody', speakers: [{ id: 'a', audio: 'a.mp3' }], endAt: 5 });
   const run = demo(['--scenario', file, '--out', path.join(dir, 'bad-out')]);
   expect(await run.exit).toBe(2);
   expect(run.err()).toContain('speakers[0].audio');
@@ -41,23 +62,19 @@ test('a bad scenario file: non-zero exit, every problem named, nothing written',
 });
 
 test('a scenario file: result.json as the contract says, link served with --hold until SIGINT, exit 0', async () => {
-  const file = path.join(dir, 'short.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      name: 'short',
-      host: 'alice',
-      speakers: [
-        { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [1.5] },
-        { id: 'bob', name: 'Bob', audio: 'bob.wav', joinAt: 0, speakAt: [2.0] },
-      ],
-      commands: [
-        { at: 0.5, user: 'alice', slash: 'record start' },
-        { at: 4.0, user: 'alice', slash: 'record stop' },
-      ],
-      endAt: 5.5,
-    }),
-  );
+  const file = await writeScenario('short.json', {
+    name: 'short',
+    host: 'alice',
+    speakers: [
+      { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [1.5] },
+      { id: 'bob', name: 'Bob', audio: 'bob.wav', joinAt: 0, speakAt: [2.0] },
+    ],
+    commands: [
+      { at: 0.5, user: 'alice', slash: 'record start' },
+      { at: 4.0, user: 'alice', slash: 'record stop' },
+    ],
+    endAt: 5.5,
+  });
   const out = path.join(dir, 'out');
   const run = demo(['--scenario', file, '--out', out, '--hold']);
   const resultFile = path.join(out, 'result.json');
@@ -85,3 +102,95 @@ test('a scenario file: result.json as the contract says, link served with --hold
   run.child.kill('SIGINT');
   expect(await run.exit).toBe(0);
 }, 60_000);
+
+test('a garbage audio file is a bad scenario like any other: exit 2 naming the file and why, before anything starts', async () => {
+  await writeFile(path.join(dir, 'garbage.wav'), 'this is not a WAV file at all');
+  const file = await writeScenario('garbage.json', {
+    name: 'garbage',
+    host: 'alice',
+    speakers: [
+      { id: 'alice', audio: 'alice.wav', consentAt: 1 },
+      { id: 'bob', audio: 'garbage.wav', speakAt: [1] },
+    ],
+    commands: [{ at: 0.5, user: 'alice', slash: 'record start' }],
+    endAt: 3,
+  });
+  const out = path.join(dir, 'garbage-out');
+  const run = demo(['--scenario', file, '--out', out]);
+  expect(await run.exit).toBe(2);
+  expect(run.err()).toContain(`speakers[1].audio: ${path.join(dir, 'garbage.wav')}: not a RIFF/WAVE file`);
+  expect(run.out()).not.toContain('Playing');
+  expect(existsSync(out)).toBe(false);
+});
+
+test('fields the scenario format does not know are ignored with a warning, and any speaker id works', async () => {
+  const file = await writeScenario('extended.json', {
+    name: 'extended',
+    host: 'Alice Smith (host)',
+    speakers: [{ id: 'Alice Smith (host)', audio: 'alice.wav', consentAt: 0.5, speakAt: [0.8], mood: 'cheerful' }],
+    commands: [{ at: 0.2, user: 'Alice Smith (host)', slash: 'record start', note: 'go' }],
+    endAt: 2.5,
+    futureSection: { anything: true },
+  });
+  const out = path.join(dir, 'extended-out');
+  const run = demo(['--scenario', file, '--out', out]);
+  expect(await run.exit).toBe(0);
+  expect(run.err()).toContain('ignoring fields this version does not know (misspelt?): futureSection, speakers[0].mood, commands[0].note');
+  const result = JSON.parse(await readFile(path.join(out, 'result.json'), 'utf8')) as { tracks: { speaker: string; path: string }[] };
+  expect(result.tracks.map((t) => t.speaker)).toEqual(['Alice Smith (host)']);
+  // The id is only sanitised where it becomes a file name.
+  expect(path.basename(result.tracks[0]?.path ?? '')).toMatch(/^[a-z0-9_-]+\.ogg$/);
+}, 60_000);
+
+test("result.json's tracks come from the disk: every file in the tracks folder, matched by its tags or its name", async () => {
+  const tracks = path.join(dir, 'disk', 'tracks');
+  await mkdir(tracks, { recursive: true });
+  const writeTrackFile = async (name: string, user: string | null) => {
+    const w = await OggOpusWriter.create({ path: path.join(tracks, name), comments: user === null ? {} : { ROOMREC_USER: user } });
+    for (const p of encodeOpusFrames(tone(440, 100))) w.writePacket(p, 960);
+    await w.close();
+  };
+  const users: Record<string, string> = { '111': 'alice', '222': 'bob', '333': 'carol' };
+  await writeTrackFile('1-alice-111.ogg', '111');
+  await writeTrackFile('2-whoever.ogg', '222'); // the name says nothing, the tags say bob: a file bob never consented to shows up
+  await writeTrackFile('10-carol-333.ogg', null); // no tags: matched by the user id that ends the name
+  await writeFile(path.join(tracks, 'stray.ogg'), 'not even audio');
+  const listed = await tracksOnDisk(tracks, (id) => users[id]);
+  expect(listed).toEqual([
+    { speaker: 'alice', userId: '111', path: path.join(tracks, '1-alice-111.ogg') },
+    { speaker: 'bob', userId: '222', path: path.join(tracks, '2-whoever.ogg') },
+    { speaker: 'carol', userId: '333', path: path.join(tracks, '10-carol-333.ogg') },
+    { speaker: 'stray', userId: null, path: path.join(tracks, 'stray.ogg') },
+  ]);
+  expect(await tracksOnDisk(path.join(dir, 'disk', 'no-tracks-yet'), (id) => users[id])).toEqual([]);
+});
+
+test('npm run demo with no arguments: the built-in room, the link printed and served, the mix audible, Ctrl-C exits 0 and names the data folder', async () => {
+  const run = demo([]);
+  try {
+    const dataDir = (await waitFor(run.out, /Data and result in (\S+) \(bot log/, 30_000))[1] ?? '';
+    leftovers.push(dataDir);
+    const link = (await waitFor(run.out, /Download link DM'd to the host:\n\s+(http:\/\/127\.0\.0\.1:\d+\/\S+)/, 90_000))[1] ?? '';
+    await waitFor(run.out, /Serving downloads/, 10_000);
+
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const src = /<audio[^>]* src="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    expect(src).toBeDefined();
+    const mix = await fetch(new URL(src ?? '', link));
+    expect(mix.status).toBe(200);
+    const mixFile = path.join(dir, 'demo-mix.ogg');
+    await writeFile(mixFile, Buffer.from(await mix.arrayBuffer()));
+    const decoded = await decodeOggOpusFile(mixFile);
+    expect(decoded.samples / 48_000).toBeGreaterThan(10); // the room is recorded from ~1 s to ~16 s
+    expect(rms(toMono(decoded.pcm))).toBeGreaterThan(0.01);
+
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(0);
+    expect(run.out()).toContain(`Stopped. The recording, result.json and the bot log are kept in ${dataDir}`);
+    expect(existsSync(path.join(dataDir, 'result.json'))).toBe(true);
+  } finally {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
+  }
+}, 120_000);

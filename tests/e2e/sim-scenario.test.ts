@@ -42,7 +42,7 @@ describe('scenario files', () => {
 
   test.each([
     ['a wrong type', { speakers: [{ ...valid.speakers[0], joinAt: 'soon' }, valid.speakers[1]] }, 'speakers[0].joinAt'],
-    ['a misspelt field', { speakers: [{ ...valid.speakers[0], consentat: 1 }, valid.speakers[1]] }, 'speakers[0]'],
+    ['an empty speaker id', { speakers: [{ ...valid.speakers[0], id: '' }, valid.speakers[1]] }, 'speakers[0].id'],
     ['a host who is not a speaker', { host: 'zed' }, 'host'],
     ['a command from nobody', { commands: [{ at: 1, user: 'zed', dm: 'hi' }] }, 'commands[0].user'],
     ['a command with both slash and dm', { commands: [{ at: 1, user: 'bob', dm: 'hi', slash: 'record stop' }] }, 'commands[0]'],
@@ -60,6 +60,71 @@ describe('scenario files', () => {
     expect(error).toBeInstanceOf(ScenarioError);
     expect((error as ScenarioError).issues.map((i) => i.path)).toContain(path);
     expect((error as ScenarioError).message).toMatch(/^bad\.json: invalid scenario/);
+  });
+
+  test('fields the format does not know are ignored and listed, not rejected (the contract is extended compatibly)', () => {
+    const s = parseScenario({
+      ...valid,
+      recordedBy: 'a newer tool',
+      speakers: [{ ...valid.speakers[0], consentat: 1, avatar: 'x.png' }, valid.speakers[1]],
+      commands: [{ ...valid.commands[0], note: 'go' }],
+      network: { loss: 0.1, burst: 3 },
+    });
+    expect(s.unknownFields).toEqual(['recordedBy', 'network.burst', 'speakers[0].consentat', 'speakers[0].avatar', 'commands[0].note']);
+    expect(s.speakers[0]).not.toHaveProperty('consentat');
+    expect(s.network.loss).toBe(0.1);
+    expect(parseScenario(valid).unknownFields).toEqual([]);
+  });
+
+  test('any non-empty speaker id is accepted (spaces, accents, punctuation, any length)', () => {
+    const ids = ['Zoë Ångström', 'bob/../../etc', 'x'.repeat(100), '🎙️ host'];
+    const s = parseScenario({
+      ...valid,
+      host: ids[0],
+      speakers: ids.map((id, i) => ({ id, audio: `${i}.wav` })),
+      commands: [{ at: 0.5, user: ids[0], slash: 'record start' }],
+    });
+    expect(s.speakers.map((sp) => sp.id)).toEqual(ids);
+    expect(scenarioUsers(s).map((u) => u.username)).toEqual(ids);
+  });
+
+  test('shape and cross-field problems are reported together, cross-checking whatever parsed', () => {
+    let error: unknown = null;
+    try {
+      parseScenario({
+        ...valid,
+        // speakers[0] has a shape problem but a usable id: it still counts as a speaker for `host`.
+        speakers: [{ ...valid.speakers[0], joinAt: 'soon' }, { ...valid.speakers[1], withdrawAt: 4 }],
+        commands: [{ at: 9, user: 'zed', dm: 'hi' }, { at: 'later', user: 'bob' }],
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScenarioError);
+    const paths = (error as ScenarioError).issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['speakers[0].joinAt', 'commands[1].at', 'speakers[1].withdrawAt', 'commands[0].user', 'commands[0].at']),
+    );
+    expect(paths).not.toContain('host');
+  });
+
+  test('loadScenario: shape, cross-field and audio-file problems all in one report', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sim-scenario-'));
+    await writeFile(join(dir, 'a.wav'), 'RIFF but not really');
+    await writeFile(join(dir, 'cut.wav'), encodeWav(tonePcm({ seconds: 0.2, frequency: 440 })).subarray(0, 30));
+    await writeFile(join(dir, 'all.json'), JSON.stringify({
+      ...valid,
+      endAt: 'soon',
+      host: 'zed',
+      speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }, { id: 'carol', audio: 'cut.wav' }],
+    }));
+    const error = await loadScenario(join(dir, 'all.json')).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ScenarioError);
+    const issues = (error as ScenarioError).issues;
+    expect(issues.map((i) => i.path)).toEqual(['endAt', 'speakers[1].withdrawAt', 'host', 'speakers[0].audio', 'speakers[1].audio', 'speakers[2].audio']);
+    expect(issues[3]?.message).toBe(`${join(dir, 'a.wav')}: not a RIFF/WAVE file`);
+    expect(issues[4]?.message).toBe(`file not found: ${join(dir, 'b.ogg')}`);
+    expect(issues[5]?.message).toMatch(/cut\.wav: cut short or damaged/);
   });
 
   test('loadScenario reports unreadable JSON and missing audio files', async () => {

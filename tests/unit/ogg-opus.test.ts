@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { rmSync } from 'node:fs';
-import { buildOggPage } from '../../src/audio/ogg-page.ts';
+import { buildOggPage, parseOggPage } from '../../src/audio/ogg-page.ts';
 import { buildOpusHead, buildOpusTags } from '../../src/audio/opus-head.ts';
 import { MediaFormatError, openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
@@ -17,6 +17,18 @@ const tmp = (ext = 'ogg'): string => join(dir, `f${n++}.${ext}`);
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const FFMPEG = has('ffmpeg');
 const OPUSENC = has('opusenc');
+
+/** Packets per page after the two header pages. */
+function audioPageSizes(bytes: Buffer): number[] {
+  const sizes: number[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const parsed = parseOggPage(bytes, at);
+    if (parsed.kind !== 'page') throw new Error(`no whole page at byte ${at}`);
+    if (parsed.page.sequence >= 2) sizes.push(parsed.page.lacing.filter((v) => v < 255).length);
+    at += parsed.page.length;
+  }
+  return sizes;
+}
 
 async function collect(path: string): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -108,6 +120,32 @@ describe('OggOpusWriter -> openOggOpus round trip', () => {
     expect(file.truncated).toBe(true); // no EOS yet
     expect(await collect(path)).toEqual(packets);
     await w.close();
+  });
+
+  test('with packets arriving, a page is emitted once the injected clock has moved flushIntervalMs (no real waiting)', async () => {
+    const path = tmp();
+    let clock = 5_000;
+    // flushIntervalMs stays at its default (1 s); only the manual clock moves, so the real-time backstop
+    // timer cannot be what emits the pages checked below (the test ends long before it would fire).
+    const w = await OggOpusWriter.create({ path, now: () => clock });
+    const packets = encodeOpusFrames(noise(200));
+    const pagesOnDisk = async (): Promise<number[]> => {
+      await w.flush();
+      return audioPageSizes(readFileSync(path));
+    };
+    w.writePacket(packets[0]!, 960); // t = 0
+    clock += 999;
+    w.writePacket(packets[1]!, 960); // t = 999: still within the interval, same page
+    clock += 1;
+    w.writePacket(packets[2]!, 960); // t = 1000: the page holding the first two is emitted
+    clock += 400;
+    w.writePacket(packets[3]!, 960); // t = 1400: the interval restarted at 1000
+    clock += 600;
+    w.writePacket(packets[4]!, 960); // t = 2000: emits [2, 3]
+    w.writePacket(packets[5]!, 960);
+    expect(await pagesOnDisk()).toEqual([2, 2, 2]); // the last page is flush()'s
+    await w.close();
+    expect((await collect(path)).slice(0, 6)).toEqual(packets.slice(0, 6));
   });
 
   test('create refuses an existing file and surfaces a missing directory', async () => {

@@ -1,5 +1,6 @@
 // The one shape every output format takes, so the mixer (and a worker thread) can drive any of them.
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { writeAll } from '../write-all.ts';
 
 export type MixFormat = 'ogg' | 'mp3' | 'flac' | 'wav';
 export const MIX_FORMATS: readonly MixFormat[] = ['ogg', 'mp3', 'flac', 'wav'];
@@ -67,7 +68,7 @@ export class FileSink {
 
   async writeAt(position: number, bytes: Uint8Array): Promise<void> {
     await this.#drain();
-    await this.#fh.write(bytes, 0, bytes.length, position);
+    await writeAll(this.#fh, bytes, position);
   }
 
   async close(): Promise<void> {
@@ -87,7 +88,7 @@ export class FileSink {
     const data = Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    await this.#fh.write(data, 0, data.length, this.#written);
+    await writeAll(this.#fh, data, this.#written);
     this.#written += data.length;
   }
 }

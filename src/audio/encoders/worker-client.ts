@@ -6,7 +6,8 @@ import { createEncoder } from './index.ts';
 import type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
 
 export type ToWorker = { type: 'write'; pcm: Float32Array } | { type: 'finish' } | { type: 'abort' };
-export type FromWorker = { type: 'ready' } | { type: 'ack' } | { type: 'error'; message: string; name: string };
+// `code` carries the errno code (ENOENT, ENOSPC…) across the thread boundary so the caller can explain it.
+export type FromWorker = { type: 'ready' } | { type: 'ack' } | { type: 'error'; message: string; name: string; code?: string };
 
 const MAX_IN_FLIGHT = 4;
 
@@ -24,7 +25,7 @@ export async function createEncoderInWorker(format: MixFormat, options: EncoderO
   };
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'error') {
-      failed ??= Object.assign(new Error(m.message), { name: m.name });
+      failed ??= Object.assign(new Error(m.message), { name: m.name }, m.code === undefined ? {} : { code: m.code });
     } else outstanding--;
     notify();
   });

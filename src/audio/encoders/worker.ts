@@ -10,7 +10,15 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 const { format, options } = workerData as { format: MixFormat; options: EncoderOptions };
 
 const post = (message: FromWorker) => port.postMessage(message);
-const failure = (err: unknown): FromWorker => ({ type: 'error', message: err instanceof Error ? err.message : String(err), name: err instanceof Error ? err.name : 'Error' });
+const failure = (err: unknown): FromWorker => {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return {
+    type: 'error',
+    message: err instanceof Error ? err.message : String(err),
+    name: err instanceof Error ? err.name : 'Error',
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+};
 
 // Messages are handled strictly in order: each waits for the previous one's file writes.
 let queue: Promise<unknown> = createEncoder(format, options).then(
