@@ -3,7 +3,7 @@
 // (the local Discord stand-in's API, a data directory, clocks).
 import { Events, type Client } from 'discord.js';
 import { commands } from '../commands/index.ts';
-import { createDiscordClient } from './bot/client.ts';
+import { createDiscordClient, DiscordLoginError, explainLoginError } from './bot/client.ts';
 import { createDmHandler } from './bot/dm.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary } from './bot/library.ts';
@@ -53,10 +53,30 @@ export type Bot = {
 export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
   const config = options.config ?? loadBotConfig(envWithDotenv());
   const log = options.log ?? createLogger({ level: config.logLevel, name: 'roomrec' });
+  // Whatever start-up opened is closed again if it fails, so a bad token or no network ends the process
+  // instead of leaving the HTTP server and the cron job holding it open.
+  const opened: { what: string; close: () => Promise<unknown> }[] = [];
+  try {
+    return await assemble(options, config, log, (what, close) => opened.push({ what, close }));
+  } catch (error) {
+    for (const { what, close } of opened.reverse()) {
+      await close().catch((closeError: unknown) => log.warn({ err: closeError }, `could not close the ${what} after a failed start`));
+    }
+    throw error;
+  }
+}
+
+async function assemble(
+  options: StartBotOptions,
+  config: BotConfig,
+  log: Logger,
+  opened: (what: string, close: () => Promise<unknown>) => void,
+): Promise<Bot> {
   const now = options.now ?? Date.now;
   const clock = options.clock ?? monotonicClock;
 
   const store = await openStore({ dataDir: config.dataDir, keyvUrl: config.keyv.url, log: log.child({ part: 'store' }), now });
+  opened('store', () => store.close());
   const rebuilt = await store.rebuildIndexFromDisk();
   const signer = createLinkSigner({ secret: config.links.secret, ttlMs: config.links.ttlHours * HOUR_MS });
   const server = await startDownloadServer({
@@ -70,6 +90,7 @@ export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
     log: log.child({ part: 'http' }),
     now,
   });
+  opened('download server', () => server.close());
   const retention = startRetentionJob({
     store,
     policy: { retentionDays: config.retention.days },
@@ -78,8 +99,10 @@ export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
     clock: now,
     ...(options.retentionScheduler ? { schedule: options.retentionScheduler } : {}),
   });
+  opened('retention job', () => retention.stop());
 
   const client = createDiscordClient({ api: options.discordApi });
+  opened('Discord client', () => client.destroy());
   const botLog = log.child({ part: 'bot' });
   const library = createLibrary({
     client,
@@ -88,6 +111,7 @@ export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
     retentionDays: config.retention.days,
     now,
     log: botLog,
+    isLive: (id) => rooms.isLive(id),
   });
   const rooms = createRooms({
     client,
@@ -100,6 +124,7 @@ export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
     clock,
     log: botLog,
   });
+  opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
     commands,
     services: { rooms, library, retentionDays: config.retention.days, linkTtlHours: config.links.ttlHours, now, log: botLog },
@@ -112,7 +137,11 @@ export async function startBot(options: StartBotOptions = {}): Promise<Bot> {
   client.on(Events.Warn, (message) => botLog.warn({ message }, 'discord client warning'));
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(config.discord.token);
+  try {
+    await client.login(config.discord.token);
+  } catch (error) {
+    throw explainLoginError(error, options.discordApi);
+  }
   await ready;
   botLog.info({ user: client.user?.tag, guilds: client.guilds.cache.size, restored: rebuilt.restored.length }, 'logged in');
   await rooms.resumeAll();
@@ -150,12 +179,14 @@ async function clearStaleIndicators(client: Client, rooms: RoomManager, log: Log
   }
 }
 
-async function main(): Promise<void> {
+/** `npm start`: a start-up failure is one clear line on stderr and a non-zero exit, never a hang. */
+export async function main(options: StartBotOptions = {}): Promise<void> {
   let bot: Bot;
   try {
-    bot = await startBot();
+    bot = await startBot(options);
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : error);
+    const known = error instanceof ConfigError || error instanceof DiscordLoginError;
+    console.error(known ? `roomrec cannot start: ${error.message}` : error);
     process.exitCode = 1;
     return;
   }

@@ -28,3 +28,44 @@ export function createDiscordClient(endpoints: DiscordEndpoints = {}): Client {
     ...(endpoints.api ? { rest: { api: endpoints.api } } : {}),
   });
 }
+
+/** Start-up could not log in to Discord; the message says what to do. */
+export class DiscordLoginError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DiscordLoginError';
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  return typeof code === 'string' && NETWORK_CODES.has(code) ? code : errorCode(cause);
+}
+
+/**
+ * Turns what client.login() threw into an actionable message: a rejected token (REST 401, gateway close
+ * 4004, discord.js TokenInvalid) or an unreachable API. Anything else is returned unchanged.
+ */
+export function explainLoginError(error: unknown, api: string | undefined): unknown {
+  const where = api ?? 'https://discord.com/api';
+  const detail = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const status = (error as { status?: unknown } | null)?.status;
+  if (code === 'TokenInvalid' || code === 4004 || status === 401) {
+    return new DiscordLoginError(
+      `Discord rejected DISCORD_TOKEN (${detail}): reset it in the developer portal (your application → Bot → Reset Token) and put the new token in .env.`,
+      { cause: error },
+    );
+  }
+  const network = errorCode(error) ?? (error instanceof Error && /fetch failed|aborted|timed? ?out/i.test(detail) ? 'no answer' : undefined);
+  if (network) {
+    return new DiscordLoginError(
+      `cannot reach Discord at ${where} (${network}: ${detail}): check this machine's network, DNS, proxy or firewall, then start again.`,
+      { cause: error },
+    );
+  }
+  return error;
+}

@@ -16,6 +16,8 @@ export type LibraryDeps = {
   retentionDays: number;
   now: () => number;
   log: Logger;
+  /** Whether this process is writing the recording right now (rooms.isLive); only those cannot be deleted. */
+  isLive: (recordingId: string) => boolean;
 };
 
 /** Discord's answer when a user does not accept DMs from the bot (privacy setting, block, no shared server). */
@@ -75,7 +77,8 @@ export function createLibrary(deps: LibraryDeps): Library {
     },
 
     async remove(recording) {
-      if (BUSY_STATES.includes(recording.state)) {
+      // A busy state left by a crash is not being written by anyone: the host may delete it.
+      if (BUSY_STATES.includes(recording.state) && deps.isLive(recording.id)) {
         throw new UserFacingError(
           `Recording \`${recording.id}\` is still being recorded or prepared; stop it (or wait a moment) before deleting it.`,
         );

@@ -18,14 +18,15 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../recording/clock.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import { finishInterrupted, RoomRecorder, VoiceNotReadyError, type RoomDeps } from '../recording/room-recorder.ts';
-import { GuildBusyError, type Recording, type Store } from '../storage/store.ts';
+import { failInterrupted } from '../recording/stop-pipeline.ts';
+import { BUSY_STATES, GuildBusyError, type Recording, type Store } from '../storage/store.ts';
 import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { UserFacingError } from './errors.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
 import { createProgressMessage } from './progress-message.ts';
 import type { Library, RoomSummary, Rooms, StartRequest } from './services.ts';
-import { dmClosedNotice, progressDoneLine, progressLine, readyIntro, type StopLimits } from './stop-notice.ts';
+import { dmClosedNotice, progressDoneLine, progressLine, readyIntro, unfinishableNotice, type StopLimits } from './stop-notice.ts';
 
 const INDICATOR_OFF_CAP_MS = 1000;
 
@@ -74,6 +75,8 @@ type LiveRoom = {
 };
 
 export type RoomManager = Rooms & {
+  /** Whether this process is writing the recording now; a busy recording that is not live can be deleted. */
+  isLive(recordingId: string): boolean;
   /** Continues recordings that were running when the bot went down; finishes ones it cannot continue. */
   resumeAll(): Promise<void>;
   /** Stops every room (bot shutdown): each is mixed and its host gets the link. */
@@ -89,7 +92,13 @@ export function createRooms(options: RoomsOptions): RoomManager {
   const editIntervalMs = options.editIntervalMs ?? 1000;
   const rooms = new Map<string, LiveRoom>();
   const starting = new Set<string>();
+  /** Recordings being resumed or finished at start-up. */
+  const recovering = new Set<string>();
   const stopListeners: ((report: StopReport) => void)[] = [];
+
+  /** Whether this process is writing the recording (recording, stopping, or finishing it after a restart). */
+  const hasRoom = (recordingId: string): boolean => [...rooms.values()].some((r) => r.recorder.id === recordingId);
+  const isLive = (recordingId: string): boolean => recovering.has(recordingId) || hasRoom(recordingId);
 
   const roomByMessage = (messageId: string) => [...rooms.values()].find((r) => r.consent.id === messageId);
 
@@ -166,20 +175,24 @@ export function createRooms(options: RoomsOptions): RoomManager {
     return room;
   }
 
-  /** Makes the recorder's consent set match the ✅ reactions of people in the room (start race, restart). */
-  async function reconcile(room: LiveRoom): Promise<void> {
-    const message = await room.consent.fetch();
+  /** Everyone reacting with ✅ to the consent message now (every page of reactors). */
+  async function consentReactors(message: Message): Promise<Map<string, User>> {
     const reaction = message.reactions.cache.find((r) => isConsentEmoji(r.emoji.name));
     const reacted = new Map<string, User>();
-    if (reaction) {
-      let after: string | undefined;
-      for (;;) {
-        const page = await reaction.users.fetch({ limit: 100, ...(after ? { after } : {}) });
-        for (const [id, user] of page) reacted.set(id, user);
-        if (page.size < 100) break;
-        after = page.lastKey();
-      }
+    if (!reaction) return reacted;
+    let after: string | undefined;
+    for (;;) {
+      const page = await reaction.users.fetch({ limit: 100, ...(after ? { after } : {}) });
+      for (const [id, user] of page) reacted.set(id, user);
+      if (page.size < 100) break;
+      after = page.lastKey();
     }
+    return reacted;
+  }
+
+  /** Makes the recorder's consent set match the ✅ reactions of people in the room (start race, restart). */
+  async function reconcile(room: LiveRoom): Promise<void> {
+    const reacted = await consentReactors(await room.consent.fetch());
     for (const speaker of room.recorder.recordingSpeakers()) {
       if (!reacted.has(speaker.userId)) await room.recorder.withdrawConsent(speaker.userId);
     }
@@ -381,15 +394,18 @@ export function createRooms(options: RoomsOptions): RoomManager {
   /** A recording that cannot continue in its room: finish it from disk and tell the host. */
   async function finish(recording: Recording, reason: StopReason): Promise<void> {
     const outcome = await finishInterrupted(recording, options.recorder, { reason });
-    const guild = client.guilds.cache.get(recording.guildId);
-    const channel = guild?.channels.cache.get(recording.channelId);
-    await deliver(outcome.recording, readyIntro(outcome.recording, reason, undefined, limits), channel?.isVoiceBased() ? channel : undefined);
+    await deliver(outcome.recording, readyIntro(outcome.recording, reason, undefined, limits), roomChannel(recording));
+  }
+
+  function roomChannel(recording: Recording): VoiceBasedChannel | undefined {
+    const channel = client.guilds.cache.get(recording.guildId)?.channels.cache.get(recording.channelId);
+    return channel?.isVoiceBased() ? channel : undefined;
   }
 
   async function resume(recording: Recording): Promise<void> {
     const guild = client.guilds.cache.get(recording.guildId);
-    const channel = guild?.channels.cache.get(recording.channelId);
-    if (!guild || !channel?.isVoiceBased() || !recording.consentMessageId) {
+    const channel = roomChannel(recording);
+    if (!guild || !channel || !recording.consentMessageId) {
       log.warn({ recordingId: recording.id }, 'cannot resume: the room or its consent message is gone');
       return finish(recording, 'interrupted');
     }
@@ -398,20 +414,58 @@ export function createRooms(options: RoomsOptions): RoomManager {
       return undefined;
     });
     if (!consent) return finish(recording, 'interrupted');
+    // Who still consents is read BEFORE anyone is subscribed: a ✅ removed while the bot was down is a
+    // withdrawal, and not one packet of that speaker may be written after the crash.
+    const consenting = new Set((await consentReactors(consent)).keys());
     const connection = join(guild, channel.id);
     let recorder: RoomRecorder;
     try {
-      recorder = await RoomRecorder.resume({ recording, connection, deps: options.recorder });
+      recorder = await RoomRecorder.resume({ recording, consenting, connection, deps: options.recorder });
     } catch (error) {
       connection.destroy();
       log.warn({ err: error, recordingId: recording.id }, 'cannot resume: voice unavailable');
-      return finish(recording, 'interrupted');
+      // Withdrawals noticed above are already stored: finish what the store says now.
+      return finish((await store.getRecording(recording.id)) ?? recording, 'interrupted');
     }
     const room = attach(guild, recorder, consent);
     await room.indicator.on();
+    // Again after attaching: reactions that changed while voice was connecting, and people who opted in while
+    // the bot was down (only those in the room count).
     await reconcile(room);
     room.consentEditor.update(consentText(room));
     log.info({ recordingId: recording.id, speakers: recorder.recordingSpeakers().length }, 'recording resumed after restart');
+  }
+
+  /** Resuming (or finishing) threw: finish from disk what is still busy; failing that, mark it failed. */
+  async function recoverFrom(recording: Recording, error: unknown): Promise<void> {
+    const current = (await store.getRecording(recording.id)) ?? recording;
+    if (!BUSY_STATES.includes(current.state)) return;
+    try {
+      await finish(current, (current.stopReason as StopReason | undefined) ?? 'interrupted');
+    } catch (finishError) {
+      log.error({ err: finishError, recordingId: recording.id }, 'could not finish an interrupted recording from disk');
+      await giveUp(current, finishError ?? error);
+    }
+  }
+
+  /**
+   * A recording that could be neither resumed nor finished must not stay busy forever (retention skips busy
+   * recordings): mark it failed with the reason, and tell the host in the room's chat (no link: the host can
+   * DM `download` or delete it).
+   */
+  async function giveUp(recording: Recording, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    const failed = await failInterrupted(store, recording.id, `could not be finished after a restart: ${reason}`, now()).catch(
+      (markError: unknown) => {
+        log.error({ err: markError, recordingId: recording.id }, 'could not mark an unfinishable recording as failed');
+        return undefined;
+      },
+    );
+    const channel = roomChannel(recording);
+    if (!channel?.isSendable()) return;
+    await channel
+      .send({ content: unfinishableNotice(failed ?? recording, reason), allowedMentions: { users: [recording.hostId] } })
+      .catch((sendError: unknown) => log.warn({ err: sendError, recordingId: recording.id }, 'could not tell the host'));
   }
 
   return {
@@ -425,14 +479,25 @@ export function createRooms(options: RoomsOptions): RoomManager {
     async resumeAll() {
       const unfinished = await store.listRecordings({ state: ['recording', 'stopping', 'mixing'] });
       for (const recording of unfinished) {
+        recovering.add(recording.id);
         try {
           if (recording.state === 'recording') await resume(recording);
           else await finish(recording, (recording.stopReason as StopReason | undefined) ?? 'interrupted');
         } catch (error) {
           log.error({ err: error, recordingId: recording.id }, 'could not resume or finish an interrupted recording');
+          // Resumed far enough to be recording in a room: it is live, not stuck.
+          if (!hasRoom(recording.id)) {
+            await recoverFrom(recording, error).catch((recoverError: unknown) =>
+              log.error({ err: recoverError, recordingId: recording.id }, 'could not recover an interrupted recording'),
+            );
+          }
+        } finally {
+          recovering.delete(recording.id);
         }
       }
     },
+
+    isLive,
 
     async stopAll(reason) {
       await Promise.allSettled([...rooms.values()].map((room) => stopRoom(room, reason, undefined)));

@@ -48,6 +48,14 @@ export function dmClosedNotice(hostId: string): string {
   );
 }
 
+/** In the room's chat when a recording interrupted by a restart could not be finished: no link, what to do. */
+export function unfinishableNotice(recording: Recording, reason: string): string {
+  return (
+    `<@${recording.hostId}>, your recording \`${recording.id}\` was interrupted by a bot restart and I couldn't finish it (${reason}). ` +
+    `Whatever was saved is kept: DM me \`download ${recording.id}\` for the link, or delete it with \`/recordings delete ${recording.id}\`.`
+  );
+}
+
 const PHASE_TEXT: Record<StopProgress['phase'], string> = {
   'closing-tracks': 'closing the tracks',
   mixing: 'mixing',

@@ -6,7 +6,8 @@
 // anchored to wall time once, at start (startedAt, stored) or at resume (startedAt read back), so a restart
 // continues on the same time base: the downtime becomes silence and every track stays aligned.
 //
-// Consent-first: nobody is subscribed before their consent is stored; a withdrawal unsubscribes synchronously.
+// Consent-first: nobody is subscribed to the voice receiver before their consent is stored; a withdrawal
+// unsubscribes synchronously; a resumed room subscribes only those whose ✅ is still there.
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
 import { watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
+import { withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
 import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
 import {
@@ -110,7 +112,8 @@ export class VoiceNotReadyError extends Error {
 
 interface LiveSpeaker {
   name: string;
-  subscription: ReceiveSubscription;
+  /** Undefined until their consent is stored. */
+  subscription: ReceiveSubscription | undefined;
   /** Undefined while the track is being opened; packets wait in `queue` meanwhile (memory only). */
   track: SpeakerTrack | undefined;
   queue: ReceivedPacket[];
@@ -158,20 +161,36 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
 
   /**
    * Continues a recording the bot was running when it stopped (state 'recording' in the store), on the same
-   * time base: each consenting speaker's track resumes, the time the bot was away is silence.
-   * The bot should re-check reactions afterwards and withdraw whoever removed theirs meanwhile.
+   * time base: the time the bot was away is silence. `consenting` is who still reacts with ✅ now, read by the
+   * bot BEFORE calling this: a stored speaker missing from it withdrew while the bot was down, and that is
+   * stored (room-downtime.ts) before anyone is subscribed, so not one packet of theirs is kept after the crash.
+   * Only speakers whose stored consent stands and who are in `consenting` are subscribed.
    */
-  static async resume(opts: { recording: Recording; connection: VoiceConnection; deps: RoomDeps }): Promise<RoomRecorder> {
-    const { recording, deps } = opts;
-    if (recording.state !== 'recording') {
-      throw new Error(`recording ${recording.id} is ${recording.state}, only a recording in progress can resume`);
+  static async resume(opts: {
+    recording: Recording;
+    consenting: ReadonlySet<string>;
+    connection: VoiceConnection;
+    deps: RoomDeps;
+  }): Promise<RoomRecorder> {
+    const { deps } = opts;
+    if (opts.recording.state !== 'recording') {
+      throw new Error(`recording ${opts.recording.id} is ${opts.recording.state}, only a recording in progress can resume`);
     }
+    const wallNow = deps.wallNow ?? Date.now;
+    const recording = await withdrawWhileAway(opts.recording, opts.consenting, {
+      store: deps.store,
+      log: deps.log,
+      now: wallNow(),
+      deleteWithdrawnTracks: deps.config.recording.deleteWithdrawnTracks,
+    });
     await waitReady(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-    const zero = deps.clock.now() - ((deps.wallNow ?? Date.now)() - recording.startedAt);
+    const zero = deps.clock.now() - (wallNow() - recording.startedAt);
     const room = new RoomRecorder(recording, opts.connection, deps, zero);
     room.#log.info({ elapsedMs: Math.round(room.#now.now()) }, 'resuming a recording');
     try {
-      for (const s of consentingSpeakers(recording)) await room.#track(room.#begin(s.userId, s.name));
+      for (const s of consentingSpeakers(recording)) {
+        if (opts.consenting.has(s.userId)) await room.#track(room.#begin(s.userId, s.name));
+      }
     } catch (error) {
       // The stored recording stays 'recording': finishInterrupted (or another resume) can still complete it.
       room.#halt();
@@ -229,19 +248,24 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
    */
   grantConsent(who: { userId: string; name: string }): Promise<void> {
     if (this.#stopRequested) return Promise.reject(new RoomNotRecordingError(this.id, 'grant consent'));
+    if (this.#speakers.has(who.userId)) return Promise.resolve();
+    const atMs = this.#now.now();
+    // Registered at once, unsubscribed, so a withdrawal arriving before the consent is stored finds (and
+    // cancels) it; nobody is subscribed to the receiver until their consent is stored.
+    const speaker: LiveSpeaker = { name: who.name, subscription: undefined, track: undefined, queue: [] };
+    this.#speakers.set(who.userId, speaker);
     return this.#track(
       this.#mutex.run(who.userId, async () => {
-        if (this.#stopRequested || this.#speakers.has(who.userId)) return;
-        const atMs = this.#now.now();
         const at = this.#epoch(atMs);
-        // Hear them from the moment of consent; until their track is open, packets wait in memory.
-        const speaker = this.#subscribe(who.userId, who.name);
         try {
           this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withGrant(r, { ...who, at }));
           await this.#deps.store.appendConsentEvent({ recordingId: this.id, ...who, event: 'granted', at });
+          // Withdrawn (or stopped) while the consent was being stored: never subscribed. The track is still
+          // opened and at once closed, so the file the stored consent names exists (silence only).
+          if (this.#speakers.get(who.userId) === speaker && !this.#stopRequested) this.#subscribe(who.userId, speaker);
           await this.#open(speaker, who.userId, atMs);
         } catch (error) {
-          speaker.subscription.unsubscribe();
+          speaker.subscription?.unsubscribe();
           if (this.#speakers.get(who.userId) === speaker) this.#speakers.delete(who.userId);
           throw error;
         }
@@ -260,7 +284,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   withdrawConsent(userId: string): Promise<boolean> {
     const speaker = this.#speakers.get(userId);
     if (!speaker || this.#stopRequested) return Promise.resolve(false);
-    speaker.subscription.unsubscribe();
+    speaker.subscription?.unsubscribe();
     this.#speakers.delete(userId);
     const atMs = this.#now.now();
     return this.#track(
@@ -313,7 +337,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
           trackFile: s.trackFile,
           bytes,
           ...(live?.track ? { track: live.track.stats() } : {}),
-          ...(live ? { receive: live.subscription.stats() } : {}),
+          ...(live?.subscription ? { receive: live.subscription.stats() } : {}),
         };
       }),
     );
@@ -391,7 +415,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   /** Hear nobody from now on, stop the timers and leave the voice channel. */
   #halt(): void {
     this.#stopRequested = true;
-    for (const s of this.#speakers.values()) s.subscription.unsubscribe();
+    for (const s of this.#speakers.values()) s.subscription?.unsubscribe();
     this.#receive.close();
     this.#voiceWatch.dispose();
     clearInterval(this.#ticker);
@@ -421,21 +445,20 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     return work;
   }
 
-  /** Subscribes first and opens the track after (resume path: consent is already stored). */
+  /** Resume path (consent is already stored): subscribes, then opens the track. */
   async #begin(userId: string, name: string): Promise<void> {
-    const speaker = this.#subscribe(userId, name);
+    const speaker: LiveSpeaker = { name, subscription: undefined, track: undefined, queue: [] };
+    this.#speakers.set(userId, speaker);
+    this.#subscribe(userId, speaker);
     await this.#open(speaker, userId, this.#now.now());
   }
 
-  #subscribe(userId: string, name: string): LiveSpeaker {
-    const sink: Omit<LiveSpeaker, 'subscription'> = { name, track: undefined, queue: [] };
-    const subscription = this.#receive.subscribe(userId, (packet) => {
-      if (sink.track) sink.track.push(packet);
-      else sink.queue.push(packet);
+  /** From now on their packets reach their track (or wait in memory until it is open). */
+  #subscribe(userId: string, speaker: LiveSpeaker): void {
+    speaker.subscription = this.#receive.subscribe(userId, (packet) => {
+      if (speaker.track) speaker.track.push(packet);
+      else speaker.queue.push(packet);
     });
-    const speaker: LiveSpeaker = Object.assign(sink, { subscription });
-    this.#speakers.set(userId, speaker);
-    return speaker;
   }
 
   async #open(speaker: LiveSpeaker, userId: string, startMs: number): Promise<void> {

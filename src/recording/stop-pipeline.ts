@@ -220,6 +220,19 @@ export async function runStopPipeline(
   return { recording, timings, ...(mixStats ? { mixStats } : {}), ...(liveMix ? { liveMix } : {}) };
 }
 
+/**
+ * Ends a recording that can be neither resumed nor finished: whatever state it was left in (recording,
+ * stopping, mixing), it becomes 'failed' with `error`, so it is no longer busy (retention and deletion can
+ * take it). A recording that is already ready or failed is returned unchanged.
+ */
+export function failInterrupted(store: Store, recordingId: string, error: string, stoppedAt: number): Promise<Recording> {
+  return store.updateRecording(recordingId, (r) => {
+    if (r.state !== 'recording' && r.state !== 'stopping' && r.state !== 'mixing') return r;
+    const stopped = r.state === 'recording' ? { ...applyEvent(r, { type: 'stop', reason: 'interrupted' }), stoppedAt } : r;
+    return applyEvent(stopped, { type: 'mixFailed', error });
+  });
+}
+
 /** Drops a live mix that was not used; failing to do so is logged, it cannot change the stop's outcome. */
 export async function discardLiveMix(liveMix: LiveMixFinisher, log: Logger, recordingId: string): Promise<void> {
   try {

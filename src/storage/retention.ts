@@ -51,9 +51,10 @@ export type RunRetentionOptions = {
   dryRun?: boolean;
 };
 
-type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
+export type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
 
-async function folderStats(dir: string): Promise<FolderStats | undefined> {
+/** Files, bytes and the newest modification time (epoch ms) under `dir`; undefined when it does not exist. */
+export async function folderStats(dir: string): Promise<FolderStats | undefined> {
   let root;
   try {
     root = await lstat(dir);

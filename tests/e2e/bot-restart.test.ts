@@ -35,7 +35,7 @@ await startBot({ config, discordApi: process.env.SIM_API, httpPort: 0, log });
 process.send?.('ready');
 `;
 
-async function startChild(): Promise<ChildProcess> {
+async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Promise<ChildProcess> {
   const script = path.join(dir, 'bot-child.mjs');
   await writeFile(script, CHILD);
   const caFile = path.join(dir, 'discord-sim-ca.pem');
@@ -51,7 +51,7 @@ async function startChild(): Promise<ChildProcess> {
       NODE_EXTRA_CA_CERTS: caFile,
       DISCORD_TOKEN: sim.token,
       LINK_SECRET: secret,
-      DATA_DIR: path.join(dir, 'data'),
+      DATA_DIR: dataDir,
       SIM_API: sim.restUrl,
       BOT_LOG: path.join(dir, 'bot.log'),
       NODE_NO_WARNINGS: '1',
@@ -86,7 +86,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   const after = speechFromPcm(tonePcm({ seconds: 1, frequency: 660, amplitude: 0.4 }));
   const epochBase = Date.now() - performance.now(); // sim clock (performance.now) → epoch ms
 
-  let bot = await startChild();
+  let bot = await startChild(sim);
   sim.joinVoice(host);
   await sleep(100);
   sim.slash(host, 'record start');
@@ -102,7 +102,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   const downAt = sim.clock();
   await sleep(1000);
 
-  bot = await startChild();
+  bot = await startChild(sim);
   const afterAt = sim.clock() + 300;
   await sim.speak(host, after, { at: afterAt }).done;
   await sleep(300);
@@ -137,4 +137,94 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   }
   const log = await readFile(path.join(dir, 'bot.log'), 'utf8');
   expect(log).toContain('recording resumed after restart');
+}, 60_000);
+
+/** Amplitude of the `hz` component of `mono` over [from, to) (a single-bin DFT). */
+function toneAmplitude(mono: Float32Array, hz: number, from: number, to: number): number {
+  let re = 0;
+  let im = 0;
+  for (let i = from; i < to; i++) {
+    re += mono[i]! * Math.cos((2 * Math.PI * hz * i) / RATE);
+    im -= mono[i]! * Math.sin((2 * Math.PI * hz * i) / RATE);
+  }
+  return to > from ? (2 * Math.hypot(re, im)) / (to - from) : 0;
+}
+
+test('a speaker who removes their ✅ while the bot is down is not recorded after the crash, in any file', async () => {
+  const discord = await startSimForBot({ users: [{ username: 'host', globalName: 'Host' }, { username: 'bob', globalName: 'Bob' }] });
+  const dataDir = path.join(dir, 'data-withdrawn-while-down');
+  try {
+    const host = discord.userByName('host').id;
+    const bob = discord.userByName('bob').id;
+    const epochBase = Date.now() - performance.now();
+    const BOB_HZ = 880;
+
+    let bot = await startChild(discord, dataDir);
+    discord.joinVoice(host);
+    discord.joinVoice(bob);
+    await sleep(100);
+    discord.slash(host, 'record start');
+    await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
+    discord.reactToConsent(host);
+    discord.reactToConsent(bob);
+    await sleep(300);
+    await discord.speak(bob, speechFromPcm(tonePcm({ seconds: 1, frequency: BOB_HZ, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
+    await sleep(1200); // his pages reach the disk
+
+    bot.kill('SIGKILL');
+    await new Promise((resolve) => bot.once('exit', resolve));
+    const crashedAt = epochBase + discord.clock();
+    // While the bot is away Bob takes his ✅ back (nobody tells the bot) and keeps talking, right through the
+    // restart and after it: every packet the new process could hear.
+    discord.withdrawConsent(bob);
+    const bobTalks = discord.speak(bob, speechFromPcm(tonePcm({ seconds: 8, frequency: BOB_HZ, amplitude: 0.4 })), {
+      at: discord.clock() + 100,
+    });
+    await sleep(300);
+    const restartingAt = epochBase + discord.clock();
+    bot = await startChild(discord, dataDir);
+    await discord.speak(host, speechFromPcm(tonePcm({ seconds: 1, frequency: 440, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
+    await bobTalks.done;
+    await sleep(300);
+    const dmsBefore = discord.dmsTo(host).length;
+    discord.slash(host, 'record stop');
+    await until(() => discord.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
+    bot.kill('SIGKILL');
+
+    const store = await openStore({ dataDir, log: silentLogger() });
+    try {
+      const [recording] = await store.listRecordings();
+      if (!recording) throw new Error('no recording');
+      expect(recording.state).toBe('ready');
+      const bobMeta = recording.speakers.find((s) => s.userId === bob);
+      expect(bobMeta?.includeInMix).toBe(false);
+      const events = await store.consentEvents(recording.id);
+      expect(events.filter((e) => e.userId === bob).map((e) => e.event)).toEqual(['granted', 'withdrawn']);
+
+      const crash = Math.round(((crashedAt - recording.startedAt) / 1000) * RATE);
+      const files = [
+        ...recording.speakers.map((s) => store.layout.file(recording.id, s.trackFile)),
+        store.layout.file(recording.id, recording.mix?.file ?? 'missing'),
+      ];
+      const window = RATE / 10;
+      for (const file of files) {
+        const audio = toMono((await decodeOggOpusFile(file)).pcm);
+        // Not one 100 ms window after the crash carries Bob's voice.
+        for (let at = crash; at + window <= audio.length; at += window) {
+          expect(toneAmplitude(audio, BOB_HZ, at, at + window), `${path.basename(file)} at ${(at / RATE).toFixed(1)} s`).toBeLessThan(0.01);
+        }
+      }
+      const bobTrack = toMono((await decodeOggOpusFile(store.layout.file(recording.id, bobMeta?.trackFile ?? ''))).pcm);
+      // His track keeps what he said while he consented and ends where the withdrawal is stamped.
+      expect(rms(bobTrack, 0, Math.min(crash, bobTrack.length))).toBeGreaterThan(0.05);
+      expect(bobTrack.length).toBeLessThan(crash + RATE / 10);
+      // Stamped at the last sign of life of the old process, not when the new one noticed.
+      expect(bobMeta?.withdrawnAt).toBeLessThanOrEqual(crashedAt + 50);
+      expect(bobMeta?.withdrawnAt).toBeLessThan(restartingAt);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await discord.close();
+  }
 }, 60_000);

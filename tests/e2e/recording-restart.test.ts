@@ -123,6 +123,7 @@ test('after a crash the recording resumes on the same time base: downtime silent
   });
   const room = await RoomRecorder.resume({
     recording: stored,
+    consenting: new Set([alice]),
     connection,
     deps: { store, clock: monotonicClock, log: silentLogger(), config },
   });

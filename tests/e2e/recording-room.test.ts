@@ -234,6 +234,55 @@ describe('recording a room through the real voice receiver', () => {
     ]);
   });
 
+  test('the voice receiver never holds a subscription for someone whose consent is not stored', async () => {
+    const h = await harness();
+    const connection = h.connect();
+    const subscribed = () => [...connection.receiver.subscriptions.keys()];
+    // Seen at each consent write: who the receiver was already listening to.
+    const atConsentWrite: { userId: string; subscribed: string[] }[] = [];
+    const store = {
+      ...h.store,
+      appendConsentEvent: (event: Parameters<Store['appendConsentEvent']>[0]) => {
+        atConsentWrite.push({ userId: event.userId, subscribed: subscribed() });
+        return h.store.appendConsentEvent(event);
+      },
+      updateRecording: (id: string, mutate: Parameters<Store['updateRecording']>[1]) => {
+        atConsentWrite.push({ userId: '', subscribed: subscribed() });
+        return h.store.updateRecording(id, mutate);
+      },
+    };
+    const room = await RoomRecorder.start({ meta: meta(h), connection, deps: h.deps({ store }) });
+    const everSubscribed = new Set<string>();
+    const sampler = setInterval(() => subscribed().forEach((id) => everSubscribed.add(id)), 2);
+    try {
+      const zero = zeroOf(h, room);
+      // Carol talks the whole time and never consents; Alice opts in while Carol is talking.
+      h.sim.speak(h.users.carol, tone(2, 1000), { at: zero + 200 });
+      await wait(600);
+      await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+      expect(subscribed()).toEqual([h.users.alice]);
+      await h.sim.speakers.idle();
+      await room.withdrawConsent(h.users.alice);
+      expect(subscribed()).toEqual([]);
+      // Bob withdraws while his consent is still being stored: he is never subscribed, and both are stored.
+      const grant = room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+      const withdrawal = room.withdrawConsent(h.users.bob);
+      await grant;
+      expect(await withdrawal).toBe(true);
+      expect(subscribed()).toEqual([]);
+      expect(room.recording.speakers.find((s) => s.userId === h.users.bob)?.includeInMix).toBe(false);
+    } finally {
+      clearInterval(sampler);
+    }
+    await room.stop('command');
+    expect(everSubscribed.has(h.users.carol)).toBe(false);
+    expect(everSubscribed.has(h.users.bob)).toBe(false);
+    // Alice's consent (the recording's speakers, then the consent event) was written before anyone listened to her.
+    const beforeGrant = atConsentWrite.slice(0, 2);
+    expect(beforeGrant.length).toBe(2);
+    for (const write of beforeGrant) expect(write.subscribed).toEqual([]);
+  });
+
   test('DELETE_WITHDRAWN_TRACKS removes a withdrawn speaker’s track', async () => {
     const h = await harness();
     const deps = h.deps({ config: { ...config, recording: { ...config.recording, deleteWithdrawnTracks: true } } });
