@@ -68,7 +68,6 @@ export function safeName(name: string): string {
 export const RECORDINGS_DIR = 'recordings';
 export const META_FILE = 'meta.json';
 export const RECEIPT_FILE = 'receipt.txt';
-export const ZIP_FILE = 'recording.zip';
 export const TRACKS_DIR = 'tracks';
 export const SQLITE_FILE = 'roomrec.sqlite';
 
@@ -93,7 +92,6 @@ export type Layout = {
   file(id: string, relative: string): string;
   metaFile(id: string): string;
   receiptFile(id: string): string;
-  zipFile(id: string): string;
   mixFile(id: string, format: MixFormat): string;
 };
 
@@ -118,7 +116,6 @@ export function createLayout(dataDir: string): Layout {
     file,
     metaFile: (id) => file(id, META_FILE),
     receiptFile: (id) => file(id, RECEIPT_FILE),
-    zipFile: (id) => file(id, ZIP_FILE),
     mixFile: (id, format) => file(id, mixFileName(format)),
   };
 }

@@ -82,7 +82,6 @@ describe('createLayout', () => {
     expect(layout.mixFile(id, 'mp3')).toBe('/srv/data/recordings/abcdefghij/mix.mp3');
     expect(layout.metaFile(id)).toBe('/srv/data/recordings/abcdefghij/meta.json');
     expect(layout.receiptFile(id)).toBe('/srv/data/recordings/abcdefghij/receipt.txt');
-    expect(layout.zipFile(id)).toBe('/srv/data/recordings/abcdefghij/recording.zip');
   });
 
   test('refuses ids that are not recording ids and files outside the recording', () => {
