@@ -39,6 +39,12 @@ async function start(raw: ChatInputCommandInteraction, deps: BotServices): Promi
   const channel = member.voice.channel;
   if (!channel) throw new UserFacingError('Join a voice channel first, then run `/record start` from there.');
 
+  const preparing = deps.rooms.stopping(guild.id);
+  if (preparing) {
+    throw new UserFacingError(
+      `The last recording here (<#${preparing.channelId}>) is still being prepared. Try again in a moment; \`/record status\` shows how far it got.`,
+    );
+  }
   const active = deps.rooms.current(guild.id);
   if (active) {
     throw new UserFacingError(
@@ -70,7 +76,13 @@ async function start(raw: ChatInputCommandInteraction, deps: BotServices): Promi
 async function stop(raw: ChatInputCommandInteraction, deps: BotServices): Promise<void> {
   const interaction = guildInteraction(raw);
   const room = deps.rooms.current(interaction.guild.id);
-  if (!room) throw new UserFacingError('Nothing is being recorded in this server.');
+  if (!room) {
+    throw new UserFacingError(
+      deps.rooms.stopping(interaction.guild.id)
+        ? 'This recording is already stopping; `/record status` shows how far it got.'
+        : 'Nothing is being recorded in this server.',
+    );
+  }
   const isHost = room.hostId === interaction.user.id;
   const canManage = interaction.member.permissionsIn(room.channelId).has(PermissionFlagsBits.ManageChannels);
   if (!isHost && !canManage) {
@@ -90,11 +102,12 @@ async function stop(raw: ChatInputCommandInteraction, deps: BotServices): Promis
 async function status(raw: ChatInputCommandInteraction, deps: BotServices): Promise<void> {
   const interaction = guildInteraction(raw);
   const room = deps.rooms.current(interaction.guild.id);
+  const stopping = room ? undefined : deps.rooms.stopping(interaction.guild.id);
   await interaction.reply({
     ...PRIVATE,
     content: room
       ? `🔴 Recording <#${room.channelId}> since ${discordTime(room.startedAt, 'R')}, hosted by <@${room.hostId}>.\n` +
         `**Being recorded:** ${nameList(room.recording)}`
-      : 'Not recording in this server. Start with `/record start` from a voice channel.',
+      : (stopping?.text ?? 'Not recording in this server. Start with `/record start` from a voice channel.'),
   });
 }

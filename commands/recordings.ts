@@ -10,6 +10,7 @@ import {
 import { UserFacingError } from '../src/bot/errors.ts';
 import { discordTime, plural } from '../src/bot/format.ts';
 import type { BotServices } from '../src/bot/services.ts';
+import { preparingFreshLinkIntro } from '../src/bot/stop-notice.ts';
 import { RECORDING_ID_LENGTH } from '../src/storage/layout.ts';
 import type { Recording } from '../src/storage/store.ts';
 
@@ -82,13 +83,16 @@ function stateWords(recording: Recording): string {
 }
 
 async function download(interaction: ChatInputCommandInteraction, deps: BotServices, recording: Recording) {
-  if (recording.state !== 'ready' && recording.state !== 'failed') {
+  // 'mixing': the tracks are closed and the page shows the mix when it is done.
+  if (recording.state !== 'ready' && recording.state !== 'failed' && recording.state !== 'mixing') {
     throw new UserFacingError(
       `Recording \`${recording.id}\` isn't finished yet (${stateWords(recording)}). I'll DM you the link as soon as it is.`,
     );
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const outcome = await deps.library.sendLink(recording, `Here's a fresh link to recording \`${recording.id}\`.`);
+  const intro =
+    recording.state === 'mixing' ? preparingFreshLinkIntro(recording) : `Here's a fresh link to recording \`${recording.id}\`.`;
+  const outcome = await deps.library.sendLink(recording, intro);
   await interaction.editReply({
     content:
       outcome.status === 'sent'

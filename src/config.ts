@@ -254,6 +254,25 @@ function defaultHttpHost(publicUrl: string): string {
   return LOOPBACK_HOSTS.has(new URL(publicUrl).hostname) ? '127.0.0.1' : '0.0.0.0';
 }
 
+/** This machine only: links to it cannot cross a network. */
+function isLocalHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || hostname.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/**
+ * A warning for the start-up log when download links would cross a network unencrypted: PUBLIC_URL is plain
+ * http:// on a host other than this machine. Undefined when there is nothing to warn about.
+ */
+export function publicUrlWarning(publicUrl: string): string | undefined {
+  const url = new URL(publicUrl);
+  if (url.protocol !== 'http:' || isLocalHost(url.hostname)) return undefined;
+  return (
+    `PUBLIC_URL is ${publicUrl}, plain http: every download link, and the token in it that grants the ` +
+    'recording, travels in clear text, so anyone on the network path can read it and download the recording. ' +
+    'Put a TLS reverse proxy (Caddy, nginx, Traefik) in front of HTTP_PORT and set PUBLIC_URL to its https:// address.'
+  );
+}
+
 function toConfig(parsed: ParsedEnv): Config {
   const dataDir = path.resolve(parsed.DATA_DIR);
   const publicUrl = parsed.PUBLIC_URL ?? `http://localhost:${parsed.HTTP_PORT}`;

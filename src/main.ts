@@ -9,12 +9,14 @@ import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary } from './bot/library.ts';
 import { createRooms, type RoomManager } from './bot/rooms.ts';
 import { createInteractionRouter } from './bot/router.ts';
-import { ConfigError, envWithDotenv, loadBotConfig, type BotConfig } from './config.ts';
+import { ConfigError, envWithDotenv, loadBotConfig, publicUrlWarning, type BotConfig } from './config.ts';
 import { startDownloadServer, type DownloadServer } from './http/download-server.ts';
 import { createLinkSigner } from './http/link-signing.ts';
 import { startRetentionJob, type RetentionJob, type Scheduler } from './jobs/retention-job.ts';
 import { createLogger, type Logger } from './log.ts';
 import { monotonicClock, type Clock } from './recording/clock.ts';
+import type { MixFunction } from './recording/stop-pipeline.ts';
+import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
 import { openStore, type Store } from './storage/store.ts';
 
 const HOUR_MS = 3_600_000;
@@ -36,6 +38,10 @@ export type StartBotOptions = {
   log?: Logger;
   /** Retention's cron scheduler (tests pass one that never fires and call retention.runNow()). */
   retentionScheduler?: Scheduler;
+  /** The mixer used at stop (tests inject a slow or failing one); replaces the live mix. Default: the project's. */
+  mix?: MixFunction;
+  /** How long after a stop the link goes out even though the mix is not done. Default 3 s. */
+  earlyLinkAfterMs?: number;
 };
 
 export type Bot = {
@@ -74,6 +80,10 @@ async function assemble(
 ): Promise<Bot> {
   const now = options.now ?? Date.now;
   const clock = options.clock ?? monotonicClock;
+
+  // Links point at PUBLIC_URL unless the caller chose the address (demo, tests: loopback).
+  const insecure = options.httpPort === undefined ? publicUrlWarning(config.http.publicUrl) : undefined;
+  if (insecure) log.warn({ publicUrl: config.http.publicUrl }, insecure);
 
   const store = await openStore({ dataDir: config.dataDir, keyvUrl: config.keyv.url, log: log.child({ part: 'store' }), now });
   opened('store', () => store.close());
@@ -117,12 +127,13 @@ async function assemble(
     client,
     store,
     library,
-    recorder: { store, clock, wallNow: now, log: log.child({ part: 'recording' }), config },
+    recorder: { store, clock, wallNow: now, log: log.child({ part: 'recording' }), config, ...(options.mix ? { mix: options.mix } : {}) },
     retentionDays: config.retention.days,
     limits: { emptyRoomMinutes: config.recording.emptyRoomMinutes, maxHours: config.recording.maxHours },
     now,
     clock,
     log: botLog,
+    ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
@@ -144,6 +155,10 @@ async function assemble(
   }
   await ready;
   botLog.info({ user: client.user?.tag, guilds: client.guilds.cache.size, restored: rebuilt.restored.length }, 'logged in');
+  // Before anything is resumed: no mix is being written yet, so every unfinished mix file is a leftover.
+  await removeLeftoverMixFiles({ layout: store.layout, isLive: (id) => rooms.isLive(id), log: log.child({ part: 'store' }) }).catch(
+    (error: unknown) => log.warn({ err: error }, 'could not remove unfinished mix files left by an earlier run'),
+  );
   await rooms.resumeAll();
   await clearStaleIndicators(client, rooms, botLog);
 

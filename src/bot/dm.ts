@@ -6,6 +6,7 @@ import type { Store } from '../storage/store.ts';
 import { isUserFacing } from './errors.ts';
 import { INTERNAL_ERROR_TEXT } from './router.ts';
 import type { Library } from './services.ts';
+import { preparingFreshLinkIntro } from './stop-notice.ts';
 
 export type DmRequest = { kind: 'download'; recordingId: string | undefined } | { kind: 'help' };
 
@@ -23,6 +24,10 @@ export const DM_NOT_YOURS =
   "Sorry, I only send a recording to the host who started it, and I don't have one of yours to send. " +
   'If someone else hosted the room, ask them for the file.';
 
+export const DM_LINK_REFUSED =
+  "I couldn't send you the link: Discord refused my direct message. Check that you allow direct messages from " +
+  'members of the server we share (server name → Privacy Settings) and that I am not blocked, then ask again.';
+
 export function createDmHandler(deps: { store: Store; library: Library; log: Logger }) {
   const { store, library, log } = deps;
 
@@ -35,12 +40,16 @@ export function createDmHandler(deps: { store: Store; library: Library; log: Log
         ? await store.latestRecordingForHost(userId, { state: ['ready', 'failed', 'mixing', 'stopping', 'recording'] })
         : await library.requireOwned(request.recordingId, userId);
     if (!recording) return DM_NOT_YOURS;
-    if (recording.state !== 'ready' && recording.state !== 'failed') {
+    // 'mixing': the tracks are closed and the page shows the mix when it is done, so the link is worth having.
+    if (recording.state === 'recording' || recording.state === 'stopping') {
       return `Your recording \`${recording.id}\` isn't finished yet; I'll DM you its link as soon as it is.`;
     }
-    const outcome = await library.sendLink(recording, `Here's a fresh link to your recording \`${recording.id}\`.`);
-    // The link went out as its own DM; a closed DM channel cannot happen while the user is DMing us.
-    return outcome.status === 'sent' ? undefined : DM_NOT_YOURS;
+    const intro =
+      recording.state === 'mixing' ? preparingFreshLinkIntro(recording) : `Here's a fresh link to your recording \`${recording.id}\`.`;
+    const outcome = await library.sendLink(recording, intro);
+    // The link went out as its own DM. Discord can still refuse it (the host closed their DMs or blocked the
+    // bot since writing): this answer probably cannot be delivered either, but it is the true one.
+    return outcome.status === 'sent' ? undefined : DM_LINK_REFUSED;
   }
 
   return async (message: Message): Promise<void> => {

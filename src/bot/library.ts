@@ -34,6 +34,18 @@ export function createLibrary(deps: LibraryDeps): Library {
 
   const deletesAt = (recording: Recording) => expiresAt(recording, policy);
 
+  /** Closed DMs are an answer (the caller says so in the room); anything else is an error for the caller. */
+  async function dmHost(recording: Recording, content: string): Promise<'sent' | 'dm-closed'> {
+    try {
+      const host = await client.users.fetch(recording.hostId);
+      await host.send({ content, allowedMentions: { parse: [] } });
+      return 'sent';
+    } catch (error) {
+      if (isDmClosed(error)) return 'dm-closed';
+      throw error;
+    }
+  }
+
   return {
     listFor: (userId) => store.listRecordings({ hostId: userId }),
 
@@ -55,16 +67,8 @@ export function createLibrary(deps: LibraryDeps): Library {
         `This link is private: anyone who has it can download the recording. It works until ${discordTime(link.expiresAt, 'f')}; DM me \`download ${recording.id}\` for a fresh one.` +
           (deletion === undefined ? '' : ` The recording is deleted ${discordTime(deletion, 'D')}.`),
       ].join('\n');
-      try {
-        const host = await client.users.fetch(recording.hostId);
-        await host.send({ content, allowedMentions: { parse: [] } });
-      } catch (error) {
-        if (isDmClosed(error)) {
-          log.warn({ recordingId: recording.id, hostId: recording.hostId }, 'host does not accept DMs; link not sent');
-          return { status: 'dm-closed' };
-        }
-        throw error;
-      }
+      // Stored before it is sent: a link the host holds is always one the store knows (a failed DM leaves an
+      // unused record, which expires with the link).
       await store.recordLink({
         id: link.linkId,
         recordingId: recording.id,
@@ -72,8 +76,16 @@ export function createLibrary(deps: LibraryDeps): Library {
         issuedAt: link.issuedAt,
         expiresAt: link.expiresAt,
       });
+      if ((await dmHost(recording, content)) === 'dm-closed') {
+        log.warn({ recordingId: recording.id, hostId: recording.hostId }, 'host does not accept DMs; link not sent');
+        return { status: 'dm-closed' };
+      }
       log.info({ recordingId: recording.id, linkId: link.linkId, expiresAt: link.expiresAt }, 'download link sent');
       return { status: 'sent', url: link.url, expiresAt: link.expiresAt };
+    },
+
+    async tellHost(recording, text) {
+      return (await dmHost(recording, text)) === 'dm-closed' ? { status: 'dm-closed' } : { status: 'sent' };
     },
 
     async remove(recording) {

@@ -18,17 +18,28 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../recording/clock.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import { finishInterrupted, RoomRecorder, VoiceNotReadyError, type RoomDeps } from '../recording/room-recorder.ts';
-import { failInterrupted } from '../recording/stop-pipeline.ts';
+import { failInterrupted, type StopOutcome, type StopProgress } from '../recording/stop-pipeline.ts';
 import { BUSY_STATES, GuildBusyError, type Recording, type Store } from '../storage/store.ts';
-import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
+import { createCoalescingEditor, realTimers, type CoalescingEditor, type Timers } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { UserFacingError } from './errors.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
 import { createProgressMessage } from './progress-message.ts';
-import type { Library, RoomSummary, Rooms, StartRequest } from './services.ts';
-import { dmClosedNotice, progressDoneLine, progressLine, readyIntro, unfinishableNotice, type StopLimits } from './stop-notice.ts';
+import type { Library, RoomSummary, Rooms, StartRequest, StoppingSummary } from './services.ts';
+import { deliverLink, stopAndDeliver, type DeliveryResult } from './stop-delivery.ts';
+import {
+  mixFinishedNote,
+  preparingIntro,
+  progressDoneLine,
+  progressLine,
+  readyIntro,
+  stoppingStatusLine,
+  unfinishableNotice,
+  type StopLimits,
+} from './stop-notice.ts';
 
 const INDICATOR_OFF_CAP_MS = 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -49,6 +60,13 @@ export type RoomsOptions = {
   progressAfterMs?: number;
   /** Minimum time between edits of the consent and progress messages. Default 1 s. */
   editIntervalMs?: number;
+  /**
+   * When the recording is not ready this long after a stop (a full re-mix after a withdrawal or a restart), the
+   * host gets the link at once, with the mix still being made, and a short DM when it is done. Default 3 s.
+   */
+  earlyLinkAfterMs?: number;
+  /** For the early-link timer. Default: the real ones. */
+  timers?: Timers;
   /** @discordjs/voice keeps connections in a process-wide map keyed by group + guild; one group per bot. */
   voiceGroup?: string;
 };
@@ -59,6 +77,9 @@ export type StopReport = {
   reason: StopReason;
   state: Recording['state'];
   linkSent: boolean;
+  /** The link went out before the mix was done (a short DM followed once it was). */
+  linkBeforeMix: boolean;
+  /** To the first link DM (or the channel notice when it could not be sent). */
   stopToLinkMs: number;
   pipeline: Record<string, number>;
 };
@@ -72,6 +93,9 @@ type LiveRoom = {
   consentEditor: CoalescingEditor;
   indicator: Indicator;
   stopping: Promise<StopReport> | undefined;
+  /** While stopping: the pipeline's latest progress, and whether the host already has the link. */
+  stopProgress: StopProgress | undefined;
+  linkSent: boolean;
 };
 
 export type RoomManager = Rooms & {
@@ -90,6 +114,8 @@ export function createRooms(options: RoomsOptions): RoomManager {
   const { client, store, library, log, now, clock, limits } = options;
   const progressAfterMs = options.progressAfterMs ?? 2000;
   const editIntervalMs = options.editIntervalMs ?? 1000;
+  const earlyLinkAfterMs = options.earlyLinkAfterMs ?? 3000;
+  const timers = options.timers ?? realTimers;
   const rooms = new Map<string, LiveRoom>();
   const starting = new Set<string>();
   /** Recordings being resumed or finished at start-up. */
@@ -162,6 +188,8 @@ export function createRooms(options: RoomsOptions): RoomManager {
       }),
       indicator: createIndicator({ guild, voiceChannelId: recorder.recording.channelId, log: roomLog }),
       stopping: undefined,
+      stopProgress: undefined,
+      linkSent: false,
     };
     recorder.on('speakers', () => room.consentEditor.update(consentText(room)));
     recorder.on('autoStop', (reason) => {
@@ -265,7 +293,13 @@ export function createRooms(options: RoomsOptions): RoomManager {
   }
 
   async function start(request: StartRequest): Promise<RoomSummary> {
-    if (rooms.has(request.guildId) || starting.has(request.guildId)) {
+    const previous = rooms.get(request.guildId);
+    if (previous?.stopping) {
+      throw new UserFacingError(
+        `The last recording in this server is still being prepared (\`${previous.recorder.id}\`). Try again in a moment; \`/record status\` shows how far it got.`,
+      );
+    }
+    if (previous || starting.has(request.guildId)) {
       throw new UserFacingError('A recording is already starting or running in this server. See `/record status`.');
     }
     starting.add(request.guildId);
@@ -309,14 +343,77 @@ export function createRooms(options: RoomsOptions): RoomManager {
     }
   }
 
-  /** Tells the host: a DM with a fresh link, or (DMs closed) a mention in the room's chat without it. */
-  async function deliver(recording: Recording, intro: string, channel: VoiceBasedChannel | undefined): Promise<boolean> {
-    const outcome = await library.sendLink(recording, intro);
-    if (outcome.status === 'sent') return true;
-    if (channel?.isSendable()) {
-      await channel.send({ content: dmClosedNotice(recording.hostId), allowedMentions: { users: [recording.hostId] } });
-    }
-    return false;
+  /** Tells the host: a DM with a fresh link, or (DMs closed, DM failed) a mention in the room's chat without it. */
+  function deliver(recording: Recording, intro: string, channel: VoiceBasedChannel | undefined): Promise<DeliveryResult> {
+    return deliverLink(
+      {
+        library,
+        log,
+        chat: async (content, mention) => {
+          if (!channel?.isSendable()) return false;
+          await channel.send({ content, allowedMentions: { users: [mention] } });
+          return true;
+        },
+      },
+      recording,
+      intro,
+    );
+  }
+
+  /**
+   * Runs a stop (or a finish after a restart) and tells the host: one link DM when the recording is ready in
+   * time, else the link at once and a short DM when the mix is done (stop-delivery.ts).
+   */
+  async function stopAndTell(opts: {
+    recordingId: string;
+    /** When the stop was asked for (monotonic): the early link is timed from there. */
+    since: number;
+    run: (onProgress: (p: StopProgress) => void) => Promise<StopOutcome>;
+    intro: { reason: StopReason; stoppedBy: string | undefined };
+    channel: VoiceBasedChannel | undefined;
+    onProgress?: (p: StopProgress) => void;
+    onEarlyLink?: (result: DeliveryResult, recording: Recording) => void;
+  }): Promise<{ outcome: StopOutcome; linkSent: boolean; linkBeforeMix: boolean; linkAt: number }> {
+    const { reason, stoppedBy } = opts.intro;
+    let linkAt: number | undefined;
+    const delivery = await stopAndDeliver(
+      opts.run,
+      {
+        earlyAfterMs: Math.max(0, earlyLinkAfterMs - (clock.now() - opts.since)),
+        timers,
+        current: () => store.getRecording(opts.recordingId),
+        sendLink: async (recording, when) => {
+          const intro = when === 'early' ? preparingIntro(recording, reason, stoppedBy, limits) : readyIntro(recording, reason, stoppedBy, limits);
+          const result = await deliver(recording, intro, opts.channel);
+          linkAt ??= clock.now();
+          return result;
+        },
+        sendMixFinished: async (recording) => {
+          await library.tellHost(recording, mixFinishedNote(recording)).then(
+            (outcome) => {
+              if (outcome.status !== 'sent') log.warn({ recordingId: recording.id }, 'could not DM the host that the mix is done');
+            },
+            (error: unknown) => log.error({ err: error, recordingId: recording.id }, 'could not DM the host that the mix is done'),
+          );
+        },
+        ...(opts.onEarlyLink ? { onEarlyLink: opts.onEarlyLink } : {}),
+      },
+      opts.onProgress,
+    );
+    return { outcome: delivery.outcome, linkSent: delivery.linkSent, linkBeforeMix: delivery.early, linkAt: linkAt ?? clock.now() };
+  }
+
+  /** The consent message's final text: the room ended, when its recording is deleted. */
+  function endConsentMessage(room: LiveRoom, recording: Recording): void {
+    const stoppedAt = recording.stoppedAt ?? now();
+    room.consentEditor.update(
+      renderConsentMessage({
+        hostId: room.hostId,
+        retentionDays: options.retentionDays,
+        recording: [],
+        ended: { at: stoppedAt, deletesAt: library.deletesAt(recording) ?? stoppedAt + options.retentionDays * DAY_MS },
+      }),
+    );
   }
 
   function stopRoom(room: LiveRoom, reason: StopReason, stoppedBy: string | undefined): Promise<StopReport> {
@@ -350,25 +447,36 @@ export function createRooms(options: RoomsOptions): RoomManager {
       now: () => clock.now(),
       onError: (error, what) => roomLog.warn({ err: error }, `could not ${what} the progress message`),
     });
-    let outcome: Awaited<ReturnType<RoomRecorder['stop']>>;
+    const showProgress = (): void => {
+      if (room.stopProgress) progress.update(progressLine(room.stopProgress, room.linkSent));
+    };
+    let told: Awaited<ReturnType<typeof stopAndTell>>;
     try {
-      outcome = await room.recorder.stop(reason, { onProgress: (p) => progress.update(progressLine(p)) });
+      told = await stopAndTell({
+        recordingId: room.recorder.id,
+        since: t0,
+        run: (onProgress) => room.recorder.stop(reason, { onProgress }),
+        intro: { reason, stoppedBy },
+        channel: voice,
+        onProgress: (p) => {
+          room.stopProgress = p;
+          showProgress();
+        },
+        onEarlyLink: (result, recording) => {
+          room.linkSent = result === 'sent';
+          showProgress();
+          // The consent message says the room ended as soon as the host has the link.
+          endConsentMessage(room, recording);
+        },
+      });
     } finally {
       progress.settle();
     }
+    const { outcome, linkSent } = told;
     const recording = outcome.recording;
-    const deletesAt = library.deletesAt(recording);
-
-    room.consentEditor.update(
-      renderConsentMessage({
-        hostId: room.hostId,
-        retentionDays: options.retentionDays,
-        recording: [],
-        ended: { at: recording.stoppedAt ?? now(), deletesAt: deletesAt ?? now() },
-      }),
-    );
-    const linkSent = await deliver(recording, readyIntro(recording, reason, stoppedBy, limits), voice);
-    const stopToLinkMs = clock.now() - t0;
+    room.linkSent = linkSent;
+    const stopToLinkMs = told.linkAt - t0;
+    endConsentMessage(room, recording);
 
     await room.consentEditor.flush();
     await progress.finish(progressDoneLine(recording, linkSent));
@@ -377,6 +485,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
       reason,
       state: recording.state,
       linkSent,
+      linkBeforeMix: told.linkBeforeMix,
       stopToLinkMs: Math.round(stopToLinkMs),
       pipeline: { ...outcome.timings },
     };
@@ -393,8 +502,13 @@ export function createRooms(options: RoomsOptions): RoomManager {
 
   /** A recording that cannot continue in its room: finish it from disk and tell the host. */
   async function finish(recording: Recording, reason: StopReason): Promise<void> {
-    const outcome = await finishInterrupted(recording, options.recorder, { reason });
-    await deliver(outcome.recording, readyIntro(outcome.recording, reason, undefined, limits), roomChannel(recording));
+    await stopAndTell({
+      recordingId: recording.id,
+      since: clock.now(),
+      run: (onProgress) => finishInterrupted(recording, options.recorder, { reason, onProgress }),
+      intro: { reason, stoppedBy: undefined },
+      channel: roomChannel(recording),
+    });
   }
 
   function roomChannel(recording: Recording): VoiceBasedChannel | undefined {
@@ -472,6 +586,17 @@ export function createRooms(options: RoomsOptions): RoomManager {
     current: (guildId) => {
       const room = rooms.get(guildId);
       return room && !room.stopping ? summary(room) : undefined;
+    },
+    stopping: (guildId): StoppingSummary | undefined => {
+      const room = rooms.get(guildId);
+      if (!room?.stopping) return undefined;
+      const view = { channelId: room.channelId, hostId: room.hostId, linkSent: room.linkSent };
+      return {
+        recordingId: room.recorder.id,
+        ...view,
+        ...(room.stopProgress ? { progress: room.stopProgress } : {}),
+        text: stoppingStatusLine({ ...view, ...(room.stopProgress ? { progress: room.stopProgress } : {}) }),
+      };
     },
     start,
     stop,

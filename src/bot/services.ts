@@ -1,5 +1,6 @@
 // What slash commands and the DM handler are given: small interfaces, built once by the composition root.
 import type { Logger } from '../log.ts';
+import type { StopProgress } from '../recording/stop-pipeline.ts';
 import type { Recording } from '../storage/store.ts';
 
 /** A live room as commands see it. */
@@ -20,8 +21,23 @@ export type StartRequest = {
   hostName: string;
 };
 
+/** A room that was stopped and is being prepared (tracks closing, mixing): for `/record status`. */
+export type StoppingSummary = {
+  recordingId: string;
+  channelId: string;
+  hostId: string;
+  progress?: StopProgress;
+  /** Whether the host already has the link (sent before the mix was done). */
+  linkSent: boolean;
+  /** The status line to show. */
+  text: string;
+};
+
 export type Rooms = {
+  /** The room being recorded; undefined once it is stopping (see `stopping`). */
   current(guildId: string): RoomSummary | undefined;
+  /** The room being stopped and prepared right now, if any. */
+  stopping(guildId: string): StoppingSummary | undefined;
   /** Joins, posts the consent message and starts recording. Throws UserFacingError for refusals. */
   start(request: StartRequest): Promise<RoomSummary>;
   /** Stops, mixes, DMs the host. Resolves when the host has been told (or could not be). */
@@ -37,8 +53,10 @@ export type Library = {
   requireOwned(recordingId: string, userId: string): Promise<Recording>;
   /** When the recording's files will be deleted, if it has stopped. */
   deletesAt(recording: Recording): number | undefined;
-  /** DMs the host a fresh signed link. */
+  /** Records, then DMs the host, a fresh signed link. Throws on any DM failure other than closed DMs. */
   sendLink(recording: Recording, intro: string): Promise<LinkOutcome>;
+  /** DMs the host a message without a link. Throws like sendLink. */
+  tellHost(recording: Recording, text: string): Promise<{ status: 'sent' | 'dm-closed' }>;
   /** Deletes files then metadata; refuses while the recording is still being written. */
   remove(recording: Recording): Promise<void>;
 };

@@ -24,27 +24,74 @@ export function whyItStopped(reason: StopReason, stoppedBy: string | undefined, 
   }
 }
 
-/** The first lines of the DM that carries the link. */
-export function readyIntro(recording: Recording, reason: StopReason, stoppedBy: string | undefined, limits: StopLimits): string {
+/** Who is in the recording and who withdrew: shared by the link DMs. */
+function speakerLines(recording: Recording): string[] {
   const included = recording.speakers.filter((s) => s.includeInMix).map((s) => s.name);
   const withdrawn = recording.speakers.filter((s) => !s.includeInMix).map((s) => s.name);
   const lines = [
-    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> is ready (${whyItStopped(reason, stoppedBy, limits)}).`,
     included.length > 0
       ? `Recorded: ${nameList(included)}.`
       : 'Nobody opted in, so there is no audio in it, only the consent receipt.',
   ];
   if (withdrawn.length > 0) lines.push(`Withdrew consent, left out of the mix: ${nameList(withdrawn)}.`);
+  return lines;
+}
+
+/** The first lines of the DM that carries the link. */
+export function readyIntro(recording: Recording, reason: StopReason, stoppedBy: string | undefined, limits: StopLimits): string {
+  const lines = [
+    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> is ready (${whyItStopped(reason, stoppedBy, limits)}).`,
+    ...speakerLines(recording),
+  ];
   if (recording.state === 'failed') {
     lines.push(`⚠️ The mix could not be made (${recording.error ?? 'unknown error'}); the separate tracks are on the page.`);
   }
   return lines.join('\n');
 }
 
+const MIX_PENDING =
+  '⏳ The mix is still being prepared. The separate tracks are complete and on the page already; the page shows the mix by itself when it is done.';
+
+/**
+ * The first lines of a link sent before the mix is done (the tracks are closed, the recording is 'mixing'): a
+ * stop right after a withdrawal or a restart re-mixes the whole room, and the host should not wait for it.
+ */
+export function preparingIntro(recording: Recording, reason: StopReason, stoppedBy: string | undefined, limits: StopLimits): string {
+  return [
+    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> has stopped (${whyItStopped(reason, stoppedBy, limits)}).`,
+    ...speakerLines(recording),
+    `${MIX_PENDING} I'll DM you again when it's ready.`,
+  ].join('\n');
+}
+
+/** A fresh link asked for (DM `download`) while the mix is being made. */
+export function preparingFreshLinkIntro(recording: Recording): string {
+  return `Here's a fresh link to your recording \`${recording.id}\`.\n${MIX_PENDING}`;
+}
+
+/** The one short DM after a link that went out before the mix was done. */
+export function mixFinishedNote(recording: Recording): string {
+  if (recording.state === 'failed') {
+    return (
+      `⚠️ The mix of your recording \`${recording.id}\` could not be made (${recording.error ?? 'unknown error'}). ` +
+      'The separate tracks are complete: they stay on the page I sent you.'
+    );
+  }
+  return `✅ The mix of your recording \`${recording.id}\` is ready: the page I sent you plays it now (it refreshes by itself).`;
+}
+
 export function dmClosedNotice(hostId: string): string {
   return (
-    `<@${hostId}>, your recording is ready, but I can't send you direct messages (they're closed for me). ` +
+    `<@${hostId}>, your recording is saved, but I can't send you direct messages (they're closed for me). ` +
     'Allow DMs from server members (server name → Privacy Settings), then DM me `download` and I will send you the link.'
+  );
+}
+
+/** In the room's chat when the link DM failed for another reason than closed DMs: no link, what to do. */
+export function dmFailedNotice(recording: Recording): string {
+  return (
+    `<@${recording.hostId}>, your recording \`${recording.id}\` has stopped, but sending you the link by direct message failed. ` +
+    `DM me \`download ${recording.id}\` or use \`/recordings download ${recording.id}\` to get it.`
   );
 }
 
@@ -63,15 +110,31 @@ const PHASE_TEXT: Record<StopProgress['phase'], string> = {
   done: 'done',
 };
 
-export function progressLine(progress: StopProgress): string {
+/** Where a stop is, e.g. "mixing 42%". */
+function progressWhere(progress: StopProgress): string {
   const percent =
     progress.phase === 'mixing' && progress.total !== undefined && progress.total > 0 && progress.done !== undefined
       ? ` ${Math.min(100, Math.floor((progress.done / progress.total) * 100))}%`
       : '';
-  return `⏳ Preparing the recording: ${PHASE_TEXT[progress.phase]}${percent}…`;
+  return `${PHASE_TEXT[progress.phase]}${percent}`;
+}
+
+/** The progress message's line; once the link went out early, it also says so (the mix is what is left). */
+export function progressLine(progress: StopProgress, linkAlreadySent = false): string {
+  const link = linkAlreadySent ? ' The link already went out by DM; the mix follows on the same page.' : '';
+  return `⏳ Preparing the recording: ${progressWhere(progress)}…${link}`;
 }
 
 export function progressDoneLine(recording: Recording, dmSent: boolean): string {
   const what = recording.state === 'failed' ? '⚠️ Recording saved, but the mix failed.' : '✅ Recording ready.';
   return `${what} ${dmSent ? `The link went to <@${recording.hostId}> by DM.` : `<@${recording.hostId}> can DM me \`download\` for the link.`}`;
+}
+
+/** `/record status` while a room is stopping: where the stop is, and whether the host has the link yet. */
+export function stoppingStatusLine(room: { channelId: string; hostId: string; progress?: StopProgress; linkSent: boolean }): string {
+  const where = room.progress ? `${progressWhere(room.progress)}…` : 'stopping…';
+  const link = room.linkSent
+    ? `The link already went to <@${room.hostId}> by DM; the mix follows on the same page.`
+    : `<@${room.hostId}> gets the link by DM when it's ready.`;
+  return `⏹️ Stopped recording <#${room.channelId}>; preparing it: ${where}\n${link}`;
 }
