@@ -2,6 +2,7 @@
 // timings belong here, not in unit tests (shared two-core machines).
 import { parseArgs } from 'node:util';
 import { runMixerBench } from './bench/mixer.ts';
+import { runPlacementBench } from './bench/placement.ts';
 import { runRecordingBench } from './bench/recording.ts';
 import { runStopToLinkBench } from './bench/stop-to-link.ts';
 
@@ -10,6 +11,7 @@ const log = (line: string) => console.log(line);
 
 const parts: { name: string; run: () => Promise<void> }[] = [
   { name: 'mixer', run: () => runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }) },
+  { name: 'placement', run: () => runPlacementBench({ quick: values.quick, log }) },
   { name: 'recording', run: () => runRecordingBench({ quick: values.quick, log }) },
   { name: 'stop-to-link', run: () => runStopToLinkBench({ quick: values.quick, keep: values.keep, log }) },
 ];

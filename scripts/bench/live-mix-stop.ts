@@ -1,7 +1,7 @@
 // Bench (issue 5, item 8): how much of the mix is left at stop when the room was mixed while it ran.
 //
-// A room of N speakers talking in turns (the demo voices, as a Discord client sends them: every 20 ms while
-// talking, five silence frames after, nothing in pauses) is played on an injected clock by the recorder's own
+// A room of N speakers talking in turns (conversation.ts: the demo voices, as a Discord client sends them:
+// every 20 ms while talking, five silence frames after, nothing in pauses) is played on an injected clock by the recorder's own
 // SpeakerTrack, faster than real time, while a RoomLiveMix is ticked every simulated second exactly as
 // RoomRecorder ticks it (advancing every 5 s to now - 3 s). Then the tracks are closed and:
 //   finishMs   the stop's mix phase with the live mix: finish the last seconds, finalise the file;
@@ -12,7 +12,7 @@
 // `npm run bench` can call measureLiveMixStop(); standalone:
 //   node scripts/bench/live-mix-stop.ts [--speakers 10] [--minutes 10,30] [--formats ogg,mp3] [--no-full]
 //                                       [--withdraw-at-min M]   (a withdrawal at minute M: measures the catch-up)
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -20,9 +20,10 @@ import { parseArgs } from 'node:util';
 import { mixTracks, type MixFormat, type MixInput } from '../../src/audio/mixer.ts';
 import { silentLogger } from '../../src/log.ts';
 import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
-import { OPUS_SILENCE_FRAME, parseWav, speechFromPcm } from '../../tests/discord-sim/index.ts';
+import { OPUS_SILENCE_FRAME } from '../../tests/discord-sim/index.ts';
 import { prng } from '../../tests/helpers/audio.ts';
 import { playRoom, type RoomSpeaker } from '../../tests/helpers/live-room.ts';
+import { demoVoiceFrames, talkInTurns, TRAILING_SILENCE_FRAMES } from './conversation.ts';
 
 export interface LiveMixStopOptions {
   speakers: number;
@@ -51,7 +52,7 @@ export interface LiveMixStopResult {
   /** Wall time the live mix worked while the room ran, and that as a fraction of the room's length. */
   liveWorkMs: number;
   liveWorkShare: number;
-  /** Longest single advance (a 5 s step; the event loop is yielded between 1 s blocks inside it). */
+  /** Longest single advance (a 5 s step; it yields to the event loop every few ms inside it, see live-mix.ts). */
   maxAdvanceMs: number;
   /** Event-loop delay while the live mix worked (what a packet arriving then would wait): p99 and max. */
   loopDelayP99Ms: number;
@@ -60,42 +61,25 @@ export interface LiveMixStopResult {
   usedLive: boolean;
 }
 
-const VOICES = ['alice.wav', 'bob.wav', 'carol.wav'];
-const TRAILING_SILENCE_FRAMES = 5;
-
-async function voiceFrames(): Promise<Buffer[][]> {
-  const dir = path.join(import.meta.dirname, '..', 'demo');
-  return Promise.all(
-    VOICES.map(async (file) => {
-      const speech = speechFromPcm(parseWav(await readFile(path.join(dir, file)), file), { sendEverything: true });
-      return speech.frames.filter((f) => !f.trailingSilence).map((f) => f.opus);
-    }),
-  );
-}
-
-/** Turns of 2-8 s by a speaker other than the last, 0.3-1.5 s apart. */
+/** The shared conversation in turns (conversation.ts) as the spurts playRoom sends; the room's last second is quiet. */
 function conversation(speakers: number, totalMs: number, voices: Buffer[][], seed: number): RoomSpeaker[] {
   const rnd = prng(seed);
   const room: RoomSpeaker[] = Array.from({ length: speakers }, (_, i) => ({ name: `speaker-${i + 1}`, joinMs: 0, spurts: [] }));
-  let speaker = 0;
-  for (let atMs = 500; ; ) {
-    const frames = Math.round((2000 + rnd() * 6000) / 20);
-    const endMs = atMs + (frames + TRAILING_SILENCE_FRAMES) * 20;
-    if (endMs > totalMs - 1000) return room;
-    const voice = voices[speaker % voices.length]!;
+  for (const turn of talkInTurns(speakers, totalMs - 1000, seed)) {
+    const voice = voices[turn.speaker % voices.length]!;
+    // Each turn starts somewhere else in its voice, so turns do not repeat each other.
     const offset = Math.floor(rnd() * voice.length);
-    const talk = Array.from({ length: frames }, (_, k) => voice[(offset + k) % voice.length]!);
-    room[speaker]!.spurts.push({ atMs, frames: [...talk, ...Array<Buffer>(TRAILING_SILENCE_FRAMES).fill(OPUS_SILENCE_FRAME)] });
-    atMs = endMs + Math.round(300 + rnd() * 1200);
-    if (speakers > 1) speaker = (speaker + 1 + Math.floor(rnd() * (speakers - 1))) % speakers;
+    const talk = Array.from({ length: turn.frames }, (_, k) => voice[(offset + k) % voice.length]!);
+    room[turn.speaker]!.spurts.push({ atMs: turn.startMs, frames: [...talk, ...Array<Buffer>(TRAILING_SILENCE_FRAMES).fill(OPUS_SILENCE_FRAME)] });
   }
+  return room;
 }
 
 export async function measureLiveMixStop(opts: LiveMixStopOptions): Promise<LiveMixStopResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'roomrec-live-bench-'));
   try {
     const endMs = opts.minutes * 60_000;
-    const room = conversation(opts.speakers, endMs, await voiceFrames(), opts.seed ?? 1);
+    const room = conversation(opts.speakers, endMs, await demoVoiceFrames(), opts.seed ?? 1);
     if (opts.withdrawAtMs !== undefined) room[0]!.leaveMs = opts.withdrawAtMs;
     let nowMs = 0;
     const output = path.join(dir, `live.${opts.format}`);

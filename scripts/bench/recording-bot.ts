@@ -11,6 +11,7 @@
 //   record   the product's RoomRecorder as the bot runs it: all of the above plus the live mix (every 5 s
 //            the tracks are read back, decoded, summed and encoded up to 3 s ago).
 // Before anyone is subscribed, both measure an idle window: connected, every stream arriving, nobody heard.
+import { Socket } from 'node:dgram';
 import { mkdir } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
@@ -48,6 +49,8 @@ export interface WindowFigures {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   receive: ReceiveStats;
+  /** The voice UDP socket's receive buffer in effect (as the kernel reports it), null if it could not be read. */
+  recvBufferBytes: number | null;
   /** record mode: what the tracks did with what was received. */
   tracks?: { written: number; duplicate: number; late: number; invalid: number; bytes: number; files: number };
   /** record mode: how far the live mix got, and how far behind recording time it was, at the window's end. */
@@ -95,6 +98,14 @@ function minus(a: ReceiveStats, b: ReceiveStats): ReceiveStats {
   const out = zeroStats();
   for (const key of Object.keys(out) as (keyof ReceiveStats)[]) out[key] = a[key] - b[key];
   return out;
+}
+
+/** Read from the library's objects (bench only; the product's adapter sets it and logs it at info level). */
+function recvBufferBytes(connection: VoiceConnection): number | null {
+  const networking: unknown = Reflect.get(connection.state, 'networking');
+  const udp: unknown = networking ? Reflect.get(Reflect.get(networking, 'state') as object, 'udp') : undefined;
+  const socket: unknown = udp ? Reflect.get(udp, 'socket') : undefined;
+  return socket instanceof Socket ? socket.getRecvBufferSize() : null;
 }
 
 /** What each mode subscribes with, and how it reports what it received. */
@@ -189,7 +200,7 @@ class Window {
     return window;
   }
 
-  async close(): Promise<WindowFigures> {
+  async close(): Promise<Omit<WindowFigures, 'recvBufferBytes'>> {
     const cpu = process.cpuUsage(this.#cpu);
     const thread = process.threadCpuUsage(this.#thread);
     const wallMs = performance.now() - this.#started;
@@ -250,7 +261,7 @@ async function main(): Promise<void> {
           if (!window) throw new Error('window-end before window-begin');
           const figures = await (await window).close();
           window = undefined;
-          send({ type: 'window', figures });
+          send({ type: 'window', figures: { ...figures, recvBufferBytes: recvBufferBytes(connection) } });
           return;
         }
         case 'subscribe': {

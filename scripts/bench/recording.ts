@@ -272,17 +272,19 @@ export async function runRecordingBench({ quick, log }: RecordingBenchOptions): 
     }
     log(`  ${compare(record, discard, tracks ? 'recording as the bot runs it' : 'recording as the bot runs it (tracks + live mix)', plan)}`);
     log(`  ${plan.speakers} speakers recorded at once need ${fmt(percentOfCore(record.busy.cpuMs, record.busy.wallMs))} % of one core of this machine`);
-    const lost = results.map((m) => ({ mode: m.mode, n: m.busy.sent - m.busy.receive.delivered }));
-    if (lost.some((l) => l.n > 0)) {
-      const rmem = await readFile('/proc/sys/net/core/rmem_default', 'utf8').then(
-        (text) => `${Math.round(Number(text.trim()) / 1024)} KiB`,
-        () => 'unknown',
-      );
-      log(
-        `  lost packets (${lost.map((l) => `${l.mode} ${l.n}`).join(', ')}): datagrams the kernel dropped while the bot's event loop stalled ` +
-          `(see the lag max); the voice UDP socket keeps the kernel's default receive buffer (${rmem} here)`,
-      );
-    }
+    // The packet path: a stall longer than the socket's receive buffer holds (at 50 speakers, about 0.4 s for
+    // the kernel's default buffer) drops datagrams, and each one is a hole in someone's track.
+    const kib = (bytes: number | null) => (bytes === null ? 'unknown' : `${Math.round(bytes / 1024)} KiB`);
+    const sysctl = (name: string) => readFile(`/proc/sys/net/core/${name}`, 'utf8').then((text) => Number(text.trim()), () => null);
+    const [rmemDefault, rmemMax] = await Promise.all([sysctl('rmem_default'), sysctl('rmem_max')]);
+    log(
+      `  packet path: worst event-loop stall ${results.map((m) => `${m.mode} ${fmt(m.busy.loopDelayMaxMs)} ms`).join(', ')}; ` +
+        `lost ${results.map((m) => `${m.mode} ${m.busy.sent - m.busy.receive.delivered}`).join(', ')}`,
+    );
+    log(
+      `  voice socket receive buffer in effect ${kib(record.busy.recvBufferBytes)} as the kernel reports it ` +
+        `(the adapter asks for 4 MiB; kernel default ${kib(rmemDefault)}, cap net.core.rmem_max ${kib(rmemMax)})`,
+    );
     ok = true;
   } finally {
     await sim.close();

@@ -14,6 +14,12 @@
 // finished tracks: it is counted in `lateAudioFrames`, and a caller that wants the exact mix redoes it. The
 // only non-silent output expected there is the decode of the exact-silence packet that primes the decoder
 // before a spurt (track-decoder.ts), a few LSB at most: output this quiet is counted apart and not a reason.
+//
+// It runs on the bot's main thread, next to the voice UDP socket, so it never holds the event loop for long:
+// decoding one 1 s block of 50 speakers takes a quarter of a second, during which the socket's receive
+// buffer would fill and drop packets. The work yields after any track once SLICE_MS have passed since the
+// last yield (WorkSlices), so a packet waits for at most about one track's decode. Yielding changes nothing
+// in the result: the horizon was fixed before the advance, and a track that grows meanwhile only grows past it.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { accumulate, describeInputError, labelOf, LimitedEncoder, MIX_BLOCK_FRAMES, type MixFormat, type MixInput, type MixResult } from './mixer.ts';
 import { newStats, type DecodeStats, type TrackBlock } from './track-decoder.ts';
@@ -44,6 +50,19 @@ export interface LiveMixStats {
 /** Decoded output at or below this (int16) in an already-mixed range is decoder priming, not audio: -72 dBFS. */
 const QUIET_LSB = 8;
 const SILENCE_AHEAD_FRAMES = 960;
+/** Work between two yields to the event loop (a track's part of a block is one unit, about 2-10 ms). */
+const SLICE_MS = 4;
+
+/** Yields to the event loop once a slice's worth of work has run since the last yield. */
+class WorkSlices {
+  #since = performance.now();
+
+  async next(): Promise<void> {
+    if (performance.now() - this.#since < SLICE_MS) return;
+    await yieldToEventLoop();
+    this.#since = performance.now();
+  }
+}
 
 class TailCursor {
   readonly input: MixInput;
@@ -146,6 +165,7 @@ export class LiveMix {
   #mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
   // Operations run one at a time, in call order; the first failure fails the live mix for good.
   #queue: Promise<unknown> = Promise.resolve();
+  #slices = new WorkSlices();
   #state: 'open' | 'finished' | 'aborted' | 'failed' = 'open';
   #error: Error | null = null;
   #discarded = false;
@@ -204,14 +224,13 @@ export class LiveMix {
 
   /**
    * Mixes every whole block that ends at or before `horizon` (frames on the recording timeline). The caller
-   * guarantees nothing will be placed on any track before the horizon. Yields to the event loop between
-   * blocks, so a long catch-up does not hold up anything else.
+   * guarantees nothing will be placed on any track before the horizon. Works in slices (see the top), so
+   * neither an advance nor a long catch-up holds up anything else.
    */
   advanceTo(horizon: number): Promise<void> {
     return this.#run(async () => {
       while (this.#stats.mixedFrames + MIX_BLOCK_FRAMES <= horizon && this.#state === 'open') {
         if (!(await this.#mixBlock(MIX_BLOCK_FRAMES, horizon))) return;
-        await yieldToEventLoop();
       }
     });
   }
@@ -223,6 +242,7 @@ export class LiveMix {
   finish(opts: { onProgress?: (doneFrames: number, totalFrames: number) => void } = {}): Promise<MixResult> {
     return this.#run(async () => {
       for (const c of this.#cursors) {
+        await this.#slices.next();
         await c.fill(Infinity, null, this.#stats);
         if (!c.tail.ended) throw new Error(`${labelOf(c.input)}: the track has no end on disk yet, so the live mix cannot finish`);
       }
@@ -265,10 +285,16 @@ export class LiveMix {
    */
   async #mixBlock(frames: number, horizon: number | null): Promise<boolean> {
     const t0 = this.#stats.mixedFrames;
-    for (const c of this.#cursors) if (!(await c.fill(t0 + frames, horizon, this.#stats))) return false;
+    for (const c of this.#cursors) {
+      await this.#slices.next();
+      if (!(await c.fill(t0 + frames, horizon, this.#stats))) return false;
+    }
     const mix = frames === MIX_BLOCK_FRAMES ? this.#mix : this.#mix.subarray(0, frames * 2);
     mix.fill(0);
-    for (const c of this.#cursors) c.addInto(mix, t0, frames, this.#stats);
+    for (const c of this.#cursors) {
+      await this.#slices.next();
+      c.addInto(mix, t0, frames, this.#stats);
+    }
     this.#stats.mixedFrames = t0 + frames;
     await this.#sink.write(mix);
     return true;

@@ -23,6 +23,10 @@
  *    order: reordering inside the window is repaired. Anything whose slot was already written is "late"
  *    and dropped; the track never overlaps itself and no later audio ever shifts.
  *  - Duplicates: the same (SSRC, sequence) seen recently; without RTP, identical bytes within the window.
+ *
+ * Cost. The reducer runs on the bot's main thread for every packet of every speaker (2,500/s at 50
+ * speakers), so what it copies per packet matters: the state is replaced, never mutated, but every part of
+ * it that grows with history is a small fixed-size copy (the sequence window is 64 bytes).
  */
 
 export const SAMPLES_PER_MS = 48;
@@ -100,7 +104,8 @@ export interface PlacementState<T> {
   readonly currentRun: number | null;
   readonly nextRunId: number;
   readonly pending: readonly Pending<T>[];
-  readonly recentSeqs: readonly string[];
+  /** Recently accepted RTP sequences, one window per recent SSRC, the latest first. */
+  readonly recentSeqs: readonly SeqWindow[];
   readonly recentBytes: readonly { bytes: Uint8Array; arrivalMs: number }[];
 }
 
@@ -127,7 +132,65 @@ export interface PlacementStep<T> {
   decision?: PacketDecision;
 }
 
-const RECENT_SEQS = 512;
+/**
+ * The RTP sequence numbers accepted recently from one SSRC, so a duplicate is found in O(1): a bitmap of the
+ * SEQ_WINDOW sequences ending at the highest one accepted (wrap-safe, seqDiff), bit i = `top - i` was seen.
+ *
+ *   bits[15] ...... bits[1]            bits[0]
+ *   [511 ........ 32|31 ........ 1  0]            bit index i
+ *    top-511 ...... top-32 top-31 ... top         sequence
+ *
+ * A sequence older than the window cannot be told apart from a new one; 512 packets are 10 s of audio, and
+ * a packet that late is dropped as late by placement anyway.
+ */
+interface SeqWindow {
+  readonly ssrc: number;
+  readonly top: number;
+  readonly bits: Uint32Array;
+}
+
+const SEQ_WINDOW = 512;
+const SEQ_WORDS = SEQ_WINDOW / 32;
+/** SSRCs whose windows are kept: a reconnect brings a new SSRC, and a straggler of the old one may follow. */
+const RECENT_SSRCS = 4;
+
+function seqSeen(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
+  const w = windows.find((x) => x.ssrc === rtp.ssrc);
+  if (!w) return false;
+  const back = seqDiff(rtp.sequence, w.top);
+  return back >= 0 && back < SEQ_WINDOW && ((w.bits[back >>> 5]! >>> (back & 31)) & 1) === 1;
+}
+
+/** The windows with `rtp` remembered: a new bitmap for its SSRC (16 words), the others shared. */
+function rememberSeq(windows: readonly SeqWindow[], rtp: RtpInfo): readonly SeqWindow[] {
+  const old = windows.find((x) => x.ssrc === rtp.ssrc);
+  const bits = new Uint32Array(SEQ_WORDS);
+  let top = rtp.sequence;
+  let back = 0;
+  if (old) {
+    const ahead = seqDiff(old.top, rtp.sequence);
+    if (ahead > 0) shiftUp(old.bits, ahead, bits);
+    else {
+      bits.set(old.bits);
+      top = old.top;
+      back = -ahead;
+    }
+  }
+  if (back < SEQ_WINDOW) bits[back >>> 5]! |= 1 << (back & 31);
+  const others = windows.filter((x) => x !== old);
+  return [{ ssrc: rtp.ssrc, top, bits }, ...others.slice(0, RECENT_SSRCS - 1)];
+}
+
+/** out = bits shifted towards higher indices by `by` (the window moved forward; the oldest fall off). */
+function shiftUp(bits: Uint32Array, by: number, out: Uint32Array): void {
+  const words = by >>> 5;
+  const shift = by & 31;
+  for (let j = SEQ_WORDS - 1; j >= words; j--) {
+    const lo = bits[j - words]!;
+    const carry = shift === 0 || j - words - 1 < 0 ? 0 : bits[j - words - 1]! >>> (32 - shift);
+    out[j] = (lo << shift) | carry;
+  }
+}
 /** Per released packet (~50/s): about 1 ms per second. */
 const JITTER_DECAY = 1;
 
@@ -208,9 +271,8 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   if (arrivalPos < state.start) return drop('late');
 
   // Duplicates.
-  const seqKey = ev.rtp ? `${ev.rtp.ssrc}:${ev.rtp.sequence}` : null;
-  if (seqKey !== null && state.recentSeqs.includes(seqKey)) return drop('duplicate');
-  if (!ev.rtp && state.recentBytes.some((r) => Math.abs(r.arrivalMs - ev.arrivalMs) < windowMs && Buffer.from(r.bytes).equals(ev.bytes))) {
+  if (ev.rtp && seqSeen(state.recentSeqs, ev.rtp)) return drop('duplicate');
+  if (!ev.rtp && state.recentBytes.some((r) => Math.abs(r.arrivalMs - ev.arrivalMs) < windowMs && Buffer.compare(r.bytes, ev.bytes) === 0)) {
     return drop('duplicate');
   }
 
@@ -267,7 +329,7 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   const next: PlacementState<T> = {
     ...withRun,
     pending: [...withRun.pending, { runId: run.id, offset, samples: ev.samples, arrivalMs: ev.arrivalMs, payload: ev.payload }],
-    recentSeqs: seqKey === null ? withRun.recentSeqs : [...withRun.recentSeqs.slice(-(RECENT_SEQS - 1)), seqKey],
+    recentSeqs: ev.rtp ? rememberSeq(withRun.recentSeqs, ev.rtp) : withRun.recentSeqs,
     recentBytes: ev.rtp ? withRun.recentBytes : [...withRun.recentBytes.slice(-(RECENT_BYTES - 1)), { bytes: ev.bytes, arrivalMs: ev.arrivalMs }],
   };
   return { ...release(next, false), decision: { kind: 'accepted', reordered } };

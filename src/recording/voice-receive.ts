@@ -24,6 +24,12 @@
  * delivered any other way (buffered by the stream, listener order not as expected) is passed on with its
  * arrival time only, never with a guessed header.
  *
+ * Why a larger socket receive buffer: every datagram waits in the kernel until the event loop reads it. The
+ * default buffer (208 KiB on Linux) holds about 0.4 s of 50 speakers; a GC pause, a slow disk or any other
+ * stall longer than that drops packets, and each one is a hole in someone's track. So the voice socket asks
+ * for RECEIVE_BUFFER_BYTES (the kernel caps it at net.core.rmem_max) and logs what it got. This is a margin,
+ * not a licence to stall: nothing on the main thread should hold the event loop for long (see live-mix.ts).
+ *
  * Why resubscribe: the receiver answers a packet it cannot decrypt with `stream.destroy(error)`, which would end
  * the speaker's recording. We count it and open a fresh subscription as soon as the old one has closed.
  */
@@ -34,6 +40,7 @@ import {
   type VoiceConnection,
   type VoiceConnectionState,
 } from '@discordjs/voice';
+import { Socket as DgramSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
@@ -44,6 +51,8 @@ export type RtpHeader = RtpInfo;
 
 const RTP_HEADER_LENGTH = 12;
 const RTP_VERSION = 2;
+/** 4 MiB: about 8 s of 50 speakers at once. */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
 
 /** The clear-text RTP fields of a voice datagram, or undefined for anything that is not RTP (keep-alives, IP discovery). */
 export function readRtpHeader(datagram: Buffer): RtpHeader | undefined {
@@ -100,14 +109,16 @@ function emptyStats(): ReceiveStats {
 class UdpTap {
   #connection: VoiceConnection;
   #clock: Clock;
+  #log: Logger;
   #networking: EventEmitter | undefined;
   #udp: EventEmitter | undefined;
   #inFlight: InFlight | undefined;
   #ordered = false;
 
-  constructor(connection: VoiceConnection, clock: Clock) {
+  constructor(connection: VoiceConnection, deps: { clock: Clock; log: Logger }) {
     this.#connection = connection;
-    this.#clock = clock;
+    this.#clock = deps.clock;
+    this.#log = deps.log;
     connection.on('stateChange', this.#onConnectionState);
     this.#onConnectionState(connection.state, connection.state);
   }
@@ -147,6 +158,7 @@ class UdpTap {
       this.#inFlight = undefined;
       this.#udp = udp;
       udp?.prependListener('message', this.#before);
+      if (udp) raiseReceiveBuffer(udp, RECEIVE_BUFFER_BYTES, this.#log);
     }
     if (!udp) {
       this.#ordered = false;
@@ -168,6 +180,45 @@ class UdpTap {
   #after: Listener = () => {
     this.#inFlight = undefined;
   };
+}
+
+/**
+ * Asks the kernel for a `bytes` receive buffer on the voice socket (the library's VoiceUDPSocket keeps its
+ * dgram socket in `socket`) and logs the size in effect. A refusal is logged and recording goes on with the
+ * default: a smaller buffer is a risk, not a reason to fail.
+ */
+export function raiseReceiveBuffer(udp: EventEmitter, bytes: number, log: Logger): void {
+  const socket: unknown = Reflect.get(udp, 'socket');
+  if (!(socket instanceof DgramSocket)) {
+    log.warn({ requested: bytes }, 'voice UDP socket not found; its receive buffer stays at the system default');
+    return;
+  }
+  const apply = (): void => {
+    try {
+      const before = socket.getRecvBufferSize();
+      socket.setRecvBufferSize(bytes);
+      // Linux reports twice what it grants (half is bookkeeping) and caps the grant at net.core.rmem_max.
+      log.info({ requested: bytes, before, effective: socket.getRecvBufferSize() }, 'voice UDP receive buffer set');
+    } catch (err) {
+      log.warn({ err, requested: bytes }, 'could not enlarge the voice UDP receive buffer; keeping the system default');
+    }
+  };
+  // The library binds the socket implicitly, on its first send (IP discovery); sizing needs a bound socket.
+  if (isUnbound(socket)) socket.once('listening', apply);
+  else apply();
+}
+
+/** Not bound yet (getsockname has no descriptor). A closed socket is not "unbound": sizing it fails and is logged. */
+function isUnbound(socket: DgramSocket): boolean {
+  try {
+    socket.address();
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EBADF') return true;
+    if (code === 'ERR_SOCKET_DGRAM_NOT_RUNNING') return false;
+    throw err;
+  }
 }
 
 /** One speaker's subscription, renewed whenever the library destroys the stream under it. */
@@ -273,7 +324,7 @@ export function createVoiceReceive(
   connection: VoiceConnection,
   deps: { /** reads ms since the recording's time zero */ clock: Clock; log: Logger },
 ): VoiceReceive {
-  const tap = new UdpTap(connection, deps.clock);
+  const tap = new UdpTap(connection, deps);
   const live = new Map<string, Subscription>();
   const finished = emptyStats();
 

@@ -123,6 +123,34 @@ describe('placement with RTP', () => {
     expect(r.reordered).toBeGreaterThan(0);
   });
 
+  // Repeats: [which packet, how long after the original (or after the loss, for one sent before it)].
+  test.each([
+    ['no wrap, no loss', 100, [], [[5, 30], [1400, 30], [600, 1500], [900, 9000]]],
+    ['across the sequence wrap', 65000, [], [[530, 30], [540, 700], [1499, 30]]],
+    ['after a loss of 71 packets (the window jumps)', 30, [100, 170], [[99, 30], [171, 30], [1200, 2000]]],
+    ['after a loss longer than the window', 65400, [200, 900], [[901, 30], [1499, 30]]],
+  ])('a 30 s spurt %s: nothing new is taken for a duplicate, and every repeat is one', (_name, seq, [lostFrom, lostTo] = [], repeats) => {
+    const sent = spurt({ from: 0, count: 1500, startMs: 0, rtp: { seq, ts: 777, ssrc: 5 } });
+    const arrivals: Arrival[] = sent.filter((a) => lostFrom === undefined || a.id < lostFrom || a.id >= lostTo!);
+    for (const [k, [id, delay]] of repeats.entries()) {
+      const original = sent[id!]!;
+      const after = lostTo !== undefined && id! < lostTo ? sent[lostTo]!.at : original.at;
+      arrivals.push({ ...original, id: 10_000 + k, at: after + delay! });
+    }
+    arrivals.sort((a, b) => a.at - b.at);
+    const r = run(arrivals, 31_000);
+    expect(r.dropped).toEqual(Object.fromEntries(repeats.map((_r, k) => [10_000 + k, 'duplicate'])));
+    expect(Object.keys(r.pos).length).toBe(arrivals.length - repeats.length);
+  });
+
+  test('after a reconnect, a straggler of the old SSRC is still known as a duplicate', () => {
+    const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
+    const b = spurt({ from: 100, count: 10, startMs: 1300, rtp: { seq: 7, ts: 999, ssrc: 43 } });
+    const straggler = { ...a[9]!, id: 99, at: 1400 };
+    const r = run([...a, ...b, straggler].sort((x, y) => x.at - y.at), 2000);
+    expect(r.dropped).toEqual({ 99: 'duplicate' });
+  });
+
   test('a packet too late for its slot is dropped and nothing after it moves', () => {
     const arrivals = spurt({ from: 0, count: 20, startMs: 0, rtp });
     arrivals[3]!.at += 200; // the window is 80 ms

@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'vitest';
-import { readRtpHeader } from '../../src/recording/voice-receive.ts';
+import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createLogger } from '../../src/log.ts';
+import { raiseReceiveBuffer, readRtpHeader } from '../../src/recording/voice-receive.ts';
 
 describe('RTP header in the clear (RFC 3550 §5.1)', () => {
   test('reads sequence, timestamp and SSRC, including values at the top of their ranges', () => {
@@ -13,5 +16,75 @@ describe('RTP header in the clear (RFC 3550 §5.1)', () => {
     ['a short packet', Buffer.from([0x80, 0x78, 0, 1, 0, 0, 0, 2, 0, 0, 0])],
   ])('ignores %s', (_name, datagram) => {
     expect(readRtpHeader(datagram)).toBeUndefined();
+  });
+});
+
+describe('the voice socket asks for a larger receive buffer', () => {
+  interface LogLine { level: number; msg: string; requested?: number; before?: number; effective?: number }
+  const WARN = 40;
+
+  function capture() {
+    const lines: LogLine[] = [];
+    const log = createLogger({ level: 'info', name: 'test', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
+    return { lines, log };
+  }
+
+  /** What the library hands over: an emitter holding its dgram socket as `socket`. */
+  function voiceUdp(socket: unknown): EventEmitter {
+    return Object.assign(new EventEmitter(), { socket });
+  }
+
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+  const udp4 = () => {
+    const s = createSocket('udp4');
+    sockets.push(s);
+    return s;
+  };
+
+  test('a bound socket gets it at once, and the size in effect is logged', async () => {
+    const socket = udp4();
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const before = socket.getRecvBufferSize();
+    const { lines, log } = capture();
+    raiseReceiveBuffer(voiceUdp(socket), 4 << 20, log);
+    expect(socket.getRecvBufferSize()).toBeGreaterThan(before);
+    expect(lines).toEqual([expect.objectContaining({ msg: 'voice UDP receive buffer set', requested: 4 << 20, before, effective: socket.getRecvBufferSize() })]);
+  });
+
+  test('a socket not bound yet (the library binds on its first send) gets it once bound', async () => {
+    const socket = udp4();
+    const { lines, log } = capture();
+    raiseReceiveBuffer(voiceUdp(socket), 4 << 20, log);
+    expect(lines).toEqual([]);
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    expect(lines).toEqual([expect.objectContaining({ msg: 'voice UDP receive buffer set', effective: socket.getRecvBufferSize() })]);
+    expect(lines[0]!.effective).toBeGreaterThan(lines[0]!.before!);
+  });
+
+  test.each([
+    ['no socket where the library keeps it', () => voiceUdp(undefined)],
+    ['a socket that closed before it could be sized', () => {
+      const socket = udp4();
+      const udp = voiceUdp(socket);
+      socket.once('listening', () => socket.close());
+      return udp;
+    }],
+  ])('%s: a warning at most, never a failure', async (_name, make) => {
+    const { lines, log } = capture();
+    const udp = make();
+    expect(() => raiseReceiveBuffer(udp, 4 << 20, log)).not.toThrow();
+    const socket = Reflect.get(udp, 'socket') as Socket | undefined;
+    if (socket) {
+      sockets.splice(sockets.indexOf(socket), 1);
+      // Bound, then closed by its own first 'listening' listener before ours runs.
+      await new Promise<void>((resolve) => {
+        socket.once('close', resolve);
+        socket.bind(0, '127.0.0.1');
+      });
+    }
+    expect(lines.map((l) => l.level)).toEqual([WARN]);
   });
 });
