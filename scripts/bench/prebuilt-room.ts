@@ -12,6 +12,7 @@
 // then lets the real bot resume the recording and stops it with `/record stop`.
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_TICK_MS } from '../../src/recording/room-recorder.ts';
 import { SpeakerTrack, type ReceivedPacket } from '../../src/recording/speaker-track.ts';
 import { OPUS_SILENCE_FRAME } from '../../tests/discord-sim/index.ts';
 import { mulberry32 } from '../../tests/discord-sim/ids.ts';
@@ -33,8 +34,6 @@ export interface PrebuiltRoomResult {
   buildMs: number;
 }
 
-/** The recorder ticks every open track this often (room-recorder.ts DEFAULT_TICK_MS). */
-const TICK_MS = 200;
 const FLUSH_EVERY_MS = 1000;
 
 /** What the receive adapter hands the recorder for one turn, in arrival order. */
@@ -78,7 +77,7 @@ export async function buildPrebuiltRoom(spec: PrebuiltRoomSpec): Promise<Prebuil
   let packets = 0;
   const source = allPackets();
   let next = source.next();
-  for (let nowMs = TICK_MS; nowMs <= totalMs; nowMs += TICK_MS) {
+  for (let nowMs = DEFAULT_TICK_MS; nowMs <= totalMs; nowMs += DEFAULT_TICK_MS) {
     while (!next.done && next.value.packet.arrivalMs < nowMs) {
       tracks[next.value.speaker]!.push(next.value.packet);
       packets++;

@@ -120,7 +120,8 @@ interface LiveSpeaker {
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
-const DEFAULT_TICK_MS = 200;
+/** How often every open track is ticked, so a talk spurt's end is written without waiting for the next packet. */
+export const DEFAULT_TICK_MS = 200;
 
 export class RoomRecorder extends EventEmitter<RoomEvents> {
   readonly id: string;
