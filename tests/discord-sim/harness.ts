@@ -24,21 +24,30 @@ export async function loginClient(sim: DiscordSim, options: Partial<ClientOption
   return client;
 }
 
-/** The real @discordjs/voice join (DAVE off: the stand-in offers dave_protocol_version 0). */
-export async function joinVoice(
-  client: Client,
-  sim: DiscordSim,
-  options: { channelId?: string; selfDeaf?: boolean; timeoutMs?: number } = {},
-): Promise<VoiceConnection> {
+/**
+ * The real @discordjs/voice join as a recorder makes it: hearing others (Discord sends no audio to a deafened
+ * bot) and DAVE off (the stand-in offers dave_protocol_version 0). Returned at once, not yet Ready, for code
+ * that waits for readiness itself.
+ */
+export function connectVoice(client: Client, sim: DiscordSim, options: { channelId?: string; selfDeaf?: boolean } = {}): VoiceConnection {
   const guild = client.guilds.cache.get(sim.guildId);
   if (!guild) throw new Error('discord-sim: the client has not received the guild');
-  const connection = joinVoiceChannel({
+  return joinVoiceChannel({
     channelId: options.channelId ?? sim.voiceChannelId,
     guildId: sim.guildId,
     adapterCreator: guild.voiceAdapterCreator,
     selfDeaf: options.selfDeaf ?? false,
     daveEncryption: false,
   });
+}
+
+/** `connectVoice`, resolved once the connection is Ready (destroyed if it never gets there). */
+export async function joinVoice(
+  client: Client,
+  sim: DiscordSim,
+  options: { channelId?: string; selfDeaf?: boolean; timeoutMs?: number } = {},
+): Promise<VoiceConnection> {
+  const connection = connectVoice(client, sim, options);
   try {
     await entersState(connection, VoiceConnectionStatus.Ready, options.timeoutMs ?? 10_000);
   } catch (error) {

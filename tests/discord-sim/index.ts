@@ -9,4 +9,4 @@ export {
   loadScenario, parseScenario, playScenario, loadScenarioSpeech, scenarioUsers, timeline, extractLinks, ScenarioError,
   type Scenario, type ScenarioEvent, type ScenarioHooks, type ScenarioOutcome, type ScenarioRun, type ScenarioIssue,
 } from './scenario.ts';
-export { loginClient, joinVoice, RECORDER_INTENTS } from './harness.ts';
+export { loginClient, connectVoice, joinVoice, RECORDER_INTENTS } from './harness.ts';

@@ -6,14 +6,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import tls from 'node:tls';
-import { joinVoiceChannel } from '@discordjs/voice';
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import { GatewayIntentBits } from 'discord.js';
 import { afterEach, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { monotonicClock } from '../../src/recording/clock.ts';
 import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
 import { openStore } from '../../src/storage/store.ts';
-import { speechFromPcm, startDiscordSim, tonePcm } from '../discord-sim/index.ts';
+import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm } from '../discord-sim/index.ts';
 import { decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -107,20 +106,10 @@ test('after a crash the recording resumes on the same time base: downtime silent
   cleanup.push(() => store.close());
   const stored = await store.getRecording(first.id);
   expect(stored?.state).toBe('recording');
-  const client = new Client({ ...sim.clientOptions, intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
+  const client = await loginClient(sim, { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
   cleanup.push(() => client.destroy());
-  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
-  await client.login(sim.token);
-  await ready;
-  const guild = client.guilds.cache.get(sim.guildId);
-  if (!guild || !stored) throw new Error('setup');
-  const connection = joinVoiceChannel({
-    channelId: sim.voiceChannelId,
-    guildId: sim.guildId,
-    adapterCreator: guild.voiceAdapterCreator,
-    selfDeaf: false,
-    daveEncryption: false,
-  });
+  if (!stored) throw new Error('setup');
+  const connection = connectVoice(client, sim);
   const room = await RoomRecorder.resume({
     recording: stored,
     consenting: new Set([alice]),

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { joinVoiceChannel, type VoiceConnection } from '@discordjs/voice';
-import { Client, Events, GatewayIntentBits } from 'discord.js';
+import type { VoiceConnection } from '@discordjs/voice';
+import { GatewayIntentBits, type Client } from 'discord.js';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -14,7 +14,7 @@ import { ManualClock, monotonicClock } from '../../src/recording/clock.ts';
 import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
 import type { VoiceChange } from '../../src/recording/room-voice.ts';
 import { openStore, type Store } from '../../src/storage/store.ts';
-import { speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
 import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
 
 const config: RoomDeps['config'] = {
@@ -42,11 +42,8 @@ afterEach(async () => {
 async function harness(): Promise<Harness> {
   const sim = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'bob' }, { username: 'carol' }] });
   cleanup.push(() => sim.close());
-  const client = new Client({ ...sim.clientOptions, intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
+  const client = await loginClient(sim, { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
   cleanup.push(() => client.destroy());
-  const ready = new Promise((resolve) => client.once(Events.ClientReady, resolve));
-  await client.login(sim.token);
-  await ready;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-rec-'));
   cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
   const store = await openStore({ dataDir, log: silentLogger() });
@@ -57,8 +54,6 @@ async function harness(): Promise<Harness> {
     carol: sim.userByName('carol').id,
   };
   for (const id of Object.values(users)) sim.joinVoice(id);
-  const guild = client.guilds.cache.get(sim.guildId);
-  if (!guild) throw new Error('the client does not see the simulated guild');
   return {
     sim,
     client,
@@ -66,13 +61,7 @@ async function harness(): Promise<Harness> {
     dataDir,
     users,
     connect: () => {
-      const connection = joinVoiceChannel({
-        channelId: sim.voiceChannelId,
-        guildId: sim.guildId,
-        adapterCreator: guild.voiceAdapterCreator,
-        selfDeaf: false,
-        daveEncryption: false,
-      });
+      const connection = connectVoice(client, sim);
       cleanup.push(async () => {
         if (connection.state.status !== 'destroyed') connection.destroy();
       });
