@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   ChannelType, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction, type Client,
 } from 'discord.js';
-import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
-import { joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../discord-sim/index.ts';
+import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import { connectVoice, joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -167,7 +167,7 @@ describe('REST behaviour the bot relies on', () => {
     if (!guild) throw new Error('no guild');
     expect(guild.channels.cache.get(s.voiceChannelId)?.permissionsFor(c.user?.id ?? '')?.has('Connect')).toBe(false);
     const ignored = s.waitFor((e) => e.kind === 'voice' && e.event === 'join-ignored');
-    connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+    connection = connectVoice(c, s);
     await ignored;
     await expect(entersState(connection, VoiceConnectionStatus.Ready, 1000)).rejects.toThrow();
   });
