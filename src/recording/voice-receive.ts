@@ -72,6 +72,11 @@ export interface ReceiveStats {
   malformed: number;
   /** Fresh subscriptions opened after the library destroyed one. */
   resubscribes: number;
+  /**
+   * Datagrams of this speaker that reached the socket but yielded no frame, or a frame still end-to-end encrypted
+   * (DAVE): the library could not decrypt them. Counted, never written.
+   */
+  undecryptable: number;
 }
 
 export interface ReceiveSubscription {
@@ -99,7 +104,7 @@ interface InFlight {
 type Listener = (...args: unknown[]) => void;
 
 function emptyStats(): ReceiveStats {
-  return { delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0 };
+  return { delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0 };
 }
 
 /**
