@@ -26,10 +26,14 @@ export async function loginClient(sim: DiscordSim, options: Partial<ClientOption
 
 /**
  * The real @discordjs/voice join as a recorder makes it: hearing others (Discord sends no audio to a deafened
- * bot) and DAVE off (the stand-in offers dave_protocol_version 0). Returned at once, not yet Ready, for code
- * that waits for readiness itself.
+ * bot), with DAVE when the stand-in speaks it (`dave: false` offers none, which a DAVE stand-in closes with
+ * 4017). Returned at once, not yet Ready, for code that waits for readiness itself.
  */
-export function connectVoice(client: Client, sim: DiscordSim, options: { channelId?: string; selfDeaf?: boolean } = {}): VoiceConnection {
+export function connectVoice(
+  client: Client,
+  sim: DiscordSim,
+  options: { channelId?: string; selfDeaf?: boolean; dave?: boolean } = {},
+): VoiceConnection {
   const guild = client.guilds.cache.get(sim.guildId);
   if (!guild) throw new Error('discord-sim: the client has not received the guild');
   return joinVoiceChannel({
@@ -37,7 +41,7 @@ export function connectVoice(client: Client, sim: DiscordSim, options: { channel
     guildId: sim.guildId,
     adapterCreator: guild.voiceAdapterCreator,
     selfDeaf: options.selfDeaf ?? false,
-    daveEncryption: false,
+    daveEncryption: options.dave ?? sim.dave.enabled,
   });
 }
 
@@ -45,7 +49,7 @@ export function connectVoice(client: Client, sim: DiscordSim, options: { channel
 export async function joinVoice(
   client: Client,
   sim: DiscordSim,
-  options: { channelId?: string; selfDeaf?: boolean; timeoutMs?: number } = {},
+  options: { channelId?: string; selfDeaf?: boolean; dave?: boolean; timeoutMs?: number } = {},
 ): Promise<VoiceConnection> {
   const connection = connectVoice(client, sim, options);
   try {

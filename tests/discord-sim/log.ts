@@ -20,7 +20,9 @@ export type SimLogEntry =
   | { kind: 'gateway-in'; seq: number; at: number; op: number; d: unknown }
   | { kind: 'gateway-out'; seq: number; at: number; t: string; d: unknown }
   | { kind: 'voice-in'; seq: number; at: number; op: number; d: unknown }
-  | { kind: 'voice'; seq: number; at: number; event: string; detail: Record<string, unknown> };
+  | { kind: 'voice'; seq: number; at: number; event: string; detail: Record<string, unknown> }
+  /** The voice server's DAVE group management (dave-group.ts): proposals, commits, transitions, recoveries. */
+  | { kind: 'dave'; seq: number; at: number; event: string; detail: Record<string, unknown> };
 
 type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq' | 'at'> : never;
 

@@ -15,7 +15,8 @@ import { SimLog, type SimLogEntry } from './log.ts';
 import { CommandRegistry, parseSlash, type InteractionRecord } from './interactions.ts';
 import { startRest, messageText } from './rest.ts';
 import { startGateway, type VoiceStateRequest } from './gateway.ts';
-import { startVoiceServer, type VoiceSession } from './voice-server.ts';
+import { DEFAULT_DAVE, startVoiceServer, type DaveOptions, type VoiceSession } from './voice-server.ts';
+import type { DaveGroup } from './dave-group.ts';
 import { createTrustedLoopbackCertificate } from './tls-trust.ts';
 import { SpeakerEngine, type SpeakOptions, type Utterance } from './speaker.ts';
 import { loadSpeech, type GateOptions, type Speech } from './audio-source.ts';
@@ -39,6 +40,20 @@ export interface DiscordSimOptions extends Omit<WorldOptions, 'now'> {
   rateLimit?: { limit: number; windowMs: number };
   /** Monotonic ms clock for pacing audio and scenario timing. Default performance.now. */
   clock?: () => number;
+  /**
+   * DAVE end-to-end encryption on the voice server: on by default, as Discord requires it on voice channels.
+   * `false` for the plain path; an object to tune the group's timing or inject its faults.
+   */
+  dave?: boolean | Partial<DaveOptions>;
+}
+
+/** How a simulated person's client joins a call. */
+export interface JoinOptions {
+  /**
+   * Fault: the voice server sends the DAVE proposals that add this user before the op 11 that announces them
+   * to bots, so a bot's MLS layer sees an Add for a user it was never told about.
+   */
+  clientsConnectLate?: boolean;
 }
 
 export interface DiscordSim {
@@ -71,7 +86,9 @@ export interface DiscordSim {
   /** Gives a member a new role with these guild-wide permissions (GUILD_ROLE_CREATE + GUILD_MEMBER_UPDATE); returns its id. */
   grantRole(userId: string, permissions: readonly PermissionName[], name?: string): string;
   userByName(username: string): SimUser;
-  joinVoice(userId: string, channelId?: string): void;
+  joinVoice(userId: string, channelId?: string, options?: JoinOptions): void;
+  /** DAVE on the voice server: whether it is on, and each channel's MLS group (undefined with DAVE off). */
+  readonly dave: { readonly enabled: boolean; group(channelId?: string): DaveGroup | undefined };
   leaveVoice(userId: string): void;
   slash(userId: string, text: string, options?: { channelId?: string }): InteractionRecord;
   waitForInteractionResponse(interaction: InteractionRecord, timeoutMs?: number): Promise<APIMessage | null>;
@@ -131,8 +148,15 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     heartbeatIntervalMs: options.voiceHeartbeatMs ?? 13_750,
     usersInChannel: (channelId) => world.usersInVoice(channelId),
     speakerSsrc: (userId) => speakers?.ssrcOf(userId) ?? null,
+    dave: options.dave === false ? { ...DEFAULT_DAVE, enabled: false } : { ...DEFAULT_DAVE, ...(options.dave === true ? {} : options.dave) },
   });
-  speakers = new SpeakerEngine(world, voice, log, clock, () => faults);
+  // End-to-end encryption happens in the speaker's client, before the media server relays the frame to anyone.
+  const e2ee = (userId: string, opus: Buffer): Buffer => {
+    const channelId = world.voiceStates.get(userId)?.channelId;
+    const group = channelId ? voice.daveGroup(channelId) : undefined;
+    return group ? group.encrypt(userId, opus) : opus;
+  };
+  speakers = new SpeakerEngine(world, voice, log, clock, () => faults, e2ee);
   const speakerEngine = speakers;
 
   const onVoiceStateRequest = (request: VoiceStateRequest) => {
@@ -223,12 +247,15 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       if (!user) throw new Error(`discord-sim: no user named ${username}`);
       return user;
     },
-    joinVoice(userId, channelId = world.voiceChannelId) {
+    joinVoice(userId, channelId = world.voiceChannelId, join = {}) {
       const previous = world.voiceStates.get(userId)?.channelId;
       if (previous === channelId) return;
-      if (previous) voice.clientDisconnect(previous, userId);
+      if (previous) sim.leaveVoice(userId);
       world.setVoiceState(userId, channelId);
-      voice.clientConnect(channelId, userId);
+      // On Discord a client joining a call is announced (op 11), then its DAVE key package is proposed (op 27).
+      if (!join.clientsConnectLate) voice.clientConnect(channelId, userId);
+      voice.daveGroup(channelId)?.addSimulated(userId);
+      if (join.clientsConnectLate) voice.clientConnect(channelId, userId);
       speakerEngine.connected(userId, channelId);
     },
     leaveVoice(userId) {
@@ -236,6 +263,11 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       if (!previous) return;
       world.setVoiceState(userId, null);
       voice.clientDisconnect(previous, userId);
+      voice.daveGroup(previous)?.remove(userId);
+    },
+    dave: {
+      enabled: options.dave !== false,
+      group: (channelId = world.voiceChannelId) => voice.daveGroup(channelId),
     },
     slash(userId, text, { channelId = world.textChannelId } = {}) {
       const parsed = parseSlash(text, commands, (word) => {

@@ -69,13 +69,24 @@ export class SpeakerEngine {
   private readonly log: SimLog;
   private readonly clock: () => number;
   private readonly defaultFaults: () => NetworkFaults;
+  private readonly e2ee: (userId: string, opus: Buffer) => Buffer;
+  /** A frame's payload as its client sent it (end-to-end encrypted once, then relayed to each bot as is). */
+  private readonly payloads = new WeakMap<SentFrame, Buffer>();
 
-  constructor(world: World, voice: VoiceServer, log: SimLog, clock: () => number, defaultFaults: () => NetworkFaults) {
+  constructor(
+    world: World,
+    voice: VoiceServer,
+    log: SimLog,
+    clock: () => number,
+    defaultFaults: () => NetworkFaults,
+    e2ee: (userId: string, opus: Buffer) => Buffer = (_userId, opus) => opus,
+  ) {
     this.world = world;
     this.voice = voice;
     this.log = log;
     this.clock = clock;
     this.defaultFaults = defaultFaults;
+    this.e2ee = e2ee;
   }
 
   /** Known SSRC of a user who has spoken (for op 5 on a bot's (re)connect), unless deliberately unannounced. */
@@ -178,7 +189,12 @@ export class SpeakerEngine {
     for (const session of this.voice.readySessionsIn(state.channelId)) {
       if (session.selfDeaf) continue; // Discord sends no audio to a self-deafened client
       if (sender.announce) this.voice.announce(state.channelId, frame.userId, frame.ssrc);
-      const rtp: RtpFrame = { sequence: frame.sequence, timestamp: frame.timestamp, ssrc: frame.ssrc, marker: frame.marker, opus: frame.opus };
+      let opus = this.payloads.get(frame);
+      if (!opus) {
+        opus = this.e2ee(frame.userId, frame.opus);
+        this.payloads.set(frame, opus);
+      }
+      const rtp: RtpFrame = { sequence: frame.sequence, timestamp: frame.timestamp, ssrc: frame.ssrc, marker: frame.marker, opus };
       // Each recipient gets its own encryption (own key, own nonce counter), as Discord's media server does.
       session.nonce = (session.nonce + 1) >>> 0;
       let packet = buildEncryptedRtp(rtp, session.secretKey as Buffer, session.nonce);

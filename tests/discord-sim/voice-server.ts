@@ -7,6 +7,8 @@ import type { SimLog } from './log.ts';
 import { buildIpDiscoveryReply } from './rtp.ts';
 import { closeServer, listen } from './rest.ts';
 import type { LoopbackCertificate } from './tls-trust.ts';
+import { DaveGroup, type BotLink } from './dave-group.ts';
+import { ExternalSender } from './dave-mls.ts';
 
 /** Modes the stand-in offers; @discordjs/voice picks aead_aes256_gcm_rtpsize when the runtime has AES-GCM. */
 const MODES = [VoiceEncryptionMode.AeadAes256GcmRtpSize, VoiceEncryptionMode.AeadXChaCha20Poly1305RtpSize];
@@ -26,7 +28,10 @@ export interface VoiceSession {
   selfDeaf: boolean;
   ws: WebSocket | null;
   seq: number;
-  sent: { seq: number; payload: Record<string, unknown> }[];
+  /** What went out, for op 7 Resume to replay: JSON payloads and DAVE's binary messages share one sequence. */
+  sent: { seq: number; payload: Record<string, unknown> | Buffer }[];
+  /** DAVE version the client offered in Identify (0: none). */
+  maxDave: number;
   /** user ids whose SSRC was announced (op 5) on this session */
   announced: Set<string>;
   nonce: number;
@@ -41,7 +46,32 @@ export interface VoiceServerOptions {
   usersInChannel: (channelId: string) => string[];
   /** users whose SSRC is known and may be announced on connect */
   speakerSsrc: (userId: string) => number | null;
+  /** DAVE (end-to-end encryption), on by default as on Discord. */
+  dave: DaveOptions;
 }
+
+export interface DaveOptions {
+  enabled: boolean;
+  /** The lowest DAVE version a client must offer; less is closed with 4017, as Discord does with no DAVE at all. */
+  requiredVersion: number;
+  /** See DaveGroupOptions. */
+  simCommitDelayMs: number;
+  transitionTimeoutMs: number;
+  commitTimeoutMs: number;
+  zeroTransitionIds: boolean;
+}
+
+export const DEFAULT_DAVE: DaveOptions = {
+  enabled: true,
+  requiredVersion: 1,
+  simCommitDelayMs: 20,
+  transitionTimeoutMs: 2_000,
+  commitTimeoutMs: 2_000,
+  zeroTransitionIds: false,
+};
+
+/** Discord's close code for a client that does not speak the DAVE version the call needs. */
+export const DAVE_REQUIRED_CLOSE_CODE = 4017;
 
 export interface VoiceServer {
   endpoint: string;
@@ -58,6 +88,8 @@ export interface VoiceServer {
   session(guildId: string): VoiceSession | undefined;
   send(session: VoiceSession, payload: Record<string, unknown>): void;
   sendUdp(session: VoiceSession, packet: Buffer): void;
+  /** The channel's DAVE group (created on first use), or undefined with DAVE off. */
+  daveGroup(channelId: string): DaveGroup | undefined;
   announce(channelId: string, userId: string, ssrc: number): void;
   clientConnect(channelId: string, userId: string): void;
   clientDisconnect(channelId: string, userId: string): void;
@@ -100,13 +132,41 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
     // 8-byte keep-alives and the bot's own RTP are accepted and ignored, as Discord does for a silent bot.
   });
 
+  const remember = (session: VoiceSession, payload: Record<string, unknown> | Buffer) => {
+    session.sent.push({ seq: session.seq, payload });
+    if (session.sent.length > 500) session.sent.shift();
+    if (session.ws?.readyState === session.ws?.OPEN) session.ws?.send(Buffer.isBuffer(payload) ? payload : JSON.stringify(payload));
+  };
   const send = (session: VoiceSession, payload: Record<string, unknown>) => {
     session.seq += 1;
-    const framed = { ...payload, seq: session.seq };
-    session.sent.push({ seq: session.seq, payload: framed });
-    if (session.sent.length > 500) session.sent.shift();
-    if (session.ws?.readyState === session.ws?.OPEN) session.ws?.send(JSON.stringify(framed));
+    remember(session, { ...payload, seq: session.seq });
   };
+  /** DAVE binary framing, server to client: `[u16 BE seq][u8 opcode][payload]`. */
+  const sendBinary = (session: VoiceSession, op: number, payload: Buffer) => {
+    session.seq += 1;
+    const header = Buffer.alloc(3);
+    header.writeUInt16BE(session.seq & 0xffff, 0);
+    header[2] = op;
+    remember(session, Buffer.concat([header, payload]));
+  };
+
+  const externalSender = new ExternalSender();
+  const groups = new Map<string, DaveGroup>();
+  const daveGroup = (channelId: string): DaveGroup | undefined => {
+    if (!options.dave.enabled) return undefined;
+    let group = groups.get(channelId);
+    if (!group) {
+      group = new DaveGroup({ channelId, externalSender, log, usersInChannel: () => options.usersInChannel(channelId), ...options.dave });
+      groups.set(channelId, group);
+    }
+    return group;
+  };
+  const botLink = (session: VoiceSession): BotLink => ({
+    userId: session.userId,
+    live: () => session.ws !== null && session.ws.readyState === session.ws.OPEN && session.secretKey !== null,
+    sendBinary: (op, payload) => sendBinary(session, op, payload),
+    sendJson: (op, d) => send(session, { op, d }),
+  });
 
   const closeWs = (ws: WebSocket | null, code: number, reason: string) => {
     if (ws && ws.readyState === ws.OPEN) ws.close(code, reason);
@@ -128,10 +188,23 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
     const version = new URL(req.url ?? '/', 'https://127.0.0.1').searchParams.get('v');
     ws.send(JSON.stringify({ op: VoiceOpcodes.Hello, d: { v: Number(version ?? 8), heartbeat_interval: options.heartbeatIntervalMs } }));
     let session: VoiceSession | null = null;
+    /** DAVE binary framing, client to server: `[u8 opcode][payload]`. */
+    const onBinary = (current: VoiceSession | null, data: Buffer) => {
+      const group = current ? daveGroup(current.channelId) : undefined;
+      if (!current || !group || current.maxDave === 0) {
+        closeWs(ws, VoiceCloseCodes.UnknownOpcode, 'binary opcodes need DAVE');
+        return;
+      }
+      const op = data[0];
+      const payload = data.subarray(1);
+      log.add({ kind: 'voice-in', op: op ?? -1, d: { binary: payload.length } });
+      if (op === VoiceOpcodes.DaveMlsKeyPackage) group.botKeyPackage(botLink(current), payload);
+      else if (op === VoiceOpcodes.DaveMlsCommitWelcome) group.botCommit(current.userId, payload);
+      else closeWs(ws, VoiceCloseCodes.UnknownOpcode, 'Unknown opcode');
+    };
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
-        // DAVE binary opcodes: not offered (dave_protocol_version 0), so any is a protocol error.
-        closeWs(ws, VoiceCloseCodes.UnknownOpcode, 'binary opcodes need DAVE');
+        onBinary(session, Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
         return;
       }
       let packet: { op: number; d: Record<string, unknown> };
@@ -154,7 +227,13 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
           if (!candidate || candidate.token !== d.token || candidate.sessionId !== d.session_id || candidate.userId !== d.user_id) {
             return closeWs(ws, VoiceCloseCodes.AuthenticationFailed, 'Authentication failed');
           }
+          const maxDave = Number(d.max_dave_protocol_version ?? 0);
+          if (options.dave.enabled && maxDave < options.dave.requiredVersion) {
+            log.add({ kind: 'voice', event: 'dave-required', detail: { channelId: candidate.channelId, maxDave } });
+            return closeWs(ws, DAVE_REQUIRED_CLOSE_CODE, 'E2EE/DAVE protocol required');
+          }
           session = candidate;
+          session.maxDave = maxDave;
           closeWs(session.ws, VoiceCloseCodes.SessionNoLongerValid, 'replaced');
           session.ws = ws;
           session.seq = 0;
@@ -175,7 +254,7 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
           session = candidate;
           session.ws = ws;
           const after = Number(d.seq_ack ?? -1);
-          for (const frame of session.sent.filter((f) => f.seq > after)) ws.send(JSON.stringify(frame.payload));
+          for (const frame of session.sent.filter((f) => f.seq > after)) ws.send(Buffer.isBuffer(frame.payload) ? frame.payload : JSON.stringify(frame.payload));
           send(session, { op: VoiceOpcodes.Resumed, d: null });
           log.add({ kind: 'voice', event: 'resumed', detail: { channelId: session.channelId, seqAck: after } });
           return;
@@ -194,12 +273,19 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         session.remote = { address: info.address, port: info.port };
         session.secretKey = randomBytes(32);
         session.nonce = 0;
+        const daveVersion = options.dave.enabled && session.maxDave > 0 ? 1 : 0;
         send(session, {
           op: VoiceOpcodes.SessionDescription,
-          d: { mode: session.mode, secret_key: [...session.secretKey], audio_codec: 'opus', video_codec: 'H264', media_session_id: randomBytes(16).toString('hex'), dave_protocol_version: 0 },
+          d: { mode: session.mode, secret_key: [...session.secretKey], audio_codec: 'opus', video_codec: 'H264', media_session_id: randomBytes(16).toString('hex'), dave_protocol_version: daveVersion },
         });
-        log.add({ kind: 'voice', event: 'session-description', detail: { channelId: session.channelId, mode: session.mode, remotePort: info.port } });
+        log.add({ kind: 'voice', event: 'session-description', detail: { channelId: session.channelId, mode: session.mode, remotePort: info.port, dave: daveVersion } });
+        // @discordjs/voice handles DAVE's binary ops only once Ready (after op 4), so the package follows op 4.
+        if (daveVersion > 0) sendBinary(session, VoiceOpcodes.DaveMlsExternalSender, externalSender.package());
         announceExisting(session);
+      } else if (packet.op === VoiceOpcodes.DaveTransitionReady && daveGroup(session.channelId)) {
+        daveGroup(session.channelId)?.botReady(session.userId, Number(d.transition_id));
+      } else if (packet.op === VoiceOpcodes.DaveMlsInvalidCommitWelcome && daveGroup(session.channelId)) {
+        daveGroup(session.channelId)?.botInvalid(session.userId, Number(d.transition_id));
       } else if (packet.op !== VoiceOpcodes.Speaking) {
         closeWs(ws, VoiceCloseCodes.UnknownOpcode, 'Unknown opcode');
       }
@@ -232,7 +318,9 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         announced: new Set(),
         nonce: 0,
         heartbeats: 0,
+        maxDave: 0,
       };
+      if (previous && previous.channelId !== input.channelId) daveGroup(previous.channelId)?.remove(previous.userId);
       sessions.set(input.guildId, session);
       return session;
     },
@@ -241,6 +329,7 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
       if (!session) return;
       if (change.selfDeaf !== undefined) session.selfDeaf = change.selfDeaf;
       if (change.channelId !== undefined && change.channelId !== session.channelId) {
+        daveGroup(session.channelId)?.remove(session.userId);
         session.channelId = change.channelId;
         session.announced.clear();
         if (session.secretKey) announceExisting(session);
@@ -250,12 +339,14 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
       const session = sessions.get(guildId);
       if (!session) return;
       sessions.delete(guildId);
+      daveGroup(session.channelId)?.remove(session.userId);
       closeWs(session.ws, VoiceCloseCodes.Disconnected, 'Disconnected');
     },
     readySessionsIn: (channelId) =>
       [...sessions.values()].filter((s) => s.channelId === channelId && s.secretKey !== null && s.remote !== null),
     session: (guildId) => sessions.get(guildId),
     send,
+    daveGroup,
     sendUdp(session, packet) {
       if (session.remote) udp.send(packet, session.remote.port, session.remote.address);
     },
@@ -289,6 +380,7 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
       }
     },
     close: async () => {
+      for (const group of groups.values()) group.close();
       for (const client of wss.clients) client.terminate();
       wss.close();
       udp.close();
