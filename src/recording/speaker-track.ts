@@ -10,8 +10,9 @@ import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
 import {
   initialPlacement, msToGrid, SAMPLES_PER_MS, placementReducer, resumedPlacement,
-  type PlacementEvent, type PlacementState, type RtpInfo,
+  type PlacementEvent, type PlacementState, type PlacementStep, type RtpInfo,
 } from './placement.ts';
+import { countSequence, lostFrames, NO_SEQUENCE_LOSS, type SequenceLoss } from './rtp-loss.ts';
 
 export interface ReceivedPacket {
   opus: Buffer;
@@ -39,6 +40,14 @@ export interface SpeakerTrackOptions {
 }
 
 export interface SpeakerTrackStats {
+  /** Frames handed to the track (push), whatever became of them. */
+  received: number;
+  /**
+   * Frames that never reached the track, by gaps in their RTP sequence (rtp-loss.ts): lost on the way, or a
+   * datagram the voice layer could not decrypt. Frames that came without a header cannot be told apart from
+   * the gaps they sit in, so each one is taken off the count: it errs low, never high.
+   */
+  lost: number;
   written: number;
   silenceSamples: number;
   dropped: { invalid: number; duplicate: number; late: number };
@@ -50,7 +59,16 @@ export class SpeakerTrack {
   #writer: OggOpusWriter;
   #state: PlacementState<Buffer>;
   #log: TrackLog | undefined;
-  #stats: SpeakerTrackStats = { written: 0, silenceSamples: 0, dropped: { invalid: 0, duplicate: 0, late: 0 }, reordered: 0 };
+  #stats: Omit<SpeakerTrackStats, 'lost'> = {
+    received: 0,
+    written: 0,
+    silenceSamples: 0,
+    dropped: { invalid: 0, duplicate: 0, late: 0 },
+    reordered: 0,
+  };
+  #sequence: SequenceLoss = NO_SEQUENCE_LOSS;
+  /** Frames that came without an RTP header (see `lost`). */
+  #bare = 0;
   #error: Error | null = null;
   #closed = false;
 
@@ -109,13 +127,22 @@ export class SpeakerTrack {
   /** Never throws: invalid Opus is dropped and counted; an I/O error is kept, logged and rethrown by close(). */
   push(p: ReceivedPacket): void {
     if (this.#closed) return;
+    this.#stats.received++;
     const samples = Buffer.isBuffer(p.opus) ? opusPacketSamples(p.opus) : null;
     if (samples === null || !Number.isFinite(p.arrivalMs)) {
       this.#stats.dropped.invalid++;
       this.#log?.debug({ path: this.path, bytes: Buffer.isBuffer(p.opus) ? p.opus.length : null }, 'dropped an invalid Opus packet');
+      // It did arrive: its sequence number is no gap.
+      this.#arrived(p.rtp);
       return;
     }
-    this.#apply({ type: 'packet', arrivalMs: p.arrivalMs, samples, rtp: p.rtp, bytes: p.opus, payload: p.opus });
+    const decision = this.#apply({ type: 'packet', arrivalMs: p.arrivalMs, samples, rtp: p.rtp, bytes: p.opus, payload: p.opus });
+    if (decision?.kind !== 'dropped' || decision.reason !== 'duplicate') this.#arrived(p.rtp);
+  }
+
+  #arrived(rtp: RtpInfo | undefined): void {
+    if (rtp) this.#sequence = countSequence(this.#sequence, rtp);
+    else this.#bare++;
   }
 
   /** Let the arrival clock move without a packet (call every few hundred ms) so a spurt's end is written promptly. */
@@ -130,7 +157,8 @@ export class SpeakerTrack {
   }
 
   stats(): SpeakerTrackStats {
-    return { ...this.#stats, dropped: { ...this.#stats.dropped } };
+    const lost = Math.max(0, lostFrames(this.#sequence) - this.#bare);
+    return { ...this.#stats, lost, dropped: { ...this.#stats.dropped } };
   }
 
   get error(): Error | null {
@@ -147,8 +175,8 @@ export class SpeakerTrack {
     if (this.#error) throw this.#error;
   }
 
-  #apply(event: PlacementEvent<Buffer>): void {
-    if (this.#error) return;
+  #apply(event: PlacementEvent<Buffer>): PlacementStep<Buffer>['decision'] {
+    if (this.#error) return undefined;
     const step = placementReducer(this.#state, event);
     this.#state = step.state;
     if (step.decision?.kind === 'dropped') this.#stats.dropped[step.decision.reason]++;
@@ -166,6 +194,7 @@ export class SpeakerTrack {
       this.#error = err as Error;
       this.#log?.warn({ path: this.path, err }, 'writing the track failed');
     }
+    return step.decision;
   }
 
   #writeSilence(samples: number): void {

@@ -144,6 +144,35 @@ describe('SpeakerTrack: time alignment, decoded with libopus', () => {
     expect(tail.correlation).toBeGreaterThan(0.5);
   });
 
+  test('integrity counts: every frame received, gaps in the RTP sequence lost, a pause between spurts is no loss', async () => {
+    // Two spurts 3 s apart, numbered on from each other as a Discord client does (it numbers only what it
+    // sends), across the 16-bit wrap.
+    const first = spurt(speech(1000, 50), 1000, { seq: 65_500, ts: 1000, ssrc: 9 });
+    const second = spurt(speech(1000, 51), 5000, { seq: (65_500 + first.length) & 0xffff, ts: 1000 + 960 * 250, ssrc: 9 });
+    const clean = [...first, ...second];
+    const { sent, lost } = faulty(clean, { loss: 0.1, dup: 0.05, reorder: 0.1, jitterMs: 10, seed: 11 });
+    const track = await record(opts(), sent, 7000);
+    const stats = track.stats();
+    // A loss can only be seen with a later packet after it (and an earlier one before it).
+    const seen = clean.map((p) => !lost.has(p));
+    const visible = clean.filter((p, i) => lost.has(p) && seen.slice(0, i).includes(true) && seen.slice(i + 1).includes(true));
+    expect(visible.length).toBeGreaterThan(5);
+    expect(stats.received).toBe(sent.length);
+    expect(stats.lost).toBe(visible.length);
+    expect(stats.dropped.duplicate).toBe(sent.length - new Set(sent.map((p) => p.rtp?.sequence)).size);
+
+    const clean2 = await record(opts(), clean, 7000);
+    expect(clean2.stats()).toMatchObject({ received: clean.length, lost: 0, dropped: { duplicate: 0, late: 0 } });
+  });
+
+  test('frames without an RTP header are never counted as lost', async () => {
+    const packets = spurt(speech(1000, 52), 1000, { seq: 10, ts: 0, ssrc: 3 });
+    // Every fifth frame lost its header on the way (the voice layer could not pair it): no gap.
+    const mixed = packets.map((p, i) => (i % 5 === 2 ? { opus: p.opus, arrivalMs: p.arrivalMs } : p));
+    const track = await record(opts(), mixed, 3000);
+    expect(track.stats()).toMatchObject({ received: packets.length, lost: 0 });
+  });
+
   test('invalid packets are dropped, counted and never written', async () => {
     const o = opts();
     const good = spurt(speech(400, 30), 1000);
