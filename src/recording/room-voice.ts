@@ -28,6 +28,30 @@ export interface RejoinPolicy {
 
 export const DEFAULT_REJOIN: RejoinPolicy = { signalMs: 5_000, readyMs: 20_000, attempts: 5, backoffMs: 1_000 };
 
+/** Discord closes a voice connection with 4017 when the call needs a DAVE (E2EE) version this client lacks. */
+export const DAVE_REQUIRED_CLOSE_CODE = 4017;
+
+export const DAVE_REQUIRED_MESSAGE =
+  'Discord requires end-to-end encryption (DAVE) in this voice channel and refused my voice connection ' +
+  '(close code 4017): this version of the bot cannot take part in it. Rejoining would be refused the same way, so I stopped trying.';
+
+/** Whether a connection state is Discord's final "E2EE/DAVE protocol required" refusal. */
+export function isDaveRequired(state: VoiceConnectionState): boolean {
+  return (
+    state.status === VoiceConnectionStatus.Disconnected &&
+    state.reason === VoiceConnectionDisconnectReason.WebSocketClose &&
+    state.closeCode === DAVE_REQUIRED_CLOSE_CODE
+  );
+}
+
+/**
+ * Logs what the connection reports as an 'error' (an undecodable DAVE message, a UDP failure). The library
+ * emits them on the VoiceConnection, and an EventEmitter with no 'error' listener throws: the process would exit.
+ */
+export function logVoiceErrors(connection: VoiceConnection, log: Logger): void {
+  connection.on('error', (err) => log.warn({ err }, 'voice connection reported an error'));
+}
+
 export interface VoiceWatch {
   /** Stops watching; from now on a disconnect or destroy is the owner's business. */
   dispose(): void;
@@ -99,6 +123,10 @@ export function watchVoice(
     if (abort.signal.aborted) return;
     if (state.status === VoiceConnectionStatus.Destroyed) {
       lose('the voice connection was destroyed');
+      return;
+    }
+    if (isDaveRequired(state)) {
+      lose(DAVE_REQUIRED_MESSAGE);
       return;
     }
     if (state.status === VoiceConnectionStatus.Disconnected && old.status !== VoiceConnectionStatus.Disconnected) {

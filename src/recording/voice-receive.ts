@@ -17,12 +17,20 @@
  *   +=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+=+
  *   | (rtpsize: extension profile + length in the clear, then the encrypted payload, tag, 4-byte nonce)
  *
- * Pairing a delivered frame with its header: the receiver decrypts and pushes inside its own 'message' listener,
- * and a flowing object-mode Readable emits 'data' synchronously from push() when nothing is buffered. So we
- * put one listener before the receiver's (it notes the header and the arrival time) and one after it (it forgets
- * them): a frame delivered between the two belongs to that datagram, provided the SSRC is the speaker's. A frame
- * delivered any other way (buffered by the stream, listener order not as expected) is passed on with its
- * arrival time only, never with a guessed header.
+ * Pairing a delivered frame with its header: our patch of @discordjs/voice (patches/, see the README) attaches
+ * the datagram's RTP fields to the very Buffer it pushes (`frame.rtp`), so the pairing holds however the frame
+ * travels, end-to-end decrypted (DAVE) or not. Without the patch we fall back to timing: the receiver decrypts
+ * and pushes inside its own 'message' listener, and a flowing object-mode Readable emits 'data' synchronously
+ * from push() when nothing is buffered. So we put one listener before the receiver's (it notes the header and
+ * the arrival time) and one after it (it forgets them): a frame delivered between the two belongs to that
+ * datagram, provided the SSRC is the speaker's. A frame paired neither way is placed by arrival time only,
+ * never with a guessed header, and that is counted (`arrivalOnly`) and logged as a warning.
+ *
+ * What DAVE adds: the library drops a frame it cannot end-to-end decrypt (around a group transition, while it
+ * re-initialises, or for a sender it has no key for) and returns nothing, and before its group is ready it hands
+ * over the still-encrypted frame as if it were Opus. Both are counted as `undecryptable`, per speaker: the
+ * first as a speaker's datagram that yielded no frame, the second by DAVE's frame trailer; the second is never
+ * written to a track.
  *
  * Why a larger socket receive buffer: every datagram waits in the kernel until the event loop reads it. The
  * default buffer (208 KiB on Linux) holds about 0.4 s of 50 speakers; a GC pause, a slow disk or any other
@@ -46,11 +54,18 @@ import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
 import type { RtpInfo } from './placement.ts';
 import type { ReceivedPacket } from './speaker-track.ts';
+import { readE2ee } from './voice-e2ee.ts';
 
 export type RtpHeader = RtpInfo;
 
 const RTP_HEADER_LENGTH = 12;
 const RTP_VERSION = 2;
+/** RTP payload type of Discord's Opus; anything else on the socket (RTCP, keep-alives) is not a frame. */
+const OPUS_PAYLOAD_TYPE = 0x78;
+/** DAVE protocol §"Frame format": every end-to-end encrypted frame ends with this marker. */
+const DAVE_MAGIC_MARKER = 0xfafa;
+/** 8-byte truncated tag + ≥1-byte nonce + size byte + 2-byte marker: the smallest DAVE trailer. */
+const DAVE_MIN_SUPPLEMENTAL = 12;
 /** 4 MiB: about 8 s of 50 speakers at once. */
 const RECEIVE_BUFFER_BYTES = 4 << 20;
 
@@ -59,6 +74,23 @@ export function readRtpHeader(datagram: Buffer): RtpHeader | undefined {
   if (datagram.length < RTP_HEADER_LENGTH) return undefined;
   if (datagram[0]! >> 6 !== RTP_VERSION) return undefined;
   return { sequence: datagram.readUInt16BE(2), timestamp: datagram.readUInt32BE(4), ssrc: datagram.readUInt32BE(8) };
+}
+
+/**
+ * Whether a frame is still DAVE-encrypted: `…ciphertext ‖ tag ‖ nonce ‖ ranges ‖ u8 supplemental size ‖ 0xFAFA`.
+ * Only asked of frames from an E2EE connection, where a plain Opus frame ending so is vanishingly unlikely.
+ */
+export function isDaveEncrypted(frame: Buffer): boolean {
+  if (frame.length < DAVE_MIN_SUPPLEMENTAL) return false;
+  if (frame.readUInt16BE(frame.length - 2) !== DAVE_MAGIC_MARKER) return false;
+  const supplemental = frame[frame.length - 3]!;
+  return supplemental >= DAVE_MIN_SUPPLEMENTAL && supplemental <= frame.length;
+}
+
+/** The RTP fields our @discordjs/voice patch attaches to each delivered frame (undefined without the patch). */
+function patchedRtp(frame: Buffer): RtpHeader | undefined {
+  const rtp = Reflect.get(frame, 'rtp') as RtpHeader | undefined;
+  return rtp && typeof rtp.sequence === 'number' && typeof rtp.timestamp === 'number' ? rtp : undefined;
 }
 
 export interface ReceiveStats {
@@ -98,6 +130,8 @@ export interface VoiceReceive {
 interface InFlight {
   header: RtpHeader;
   arrivalMs: number;
+  /** RTP payload type is Opus: a frame the receiver would hand over if it could decrypt it. */
+  opus: boolean;
   consumed: boolean;
 }
 
@@ -119,17 +153,24 @@ class UdpTap {
   #udp: EventEmitter | undefined;
   #inFlight: InFlight | undefined;
   #ordered = false;
+  #onUnclaimed: (header: RtpHeader) => void;
 
-  constructor(connection: VoiceConnection, deps: { clock: Clock; log: Logger }) {
+  constructor(connection: VoiceConnection, deps: { clock: Clock; log: Logger; onUnclaimed: (header: RtpHeader) => void }) {
     this.#connection = connection;
     this.#clock = deps.clock;
     this.#log = deps.log;
+    this.#onUnclaimed = deps.onUnclaimed;
     connection.on('stateChange', this.#onConnectionState);
     this.#onConnectionState(connection.state, connection.state);
   }
 
   current(): InFlight | undefined {
     return this.#ordered ? this.#inFlight : undefined;
+  }
+
+  /** The datagram being processed, whatever the listener order (for its arrival time only). */
+  processing(): InFlight | undefined {
+    return this.#inFlight;
   }
 
   close(): void {
@@ -179,11 +220,16 @@ class UdpTap {
 
   #before: Listener = (datagram) => {
     const header = Buffer.isBuffer(datagram) ? readRtpHeader(datagram) : undefined;
-    this.#inFlight = header ? { header, arrivalMs: this.#clock.now(), consumed: false } : undefined;
+    this.#inFlight = header
+      ? { header, arrivalMs: this.#clock.now(), opus: ((datagram as Buffer)[1]! & 0x7f) === OPUS_PAYLOAD_TYPE, consumed: false }
+      : undefined;
   };
 
   #after: Listener = () => {
+    const inFlight = this.#inFlight;
     this.#inFlight = undefined;
+    // Listener order known: an Opus datagram that produced no frame was dropped by the library (DAVE decrypt).
+    if (this.#ordered && inFlight?.opus && !inFlight.consumed) this.#onUnclaimed(inFlight.header);
   };
 }
 
@@ -294,18 +340,43 @@ class Subscription implements ReceiveSubscription {
 
   #onData = (opus: Buffer): void => {
     if (!this.#active) return;
-    const inFlight = this.#tap.current();
+    const inFlight = this.#tap.processing();
     const ssrc = this.#connection.receiver.ssrcMap.get(this.userId)?.audioSSRC;
-    this.#stats.delivered++;
-    if (inFlight && !inFlight.consumed && inFlight.header.ssrc === ssrc) {
-      inFlight.consumed = true;
-      this.#stats.withRtp++;
-      this.#onPacket({ opus, arrivalMs: inFlight.arrivalMs, rtp: { ...inFlight.header } });
-    } else {
-      this.#stats.arrivalOnly++;
-      this.#onPacket({ opus, arrivalMs: this.#clock.now() });
+    const fromThisDatagram = inFlight !== undefined && !inFlight.consumed && inFlight.header.ssrc === ssrc;
+    if (fromThisDatagram) inFlight.consumed = true;
+    if (readE2ee(this.#connection) !== null && isDaveEncrypted(opus)) {
+      this.#stats.undecryptable++;
+      if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
+        this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'dropped an end-to-end encrypted frame the bot could not decrypt');
+      }
+      return;
     }
+    this.#stats.delivered++;
+    const rtp = patchedRtp(opus) ?? (fromThisDatagram && this.#tap.current() === inFlight ? inFlight.header : undefined);
+    if (rtp) {
+      this.#stats.withRtp++;
+      const arrivalMs = fromThisDatagram && inFlight.header.sequence === rtp.sequence ? inFlight.arrivalMs : this.#clock.now();
+      this.#onPacket({ opus, arrivalMs, rtp: { sequence: rtp.sequence, timestamp: rtp.timestamp, ssrc: rtp.ssrc } });
+      return;
+    }
+    this.#stats.arrivalOnly++;
+    if (this.#stats.arrivalOnly === 1 || this.#stats.arrivalOnly % 500 === 0) {
+      this.#log.warn({ userId: this.userId, arrivalOnly: this.#stats.arrivalOnly }, 'voice frame without its RTP header: placed by arrival time (is the @discordjs/voice patch applied?)');
+    }
+    this.#onPacket({ opus, arrivalMs: this.#clock.now() });
   };
+
+  /** One of this speaker's datagrams yielded no frame: the library dropped it (see the header). */
+  countUndecryptable(): void {
+    if (!this.#active) return;
+    const stream = this.#stream;
+    // A transport-level failure destroys the stream and is counted as malformed by #onError.
+    if (!stream || stream.destroyed) return;
+    this.#stats.undecryptable++;
+    if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
+      this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'a voice frame could not be end-to-end decrypted');
+    }
+  }
 
   #onError = (error: unknown): void => {
     this.#stats.malformed++;
@@ -329,8 +400,14 @@ export function createVoiceReceive(
   connection: VoiceConnection,
   deps: { /** reads ms since the recording's time zero */ clock: Clock; log: Logger },
 ): VoiceReceive {
-  const tap = new UdpTap(connection, deps);
   const live = new Map<string, Subscription>();
+  const tap = new UdpTap(connection, {
+    ...deps,
+    onUnclaimed: (header) => {
+      const userId = connection.receiver.ssrcMap.get(header.ssrc)?.userId;
+      if (userId !== undefined) live.get(userId)?.countUndecryptable();
+    },
+  });
   const finished = emptyStats();
 
   const addInto = (total: ReceiveStats, s: ReceiveStats): void => {

@@ -89,6 +89,7 @@ export class DaveGroup {
   #change: Change | null = null;
   #transitionIds = 0;
   #closed = false;
+  #settledWaiters: (() => void)[] = [];
 
   constructor(options: DaveGroupOptions) {
     this.#o = options;
@@ -108,6 +109,23 @@ export class DaveGroup {
   /** Whether a change is waiting for a commit or for members to be ready. */
   busy(): boolean {
     return this.#change !== null;
+  }
+
+  /**
+   * Resolves once every participant is in the group with its current key package and no change is in flight:
+   * from then on everyone can decrypt everyone. A client that talks before that is not heard, as on Discord.
+   */
+  settled(): Promise<void> {
+    if (this.#isSettled()) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  #isSettled(): boolean {
+    if (this.#change) return false;
+    for (const p of this.#participants.values()) {
+      if (p.keyPackage !== null && this.#live(p) && this.#members.get(p.userId) !== p.generation) return false;
+    }
+    return true;
   }
 
   /** A simulated speaker joins the call: a fresh DAVE client with its own key package. */
@@ -327,6 +345,7 @@ export class DaveGroup {
     }
     this.#log('executed', { epoch: Number(this.#epoch), transitionId: change.transitionId, privacyCode: this.privacyCode() });
     this.#reconcile();
+    if (this.#isSettled()) for (const resolve of this.#settledWaiters.splice(0)) resolve();
   }
 
   #applyPending(participant: Extract<Participant, { kind: 'sim' }>): void {

@@ -88,7 +88,12 @@ export interface DiscordSim {
   userByName(username: string): SimUser;
   joinVoice(userId: string, channelId?: string, options?: JoinOptions): void;
   /** DAVE on the voice server: whether it is on, and each channel's MLS group (undefined with DAVE off). */
-  readonly dave: { readonly enabled: boolean; group(channelId?: string): DaveGroup | undefined };
+  readonly dave: {
+    readonly enabled: boolean;
+    group(channelId?: string): DaveGroup | undefined;
+    /** Resolves when the channel's group has caught up with who is in it (at once with DAVE off). */
+    settled(channelId?: string): Promise<void>;
+  };
   leaveVoice(userId: string): void;
   slash(userId: string, text: string, options?: { channelId?: string }): InteractionRecord;
   waitForInteractionResponse(interaction: InteractionRecord, timeoutMs?: number): Promise<APIMessage | null>;
@@ -268,6 +273,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     dave: {
       enabled: options.dave !== false,
       group: (channelId = world.voiceChannelId) => voice.daveGroup(channelId),
+      settled: async (channelId = world.voiceChannelId) => voice.daveGroup(channelId)?.settled(),
     },
     slash(userId, text, { channelId = world.textChannelId } = {}) {
       const parsed = parseSlash(text, commands, (word) => {

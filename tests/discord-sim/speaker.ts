@@ -54,6 +54,8 @@ export interface WireDelivery {
   frame: SentFrame;
   payload: 'packet' | 'duplicate' | 'truncated' | 'bad-tag';
   at: number;
+  /** The frame went out end-to-end encrypted (DAVE), whose decryptor refuses a replay of a frame it has seen. */
+  e2ee: boolean;
 }
 
 export class SpeakerEngine {
@@ -203,7 +205,7 @@ export class SpeakerEngine {
       this.voice.sendUdp(session, packet);
       const at = this.clock();
       frame.arrivals.push(at);
-      this.wire.push({ frame, payload, at });
+      this.wire.push({ frame, payload, at, e2ee: opus !== frame.opus });
     }
   }
 
@@ -211,9 +213,14 @@ export class SpeakerEngine {
     return this.sent.filter((f) => f.userId === userId);
   }
 
-  /** Opus payloads a correct receiver must yield for a user, in arrival order (duplicates included). */
+  /**
+   * Opus payloads a correct receiver must yield for a user, in arrival order: duplicates included, except of an
+   * end-to-end encrypted frame, which DAVE's replay protection drops.
+   */
   decodableArrivals(userId: string): Buffer[] {
-    return this.wire.filter((w) => w.frame.userId === userId && (w.payload === 'packet' || w.payload === 'duplicate')).map((w) => w.frame.opus);
+    return this.wire
+      .filter((w) => w.frame.userId === userId && (w.payload === 'packet' || (w.payload === 'duplicate' && !w.e2ee)))
+      .map((w) => w.frame.opus);
   }
 
   async idle(): Promise<void> {

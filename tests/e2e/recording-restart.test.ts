@@ -43,7 +43,7 @@ const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).
   await ready;
   const guild = client.guilds.cache.get(workerData.guildId);
   const connection = joinVoiceChannel({ channelId: workerData.channelId, guildId: workerData.guildId,
-    adapterCreator: guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+    adapterCreator: guild.voiceAdapterCreator, selfDeaf: false });
   const store = await openStore({ dataDir: workerData.dataDir, log: silentLogger() });
   const room = await RoomRecorder.start({
     meta: { guildId: workerData.guildId, channelId: workerData.channelId, textChannelId: workerData.textChannelId,

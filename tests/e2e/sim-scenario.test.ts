@@ -149,7 +149,7 @@ function miniBot(s: DiscordSim, c: Client) {
       const response = await interaction.reply({ content: 'Recording. React ✅ to be recorded.', withResponse: true });
       consentMessage = response.resource?.message ?? null;
       await consentMessage?.react('✅');
-      const connection = joinVoiceChannel({ channelId: channel.id, guildId: channel.guild.id, adapterCreator: channel.guild.voiceAdapterCreator, selfDeaf: false, daveEncryption: false });
+      const connection = joinVoiceChannel({ channelId: channel.id, guildId: channel.guild.id, adapterCreator: channel.guild.voiceAdapterCreator, selfDeaf: false });
       await entersState(connection, VoiceConnectionStatus.Ready, 5000);
     } else {
       await interaction.reply({ content: 'Stopped.' });

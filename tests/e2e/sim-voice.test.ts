@@ -83,6 +83,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const alice = sim.userByName('alice');
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
+    await sim.dave.settled();
     const speech = speechFromPcm(tonePcm({ seconds: 1, frequency: 440, sampleRate: 44_100, silenceAfter: 0.5 }));
     const received = collect(conn, alice.id, speech.frames.length);
     const utterance = sim.speak(alice.id, speech);
@@ -98,6 +99,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const alice = sim.userByName('alice');
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
+    await sim.dave.settled();
     const received = collectResilient(conn, alice.id);
     const utterance = sim.speak(alice.id, tone(2), { faults: { loss: 0.1, duplicate: 0.1, reorder: 0.1, jitterMs: 15, seed: 7 } });
     await utterance.done;
@@ -125,6 +127,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const alice = sim.userByName('alice');
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
+    await sim.dave.settled();
     const received = collectResilient(conn, alice.id);
     const utterance = sim.speak(alice.id, tone(2), { faults: { malformed: 0.05, undecryptable: 0.05, seed: 3 } });
     await utterance.done;
@@ -145,6 +148,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     sim.setSsrcAnnounced(bob.id, false);
     sim.joinVoice(alice.id);
     sim.joinVoice(bob.id);
+    await sim.dave.settled();
     const fromBob = collect(conn, bob.id, 1, 1500);
     const fromAlice = collect(conn, alice.id, 1000, 1500);
     const speech = tone(0.5);
@@ -163,11 +167,12 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const guild = client.guilds.cache.get(s.guildId);
     if (!guild) throw new Error('guild missing');
     // joinVoiceChannel's default is selfDeaf: true — exactly the mistake this test guards against
-    connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator, daveEncryption: false });
+    connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator });
     await deafened;
     await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
     expect(s.botVoiceSession()?.selfDeaf).toBe(true);
     sim.joinVoice(alice.id);
+    await sim.dave.settled();
     const received = collect(connection, alice.id, 1, 1000);
     await sim.speak(alice.id, tone(0.3)).done;
     expect((await received).frames).toEqual([]);
@@ -182,6 +187,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const alice = sim.userByName('alice');
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
+    await sim.dave.settled();
     const s = sim;
     const recovered = s.waitFor((e) => e.kind === 'voice' && e.event === recoveryEvent, 10_000);
     s.disconnectBotVoice(how);
