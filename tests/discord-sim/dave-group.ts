@@ -55,6 +55,7 @@ export interface DaveGroupOptions {
 
 type Participant =
   | { kind: 'sim'; userId: string; generation: number; keyPackage: Buffer; session: DaveySession; pending: Pending | null }
+  /** keyPackage null: connected with DAVE, key package not received yet. */
   | { kind: 'bot'; userId: string; generation: number; keyPackage: Buffer | null; link: BotLink };
 
 type Pending = { kind: 'commit' | 'welcome'; message: Buffer; transitionId: number };
@@ -123,7 +124,7 @@ export class DaveGroup {
   #isSettled(): boolean {
     if (this.#change) return false;
     for (const p of this.#participants.values()) {
-      if (p.keyPackage !== null && this.#live(p) && this.#members.get(p.userId) !== p.generation) return false;
+      if (this.#live(p) && (p.keyPackage === null || this.#members.get(p.userId) !== p.generation)) return false;
     }
     return true;
   }
@@ -138,6 +139,17 @@ export class DaveGroup {
     this.#reconcile();
   }
 
+  /** A bot's voice session agreed on DAVE (op 4): its key package (op 26) is on its way. */
+  botConnected(link: BotLink): void {
+    const previous = this.#participants.get(link.userId);
+    if (previous?.kind === 'bot' && previous.link.userId === link.userId && previous.keyPackage === null) return;
+    if (previous?.kind === 'bot') {
+      previous.link = link;
+      return;
+    }
+    this.#participants.set(link.userId, { kind: 'bot', userId: link.userId, generation: 0, keyPackage: null, link });
+  }
+
   /** A bot's key package (op 26): first join, or a re-initialised session after op 31 or a new identify. */
   botKeyPackage(link: BotLink, keyPackage: Buffer): void {
     const previous = this.#participants.get(link.userId);
@@ -150,6 +162,7 @@ export class DaveGroup {
   remove(userId: string): void {
     if (!this.#participants.delete(userId)) return;
     this.#reconcile();
+    this.#notifySettled();
   }
 
   /** A bot's op 28: its commit for the epoch, and the welcome for whoever it adds. */
@@ -171,9 +184,12 @@ export class DaveGroup {
     this.#log('invalid-commit-welcome', { userId, transitionId });
     const change = this.#change;
     if (change?.committed) change.awaitingReady.delete(userId);
-    // The client re-initialised its session, which forgets the external sender.
+    // The client re-initialised its session, which forgets the external sender; its new key package follows.
     const participant = this.#participants.get(userId);
-    if (participant?.kind === 'bot') participant.link.sendBinary(25, this.#o.externalSender.package());
+    if (participant?.kind === 'bot') {
+      participant.keyPackage = null;
+      participant.link.sendBinary(25, this.#o.externalSender.package());
+    }
     if (change?.committed && change.awaitingReady.size === 0) this.#execute(change);
   }
 
@@ -345,6 +361,10 @@ export class DaveGroup {
     }
     this.#log('executed', { epoch: Number(this.#epoch), transitionId: change.transitionId, privacyCode: this.privacyCode() });
     this.#reconcile();
+    this.#notifySettled();
+  }
+
+  #notifySettled(): void {
     if (this.#isSettled()) for (const resolve of this.#settledWaiters.splice(0)) resolve();
   }
 

@@ -280,7 +280,10 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         });
         log.add({ kind: 'voice', event: 'session-description', detail: { channelId: session.channelId, mode: session.mode, remotePort: info.port, dave: daveVersion } });
         // @discordjs/voice handles DAVE's binary ops only once Ready (after op 4), so the package follows op 4.
-        if (daveVersion > 0) sendBinary(session, VoiceOpcodes.DaveMlsExternalSender, externalSender.package());
+        if (daveVersion > 0) {
+          daveGroup(session.channelId)?.botConnected(botLink(session));
+          sendBinary(session, VoiceOpcodes.DaveMlsExternalSender, externalSender.package());
+        }
         announceExisting(session);
       } else if (packet.op === VoiceOpcodes.DaveTransitionReady && daveGroup(session.channelId)) {
         daveGroup(session.channelId)?.botReady(session.userId, Number(d.transition_id));
