@@ -17,14 +17,15 @@ import {
 import type { Logger } from '../log.ts';
 import type { Clock } from '../recording/clock.ts';
 import type { StopReason } from '../recording/recording-state.ts';
-import { finishInterrupted, RoomRecorder, VoiceNotReadyError, type RoomDeps } from '../recording/room-recorder.ts';
+import { finishInterrupted, RoomRecorder, type RoomDeps } from '../recording/room-recorder.ts';
 import { failInterrupted, type StopOutcome, type StopProgress } from '../recording/stop-pipeline.ts';
-import { BUSY_STATES, GuildBusyError, type Recording, type Store } from '../storage/store.ts';
+import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
 import { createCoalescingEditor, realTimers, type CoalescingEditor, type Timers } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { UserFacingError } from './errors.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
 import { createProgressMessage } from './progress-message.ts';
+import { startRefusal } from './start-errors.ts';
 import type { Library, RoomSummary, Rooms, StartRequest, StoppingSummary } from './services.ts';
 import { deliverLink, stopAndDeliver, type DeliveryResult } from './stop-delivery.ts';
 import {
@@ -107,6 +108,8 @@ export type RoomManager = Rooms & {
   stopAll(reason: StopReason): Promise<void>;
   /** Resolves with each finished stop, for the demo and tests. */
   onStopped(listener: (report: StopReport) => void): void;
+  /** Called with each room that starts recording (not resumed ones), for the demo and tests. */
+  onStarted(listener: (room: RoomSummary) => void): void;
   dispose(): void;
 };
 
@@ -121,6 +124,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
   /** Recordings being resumed or finished at start-up. */
   const recovering = new Set<string>();
   const stopListeners: ((report: StopReport) => void)[] = [];
+  const startListeners: ((room: RoomSummary) => void)[] = [];
 
   /** Whether this process is writing the recording (recording, stopping, or finishing it after a restart). */
   const hasRoom = (recordingId: string): boolean => [...rooms.values()].some((r) => r.recorder.id === recordingId);
@@ -136,6 +140,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
       hostId: room.hostId,
       startedAt: room.recorder.startedAt,
       recording: room.recorder.recordingSpeakers().map((s) => s.name),
+      e2ee: room.recorder.e2ee(),
     };
   }
 
@@ -315,14 +320,9 @@ export function createRooms(options: RoomsOptions): RoomManager {
           deps: options.recorder,
         });
       } catch (error) {
+        // Leaves voice whatever the reason, so a refused start leaves no trace in the room.
         connection.destroy();
-        if (error instanceof GuildBusyError) {
-          throw new UserFacingError(`I'm already recording <#${error.active.channelId}> in this server.`);
-        }
-        if (error instanceof VoiceNotReadyError) {
-          throw new UserFacingError(`I couldn't connect to <#${channel.id}> in time. Please try \`/record start\` again.`);
-        }
-        throw error;
+        throw startRefusal(error, channel.id) ?? error;
       }
       let consent: Message;
       try {
@@ -337,7 +337,9 @@ export function createRooms(options: RoomsOptions): RoomManager {
       await room.indicator.on();
       await reconcile(room);
       log.info({ recordingId: recorder.id, guildId: guild.id, channelId: channel.id, hostId: request.hostId }, 'room recording');
-      return summary(room);
+      const started = summary(room);
+      for (const listener of startListeners) listener(started);
+      return started;
     } finally {
       starting.delete(request.guildId);
     }
@@ -630,6 +632,10 @@ export function createRooms(options: RoomsOptions): RoomManager {
 
     onStopped(listener) {
       stopListeners.push(listener);
+    },
+
+    onStarted(listener) {
+      startListeners.push(listener);
     },
 
     dispose() {

@@ -12,6 +12,8 @@ export type RoomSummary = {
   startedAt: number;
   /** Display names of the speakers being recorded right now. */
   recording: readonly string[];
+  /** End-to-end encryption now: the voice privacy code people can compare; null when the room is not E2EE. */
+  e2ee: Recording['e2ee'];
 };
 
 export type StartRequest = {

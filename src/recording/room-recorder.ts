@@ -34,6 +34,9 @@ import {
 } from './stop-pipeline.ts';
 import type { StopReason } from './recording-state.ts';
 import { createVoiceReceive, type ReceiveStats, type ReceiveSubscription, type VoiceReceive } from './voice-receive.ts';
+import { readE2ee, waitForE2eeGroup, type E2eeState } from './voice-e2ee.ts';
+import { e2eeAtStart, observeE2ee, type StoredE2ee } from './e2ee-record.ts';
+import { addStats, NO_STATS, statsOf, withSpeakerStats, type SpeakerStats } from './speaker-integrity.ts';
 
 export interface RoomDeps {
   store: Store;
@@ -46,10 +49,18 @@ export interface RoomDeps {
   /** Default: the project's mixer. */
   mix?: MixFunction;
   rejoin?: RejoinPolicy;
-  /** How long start/resume wait for the voice connection to be ready. Default 20 s. */
+  /**
+   * How long start/resume wait for the voice connection to be ready, and then as long again for the bot to join
+   * the room's end-to-end encryption group when it has one. Default 20 s.
+   */
   readyTimeoutMs?: number;
   /** How often open tracks are told the time (so a spurt's end is written promptly) and auto-stop is checked. */
   tickMs?: number;
+  /**
+   * How often the speakers' integrity figures are stored while recording, so a crash loses at most this much of
+   * them (a resumed recording counts on from what was stored). Default 10 s.
+   */
+  statsCheckpointMs?: number;
   /**
    * Mix while the room runs, so a stop only mixes the last seconds (room-live-mix.ts). Default on, unless a
    * custom `mix` is given (then that function makes the mix). `false` turns it off.
@@ -69,6 +80,8 @@ export interface RoomSpeakerStatus {
   bytes: number;
   track?: SpeakerTrackStats;
   receive?: ReceiveStats;
+  /** Integrity figures over all of their track so far (speaker-integrity.ts), what the stop stores. */
+  stats: SpeakerStats;
 }
 
 export interface RoomStatus {
@@ -85,6 +98,8 @@ export interface RoomStatus {
   receive: ReceiveStats;
   /** The mix being made while the room runs, when on. */
   liveMix?: LiveMixStatus;
+  /** End-to-end encryption: the current voice privacy code and transitions so far; null when the room is not E2EE. */
+  e2ee: StoredE2ee;
 }
 
 export type RoomEvents = {
@@ -122,6 +137,7 @@ interface LiveSpeaker {
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 /** How often every open track is ticked, so a talk spurt's end is written without waiting for the next packet. */
 export const DEFAULT_TICK_MS = 200;
+const DEFAULT_STATS_CHECKPOINT_MS = 10_000;
 
 export class RoomRecorder extends EventEmitter<RoomEvents> {
   readonly id: string;
@@ -145,6 +161,13 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #stopRequested = false;
   #stopping: Promise<StopOutcome> | undefined;
   #liveMix: RoomLiveMix | null;
+  /** Per speaker, the figures of stretches of their track already closed (a withdrawal, a previous process). */
+  #banked = new Map<string, SpeakerStats>();
+  #e2ee: StoredE2ee;
+  /** Recording ms of the last figures checkpoint, and whether one is being written. */
+  #checkpointedAtMs = 0;
+  #checkpointing = false;
+  #onTransitioned = (): void => this.#observeE2ee(true);
 
   /** Waits for the voice connection, then creates the recording: its time zero is now. */
   static async start(opts: {
@@ -153,10 +176,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     deps: RoomDeps;
   }): Promise<RoomRecorder> {
     const { deps } = opts;
-    await waitReady(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    // Nothing is created until the bot can hear the room: a refusal (E2eeJoinError) leaves no recording behind.
+    const e2ee = await waitAudible(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
     const zero = deps.clock.now();
     const startedAt = (deps.wallNow ?? Date.now)();
-    const recording = await deps.store.createRecording({ ...opts.meta, startedAt });
+    const recording = await deps.store.createRecording({ ...opts.meta, startedAt, e2ee: e2eeAtStart(e2ee) });
     return new RoomRecorder(recording, opts.connection, deps, zero);
   }
 
@@ -184,12 +208,17 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       now: wallNow(),
       deleteWithdrawnTracks: deps.config.recording.deleteWithdrawnTracks,
     });
-    await waitReady(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-    const zero = deps.clock.now() - (wallNow() - recording.startedAt);
-    const room = new RoomRecorder(recording, opts.connection, deps, zero);
+    // Failing here (voice, or the encryption group) leaves the stored recording 'recording': it can be resumed
+    // again or finished from disk.
+    const e2ee = await waitAudible(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    // The new connection's privacy code joins the stored ones (null and unknown stay as they are).
+    const observed = observeE2ee(recording.e2ee, e2ee, { at: wallNow(), transition: false });
+    const resumed = observed ? await deps.store.updateRecording(recording.id, (r) => ({ ...r, e2ee: observed })) : recording;
+    const zero = deps.clock.now() - (wallNow() - resumed.startedAt);
+    const room = new RoomRecorder(resumed, opts.connection, deps, zero);
     room.#log.info({ elapsedMs: Math.round(room.#now.now()) }, 'resuming a recording');
     try {
-      for (const s of consentingSpeakers(recording)) {
+      for (const s of consentingSpeakers(resumed)) {
         if (opts.consenting.has(s.userId)) await room.#track(room.#begin(s.userId, s.name));
       }
     } catch (error) {
@@ -231,6 +260,12 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
             log: this.#log,
           });
     this.#ticker = setInterval(() => this.#tick(), deps.tickMs ?? DEFAULT_TICK_MS);
+    // Figures stored before (a resumed recording) are carried on, not counted again from zero.
+    for (const s of recording.speakers) if (s.stats) this.#banked.set(s.userId, s.stats);
+    this.#e2ee = recording.e2ee;
+    connection.on('transitioned', this.#onTransitioned);
+    // A transition between joining the group and this listener would otherwise go unseen until the next one.
+    this.#observeE2ee(false);
   }
 
   /** The stored recording as last written by this room. */
@@ -241,6 +276,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   /** ms since time zero on the recording clock. */
   elapsedMs(): number {
     return this.#now.now();
+  }
+
+  /** End-to-end encryption as recorded so far: the current voice privacy code, transitions; null when not E2EE. */
+  e2ee(): StoredE2ee {
+    return this.#e2ee;
   }
 
   /**
@@ -292,7 +332,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       this.#mutex.run(userId, async () => {
         const at = this.#epoch(atMs);
         await speaker.track?.close(atMs);
-        this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withWithdrawal(r, userId, at));
+        // Their figures up to the withdrawal are kept (and stored with it); a re-grant counts on from them.
+        const figures = this.#bank(userId, speaker);
+        this.#recording = await this.#deps.store.updateRecording(this.id, (r) =>
+          withSpeakerStats(withWithdrawal(r, userId, at), new Map([[userId, figures]])),
+        );
         // Out of the whole mix: the live mix starts again without them.
         this.#syncLiveMix();
         await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event: 'withdrawn', at });
@@ -339,6 +383,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
           bytes,
           ...(live?.track ? { track: live.track.stats() } : {}),
           ...(live?.subscription ? { receive: live.subscription.stats() } : {}),
+          // Not live (withdrawn, or stopped): what is stored for them is the whole of it.
+          stats: live ? this.#figures(s.userId, live) : (s.stats ?? this.#figures(s.userId, undefined)),
         };
       }),
     );
@@ -355,6 +401,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       bytes: speakers.reduce((sum, s) => sum + s.bytes, 0),
       receive: this.#receive.stats(),
       ...(this.#liveMix ? { liveMix: this.#liveMix.status() } : {}),
+      e2ee: this.#e2ee,
     };
   }
 
@@ -398,6 +445,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
           closeTracks: async () => {
             await Promise.all(tracks.map((t) => t.close(endMs)));
           },
+          speakerStats: () => new Map([...this.#speakers].map(([userId, s]) => [userId, this.#figures(userId, s)])),
           ...(this.#liveMix ? { liveMix: this.#liveMix } : {}),
           ...(onProgress ? { onProgress } : {}),
         },
@@ -418,6 +466,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     this.#stopRequested = true;
     for (const s of this.#speakers.values()) s.subscription?.unsubscribe();
     this.#receive.close();
+    this.#connection.off('transitioned', this.#onTransitioned);
     this.#voiceWatch.dispose();
     clearInterval(this.#ticker);
     if (this.#connection.state.status !== VoiceConnectionStatus.Destroyed) this.#connection.destroy();
@@ -431,6 +480,59 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       .filter((s) => s.includeInMix && this.#speakers.get(s.userId)?.track !== undefined)
       .map((s) => ({ path: layout.file(this.id, s.trackFile), label: s.name }));
     this.#liveMix.setInputs(inputs);
+  }
+
+  /** Their figures so far: the banked stretches plus the open one's counters. */
+  #figures(userId: string, live: LiveSpeaker | undefined): SpeakerStats {
+    const banked = this.#banked.get(userId) ?? NO_STATS;
+    return live ? addStats(banked, statsOf(live.track?.stats(), live.subscription?.stats())) : banked;
+  }
+
+  /** Their open stretch has ended (withdrawal): its counters join the banked figures. Returns the new total. */
+  #bank(userId: string, speaker: LiveSpeaker): SpeakerStats {
+    const total = this.#figures(userId, speaker);
+    this.#banked.set(userId, total);
+    return total;
+  }
+
+  /**
+   * Stores everyone's figures so far (banked + open stretch). The banked figures in memory stay as they are: a
+   * resumed recording banks what was stored, and its new tracks count from zero, so nothing is counted twice.
+   */
+  #checkpointStats(nowMs: number): void {
+    this.#checkpointedAtMs = nowMs;
+    if (this.#checkpointing || this.#stopRequested || this.#speakers.size === 0) return;
+    this.#checkpointing = true;
+    void this.#track(
+      this.#deps.store.updateRecording(this.id, (r) =>
+        // Read when the write runs, so it is never older than a withdrawal stored just before it.
+        withSpeakerStats(r, new Map([...this.#speakers].map(([userId, s]) => [userId, this.#figures(userId, s)]))),
+      ),
+    ).then(
+      (recording) => {
+        this.#recording = recording;
+        this.#checkpointing = false;
+      },
+      (error: unknown) => {
+        this.#checkpointing = false;
+        this.#log.warn({ err: error }, 'could not store the integrity figures');
+      },
+    );
+  }
+
+  /** Reads the connection's E2EE state; a change (a new privacy code, a downgrade, a transition) is stored. */
+  #observeE2ee(transition: boolean): void {
+    const next = observeE2ee(this.#e2ee, readE2ee(this.#connection), { at: this.#epoch(this.#now.now()), transition });
+    if (JSON.stringify(next) === JSON.stringify(this.#e2ee)) return;
+    this.#e2ee = next;
+    if (transition) this.#log.info({ e2ee: next }, 'end-to-end encryption group changed');
+    // Stored at once, so a restart keeps the codes people may have compared; the latest value when the write runs.
+    void this.#track(this.#deps.store.updateRecording(this.id, (r) => ({ ...r, e2ee: this.#e2ee }))).then(
+      (recording) => {
+        this.#recording = recording;
+      },
+      (error: unknown) => this.#log.warn({ err: error }, 'could not store the end-to-end encryption state'),
+    );
   }
 
   #epoch(recordingMs: number): number {
@@ -486,6 +588,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     const nowMs = this.#now.now();
     for (const s of this.#speakers.values()) s.track?.tick(nowMs);
     this.#liveMix?.tick();
+    if (nowMs - this.#checkpointedAtMs >= (this.#deps.statsCheckpointMs ?? DEFAULT_STATS_CHECKPOINT_MS)) this.#checkpointStats(nowMs);
     if (this.#autoStopSent) return;
     const due = autoStopDue({
       nowMs,
@@ -510,12 +613,18 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   }
 }
 
-async function waitReady(connection: VoiceConnection, timeoutMs: number): Promise<void> {
+/**
+ * Resolves when the bot can hear the room: the connection is ready (else VoiceNotReadyError) and, in an
+ * end-to-end encrypted room, the bot is in its group (else E2eeJoinError), each within `timeoutMs`. Resolves
+ * with the E2EE state then, null when the room is not E2EE.
+ */
+async function waitAudible(connection: VoiceConnection, timeoutMs: number): Promise<E2eeState | null> {
   try {
     await entersState(connection, VoiceConnectionStatus.Ready, timeoutMs);
   } catch (error) {
     throw new VoiceNotReadyError(timeoutMs, { cause: error });
   }
+  return waitForE2eeGroup(connection, timeoutMs);
 }
 
 /**

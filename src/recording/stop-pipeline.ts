@@ -13,6 +13,7 @@ import type { LiveMixOutcome } from './room-live-mix.ts';
 import { mixFileName } from '../storage/layout.ts';
 import type { Recording, Store } from '../storage/store.ts';
 import type { Clock } from './clock.ts';
+import { withSpeakerStats, type SpeakerStats } from './speaker-integrity.ts';
 import { isStopReason, transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
 
 export type MixFunction = typeof mixTracks;
@@ -119,6 +120,11 @@ export async function runStopPipeline(
     stoppedAt: number;
     /** Closes (or finalises) every open track at the stop position. */
     closeTracks: () => Promise<void>;
+    /**
+     * Each speaker's integrity figures once their track is closed (the reorder window flushed), stored with the
+     * recording. Absent when finishing from disk: whatever figures were stored before are kept.
+     */
+    speakerStats?: () => ReadonlyMap<string, SpeakerStats>;
     /** A live mix to finish instead of mixing everything now; the full mix runs when it cannot be used. */
     liveMix?: LiveMixFinisher;
     onProgress?: (progress: StopProgress) => void;
@@ -160,6 +166,8 @@ export async function runStopPipeline(
   try {
     progress({ phase: 'closing-tracks' });
     await timed('closeTracksMs', opts.closeTracks);
+    const stats = opts.speakerStats?.();
+    if (stats && stats.size > 0) recording = await update((r) => withSpeakerStats(r, stats));
 
     if (config.recording.deleteWithdrawnTracks) {
       const withdrawn = recording.speakers.filter((s) => !s.includeInMix);

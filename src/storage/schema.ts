@@ -18,6 +18,28 @@ export const ACTIVE_STATES: readonly RecordingState[] = ['recording', 'stopping'
 /** States in which files are still being written: retention never touches these. */
 export const BUSY_STATES: readonly RecordingState[] = ['recording', 'stopping', 'mixing'];
 
+const count = z.number().int().nonnegative();
+
+/**
+ * How complete a speaker's track is, counted while it was recorded (speaker-integrity.ts). Written at a
+ * withdrawal and at the stop; absent for recordings made before it was counted, and for a speaker whose
+ * track was only ever finished from disk.
+ */
+export const SpeakerStatsSchema = z.object({
+  /** Frames the voice layer handed to the track. */
+  received: count,
+  /** Frames missing by RTP sequence (never arrived, or could not be decrypted). */
+  lost: count,
+  /** Arrived after their place in the track was written: dropped. */
+  late: count,
+  duplicate: count,
+  /** Datagrams of theirs the bot could not decrypt (DAVE or transport). */
+  undecryptable: count,
+  /** Silence written in the track in place of sound: before consent, pauses, gaps, downtime. */
+  silenceFilledSeconds: z.number().nonnegative(),
+});
+export type SpeakerStats = z.infer<typeof SpeakerStatsSchema>;
+
 export const SpeakerSchema = z.object({
   userId: snowflake,
   name: z.string(),
@@ -26,8 +48,28 @@ export const SpeakerSchema = z.object({
   consentedAt: epochMs,
   withdrawnAt: epochMs.optional(),
   includeInMix: z.boolean(),
+  stats: SpeakerStatsSchema.optional(),
 });
 export type Speaker = z.infer<typeof SpeakerSchema>;
+
+/**
+ * Discord's end-to-end voice encryption (DAVE) as the recording saw it (e2ee-record.ts). Stored `null`: the room
+ * was not end-to-end encrypted when the recording started; absent: recorded before this was noted.
+ */
+export const RecordingE2eeSchema = z.object({
+  protocol: z.literal('dave'),
+  /** DAVE protocol version, the latest the room used. */
+  version: z.number().int().positive(),
+  /** The voice privacy code now (the latest), 30 digits. */
+  privacyCode: z.string(),
+  /** Every code the room had while recording, in order, the latest last: each group change makes a new one. */
+  privacyCodes: z.array(z.string()),
+  /** Group transitions seen while recording (people joining and leaving change the group). */
+  transitions: count,
+  /** Epoch ms from which the room's voice was no longer end-to-end encrypted (a downgrade), if it happened. */
+  plainFrom: epochMs.optional(),
+});
+export type RecordingE2ee = z.infer<typeof RecordingE2eeSchema>;
 
 export const RecordingSchema = z.object({
   id: recordingId,
@@ -47,6 +89,7 @@ export const RecordingSchema = z.object({
     .object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() })
     .optional(),
   error: z.string().optional(),
+  e2ee: RecordingE2eeSchema.nullable().optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 

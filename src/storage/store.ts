@@ -66,7 +66,7 @@ export class StoreDataError extends Error {
 
 export type NewRecording = Pick<
   Recording,
-  'guildId' | 'channelId' | 'textChannelId' | 'hostId' | 'hostName' | 'startedAt' | 'consentMessageId'
+  'guildId' | 'channelId' | 'textChannelId' | 'hostId' | 'hostName' | 'startedAt' | 'consentMessageId' | 'e2ee'
 > & { id?: string };
 
 export type RecordingFilter = { hostId?: string; guildId?: string; state?: RecordingState | readonly RecordingState[] };

@@ -11,10 +11,20 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ManualClock, monotonicClock } from '../../src/recording/clock.ts';
-import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { finishInterrupted, RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { E2eeJoinError } from '../../src/recording/voice-e2ee.ts';
 import type { VoiceChange } from '../../src/recording/room-voice.ts';
 import { openStore, type Store } from '../../src/storage/store.ts';
-import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+import {
+  connectVoice,
+  loginClient,
+  speechFromPcm,
+  startDiscordSim,
+  tonePcm,
+  type DiscordSim,
+  type DiscordSimOptions,
+  type Speech,
+} from '../discord-sim/index.ts';
 import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
 
 const config: RoomDeps['config'] = {
@@ -39,8 +49,8 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function harness(): Promise<Harness> {
-  const sim = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'bob' }, { username: 'carol' }] });
+async function harness(options: Pick<DiscordSimOptions, 'dave'> = {}): Promise<Harness> {
+  const sim = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'bob' }, { username: 'carol' }], ...options });
   cleanup.push(() => sim.close());
   const client = await loginClient(sim, { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates] });
   cleanup.push(() => client.destroy());
@@ -345,6 +355,100 @@ describe('recording a room through the real voice receiver', () => {
     expect(Math.abs((firstOnset(alice) ?? -1) / RATE - 0.3), 'first words').toBeLessThan(0.02);
     expect(rms(alice, sec(0.9), sec(laterS - 0.05)), 'the gap').toBeLessThan(1e-4);
     expect(Math.abs((firstOnset(alice, 0.01, sec(0.9)) ?? -1) / RATE - laterS), 'words after the reconnect').toBeLessThan(0.02);
+  });
+
+  test('integrity figures per speaker: loss by RTP sequence (a pause is none), duplicates, silence; a withdrawn speaker’s kept', async () => {
+    // A plain room, so that what the network does is all there is to count (DAVE refuses replayed frames itself).
+    const h = await harness({ dave: false });
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    expect(room.recording.e2ee).toBeNull();
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const zero = zeroOf(h, room);
+    // Two utterances a second apart: the client numbers on across the pause, so only the lost frames are gaps.
+    h.sim.speak(h.users.alice, tone(2, 440), { at: zero + 300, faults: { loss: 0.1, duplicate: 0.1, seed: 5 } });
+    h.sim.speak(h.users.alice, tone(1, 440), { at: zero + 3300, faults: {} });
+    h.sim.speak(h.users.bob, tone(1, 660), { at: zero + 500, faults: {} });
+    await h.sim.speakers.idle();
+    await wait(300);
+    await room.withdrawConsent(h.users.bob);
+    const bobAtWithdrawal = (await h.store.getRecording(room.id))?.speakers.find((s) => s.userId === h.users.bob)?.stats;
+    expect(bobAtWithdrawal).toMatchObject({ received: h.sim.speakers.framesOf(h.users.bob).length, lost: 0, duplicate: 0 });
+    const outcome = await room.stop('command');
+
+    const frames = h.sim.speakers.framesOf(h.users.alice);
+    const arrived = frames.map((f) => f.arrivals.length > 0);
+    // A loss shows as a gap only between two frames that arrived.
+    const visibleLoss = frames.filter((f, i) => !arrived[i] && arrived.slice(0, i).includes(true) && arrived.slice(i + 1).includes(true));
+    const arrivals = frames.reduce((n, f) => n + f.arrivals.length, 0);
+    expect(visibleLoss.length).toBeGreaterThan(3);
+    const alice = outcome.recording.speakers.find((s) => s.userId === h.users.alice)?.stats;
+    expect(alice).toMatchObject({
+      received: arrivals,
+      lost: visibleLoss.length,
+      duplicate: arrivals - arrived.filter(Boolean).length,
+      late: 0,
+      undecryptable: 0,
+    });
+    // Silence and the frames written make up the whole track.
+    const { audio } = await trackOf(h, room, h.users.alice);
+    const written = (alice?.received ?? 0) - (alice?.duplicate ?? 0);
+    expect(Math.abs((alice?.silenceFilledSeconds ?? 0) + written * 0.02 - audio.samples / RATE)).toBeLessThan(0.02);
+    // Bob's figures are his up to the withdrawal, unchanged by the stop.
+    expect(outcome.recording.speakers.find((s) => s.userId === h.users.bob)?.stats).toEqual(bobAtWithdrawal);
+    expect((await room.status()).speakers.find((s) => s.userId === h.users.alice)?.stats).toEqual(alice);
+  });
+
+  test('an end-to-end encrypted room: the voice privacy code is stored, and each group transition counted with its new code', async () => {
+    const h = await harness();
+    const group = h.sim.dave.group();
+    if (!group) throw new Error('the stand-in should speak DAVE by default');
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const first = group.privacyCode();
+    expect(first).toMatch(/^\d{30}$/);
+    expect(room.recording.e2ee).toEqual({ protocol: 'dave', version: 1, privacyCode: first, privacyCodes: [first], transitions: 0 });
+    await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+
+    // Carol leaves: the group changes, and so does the code every client shows.
+    h.sim.leaveVoice(h.users.carol);
+    await group.settled();
+    const deadline = Date.now() + 5000;
+    while (room.e2ee()?.privacyCode !== group.privacyCode() && Date.now() < deadline) await wait(50);
+    const second = group.privacyCode();
+    expect(second).not.toBe(first);
+    const e2ee = (await room.status()).e2ee;
+    expect(e2ee).toMatchObject({ protocol: 'dave', version: 1, privacyCode: second, privacyCodes: [first, second] });
+    expect(e2ee?.transitions).toBeGreaterThanOrEqual(1);
+
+    const zero = zeroOf(h, room);
+    h.sim.speak(h.users.alice, tone(1, 440), { at: zero + room.elapsedMs() + 300 });
+    await h.sim.speakers.idle();
+    await wait(300);
+    const outcome = await room.stop('command');
+    expect(outcome.recording.e2ee).toEqual(e2ee);
+    const alice = outcome.recording.speakers[0]?.stats;
+    expect(alice?.received).toBe(h.sim.speakers.framesOf(h.users.alice).length);
+    expect(alice?.lost).toBe(0);
+    const receipt = await readFile(h.store.layout.receiptFile(room.id), 'utf8');
+    expect(receipt).toContain('Yes, Discord DAVE v1, for the whole recording.');
+    expect(receipt).toContain(second.replace(/(\d{5})(?=\d)/g, '$1 '));
+  });
+
+  test('the bot cannot join the encryption group: start creates nothing; resume leaves the recording to finish', async () => {
+    // The members in the call never commit the bot's addition, so it never gets the group's keys.
+    const h = await harness({ dave: { simCommitDelayMs: 60_000, commitTimeoutMs: 60_000 } });
+    const deps = h.deps({ readyTimeoutMs: 1500 });
+    await expect(RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps })).rejects.toBeInstanceOf(E2eeJoinError);
+    expect(await h.store.listRecordings()).toEqual([]);
+
+    // A recording the bot was running before a restart: it stays 'recording', so it can be finished from disk.
+    const stored = await h.store.createRecording({ ...meta(h), startedAt: Date.now() - 5000, e2ee: null });
+    await expect(
+      RoomRecorder.resume({ recording: stored, consenting: new Set(), connection: h.connect(), deps }),
+    ).rejects.toBeInstanceOf(E2eeJoinError);
+    expect((await h.store.getRecording(stored.id))?.state).toBe('recording');
+    const finished = await finishInterrupted(stored, deps);
+    expect(finished.recording.state).toBe('ready');
   });
 
   test('auto-stop: an empty room after EMPTY_ROOM_MINUTES, and MAX_RECORDING_HOURS, on the injected clock', async () => {

@@ -151,6 +151,53 @@ describe('stop pipeline', () => {
     expect((await readdir(store.layout.recordingDir(r.id))).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
+  test('integrity figures are taken once the tracks are closed and stored; finishing from disk keeps them', async () => {
+    const r = await recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 900, hz: 660 },
+      ],
+      2000,
+    );
+    const figures = { received: 25, lost: 1, late: 0, duplicate: 2, undecryptable: 0, silenceFilledSeconds: 1.5 };
+    let closed = false;
+    const outcome = await runStopPipeline(
+      {
+        recordingId: r.id,
+        reason: 'command',
+        stoppedAt: STARTED_AT + 2000,
+        closeTracks: async () => {
+          closed = true;
+        },
+        // Asked for after closing: a track's last late or duplicate packets are only known then.
+        speakerStats: () => new Map(closed ? [['11', figures]] : []),
+      },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: mixTracks },
+    );
+    expect(outcome.recording.speakers.map((s) => s.stats)).toEqual([figures, undefined]);
+    expect((await store.getRecording(r.id))?.speakers[0]?.stats).toEqual(figures);
+
+    const failed = await store.updateRecording(r.id, (x) => ({ ...x, state: 'failed', error: 'x' }));
+    const again = await finishInterrupted(failed, { store, clock: new ManualClock(), log: silentLogger(), config });
+    expect(again.recording.speakers[0]?.stats).toEqual(figures);
+  });
+
+  test('the receipt says whether the room was end-to-end encrypted, with its voice privacy codes', async () => {
+    const r = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);
+    const codes = ['111112222233333444445555566666', '999998888877777666665555544444'];
+    await store.updateRecording(r.id, (x) => ({
+      ...x,
+      e2ee: { protocol: 'dave', version: 1, privacyCode: codes[1]!, privacyCodes: codes, transitions: 1 },
+    }));
+    await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: mixTracks },
+    );
+    const receipt = await readFile(store.layout.receiptFile(r.id), 'utf8');
+    expect(receipt).toContain('End-to-end encryption:\n  Yes, Discord DAVE v1, for the whole recording.');
+    expect(receipt).toContain('    11111 22222 33333 44444 55555 66666\n    99999 88888 77777 66666 55555 44444');
+  });
+
   test('with DELETE_WITHDRAWN_TRACKS the withdrawn track is gone', async () => {
     const r = await recorded([{ userId: '12', name: 'Bob', atMs: 0, hz: 660, withdrawnAtMs: 600 }], 1000);
     const deleting = { ...config, recording: { ...config.recording, deleteWithdrawnTracks: true } };

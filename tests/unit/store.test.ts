@@ -78,6 +78,25 @@ function storeContract(name: string, backend: () => Backend) {
       expect(ready.mix).toEqual({ file: 'mix.ogg', format: 'ogg', durationMs: 55_000 });
     });
 
+    test('integrity figures and the E2EE state round-trip; null (not E2EE) stays apart from absent (not noted)', async () => {
+      const plain = await store.createRecording(room({ guildId: 'e2ee-plain', e2ee: null }));
+      expect((await store.getRecording(plain.id))?.e2ee).toBeNull();
+      const unknown = await store.createRecording(room({ guildId: 'e2ee-unknown' }));
+      expect(await store.getRecording(unknown.id)).not.toHaveProperty('e2ee');
+      const e2ee = { protocol: 'dave' as const, version: 1, privacyCode: '1'.repeat(30), privacyCodes: ['1'.repeat(30)], transitions: 2 };
+      const stats = { received: 10, lost: 1, late: 0, duplicate: 0, undecryptable: 3, silenceFilledSeconds: 1.25 };
+      const rec = await store.createRecording(room({ guildId: 'e2ee-dave', e2ee }));
+      await store.updateRecording(rec.id, (d) => {
+        d.speakers.push({ userId: '42', name: 'A', trackFile: 'tracks/1-a-42.ogg', consentedAt: T0, includeInMix: true, stats });
+      });
+      expect(await store.getRecording(rec.id)).toMatchObject({ e2ee, speakers: [{ stats }] });
+      await expect(
+        store.updateRecording(rec.id, (d) => {
+          d.speakers[0]!.stats = { ...stats, lost: -1 };
+        }),
+      ).rejects.toThrow();
+    });
+
     test('meta.json beside the files mirrors the metadata', async () => {
       const rec = await store.createRecording(room({ guildId: 'meta-guild' }));
       await store.appendConsentEvent({ recordingId: rec.id, userId: '42', name: 'Alice', event: 'granted', at: T0 + 1 });
