@@ -9,7 +9,7 @@ import {
 } from 'discord.js';
 import { CONSENT_EMOJI } from '../src/bot/consent.ts';
 import { UserFacingError } from '../src/bot/errors.ts';
-import { discordTime, nameList } from '../src/bot/format.ts';
+import { discordTime, e2eeStatusLine, nameList } from '../src/bot/format.ts';
 import { describeMissing, missingRoomPermissions } from '../src/bot/permissions.ts';
 import type { BotServices } from '../src/bot/services.ts';
 import { guildInteraction } from '../src/bot/guild-only.ts';
@@ -107,7 +107,7 @@ async function status(raw: ChatInputCommandInteraction, deps: BotServices): Prom
     ...PRIVATE,
     content: room
       ? `🔴 Recording <#${room.channelId}> since ${discordTime(room.startedAt, 'R')}, hosted by <@${room.hostId}>.\n` +
-        `**Being recorded:** ${nameList(room.recording)}`
+        `**Being recorded:** ${nameList(room.recording)}\n${e2eeStatusLine(room.e2ee)}`
       : (stopping?.text ?? 'Not recording in this server. Start with `/record start` from a voice channel.'),
   });
 }

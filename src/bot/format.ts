@@ -1,5 +1,7 @@
 // Small renderers shared by replies, DMs and the consent message. Discord renders <t:…> in each reader's zone.
 import { escapeMarkdown } from 'discord.js';
+import { formatPrivacyCode } from '../http/format.ts';
+import type { Recording } from '../storage/schema.ts';
 
 export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): string {
   return `<t:${Math.floor(ms / 1000)}:${style}>`;
@@ -11,4 +13,19 @@ export function nameList(names: readonly string[]): string {
 
 export function plural(count: number, unit: string): string {
   return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * What `/record status` says about end-to-end encryption: with DAVE on, the voice privacy code, so everyone in
+ * the call can check that the code their client shows is the one the bot has (the bot is in their group, not a
+ * stranger in the middle); without it, plainly that the room is not end-to-end encrypted.
+ */
+export function e2eeStatusLine(e2ee: Recording['e2ee']): string {
+  if (e2ee === undefined) return 'End-to-end encryption: not known (this recording began before the bot noted it).';
+  if (e2ee === null) return "🔓 This room is not end-to-end encrypted (Discord's DAVE encryption is off for it).";
+  const code = `voice privacy code: ${formatPrivacyCode(e2ee.privacyCode)}`;
+  if (e2ee.plainFrom !== undefined) {
+    return `🔓 Not end-to-end encrypted since ${discordTime(e2ee.plainFrom, 'R')} (before that DAVE v${e2ee.version} · ${code})`;
+  }
+  return `🔒 End-to-end encrypted (DAVE v${e2ee.version}) · ${code}`;
 }

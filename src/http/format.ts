@@ -1,5 +1,5 @@
-// Human-readable times and sizes shared by the download page and the receipt. Always UTC: the server cannot
-// know the reader's zone, and the page runs no script to find out.
+// Human-readable times, sizes and codes shared by the download page, the receipt and the bot. Always UTC: the
+// server cannot know the reader's zone, and the page runs no script to find out.
 
 export function formatUtc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
@@ -29,4 +29,12 @@ export function formatBytes(bytes: number): string {
 /** Display names come from Discord users: keep them on one line and free of control characters. */
 export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+}
+
+/**
+ * A DAVE voice privacy code as Discord clients show it: 30 digits in groups of five (`12345 67890 …`), so people
+ * can read it out and compare it with what their own client shows.
+ */
+export function formatPrivacyCode(code: string): string {
+  return (code.replace(/\s+/g, '').match(/.{1,5}/g) ?? []).join(' ');
 }

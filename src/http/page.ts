@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Asset, TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from './format.ts';
-import { deletionText, sortedByTime } from './receipt.ts';
+import { deletionText, e2eeLines, sortedByTime } from './receipt.ts';
 import type { ConsentEventView, RecordingView } from './recording-source.ts';
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -70,6 +70,7 @@ ${tracksSection(input.tracks, base)}
 <p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix and the receipt</span></p>
 <h2>Consent receipt</h2>
 ${receiptSection(input.events)}
+${e2eeSection(recording)}
 <p><a href="${escapeHtml(base)}receipt.txt">receipt.txt</a></p>`,
   );
 }
@@ -125,6 +126,12 @@ function receiptSection(events: readonly ConsentEventView[]): string {
       `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${e.event === 'granted' ? 'opted in' : 'withdrew'}</td></tr>`,
   );
   return `<table>\n${rows.join('\n')}\n</table>`;
+}
+
+function e2eeSection(recording: RecordingView): string {
+  const [summary, ...codes] = e2eeLines(recording.e2ee);
+  const more = codes.map((line) => `<br>${escapeHtml(line.trim())}`).join('');
+  return `<p><strong>End-to-end encrypted:</strong> ${escapeHtml(summary ?? '')}${more}</p>`;
 }
 
 function document(title: string, head: string, body: string): string {

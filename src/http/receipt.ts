@@ -1,7 +1,7 @@
 // The consent receipt: who opted in and out of a recording, and when. Plain text so it survives being
 // forwarded, printed or pasted anywhere; shipped in the zip and at receipt.txt under the link.
-import { formatUtc, oneLine } from './format.ts';
-import type { ConsentEventView, RecordingView } from './recording-source.ts';
+import { formatPrivacyCode, formatUtc, oneLine } from './format.ts';
+import type { ConsentEventView, E2eeView, RecordingView } from './recording-source.ts';
 
 export type ReceiptInput = {
   recording: RecordingView;
@@ -19,6 +19,9 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     `Started:    ${formatUtc(recording.startedAt)}`,
     `Stopped:    ${recording.stoppedAt === undefined ? 'still recording' : formatUtc(recording.stoppedAt)}`,
     `Deleted on: ${deletionText(deletionAt, retentionDays)}`,
+    '',
+    'End-to-end encryption:',
+    ...e2eeLines(recording.e2ee).map((line) => `  ${line}`),
     '',
     'Only people who opted in were recorded, each from the moment they opted in until they withdrew.',
     "Nobody else's audio was written to disk.",
@@ -41,6 +44,24 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * Whether the room's voice was end-to-end encrypted (Discord's DAVE) while it was recorded, and the voice
+ * privacy code(s) people could compare in their clients then: one per group change, so each is listed, in
+ * order. Shared by the receipt and the download page.
+ */
+export function e2eeLines(e2ee: E2eeView | null | undefined): string[] {
+  if (e2ee === undefined) return ['Not noted (this recording was made before the bot noted it).'];
+  if (e2ee === null) return ["No. Discord's end-to-end voice encryption (DAVE) was off in this room."];
+  const protocol = `${e2ee.protocol.toUpperCase()} v${e2ee.version}`;
+  const span =
+    e2ee.plainFrom === undefined
+      ? `Yes, Discord ${protocol}, for the whole recording.`
+      : `Yes, Discord ${protocol}, until ${formatUtc(e2ee.plainFrom)}; not after that.`;
+  const codes = e2ee.privacyCodes.map(formatPrivacyCode);
+  if (codes.length <= 1) return [span, `Voice privacy code: ${codes[0] ?? '(none)'}`];
+  return [span, 'Voice privacy codes, in order (a new one each time people joined or left, or the bot rejoined):', ...codes.map((c) => `  ${c}`)];
 }
 
 export function deletionText(deletionAt: number | undefined, retentionDays: number): string {

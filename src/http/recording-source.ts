@@ -22,6 +22,15 @@ export interface RecordingView {
   state: RecordingStateName;
   speakers: readonly SpeakerView[];
   mix?: { file: string; format: string; durationMs: number } | undefined;
+  /** End-to-end encryption as recorded (storage/schema.ts RecordingE2ee); null: not E2EE; absent: not noted. */
+  e2ee?: E2eeView | null | undefined;
+}
+
+export interface E2eeView {
+  protocol: string;
+  version: number;
+  privacyCodes: readonly string[];
+  plainFrom?: number | undefined;
 }
 
 export interface ConsentEventView {
