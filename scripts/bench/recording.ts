@@ -26,6 +26,16 @@ import type { BotMode, FromBot, ToBot, WindowFigures } from './recording-bot.ts'
 export interface RecordingBenchOptions {
   quick: boolean;
   log: (line: string) => void;
+  /** DAVE end-to-end encryption on the stand-in (default on, as on Discord). */
+  dave?: boolean;
+  /** Modes to measure (default: discard, tracks and record; quick: discard and record). */
+  modes?: BotMode[];
+}
+
+/** What a run measured, for a caller that compares runs (dave.ts: DAVE on vs off). */
+export interface RecordingBenchResult {
+  speakers: number;
+  modes: { mode: BotMode; cpuPercent: number; peakRssMb: number; sent: number; lost: number; undecryptable: number }[];
 }
 
 interface Plan {
@@ -168,6 +178,8 @@ async function measureMode(
   const bot = new BotProcess(child);
   try {
     const { rssMb } = await bot.next('joined');
+    // With DAVE the bot is heard only once it is in the call's MLS group.
+    await sim.dave.settled();
     const userIds = users.map((u) => u.userId);
     const idle = talk.measureIdle ? await talkWindow(sim, bot, userIds, talk.idle) : undefined;
     bot.send({ type: 'subscribe', users });
@@ -235,11 +247,14 @@ function compare(upper: ModeFigures, lower: ModeFigures, what: string, plan: Pla
   );
 }
 
-export async function runRecordingBench({ quick, log }: RecordingBenchOptions): Promise<void> {
+export async function runRecordingBench({ quick, log, dave = true, modes: only }: RecordingBenchOptions): Promise<RecordingBenchResult> {
   const plan: Plan = quick ? { speakers: 10, seconds: 10, idleSeconds: 1 } : { speakers: 50, seconds: 60, idleSeconds: 5 };
-  log(`recording: ${plan.speakers} speakers talking at once for ${plan.seconds} s over the stand-in; the bot in its own process (CPU and RSS are its own)`);
+  log(
+    `recording: ${plan.speakers} speakers talking at once for ${plan.seconds} s over the stand-in, DAVE ${dave ? 'on' : 'off'}; ` +
+      'the bot in its own process (CPU and RSS are its own)',
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'roomrec-bench-rec-'));
-  const sim = await startDiscordSim();
+  const sim = await startDiscordSim({ dave });
   let ok = false;
   try {
     const users = Array.from({ length: plan.speakers }, (_, i) => {
@@ -247,12 +262,13 @@ export async function runRecordingBench({ quick, log }: RecordingBenchOptions): 
       sim.joinVoice(user.id);
       return { userId: user.id, name: `Speaker ${i + 1}` };
     });
+    await sim.dave.settled();
     const caFile = path.join(dir, 'discord-sim-ca.pem');
     await writeFile(caFile, simCertificates());
 
     const voices = await demoVoiceFrames();
     const talk: Talk = { idle: continuousSpeech(voices, plan.idleSeconds), busy: continuousSpeech(voices, plan.seconds) };
-    const modes: BotMode[] = quick ? ['discard', 'record'] : ['discard', 'tracks', 'record'];
+    const modes: BotMode[] = only ?? (quick ? ['discard', 'record'] : ['discard', 'tracks', 'record']);
     const results: ModeFigures[] = [];
     for (const mode of modes) results.push(await measureMode(mode, sim, users, { ...talk, measureIdle: results.length === 0 }, caFile, dir));
 
@@ -286,6 +302,17 @@ export async function runRecordingBench({ quick, log }: RecordingBenchOptions): 
         `(the adapter asks for 4 MiB; kernel default ${kib(rmemDefault)}, cap net.core.rmem_max ${kib(rmemMax)})`,
     );
     ok = true;
+    return {
+      speakers: plan.speakers,
+      modes: results.map((m) => ({
+        mode: m.mode,
+        cpuPercent: percentOfCore(m.busy.cpuMs, m.busy.wallMs),
+        peakRssMb: m.busy.rssPeakMb,
+        sent: m.busy.sent,
+        lost: m.busy.sent - m.busy.receive.delivered - m.busy.receive.undecryptable,
+        undecryptable: m.busy.receive.undecryptable,
+      })),
+    };
   } finally {
     await sim.close();
     if (ok) await rm(dir, { recursive: true, force: true });
