@@ -48,7 +48,7 @@ const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).
   const room = await RoomRecorder.start({
     meta: { guildId: workerData.guildId, channelId: workerData.channelId, textChannelId: workerData.textChannelId,
             hostId: workerData.alice, hostName: 'alice' },
-    connection, deps: { store, clock: monotonicClock, log: silentLogger(), config: workerData.config } });
+    connection, deps: { store, clock: monotonicClock, log: silentLogger(), config: workerData.config, statsCheckpointMs: 300 } });
   await room.grantConsent({ userId: workerData.alice, name: 'Alice' });
   parentPort.postMessage({ id: room.id, startedAt: room.startedAt });
 })().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
@@ -135,4 +135,12 @@ test('after a crash the recording resumes on the same time base: downtime silent
   expect(Math.abs((firstOnset(track, 0.01, sec(1.6)) ?? -1) / RATE - laterS)).toBeLessThan(0.02);
   const mix = toMono((await decodeOggOpusFile(store.layout.file(first.id, outcome.recording.mix?.file ?? 'x'))).pcm);
   expect(Math.abs((firstOnset(mix, 0.01, sec(1.6)) ?? -1) / RATE - laterS)).toBeLessThan(0.02);
+  // Her integrity figures count on across the crash: what the first bot stored, plus what the second one heard.
+  expect(outcome.recording.speakers[0]?.stats).toMatchObject({ received: sim.speakers.framesOf(alice).length, lost: 0 });
+  if (sim.dave.enabled) {
+    // The second bot joined the encryption group anew: its privacy code is added to the first one's.
+    const e2ee = outcome.recording.e2ee;
+    expect(e2ee?.privacyCodes.length).toBeGreaterThanOrEqual(2);
+    expect(e2ee?.privacyCode).toBe(e2ee?.privacyCodes.at(-1));
+  }
 });
