@@ -26,6 +26,7 @@ import { UserFacingError } from './errors.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
 import { createProgressMessage } from './progress-message.ts';
 import { startRefusal } from './start-errors.ts';
+import { logVoiceErrors } from '../recording/room-voice.ts';
 import type { Library, RoomSummary, Rooms, StartRequest, StoppingSummary } from './services.ts';
 import { deliverLink, stopAndDeliver, type DeliveryResult } from './stop-delivery.ts';
 import {
@@ -156,7 +157,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
   }
 
   function join(guild: Guild, channelId: string): VoiceConnection {
-    return joinVoiceChannel({
+    const connection = joinVoiceChannel({
       guildId: guild.id,
       channelId,
       adapterCreator: guild.voiceAdapterCreator,
@@ -164,6 +165,8 @@ export function createRooms(options: RoomsOptions): RoomManager {
       selfMute: true,
       ...(options.voiceGroup ? { group: options.voiceGroup } : {}),
     });
+    logVoiceErrors(connection, log.child({ guildId: guild.id, channelId }));
+    return connection;
   }
 
   function consentText(room: Pick<LiveRoom, 'hostId' | 'recorder'>): string {

@@ -2,6 +2,7 @@
 // a voice connection; anything not listed here is a bug or an outage, and is rethrown as it is.
 import { VoiceNotReadyError } from '../recording/room-recorder.ts';
 import { E2eeJoinError } from '../recording/voice-e2ee.ts';
+import { DaveRequiredError } from '../recording/room-voice.ts';
 import { GuildBusyError } from '../storage/store.ts';
 import { UserFacingError } from './errors.ts';
 
@@ -12,6 +13,6 @@ export function startRefusal(error: unknown, voiceChannelId: string): UserFacing
     return new UserFacingError(`I couldn't connect to <#${voiceChannelId}> in time. Please try \`/record start\` again.`);
   }
   // Its message is written for the host: why nothing is recorded (the room's encryption group) and what to do.
-  if (error instanceof E2eeJoinError) return new UserFacingError(error.message);
+  if (error instanceof E2eeJoinError || error instanceof DaveRequiredError) return new UserFacingError(error.message);
   return undefined;
 }

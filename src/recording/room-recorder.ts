@@ -20,7 +20,7 @@ import type { NewRecording, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
-import { watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
+import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
 import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
@@ -619,12 +619,19 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
  * with the E2EE state then, null when the room is not E2EE.
  */
 async function waitAudible(connection: VoiceConnection, timeoutMs: number): Promise<E2eeState | null> {
+  // A 4017 refusal is final: say so at once rather than after the whole timeout.
+  const dave = refusedForDave(connection);
   try {
-    await entersState(connection, VoiceConnectionStatus.Ready, timeoutMs);
-  } catch (error) {
-    throw new VoiceNotReadyError(timeoutMs, { cause: error });
+    await Promise.race([
+      entersState(connection, VoiceConnectionStatus.Ready, timeoutMs).catch((error: unknown) => {
+        throw new VoiceNotReadyError(timeoutMs, { cause: error });
+      }),
+      dave.refused,
+    ]);
+    return await Promise.race([waitForE2eeGroup(connection, timeoutMs), dave.refused]);
+  } finally {
+    dave.dispose();
   }
-  return waitForE2eeGroup(connection, timeoutMs);
 }
 
 /**

@@ -35,6 +35,27 @@ export const DAVE_REQUIRED_MESSAGE =
   'Discord requires end-to-end encryption (DAVE) in this voice channel and refused my voice connection ' +
   '(close code 4017): this version of the bot cannot take part in it. Rejoining would be refused the same way, so I stopped trying.';
 
+/** Discord refused the voice connection with 4017: nothing can be recorded with this client. */
+export class DaveRequiredError extends Error {
+  constructor() {
+    super(DAVE_REQUIRED_MESSAGE);
+    this.name = 'DaveRequiredError';
+  }
+}
+
+/** Rejects with DaveRequiredError as soon as the connection is refused with 4017; `dispose` stops watching. */
+export function refusedForDave(connection: VoiceConnection): { refused: Promise<never>; dispose: () => void } {
+  let onState: ((old: VoiceConnectionState, state: VoiceConnectionState) => void) | undefined;
+  const refused = new Promise<never>((_resolve, reject) => {
+    onState = (_old, state) => {
+      if (isDaveRequired(state)) reject(new DaveRequiredError());
+    };
+    connection.on('stateChange', onState);
+  });
+  refused.catch(() => undefined);
+  return { refused, dispose: () => onState && connection.off('stateChange', onState) };
+}
+
 /** Whether a connection state is Discord's final "E2EE/DAVE protocol required" refusal. */
 export function isDaveRequired(state: VoiceConnectionState): boolean {
   return (
