@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { LoadedScenario, ScenarioEvent, Scenario } from '../tests/discord-sim/scenario.ts';
 import { loadScenarioWithSpeech, ScenarioError } from '../tests/discord-sim/scenario.ts';
+import { e2eeStatusLine } from '../src/bot/format.ts';
 import { runScenario } from './demo/run-scenario.ts';
 
 const BUILT_IN = path.join(import.meta.dirname, 'demo', 'scenario.json');
@@ -103,6 +104,10 @@ async function main(): Promise<void> {
       onEvent: (event, scenario) => {
         const line = describe(event, scenario);
         if (line) console.log(line);
+      },
+      // The privacy code is what people in the call compare with their own client's: shown as soon as it is known.
+      onRecordingStarted: (room, at) => {
+        console.log(`${at.toFixed(1).padStart(5)} s  the bot is recording (${room.recordingId}). ${e2eeStatusLine(room.e2ee)}`);
       },
     });
   } catch (error) {

@@ -17,16 +17,20 @@ import {
   type Scenario,
   type ScenarioEvent,
 } from '../../tests/discord-sim/scenario.ts';
+import { e2eeSummary } from '../../src/recording/e2ee-record.ts';
+import type { RoomSummary } from '../../src/bot/services.ts';
 import { startBotAgainst, startSimForBot } from './bot-in-sim.ts';
-import { tracksOnDisk, type TrackOnDisk } from './tracks-on-disk.ts';
+import { tracksOnDisk, withStoredStats, type TrackOnDisk } from './tracks-on-disk.ts';
 
 export type ScenarioResult = {
   recordingId: string | null;
   recordingStartedAt: number | null;
   recordingStoppedAt: number | null;
   mix: string | null;
-  /** Read from the recording's tracks folder (tracks-on-disk.ts), not from metadata. */
+  /** Read from the recording's tracks folder (tracks-on-disk.ts), not from metadata; `stats` from metadata. */
   tracks: TrackOnDisk[];
+  /** DAVE end-to-end encryption as the recording stored it; null when it was off; absent when unknown. */
+  e2ee?: ReturnType<typeof e2eeSummary>;
   consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
@@ -58,6 +62,8 @@ export type RunScenarioOptions = {
   env?: Record<string, string>;
   /** The scenario file already loaded and validated (loadScenarioWithSpeech), so it is not read twice. */
   loaded?: LoadedScenario;
+  /** Called when a room starts recording, at that scenario time (the demo prints the voice privacy code). */
+  onRecordingStarted?: (room: RoomSummary, atScenarioSeconds: number) => void;
 };
 
 /** Loads and validates the scenario first: a bad file fails before anything starts (ScenarioError). */
@@ -81,11 +87,17 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   }
   const stops: StopReport[] = [];
   bot.rooms.onStopped((report) => stops.push(report));
+  let scenarioStartedAt: number | undefined;
+  bot.rooms.onStarted((room) => {
+    const at = scenarioStartedAt === undefined ? 0 : round3((room.startedAt - epochBase - scenarioStartedAt) / 1000);
+    options.onRecordingStarted?.(room, at);
+  });
 
   const run = await playScenario(sim, scenario, {
     speech,
     hooks: { onEvent: (event) => options.onEvent?.(event, scenario) },
   });
+  scenarioStartedAt = run.startedAt;
   const scenarioStartEpoch = epochBase + run.startedAt;
   const toScenario = (epochMs: number) => round3((epochMs - scenarioStartEpoch) / 1000);
   const outcome = await run.finished;
@@ -147,7 +159,8 @@ async function buildResult(input: {
     };
   }
   const layout = bot.store.layout;
-  const tracks = await tracksOnDisk(layout.tracksDir(recording.id), (userId) => speakerOf.get(userId));
+  const tracks = withStoredStats(await tracksOnDisk(layout.tracksDir(recording.id), (userId) => speakerOf.get(userId)), recording);
+  const e2ee = e2eeSummary(recording.e2ee);
   const mix = recording.mix ? layout.file(recording.id, recording.mix.file) : null;
   const consent = (await bot.store.consentEvents(recording.id)).map((e) => ({
     speaker: nameOf(e.userId),
@@ -162,6 +175,7 @@ async function buildResult(input: {
     recordingStoppedAt: recording.stoppedAt === undefined ? null : toScenario(recording.stoppedAt),
     mix: mix && (await exists(mix)) ? mix : null,
     tracks,
+    ...(e2ee === undefined ? {} : { e2ee }),
     consent,
     dms,
     downloadUrl: hostDm?.links[0] ?? null,

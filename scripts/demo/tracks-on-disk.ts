@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaFormatError, openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
+import type { Recording, SpeakerStats } from '../../src/storage/schema.ts';
 
 export type TrackOnDisk = {
   /** The scenario speaker id; for a file nobody can be matched to, its file name without extension. */
@@ -12,7 +13,20 @@ export type TrackOnDisk = {
   /** The Discord user id the file belongs to, or null when neither its tags nor its name say. */
   userId: string | null;
   path: string;
+  /** Integrity figures the recording stored for that user (speaker-integrity.ts); absent when unknown. */
+  stats?: SpeakerStats;
 };
+
+/**
+ * The files found on disk, each given the figures the recording's metadata holds for its user: the disk says
+ * which files exist, the metadata how complete each one is. A file matched to nobody gets none.
+ */
+export function withStoredStats(tracks: TrackOnDisk[], recording: Pick<Recording, 'speakers'>): TrackOnDisk[] {
+  return tracks.map((track) => {
+    const stats = recording.speakers.find((s) => s.userId === track.userId)?.stats;
+    return stats ? { ...track, stats } : track;
+  });
+}
 
 /**
  * Every file in a recording's tracks folder, in name order (the recorder numbers them), each matched to a

@@ -168,6 +168,26 @@ describe('a recorded room, end to end', () => {
     expect(await page.text()).toContain('Alice');
   });
 
+  test("each track's integrity figures come from the recording, counted for that speaker; the DAVE state is there", async () => {
+    const { result } = session;
+    const sent = (speaker: string) => session.sim.speakers.framesOf(session.result.tracks.find((t) => t.speaker === speaker)?.userId ?? '');
+    for (const track of result.tracks) {
+      expect(track.stats, track.speaker).toMatchObject({ late: 0, duplicate: 0 });
+      // No network faults here: a frame missing by sequence can only be one the bot could not decrypt.
+      expect(track.stats?.lost, track.speaker).toBe(track.stats?.undecryptable);
+      expect(track.stats?.silenceFilledSeconds, track.speaker).toBeGreaterThan(0);
+    }
+    const alice = result.tracks.find((t) => t.speaker === 'alice')?.stats;
+    const carol = result.tracks.find((t) => t.speaker === 'carol')?.stats;
+    // Alice was heard throughout; Carol only up to her withdrawal (she talked again after it).
+    expect(alice?.received).toBe(sent('alice').length);
+    expect(carol?.received).toBeGreaterThan(0);
+    expect(carol?.received).toBeLessThan(sent('carol').length);
+    // The stand-in speaks DAVE (as Discord does): Carol joining changed the group while recording.
+    expect(result.e2ee).toMatchObject({ protocol: 'dave', version: 1, privacyCode: expect.stringMatching(/^\d{30}$/) });
+    expect(result.e2ee?.transitions).toBeGreaterThanOrEqual(1);
+  });
+
   test('a forged or tampered link gets 403 and gives nothing away', async () => {
     const url = new URL(session.result.downloadUrl ?? '');
     const token = url.pathname.split('/')[2] ?? '';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
-import { tracksOnDisk } from '../../scripts/demo/tracks-on-disk.ts';
+import { tracksOnDisk, withStoredStats } from '../../scripts/demo/tracks-on-disk.ts';
 import { decodeOggOpusFile, encodeOpusFrames, rms, tone, toMono } from '../helpers/audio.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
@@ -81,7 +81,8 @@ test('a scenario file: result.json as the contract says, link served with --hold
   for (let i = 0; i < 600 && !existsSync(resultFile); i++) await sleep(50);
   await sleep(200);
   const result = JSON.parse(await readFile(resultFile, 'utf8')) as Record<string, unknown> & {
-    tracks: { speaker: string; path: string }[];
+    tracks: { speaker: string; path: string; stats?: Record<string, number> }[];
+    e2ee: { protocol: string; version: number; privacyCode: string; transitions: number } | null;
     dms: { to: string; links: string[] }[];
     downloadUrl: string;
     mix: string;
@@ -95,6 +96,14 @@ test('a scenario file: result.json as the contract says, link served with --hold
   expect(result.dms[0]?.links[0]).toBe(result.downloadUrl);
   expect(result.recordingStartedAt).toBeGreaterThan(0.5);
   expect(result.recordingStoppedAt).toBeGreaterThanOrEqual(4.0);
+  expect(Object.keys(result.tracks[0]?.stats ?? {}).sort()).toEqual(['duplicate', 'late', 'lost', 'received', 'silenceFilledSeconds', 'undecryptable']);
+  expect(result.tracks[0]?.stats?.received).toBeGreaterThan(0);
+  // The stand-in speaks DAVE, as Discord does; the demo prints the code people compare, as the room starts.
+  expect(result.e2ee).toMatchObject({ protocol: 'dave', version: 1, privacyCode: expect.stringMatching(/^\d{30}$/) });
+  const printed = /voice privacy code: ((?:\d{5} ){5}\d{5})/.exec(run.out())?.[1];
+  expect(printed).toBeDefined();
+  // Printed at the start; result.json has the latest, the same unless the group changed meanwhile.
+  if (result.e2ee?.transitions === 0) expect(printed?.replaceAll(' ', '')).toBe(result.e2ee.privacyCode);
 
   // Held: the link keeps working after the scenario ended, until SIGINT.
   expect((await fetch(result.downloadUrl)).status).toBe(200);
@@ -163,6 +172,16 @@ test("result.json's tracks come from the disk: every file in the tracks folder, 
     { speaker: 'stray', userId: null, path: path.join(tracks, 'stray.ogg') },
   ]);
   expect(await tracksOnDisk(path.join(dir, 'disk', 'no-tracks-yet'), (id) => users[id])).toEqual([]);
+
+  // Each file gets the figures the metadata holds for its user; a file matched to nobody, or a user the
+  // metadata has no figures for, gets none.
+  const stats = { received: 5, lost: 1, late: 0, duplicate: 0, undecryptable: 0, silenceFilledSeconds: 0.5 };
+  const speaker = (userId: string, withStats: boolean) => ({
+    userId, name: userId, trackFile: 'x', consentedAt: 0, includeInMix: true, ...(withStats ? { stats } : {}),
+  });
+  const annotated = withStoredStats(listed, { speakers: [speaker('111', true), speaker('222', false)] });
+  expect(annotated.map((t) => t.stats)).toEqual([stats, undefined, undefined, undefined]);
+  expect(annotated[1]).not.toHaveProperty('stats');
 });
 
 test('npm run demo with no arguments: the built-in room, the link printed and served, the mix audible, Ctrl-C exits 0 and names the data folder', async () => {
