@@ -46,6 +46,8 @@ const networkSchema = z.object({
   reorder: probability.default(0),
   jitterMs: z.number().min(0).default(0),
   seed: z.number().int().default(1),
+  /** DAVE end-to-end encryption on the stand-in's voice server: on unless false, as on Discord. */
+  dave: z.boolean().default(true),
 });
 
 const scenarioSchema = z.object({
@@ -53,7 +55,7 @@ const scenarioSchema = z.object({
   host: z.string().min(1),
   speakers: z.array(speakerSchema).min(1, 'needs at least one speaker'),
   commands: z.array(commandSchema).default([]),
-  network: networkSchema.default({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 }),
+  network: networkSchema.default({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1, dave: true }),
   endAt: z.number().positive('must be > 0 seconds'),
 });
 
@@ -374,7 +376,8 @@ export async function loadScenarioSpeech(sim: DiscordSim, scenario: Scenario): P
 
 /** Per-utterance seed: reproducible from the scenario seed, different for each speaker and utterance. */
 function utteranceFaults(network: Scenario['network'], speakerIndex: number, utterance: number): NetworkFaults {
-  return { ...network, seed: (network.seed * 1_000_003 + speakerIndex * 7919 + utterance * 104_729) >>> 0 };
+  const { dave: _dave, ...faults } = network;
+  return { ...faults, seed: (network.seed * 1_000_003 + speakerIndex * 7919 + utterance * 104_729) >>> 0 };
 }
 
 /**

@@ -37,7 +37,7 @@ describe('scenario files', () => {
   test('a valid scenario gets its defaults', () => {
     const s = parseScenario(valid);
     expect(s.speakers[1]?.joinAt).toBe(0);
-    expect(s.network).toEqual({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1 });
+    expect(s.network).toEqual({ loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1, dave: true });
   });
 
   test.each([
