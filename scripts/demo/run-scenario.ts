@@ -77,7 +77,7 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
   const epochBase = Date.now() - performance.now();
   const now = () => Math.round(epochBase + performance.now());
 
-  const sim = await startSimForBot({ users: scenarioUsers(scenario) });
+  const sim = await startSimForBot({ users: scenarioUsers(scenario), dave: scenario.network.dave });
   let bot: Bot;
   try {
     bot = await startBotAgainst(sim, { dataDir: outDir, log: options.log, now, ...(options.env ? { env: options.env } : {}) });

@@ -151,6 +151,25 @@ test('fields the scenario format does not know are ignored with a warning, and a
   expect(path.basename(result.tracks[0]?.path ?? '')).toMatch(/^[a-z0-9_-]+\.ogg$/);
 }, 60_000);
 
+test('network.dave false: a plain room, so result.json says e2ee null and the demo says it is not end-to-end encrypted', async () => {
+  const file = await writeScenario('plain.json', {
+    name: 'plain',
+    host: 'alice',
+    speakers: [{ id: 'alice', audio: 'alice.wav', consentAt: 0.5, speakAt: [0.8] }],
+    commands: [{ at: 0.2, user: 'alice', slash: 'record start' }],
+    network: { dave: false },
+    endAt: 2.5,
+  });
+  const out = path.join(dir, 'plain-out');
+  const run = demo(['--scenario', file, '--out', out]);
+  expect(await run.exit).toBe(0);
+  const result = JSON.parse(await readFile(path.join(out, 'result.json'), 'utf8')) as { e2ee: unknown; tracks: { stats?: { received: number } }[] };
+  expect(result.e2ee).toBeNull();
+  expect(result.tracks[0]?.stats?.received).toBeGreaterThan(0);
+  expect(run.out()).toMatch(/the bot is recording \([a-z0-9]+\)\. 🔓 This room is not end-to-end encrypted/);
+  expect(run.out()).not.toContain('voice privacy code');
+}, 60_000);
+
 test("result.json's tracks come from the disk: every file in the tracks folder, matched by its tags or its name", async () => {
   const tracks = path.join(dir, 'disk', 'tracks');
   await mkdir(tracks, { recursive: true });
