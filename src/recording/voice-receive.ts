@@ -29,8 +29,10 @@
  * What DAVE adds: the library drops a frame it cannot end-to-end decrypt (around a group transition, while it
  * re-initialises, or for a sender it has no key for) and returns nothing, and before its group is ready it hands
  * over the still-encrypted frame as if it were Opus. Both are counted as `undecryptable`, per speaker: the
- * first as a speaker's datagram that yielded no frame, the second by DAVE's frame trailer; the second is never
- * written to a track.
+ * first as a speaker's datagram that yielded no frame, the second as a frame the library passed through
+ * undecrypted (our patch marks it `davePassthrough`) that carries DAVE's trailer. The second is never written
+ * to a track. A frame DAVE did decrypt is never judged by its bytes: plain Opus ends in 0xFAFA about once in
+ * 65,536 frames.
  *
  * Why a larger socket receive buffer: every datagram waits in the kernel until the event loop reads it. The
  * default buffer (208 KiB on Linux) holds about 0.4 s of 50 speakers; a GC pause, a slow disk or any other
@@ -77,14 +79,25 @@ export function readRtpHeader(datagram: Buffer): RtpHeader | undefined {
 }
 
 /**
- * Whether a frame is still DAVE-encrypted: `…ciphertext ‖ tag ‖ nonce ‖ ranges ‖ u8 supplemental size ‖ 0xFAFA`.
- * Only asked of frames from an E2EE connection, where a plain Opus frame ending so is vanishingly unlikely.
+ * Whether a frame has DAVE's trailer: `…ciphertext ‖ tag ‖ nonce ‖ ranges ‖ u8 supplemental size ‖ 0xFAFA`.
+ * Only asked of frames the library did not decrypt: a plain Opus frame can end so too.
  */
 export function isDaveEncrypted(frame: Buffer): boolean {
   if (frame.length < DAVE_MIN_SUPPLEMENTAL) return false;
   if (frame.readUInt16BE(frame.length - 2) !== DAVE_MAGIC_MARKER) return false;
   const supplemental = frame[frame.length - 3]!;
   return supplemental >= DAVE_MIN_SUPPLEMENTAL && supplemental <= frame.length;
+}
+
+/**
+ * Whether the library handed this frame on without end-to-end decrypting it: our patch says so on the frame;
+ * without the patch, a session that is not in a group (no privacy code) cannot have decrypted anything.
+ */
+function passedThrough(frame: Buffer, connection: VoiceConnection): boolean {
+  const e2ee = readE2ee(connection);
+  if (e2ee === null) return false;
+  const marked = Reflect.get(frame, 'davePassthrough') as boolean | undefined;
+  return marked ?? e2ee.privacyCode === '';
 }
 
 /** The RTP fields our @discordjs/voice patch attaches to each delivered frame (undefined without the patch). */
@@ -344,7 +357,7 @@ class Subscription implements ReceiveSubscription {
     const ssrc = this.#connection.receiver.ssrcMap.get(this.userId)?.audioSSRC;
     const fromThisDatagram = inFlight !== undefined && !inFlight.consumed && inFlight.header.ssrc === ssrc;
     if (fromThisDatagram) inFlight.consumed = true;
-    if (readE2ee(this.#connection) !== null && isDaveEncrypted(opus)) {
+    if (isDaveEncrypted(opus) && passedThrough(opus, this.#connection)) {
       this.#stats.undecryptable++;
       if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
         this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'dropped an end-to-end encrypted frame the bot could not decrypt');
