@@ -139,15 +139,13 @@ export class DaveGroup {
     this.#reconcile();
   }
 
-  /** A bot's voice session agreed on DAVE (op 4): its key package (op 26) is on its way. */
+  /**
+   * A bot's voice session agreed on DAVE (op 4): the client made a new DAVE session, whose key package (op 26)
+   * is on its way. Until it comes, what the bot held of the group is no use to it.
+   */
   botConnected(link: BotLink): void {
     const previous = this.#participants.get(link.userId);
-    if (previous?.kind === 'bot' && previous.link.userId === link.userId && previous.keyPackage === null) return;
-    if (previous?.kind === 'bot') {
-      previous.link = link;
-      return;
-    }
-    this.#participants.set(link.userId, { kind: 'bot', userId: link.userId, generation: 0, keyPackage: null, link });
+    this.#participants.set(link.userId, { kind: 'bot', userId: link.userId, generation: previous?.generation ?? 0, keyPackage: null, link });
   }
 
   /** A bot's key package (op 26): first join, or a re-initialised session after op 31 or a new identify. */

@@ -193,6 +193,8 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     s.disconnectBotVoice(how);
     await recovered;
     await entersState(conn, VoiceConnectionStatus.Ready, 10_000);
+    // A rejoin is a new DAVE session: the bot is heard once it is back in the group (a resume keeps it there).
+    await s.dave.settled();
     const speech = tone(0.5);
     const received = collect(conn, alice.id, speech.frames.length);
     const utterance = s.speak(alice.id, speech);
