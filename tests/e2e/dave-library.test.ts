@@ -7,11 +7,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { connectVoice, joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
-import { createVoiceReceive } from '../../src/recording/voice-receive.ts';
 import { DAVE_REQUIRED_MESSAGE, logVoiceErrors, watchVoice, type VoiceChange } from '../../src/recording/room-voice.ts';
-import type { ReceivedPacket } from '../../src/recording/speaker-track.ts';
 import { silentLogger } from '../../src/log.ts';
-import { until } from '../helpers/until.ts';
+import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -26,21 +24,7 @@ afterEach(async () => {
   sim = null;
 });
 
-const clock = { now: () => performance.now() };
 const tone = (seconds: number) => speechFromPcm(tonePcm({ seconds, frequency: 330, silenceAfter: 0.1 }));
-
-/** Receives one user through the product's own adapter, as a recording would. */
-function receive(conn: VoiceConnection, userId: string) {
-  const packets: ReceivedPacket[] = [];
-  const voice = createVoiceReceive(conn, { clock, log: silentLogger() });
-  const subscription = voice.subscribe(userId, (p) => packets.push(p));
-  /** Every frame sent reached the adapter, one way or the other (UDP on loopback keeps them all). */
-  const accounted = (sent: number) => {
-    const s = subscription.stats();
-    return s.delivered + s.undecryptable + s.malformed >= sent ? true : undefined;
-  };
-  return { packets, subscription, close: () => voice.close(), accounted };
-}
 
 describe('@discordjs/voice under DAVE: failures reproduced and contained', () => {
   test('(a) a proposal naming a user the bot was not told about (op 11 late) is reported, not a process exit, and the group recovers', async () => {
@@ -62,10 +46,10 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     expect(sim.dave.group()?.members()).toEqual(expect.arrayContaining([alice, bob, sim.botUserId]));
     expect(connection.voicePrivacyCode).toBe(sim.dave.group()?.privacyCode());
 
-    const heard = receive(connection, bob);
+    const heard = receiveThroughAdapter(connection, bob);
     const utterance = sim.speak(bob, tone(0.6));
     await utterance.done;
-    await until(() => heard.accounted(utterance.frames.length), 'every frame of bob received');
+    await heard.allArrived(utterance.frames.length);
     heard.close();
     if (process.env.DEBUG_DAVE) console.log('a', heard.subscription.stats(), heard.packets.map((p) => p.rtp?.sequence).join(','), utterance.frames.map((f) => f.sequence).join(','));
     expect(heard.packets.map((p) => p.rtp?.sequence)).toEqual(utterance.frames.map((f) => f.sequence));
@@ -80,7 +64,7 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     connection = await joinVoice(client, sim);
     logVoiceErrors(connection, silentLogger());
     await sim.dave.settled();
-    const heard = receive(connection, alice);
+    const heard = receiveThroughAdapter(connection, alice);
 
     // The bot misses the commit that adds carol: from then on alice encrypts with keys the bot does not have.
     sim.dave.group()?.faults.skipCommitFor.add(sim.botUserId);
@@ -90,7 +74,7 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     await sim.waitFor((e) => e.kind === 'dave' && e.event === 'invalid-commit-welcome', 10_000, true);
     await sim.dave.settled();
     await utterance.done;
-    await until(() => heard.accounted(utterance.frames.length), 'every frame of alice received');
+    await heard.allArrived(utterance.frames.length);
     heard.close();
 
     const stats = heard.subscription.stats();

@@ -4,10 +4,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
-import { createVoiceReceive } from '../../src/recording/voice-receive.ts';
 import type { ReceivedPacket } from '../../src/recording/speaker-track.ts';
-import { silentLogger } from '../../src/log.ts';
-import { until } from '../helpers/until.ts';
+import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -33,17 +31,12 @@ async function room(users: string[]): Promise<{ s: DiscordSim; conn: VoiceConnec
 }
 
 async function heard(conn: VoiceConnection, userId: string, speak: () => { frames: unknown[]; done: Promise<void> }): Promise<ReceivedPacket[]> {
-  const packets: ReceivedPacket[] = [];
-  const voice = createVoiceReceive(conn, { clock: { now: () => performance.now() }, log: silentLogger() });
-  const subscription = voice.subscribe(userId, (p) => packets.push(p));
+  const receiver = receiveThroughAdapter(conn, userId);
   const utterance = speak();
   await utterance.done;
-  await until(() => {
-    const st = subscription.stats();
-    return st.delivered + st.undecryptable >= utterance.frames.length ? true : undefined;
-  }, 'every frame at the adapter');
-  voice.close();
-  return packets;
+  await receiver.allArrived(utterance.frames.length);
+  receiver.close();
+  return receiver.packets;
 }
 
 describe('DAVE on the stand-in with the real @discordjs/voice', () => {
