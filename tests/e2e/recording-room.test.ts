@@ -120,8 +120,12 @@ async function trackOf(h: Harness, room: RoomRecorder, userId: string) {
 }
 
 describe('recording a room through the real voice receiver', () => {
-  test('two consenting speakers get aligned tracks; the one who never consents is nowhere', async () => {
-    const h = await harness();
+  // The core of recording, with DAVE on (as on Discord) and off (the plain path).
+  test.each([
+    ['DAVE on', true],
+    ['DAVE off', false],
+  ])('two consenting speakers get aligned tracks; the one who never consents is nowhere (%s)', async (_name, dave) => {
+    const h = await harness({ dave });
     const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
@@ -320,10 +324,11 @@ describe('recording a room through the real voice receiver', () => {
   });
 
   test.each([
-    ['session invalidated (rejoin through the gateway, new UDP socket)', 4006],
-    ['socket dropped (resume)', 'drop' as const],
-  ])('a forced voice disconnect — %s — is rejoined; the gap is silent and later audio aligned', async (_name, how) => {
-    const h = await harness();
+    ['session invalidated (rejoin through the gateway, new UDP socket, new DAVE group)', 4006, true],
+    ['socket dropped (resume, same DAVE group)', 'drop' as const, true],
+    ['session invalidated, DAVE off', 4006, false],
+  ])('a forced voice disconnect — %s — is rejoined; the gap is silent and later audio aligned', async (_name, how, dave) => {
+    const h = await harness({ dave });
     const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
     const changes: VoiceChange['status'][] = [];
     room.on('voice', (c) => changes.push(c.status));
@@ -339,6 +344,8 @@ describe('recording a room through the real voice receiver', () => {
     );
     h.sim.disconnectBotVoice(how);
     await reconnected;
+    // After a rejoin the bot is a new member of the call's group: heard again once it is in.
+    await h.sim.dave.settled();
     await wait(300);
     const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + laterS * 1000 });
@@ -355,6 +362,9 @@ describe('recording a room through the real voice receiver', () => {
     expect(Math.abs((firstOnset(alice) ?? -1) / RATE - 0.3), 'first words').toBeLessThan(0.02);
     expect(rms(alice, sec(0.9), sec(laterS - 0.05)), 'the gap').toBeLessThan(1e-4);
     expect(Math.abs((firstOnset(alice, 0.01, sec(0.9)) ?? -1) / RATE - laterS), 'words after the reconnect').toBeLessThan(0.02);
+    if (!dave) expect(outcome.recording.e2ee).toBeNull();
+    // A rejoin makes a new DAVE session, so a new group epoch and privacy code; a resume keeps both.
+    else expect(outcome.recording.e2ee?.privacyCodes.length, 'privacy codes seen').toBe(how === 4006 ? 2 : 1);
   });
 
   test('integrity figures per speaker: loss by RTP sequence (a pause is none), duplicates, silence; a withdrawn speaker’s kept', async () => {
