@@ -17,6 +17,8 @@ export function whyItStopped(reason: StopReason, stoppedBy: string | undefined, 
       return `stopped by itself: it reached the maximum length of ${plural(limits.maxHours, 'hour')}`;
     case 'voice-lost':
       return "stopped by itself: I lost the voice connection and couldn't rejoin";
+    case 'e2ee-lost':
+      return "stopped by itself: I was no longer in the room's end-to-end encryption group and couldn't rejoin it, so I could not hear anyone";
     case 'shutdown':
       return 'stopped because the bot was shut down';
     case 'interrupted':

@@ -106,7 +106,7 @@ export type RoomEvents = {
   /** Who is being recorded changed (the bot updates the consent message). */
   speakers: [speakers: { userId: string; name: string }[]];
   /** The room should stop; the bot calls stop(reason) and tells the host why. Emitted once per room. */
-  autoStop: [reason: AutoStopReason | 'voice-lost'];
+  autoStop: [reason: LostReason];
   voice: [change: VoiceChange];
   stopped: [outcome: StopOutcome];
 };
@@ -139,6 +139,9 @@ const DEFAULT_READY_TIMEOUT_MS = 20_000;
 export const DEFAULT_TICK_MS = 200;
 const DEFAULT_STATS_CHECKPOINT_MS = 10_000;
 
+/** Why a room stops by itself. */
+type LostReason = AutoStopReason | 'voice-lost' | 'e2ee-lost';
+
 export class RoomRecorder extends EventEmitter<RoomEvents> {
   readonly id: string;
   readonly startedAt: number;
@@ -168,6 +171,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #checkpointedAtMs = 0;
   #checkpointing = false;
   #onTransitioned = (): void => this.#observeE2ee(true);
+  /** Recording ms since when a ready E2EE connection has had no group (it cannot decrypt anyone). */
+  #outOfGroupSinceMs: number | undefined;
 
   /** Waits for the voice connection, then creates the recording: its time zero is now. */
   static async start(opts: {
@@ -590,6 +595,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     this.#liveMix?.tick();
     if (nowMs - this.#checkpointedAtMs >= (this.#deps.statsCheckpointMs ?? DEFAULT_STATS_CHECKPOINT_MS)) this.#checkpointStats(nowMs);
     if (this.#autoStopSent) return;
+    if (this.#outOfGroupTooLong(nowMs)) {
+      this.#log.warn({ sinceMs: this.#outOfGroupSinceMs }, 'not in the end-to-end encryption group for too long');
+      this.#autoStop('e2ee-lost');
+      return;
+    }
     const due = autoStopDue({
       nowMs,
       emptySinceMs: this.#emptySinceMs,
@@ -599,11 +609,28 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     if (due) this.#autoStop(due);
   }
 
-  #autoStop(reason: AutoStopReason | 'voice-lost'): void {
+  #autoStop(reason: LostReason): void {
     if (this.#autoStopSent || this.#stopRequested) return;
     this.#autoStopSent = true;
     this.#log.info({ reason }, 'auto-stop due');
     this.emit('autoStop', reason);
+  }
+
+  /**
+   * A connection that is up but whose DAVE session has no group (after a rejoin, or while it recovers through
+   * op 31) hears nothing but ciphertext. That is normal for a moment; for longer than start allows, the room
+   * would record silence, so it stops and says why.
+   */
+  #outOfGroupTooLong(nowMs: number): boolean {
+    const e2ee = readE2ee(this.#connection);
+    // Alone in the call there is nobody to form a group with, and nobody to hear: the empty-room rule applies.
+    const alone = this.#humans === 0;
+    if (alone || this.#connection.state.status !== VoiceConnectionStatus.Ready || e2ee === null || e2ee.privacyCode !== '') {
+      this.#outOfGroupSinceMs = undefined;
+      return false;
+    }
+    this.#outOfGroupSinceMs ??= nowMs;
+    return nowMs - this.#outOfGroupSinceMs > (this.#deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   }
 
   #onVoice(change: VoiceChange): void {

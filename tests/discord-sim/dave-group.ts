@@ -71,16 +71,18 @@ interface Change {
   timer: NodeJS.Timeout | null;
 }
 
-/** Faults a test can inject into the next transition. */
+/** Faults a test can inject into the group. */
 export interface GroupFaults {
   /** Users who are not sent the next commit (op 29): their group falls behind, as after a lost message. */
   skipCommitFor: Set<string>;
+  /** Simulated members stop committing, so nobody new (a rejoining bot) gets into the group. */
+  simsWithholdCommits: boolean;
 }
 
 export class DaveGroup {
   readonly channelId: string;
   readonly groupId: Buffer;
-  readonly faults: GroupFaults = { skipCommitFor: new Set() };
+  readonly faults: GroupFaults = { skipCommitFor: new Set(), simsWithholdCommits: false };
   #o: DaveGroupOptions;
   #epoch = 0n;
   #leaves: (string | null)[] = [];
@@ -280,7 +282,7 @@ export class DaveGroup {
         continue;
       }
       const { commit, welcome } = result;
-      if (commit) setTimeout(() => this.#onCommit(holder.userId, commit, welcome ?? null), this.#o.simCommitDelayMs);
+      if (commit && !this.faults.simsWithholdCommits) setTimeout(() => this.#onCommit(holder.userId, commit, welcome ?? null), this.#o.simCommitDelayMs);
     }
   }
 

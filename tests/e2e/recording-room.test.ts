@@ -461,6 +461,22 @@ describe('recording a room through the real voice receiver', () => {
     expect(finished.recording.state).toBe('ready');
   });
 
+  test('a bot shut out of the encryption group after a rejoin stops the room with that reason instead of recording silence', async () => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ readyTimeoutMs: 1500, tickMs: 50 }) });
+    room.setHumansInRoom(2);
+    const stopped = new Promise<string>((resolve) => room.on('autoStop', resolve));
+    // The members stop letting anyone in, then the bot's voice session is invalidated: it rejoins voice, but not the group.
+    const group = h.sim.dave.group();
+    if (!group) throw new Error('DAVE is on by default');
+    group.faults.simsWithholdCommits = true;
+    h.sim.disconnectBotVoice(4006);
+    expect(await stopped).toBe('e2ee-lost');
+    expect(room.e2ee()?.privacyCodes).toHaveLength(1);
+    const outcome = await room.stop('e2ee-lost');
+    expect(outcome.recording.stopReason).toBe('e2ee-lost');
+  });
+
   test('auto-stop: an empty room after EMPTY_ROOM_MINUTES, and MAX_RECORDING_HOURS, on the injected clock', async () => {
     const h = await harness();
     const clock = new ManualClock(1_000_000);
