@@ -18,6 +18,7 @@
  */
 import { createRequire } from 'node:module';
 import type { DAVESession as DaveySession } from '@snazzah/davey';
+import { VoiceOpcodes, type VoiceDaveExecuteTransitionData } from 'discord-api-types/voice/v8';
 import type { SimLog } from './log.ts';
 import { commitEpoch, ExternalSender, fingerprint, groupIdOf, proposalsPayload, splitCommitWelcome } from './dave-mls.ts';
 
@@ -34,7 +35,7 @@ export interface BotLink {
   /** Open socket, identified: it can receive ops and answer. */
   live(): boolean;
   sendBinary(op: number, payload: Buffer): void;
-  sendJson(op: number, d: Record<string, unknown>): void;
+  sendJson(op: number, d: object): void;
 }
 
 export interface DaveGroupOptions {
@@ -188,7 +189,7 @@ export class DaveGroup {
     const participant = this.#participants.get(userId);
     if (participant?.kind === 'bot') {
       participant.keyPackage = null;
-      participant.link.sendBinary(25, this.#o.externalSender.package());
+      participant.link.sendBinary(VoiceOpcodes.DaveMlsExternalSender, this.#o.externalSender.package());
     }
     if (change?.committed && change.awaitingReady.size === 0) this.#execute(change);
   }
@@ -270,7 +271,7 @@ export class DaveGroup {
     const recognised = this.#o.usersInChannel();
     for (const holder of holders) {
       if (holder.kind === 'bot') {
-        holder.link.sendBinary(27, payload);
+        holder.link.sendBinary(VoiceOpcodes.DaveMlsProposals, payload);
         continue;
       }
       // Every member processes the proposals (the winning commit refers to them); each also commits.
@@ -336,7 +337,7 @@ export class DaveGroup {
         this.#log('commit-withheld', { userId, transitionId: change.transitionId });
         continue;
       }
-      participant.link.sendBinary(isNew ? 30 : 29, Buffer.concat([id, message]));
+      participant.link.sendBinary(isNew ? VoiceOpcodes.DaveMlsWelcome : VoiceOpcodes.DaveMlsAnnounceCommitTransition, Buffer.concat([id, message]));
       if (change.transitionId !== 0 && participant.link.live()) change.awaitingReady.add(userId);
     }
     if (change.transitionId === 0 || change.awaitingReady.size === 0) {
@@ -353,7 +354,7 @@ export class DaveGroup {
     for (const participant of this.#participants.values()) {
       if (participant.kind === 'bot') {
         if (change.transitionId !== 0 && this.#members.get(participant.userId) === participant.generation) {
-          participant.link.sendJson(22, { transition_id: change.transitionId });
+          participant.link.sendJson(VoiceOpcodes.DaveExecuteTransition, { transition_id: change.transitionId } satisfies VoiceDaveExecuteTransitionData);
         }
         continue;
       }
