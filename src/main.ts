@@ -16,6 +16,7 @@ import { startRetentionJob, type RetentionJob, type Scheduler } from './jobs/ret
 import { createLogger, type Logger } from './log.ts';
 import { monotonicClock, type Clock } from './recording/clock.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
+import type { Timers } from './bot/coalescing-editor.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
 import { openStore, type Store } from './storage/store.ts';
 
@@ -42,6 +43,8 @@ export type StartBotOptions = {
   mix?: MixFunction;
   /** How long after a stop the link goes out even though the mix is not done. Default 3 s. */
   earlyLinkAfterMs?: number;
+  /** The timers that wait for that moment (tests pass manual ones, so a slow machine never decides the path). */
+  earlyLinkTimers?: Timers;
 };
 
 export type Bot = {
@@ -134,6 +137,7 @@ async function assemble(
     clock,
     log: botLog,
     ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
+    ...(options.earlyLinkTimers ? { timers: options.earlyLinkTimers } : {}),
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({

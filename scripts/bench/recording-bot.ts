@@ -92,7 +92,7 @@ async function join(client: Client, guildId: string, channelId: string): Promise
   return connection;
 }
 
-const zeroStats = (): ReceiveStats => ({ delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0 });
+const zeroStats = (): ReceiveStats => ({ delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0, replayed: 0 });
 
 function minus(a: ReceiveStats, b: ReceiveStats): ReceiveStats {
   const out = zeroStats();

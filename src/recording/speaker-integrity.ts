@@ -16,12 +16,13 @@ const SAMPLE_RATE = SAMPLES_PER_MS * 1000;
 const seconds = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** One stretch of a speaker's track: its track's counters and its subscription's. */
-export function statsOf(track: SpeakerTrackStats | undefined, receive: Pick<ReceiveStats, 'undecryptable'> | undefined): SpeakerStats {
+export function statsOf(track: SpeakerTrackStats | undefined, receive: Pick<ReceiveStats, 'undecryptable' | 'replayed'> | undefined): SpeakerStats {
   return {
     received: track?.received ?? 0,
     lost: track?.lost ?? 0,
     late: track?.dropped.late ?? 0,
-    duplicate: track?.dropped.duplicate ?? 0,
+    // Repeats the track dropped, and (with DAVE) those the decryptor refused before they reached it.
+    duplicate: (track?.dropped.duplicate ?? 0) + (receive?.replayed ?? 0),
     undecryptable: receive?.undecryptable ?? 0,
     silenceFilledSeconds: seconds((track?.silenceSamples ?? 0) / SAMPLE_RATE),
   };

@@ -100,6 +100,10 @@ function passedThrough(frame: Buffer, connection: VoiceConnection): boolean {
   return marked ?? e2ee.privacyCode === '';
 }
 
+/** About 5 s of one speaker: a network duplicate arrives well within that of the original. */
+const RECENT_FRAMES = 256;
+const rtpKey = (rtp: RtpHeader): string => `${rtp.ssrc}:${rtp.sequence}`;
+
 /** The RTP fields our @discordjs/voice patch attaches to each delivered frame (undefined without the patch). */
 function patchedRtp(frame: Buffer): RtpHeader | undefined {
   const rtp = Reflect.get(frame, 'rtp') as RtpHeader | undefined;
@@ -122,6 +126,11 @@ export interface ReceiveStats {
    * (DAVE): the library could not decrypt them. Counted, never written.
    */
   undecryptable: number;
+  /**
+   * Datagrams that yielded no frame because they repeat one already delivered: DAVE's replay protection refuses
+   * a network duplicate, which is a duplicate, not a loss.
+   */
+  replayed: number;
 }
 
 export interface ReceiveSubscription {
@@ -151,7 +160,7 @@ interface InFlight {
 type Listener = (...args: unknown[]) => void;
 
 function emptyStats(): ReceiveStats {
-  return { delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0 };
+  return { delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0, replayed: 0 };
 }
 
 /**
@@ -297,6 +306,9 @@ class Subscription implements ReceiveSubscription {
   #stream: AudioReceiveStream | undefined;
   #stats = emptyStats();
   #active = true;
+  /** The last RECENT_FRAMES frames delivered (ssrc:sequence), to tell a refused duplicate from a lost frame. */
+  #recent = new Set<string>();
+  #recentOrder: string[] = [];
 
   constructor(opts: {
     userId: string;
@@ -368,6 +380,7 @@ class Subscription implements ReceiveSubscription {
     const rtp = patchedRtp(opus) ?? (fromThisDatagram && this.#tap.current() === inFlight ? inFlight.header : undefined);
     if (rtp) {
       this.#stats.withRtp++;
+      this.#remember(rtp);
       const arrivalMs = fromThisDatagram && inFlight.header.sequence === rtp.sequence ? inFlight.arrivalMs : this.#clock.now();
       this.#onPacket({ opus, arrivalMs, rtp: { sequence: rtp.sequence, timestamp: rtp.timestamp, ssrc: rtp.ssrc } });
       return;
@@ -379,12 +392,24 @@ class Subscription implements ReceiveSubscription {
     this.#onPacket({ opus, arrivalMs: this.#clock.now() });
   };
 
-  /** One of this speaker's datagrams yielded no frame: the library dropped it (see the header). */
-  countUndecryptable(): void {
+  #remember(rtp: RtpHeader): void {
+    const key = rtpKey(rtp);
+    if (this.#recent.has(key)) return;
+    this.#recent.add(key);
+    this.#recentOrder.push(key);
+    if (this.#recentOrder.length > RECENT_FRAMES) this.#recent.delete(this.#recentOrder.shift() as string);
+  }
+
+  /** One of this speaker's datagrams yielded no frame: the library dropped it (see the header), or it was a repeat. */
+  countUndecryptable(header: RtpHeader): void {
     if (!this.#active) return;
     const stream = this.#stream;
     // A transport-level failure destroys the stream and is counted as malformed by #onError.
     if (!stream || stream.destroyed) return;
+    if (this.#recent.has(rtpKey(header))) {
+      this.#stats.replayed++;
+      return;
+    }
     this.#stats.undecryptable++;
     if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
       this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'a voice frame could not be end-to-end decrypted');
@@ -418,7 +443,7 @@ export function createVoiceReceive(
     ...deps,
     onUnclaimed: (header) => {
       const userId = connection.receiver.ssrcMap.get(header.ssrc)?.userId;
-      if (userId !== undefined) live.get(userId)?.countUndecryptable();
+      if (userId !== undefined) live.get(userId)?.countUndecryptable(header);
     },
   });
   const finished = emptyStats();

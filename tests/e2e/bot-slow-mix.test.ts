@@ -1,7 +1,8 @@
 // A stop whose mix is slow (a full re-mix after a withdrawal or a restart): the host gets the link within
 // seconds anyway, while the recording is still 'mixing', and one short DM when the mix is ready or has failed;
 // `/record status` says the room is being prepared. The real bot against the stand-in, with the mixer injected
-// so the test decides when the mix ends, and the early link due after 300 ms instead of 3 s.
+// so the test decides when the mix ends, and the early link's timer on manual time, so the test also decides when
+// "3 s after the stop" has come: how busy the machine is never picks the path.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,10 +17,17 @@ import type { MixFunction } from '../../src/recording/stop-pipeline.ts';
 import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
+import { manualTime } from '../helpers/manual-time.ts';
 
 let dir: string;
 let env: BotInSim;
 let hana = '';
+const early = manualTime();
+/** The stop is waiting for its early-link moment; make it come. */
+async function earlyLinkDue(): Promise<void> {
+  await until(() => (early.pending() > 0 ? true : undefined), 'the early-link timer');
+  await early.advance(3000);
+}
 
 /** The injected mixer: runs the real one once the test releases it (or fails it). */
 let gate: { mode: 'fast' } | { mode: 'held'; waiting: ((outcome: Error | undefined) => void)[] } = { mode: 'fast' };
@@ -41,7 +49,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-slow-mix-'));
   const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
   const config = loadBotConfig({ DISCORD_TOKEN: sim.token, LINK_SECRET: randomBytes(32).toString('hex'), DATA_DIR: dir, LOG_LEVEL: 'info' });
-  const bot = await startBot({ config, discordApi: sim.restUrl, httpPort: 0, log: silentLogger(), mix, earlyLinkAfterMs: 300 });
+  const bot = await startBot({ config, discordApi: sim.restUrl, httpPort: 0, log: silentLogger(), mix, earlyLinkTimers: early.timers });
   env = { sim, bot, ownsSim: true };
   hana = sim.userByName('hana').id;
   sim.joinVoice(hana);
@@ -87,6 +95,7 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
     const messagesBefore = env.sim.messagesIn(env.sim.voiceChannelId).length;
     hold();
     expect(await slash('record stop')).toMatch(/Stopping/);
+    await earlyLinkDue();
 
     const early = await until(() => dms()[before], 'the early link DM');
     expect(early).toContain(`recording \`${id}\``);
@@ -125,6 +134,7 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
     const before = dms().length;
     hold();
     await slash('record stop');
+    await earlyLinkDue();
     expect(await until(() => dms()[before], 'the early link DM')).toMatch(/still being prepared/);
     release(new Error('encoder crashed'));
     const followUp = await until(() => dms()[before + 1], 'the mix-failed DM');
@@ -143,7 +153,8 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
     expect(dm).toMatch(/is ready/);
     expect(dm).not.toMatch(/still being prepared/);
     await until(() => (env.bot.rooms.stopping(env.sim.guildId) ? undefined : true), 'the stop to be over');
-    await sleep(400);
+    // The early-link timer was cleared when the link went out: nothing more can come.
+    expect(early.pending()).toBe(0);
     expect(dms().length).toBe(before + 1);
   });
 });

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
-import type { ReceivedPacket } from '../../src/recording/speaker-track.ts';
 import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
 
 let sim: DiscordSim | null = null;
@@ -30,13 +29,13 @@ async function room(users: string[]): Promise<{ s: DiscordSim; conn: VoiceConnec
   return { s, conn: connection, ids };
 }
 
-async function heard(conn: VoiceConnection, userId: string, speak: () => { frames: unknown[]; done: Promise<void> }): Promise<ReceivedPacket[]> {
+async function heard(conn: VoiceConnection, userId: string, speak: () => { frames: unknown[]; done: Promise<void> }, datagrams?: () => number) {
   const receiver = receiveThroughAdapter(conn, userId);
   const utterance = speak();
   await utterance.done;
-  await receiver.allArrived(utterance.frames.length);
+  await receiver.allArrived(datagrams?.() ?? utterance.frames.length);
   receiver.close();
-  return receiver.packets;
+  return Object.assign(receiver.packets, { stats: receiver.subscription.stats() });
 }
 
 describe('DAVE on the stand-in with the real @discordjs/voice', () => {
@@ -53,6 +52,19 @@ describe('DAVE on the stand-in with the real @discordjs/voice', () => {
     expect(wire.length).toBeGreaterThan(0);
     expect(wire.every((w) => w.e2ee)).toBe(true);
     expect(packets.map((p) => p.opus.toString('hex'))).toEqual(speech.frames.map((f) => f.opus.toString('hex')));
+  });
+
+  test('a network duplicate, which DAVE\'s replay protection refuses, is counted as a duplicate, not as undecryptable', async () => {
+    const { s, conn, ids } = await room(['alice']);
+    const [alice] = ids as [string];
+    const speech = speechFromPcm(tonePcm({ seconds: 1, frequency: 440, silenceAfter: 0.2 }));
+    const wire = () => s.speakers.wire.filter((w) => w.frame.userId === alice);
+    const packets = await heard(conn, alice, () => s.speak(alice, speech, { faults: { duplicate: 0.2, seed: 11 } }), () => wire().length);
+    const duplicates = wire().filter((w) => w.payload === 'duplicate' && w.e2ee).length;
+    // The trailing silence frames travel unencrypted, so a repeat of one is delivered (placement drops it).
+    const plainRepeats = wire().filter((w) => w.payload === 'duplicate' && !w.e2ee).length;
+    expect(duplicates).toBeGreaterThan(3);
+    expect(packets.stats).toMatchObject({ replayed: duplicates, undecryptable: 0, delivered: speech.frames.length + plainRepeats });
   });
 
   test('a decrypted Opus frame that happens to end like a DAVE trailer (…FA FA) is kept, not taken for ciphertext', async () => {

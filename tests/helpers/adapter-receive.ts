@@ -17,7 +17,7 @@ export function receiveThroughAdapter(connection: VoiceConnection, userId: strin
     allArrived: (sent: number) =>
       until(() => {
         const s = subscription.stats();
-        return s.delivered + s.undecryptable + s.malformed >= sent ? true : undefined;
+        return s.delivered + s.undecryptable + s.replayed + s.malformed >= sent ? true : undefined;
       }, `${sent} frames of ${userId} at the adapter`),
     close: () => voice.close(),
   };
