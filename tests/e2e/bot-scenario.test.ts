@@ -172,9 +172,8 @@ describe('a recorded room, end to end', () => {
     const { result } = session;
     const sent = (speaker: string) => session.sim.speakers.framesOf(session.result.tracks.find((t) => t.speaker === speaker)?.userId ?? '');
     for (const track of result.tracks) {
-      expect(track.stats, track.speaker).toMatchObject({ late: 0, duplicate: 0 });
-      // No network faults here: a frame missing by sequence can only be one the bot could not decrypt.
-      expect(track.stats?.lost, track.speaker).toBe(track.stats?.undecryptable);
+      // No network faults here, and DAVE transitions (Carol joining) lose nothing.
+      expect(track.stats, track.speaker).toMatchObject({ late: 0, duplicate: 0, lost: 0, undecryptable: 0 });
       expect(track.stats?.silenceFilledSeconds, track.speaker).toBeGreaterThan(0);
     }
     const alice = result.tracks.find((t) => t.speaker === 'alice')?.stats;
