@@ -18,7 +18,7 @@ export function whyItStopped(reason: StopReason, stoppedBy: string | undefined, 
     case 'voice-lost':
       return "stopped by itself: I lost the voice connection and couldn't rejoin";
     case 'e2ee-lost':
-      return "stopped by itself: I was no longer in the room's end-to-end encryption group and couldn't rejoin it, so I could not hear anyone";
+      return "stopped by itself: I could no longer take part in the room's end-to-end encryption (DAVE) and couldn't rejoin it, so I could not hear anyone";
     case 'shutdown':
       return 'stopped because the bot was shut down';
     case 'interrupted':

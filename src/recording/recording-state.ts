@@ -15,7 +15,7 @@ export const STOP_REASONS = [
   'empty-room', // no humans left for EMPTY_ROOM_MINUTES
   'max-duration', // MAX_RECORDING_HOURS reached
   'voice-lost', // the voice connection could not be re-established
-  'e2ee-lost', // the bot was out of the room's end-to-end encryption group too long to hear anyone
+  'e2ee-lost', // out of the room's end-to-end encryption group too long, or refused for it (4017)
   'shutdown', // the bot is shutting down
   'interrupted', // the bot died mid-recording and the room was not resumed
 ] as const;

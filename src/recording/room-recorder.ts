@@ -636,7 +636,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #onVoice(change: VoiceChange): void {
     if (change.status === 'reconnected') this.#reconnects++;
     this.emit('voice', change);
-    if (change.status === 'lost') this.#autoStop('voice-lost');
+    // Refused for its encryption (4017), the room is out of the E2EE call for good: the host is told that.
+    if (change.status === 'lost') this.#autoStop(change.daveRequired ? 'e2ee-lost' : 'voice-lost');
   }
 }
 

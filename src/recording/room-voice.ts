@@ -13,8 +13,11 @@ import type { Logger } from '../log.ts';
 export type VoiceChange =
   | { status: 'disconnected' }
   | { status: 'reconnected'; afterMs: number }
-  /** Gave up (or someone else destroyed the connection): the room cannot hear anyone any more. */
-  | { status: 'lost'; error: string };
+  /**
+   * Gave up (or someone else destroyed the connection): the room cannot hear anyone any more. `daveRequired`:
+   * Discord refused this client's end-to-end encryption (4017), which no rejoin can change.
+   */
+  | { status: 'lost'; error: string; daveRequired?: true };
 
 export interface RejoinPolicy {
   /** How long a disconnect may take to turn into a reconnect by itself (channel move, library rejoin). */
@@ -88,13 +91,13 @@ export function watchVoice(
   let disconnectedAt: number | undefined;
   let recovering = false;
 
-  const lose = (error: string): void => {
+  const lose = (error: string, daveRequired = false): void => {
     if (abort.signal.aborted) return;
     abort.abort();
     connection.off('stateChange', onState);
     opts.log.error({ error }, 'voice connection lost');
     if (connection.state.status !== VoiceConnectionStatus.Destroyed) connection.destroy();
-    opts.onChange({ status: 'lost', error });
+    opts.onChange(daveRequired ? { status: 'lost', error, daveRequired } : { status: 'lost', error });
   };
 
   const wait = (ms: number): Promise<void> =>
@@ -147,7 +150,7 @@ export function watchVoice(
       return;
     }
     if (isDaveRequired(state)) {
-      lose(DAVE_REQUIRED_MESSAGE);
+      lose(DAVE_REQUIRED_MESSAGE, true);
       return;
     }
     if (state.status === VoiceConnectionStatus.Disconnected && old.status !== VoiceConnectionStatus.Disconnected) {

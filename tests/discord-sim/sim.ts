@@ -93,6 +93,8 @@ export interface DiscordSim {
     group(channelId?: string): DaveGroup | undefined;
     /** Resolves when the channel's group has caught up with who is in it (at once with DAVE off). */
     settled(channelId?: string): Promise<void>;
+    /** From the next Identify on, clients must offer this DAVE version (less is closed with 4017). */
+    requireVersion(version: number): void;
   };
   leaveVoice(userId: string): void;
   slash(userId: string, text: string, options?: { channelId?: string }): InteractionRecord;
@@ -147,13 +149,15 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
 
   const certificate = await createTrustedLoopbackCertificate();
   let speakers: SpeakerEngine | null = null;
+  const daveOptions: DaveOptions =
+    options.dave === false ? { ...DEFAULT_DAVE, enabled: false } : { ...DEFAULT_DAVE, ...(options.dave === true ? {} : options.dave) };
   const voice = await startVoiceServer({
     log,
     certificate,
     heartbeatIntervalMs: options.voiceHeartbeatMs ?? 13_750,
     usersInChannel: (channelId) => world.usersInVoice(channelId),
     speakerSsrc: (userId) => speakers?.ssrcOf(userId) ?? null,
-    dave: options.dave === false ? { ...DEFAULT_DAVE, enabled: false } : { ...DEFAULT_DAVE, ...(options.dave === true ? {} : options.dave) },
+    dave: daveOptions,
   });
   // End-to-end encryption happens in the speaker's client, before the media server relays the frame to anyone.
   const e2ee = (userId: string, opus: Buffer): Buffer => {
@@ -274,6 +278,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       enabled: options.dave !== false,
       group: (channelId = world.voiceChannelId) => voice.daveGroup(channelId),
       settled: async (channelId = world.voiceChannelId) => voice.daveGroup(channelId)?.settled(),
+      requireVersion: (version) => void (daveOptions.requiredVersion = version),
     },
     slash(userId, text, { channelId = world.textChannelId } = {}) {
       const parsed = parseSlash(text, commands, (word) => {

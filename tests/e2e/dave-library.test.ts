@@ -108,7 +108,7 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
         },
       });
     });
-    expect(await lost).toEqual({ status: 'lost', error: DAVE_REQUIRED_MESSAGE });
+    expect(await lost).toEqual({ status: 'lost', error: DAVE_REQUIRED_MESSAGE, daveRequired: true });
     expect(DAVE_REQUIRED_MESSAGE).toMatch(/end-to-end encryption/);
     expect(connection.state.status).toBe(VoiceConnectionStatus.Destroyed);
     expect(sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'dave-required')).toHaveLength(1);

@@ -477,6 +477,18 @@ describe('recording a room through the real voice receiver', () => {
     expect(outcome.recording.stopReason).toBe('e2ee-lost');
   });
 
+  test('a rejoin refused with 4017 (Discord now requires a DAVE version the bot lacks) stops the room for that reason, without a retry loop', async () => {
+    const h = await harness();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const stopped = new Promise<string>((resolve) => room.on('autoStop', resolve));
+    h.sim.dave.requireVersion(2);
+    h.sim.disconnectBotVoice(4006);
+    expect(await stopped).toBe('e2ee-lost');
+    expect(h.sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'dave-required')).toHaveLength(1);
+    const outcome = await room.stop('e2ee-lost');
+    expect(outcome.recording.state).toBe('ready');
+  });
+
   test('auto-stop: an empty room after EMPTY_ROOM_MINUTES, and MAX_RECORDING_HOURS, on the injected clock', async () => {
     const h = await harness();
     const clock = new ManualClock(1_000_000);

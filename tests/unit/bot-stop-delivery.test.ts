@@ -208,6 +208,6 @@ describe('what the host reads', () => {
 describe('why a recording stopped, in the DM', () => {
   test('a room shut out of its end-to-end encryption group says so', async () => {
     const { whyItStopped } = await import('../../src/bot/stop-notice.ts');
-    expect(whyItStopped('e2ee-lost', undefined, { maxHours: 6, emptyRoomMinutes: 2 })).toMatch(/end-to-end encryption group/);
+    expect(whyItStopped('e2ee-lost', undefined, { maxHours: 6, emptyRoomMinutes: 2 })).toMatch(/end-to-end encryption \(DAVE\)/);
   });
 });
