@@ -10,6 +10,7 @@ import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim } from '../helpers/bot-env.ts';
 import type { DiscordSimOptions, InteractionRecord } from '../discord-sim/index.ts';
 import { until } from '../helpers/until.ts';
+import { answersTo } from '../helpers/interaction-answers.ts';
 
 let dir: string | undefined;
 let env: BotInSim | undefined;
@@ -25,19 +26,9 @@ async function start(sim: DiscordSimOptions): Promise<BotInSim> {
   return env;
 }
 
-/** The bot's latest words in answer to an interaction. */
+/** The bot's latest words in answer to an interaction that match. */
 function answer(e: BotInSim, record: InteractionRecord, match: RegExp): Promise<string> {
-  return until(() => {
-    const said = e.sim.log
-      .rest()
-      .filter((r) => r.interactionId === record.id && r.status < 300 && r.method !== 'GET')
-      .map((r) => {
-        const body = r.body as { content?: string; data?: { content?: string } } | undefined;
-        return body?.data?.content ?? body?.content ?? '';
-      })
-      .filter((t) => match.test(t));
-    return said.at(-1);
-  }, `an answer to /${record.text} matching ${match}`, 20_000);
+  return until(() => answersTo(e.sim, record).filter((t) => match.test(t)).at(-1), `an answer to /${record.text} matching ${match}`, 20_000);
 }
 
 describe('end-to-end encryption, visible to people', () => {

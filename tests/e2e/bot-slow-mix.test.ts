@@ -18,6 +18,7 @@ import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts'
 import { closeBotInSim } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
 import { manualTime } from '../helpers/manual-time.ts';
+import { answersTo } from '../helpers/interaction-answers.ts';
 
 let dir: string;
 let env: BotInSim;
@@ -64,17 +65,7 @@ afterAll(async () => {
 /** The bot's last answer to a slash command. */
 async function slash(text: string): Promise<string> {
   const record = env.sim.slash(hana, text);
-  return until(() => {
-    const said = env.sim.log
-      .rest()
-      .filter((e) => e.interactionId === record.id && e.status < 300 && e.method !== 'GET')
-      .map((e) => {
-        const body = e.body as { content?: string; data?: { content?: string } } | undefined;
-        return body?.data?.content ?? body?.content ?? '';
-      })
-      .filter((t) => t.length > 0);
-    return said.at(-1);
-  }, `an answer to /${text}`);
+  return until(() => answersTo(env.sim, record).at(-1), `an answer to /${text}`);
 }
 
 const dms = () => env.sim.dmsTo(hana).map((m) => m.content);

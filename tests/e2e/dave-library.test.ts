@@ -10,15 +10,13 @@ import { connectVoice, joinVoice, loginClient, speechFromPcm, startDiscordSim, t
 import { DAVE_REQUIRED_MESSAGE, logVoiceErrors, watchVoice, type VoiceChange } from '../../src/recording/room-voice.ts';
 import { silentLogger } from '../../src/log.ts';
 import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
+import { closeVoiceTest } from '../helpers/voice-teardown.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
 let connection: VoiceConnection | null = null;
 afterEach(async () => {
-  if (process.env.DEBUG_DAVE) console.log(sim?.log.entries.filter((e) => e.kind === 'dave' || (e.kind === 'voice-in' && e.op !== 3)).map((e) => JSON.stringify(e)).join('\n'));
-  if (connection && connection.state.status !== VoiceConnectionStatus.Destroyed) connection.destroy();
-  await client?.destroy();
-  await sim?.close();
+  await closeVoiceTest({ connection, client, sim });
   connection = null;
   client = null;
   sim = null;

@@ -2,17 +2,16 @@
 // privacy code as the speakers, and the product's receive adapter gets every speaker's frames decrypted.
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
-import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
+import type { VoiceConnection } from '@discordjs/voice';
 import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
 import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
+import { closeVoiceTest } from '../helpers/voice-teardown.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
 let connection: VoiceConnection | null = null;
 afterEach(async () => {
-  if (connection && connection.state.status !== VoiceConnectionStatus.Destroyed) connection.destroy();
-  await client?.destroy();
-  await sim?.close();
+  await closeVoiceTest({ connection, client, sim });
   connection = null;
   client = null;
   sim = null;
