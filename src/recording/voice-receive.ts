@@ -370,10 +370,7 @@ class Subscription implements ReceiveSubscription {
     const fromThisDatagram = inFlight !== undefined && !inFlight.consumed && inFlight.header.ssrc === ssrc;
     if (fromThisDatagram) inFlight.consumed = true;
     if (isDaveEncrypted(opus) && passedThrough(opus, this.#connection)) {
-      this.#stats.undecryptable++;
-      if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
-        this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'dropped an end-to-end encrypted frame the bot could not decrypt');
-      }
+      this.#count('undecryptable', 'dropped an end-to-end encrypted frame the bot could not decrypt');
       return;
     }
     this.#stats.delivered++;
@@ -385,12 +382,15 @@ class Subscription implements ReceiveSubscription {
       this.#onPacket({ opus, arrivalMs, rtp: { sequence: rtp.sequence, timestamp: rtp.timestamp, ssrc: rtp.ssrc } });
       return;
     }
-    this.#stats.arrivalOnly++;
-    if (this.#stats.arrivalOnly === 1 || this.#stats.arrivalOnly % 500 === 0) {
-      this.#log.warn({ userId: this.userId, arrivalOnly: this.#stats.arrivalOnly }, 'voice frame without its RTP header: placed by arrival time (is the @discordjs/voice patch applied?)');
-    }
+    this.#count('arrivalOnly', 'voice frame without its RTP header: placed by arrival time (is the @discordjs/voice patch applied?)');
     this.#onPacket({ opus, arrivalMs: this.#clock.now() });
   };
+
+  /** Counts one more and warns on the first and every 500th: a flood shows in the log without flooding it. */
+  #count(stat: 'undecryptable' | 'arrivalOnly', message: string): void {
+    const n = ++this.#stats[stat];
+    if (n === 1 || n % 500 === 0) this.#log.warn({ userId: this.userId, [stat]: n }, message);
+  }
 
   #remember(rtp: RtpHeader): void {
     const key = rtpKey(rtp);
@@ -410,10 +410,7 @@ class Subscription implements ReceiveSubscription {
       this.#stats.replayed++;
       return;
     }
-    this.#stats.undecryptable++;
-    if (this.#stats.undecryptable === 1 || this.#stats.undecryptable % 500 === 0) {
-      this.#log.warn({ userId: this.userId, undecryptable: this.#stats.undecryptable }, 'a voice frame could not be end-to-end decrypted');
-    }
+    this.#count('undecryptable', 'a voice frame could not be end-to-end decrypted');
   }
 
   #onError = (error: unknown): void => {
