@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import { raiseReceiveBuffer, readRtpHeader } from '../../src/recording/voice-receive.ts';
+import { isDaveEncrypted, raiseReceiveBuffer, readRtpHeader } from '../../src/recording/voice-receive.ts';
 
 describe('RTP header in the clear (RFC 3550 §5.1)', () => {
   test('reads sequence, timestamp and SSRC, including values at the top of their ranges', () => {
@@ -16,6 +16,25 @@ describe('RTP header in the clear (RFC 3550 §5.1)', () => {
     ['a short packet', Buffer.from([0x80, 0x78, 0, 1, 0, 0, 0, 2, 0, 0, 0])],
   ])('ignores %s', (_name, datagram) => {
     expect(readRtpHeader(datagram)).toBeUndefined();
+  });
+});
+
+describe("DAVE's frame trailer (…tag ‖ nonce ‖ ranges ‖ u8 size ‖ 0xFAFA)", () => {
+  const opus = Buffer.concat([Buffer.from([0xfc]), Buffer.alloc(30, 0x11)]);
+  // 8-byte tag, 1-byte ULEB128 nonce, no ranges, the size byte, the marker: 12 bytes of supplemental data.
+  const trailer = Buffer.concat([Buffer.alloc(8, 0x22), Buffer.from([0x05, 12, 0xfa, 0xfa])]);
+
+  test('is recognised at the end of an encrypted frame', () => {
+    expect(isDaveEncrypted(Buffer.concat([opus, trailer]))).toBe(true);
+  });
+
+  test.each([
+    ['a plain Opus frame', opus],
+    ['a marker with a supplemental size too small to hold a tag', Buffer.concat([opus, Buffer.from([3, 0xfa, 0xfa])])],
+    ['a marker with a supplemental size larger than the frame', Buffer.concat([Buffer.from([0xfc, 200]), Buffer.from([0xfa, 0xfa])])],
+    ['the Opus silence frame', Buffer.from([0xf8, 0xff, 0xfe])],
+  ])('is not seen in %s', (_name, frame) => {
+    expect(isDaveEncrypted(frame)).toBe(false);
   });
 });
 
