@@ -40,8 +40,13 @@ function canMountTmpfs(): boolean {
 }
 const HAVE_TMPFS = canMountTmpfs();
 const HAVE_SCRIPT = spawnSync('sh', ['-c', 'command -v script']).status === 0;
-// Permission checks mean nothing to root: drop to nobody for that test.
-const CAN_DROP_TO_NOBODY = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
+// Permission checks mean nothing to root: drop to nobody for that test. Nobody must be able to reach this Node
+// and the mix script: a clone inside a private folder (one made by `mktemp -d`) is out of its reach.
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+const CAN_DROP_TO_NOBODY =
+  process.getuid?.() === 0 &&
+  spawnSync('sh', ['-c', 'command -v setpriv']).status === 0 &&
+  spawnSync('setpriv', [...NOBODY, process.execPath, '-e', `require('node:fs').accessSync(${JSON.stringify(MIX)})`]).status === 0;
 const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 beforeAll(async () => {
@@ -202,7 +207,7 @@ describe('npm run mix', () => {
     await chmod(dir, 0o755);
     const locked = join(dir, 'locked');
     await mkdir(locked, { mode: 0o555 });
-    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MIX, 'host.ogg', '-o', 'locked/x.ogg'], {
+    const run = spawnSync('setpriv', [...NOBODY, process.execPath, MIX, 'host.ogg', '-o', 'locked/x.ogg'], {
       cwd: dir,
       encoding: 'utf8',
     });
