@@ -20,6 +20,7 @@ import type { StopReason } from '../recording/recording-state.ts';
 import { finishInterrupted, RoomRecorder, type RoomDeps } from '../recording/room-recorder.ts';
 import { failInterrupted, type StopOutcome, type StopProgress } from '../recording/stop-pipeline.ts';
 import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
+import { deletionTime } from '../storage/retention.ts';
 import { createCoalescingEditor, realTimers, type CoalescingEditor, type Timers } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { UserFacingError } from './errors.ts';
@@ -41,7 +42,6 @@ import {
 } from './stop-notice.ts';
 
 const INDICATOR_OFF_CAP_MS = 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -416,7 +416,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
         hostId: room.hostId,
         retentionDays: options.retentionDays,
         recording: [],
-        ended: { at: stoppedAt, deletesAt: library.deletesAt(recording) ?? stoppedAt + options.retentionDays * DAY_MS },
+        ended: { at: stoppedAt, deletesAt: deletionTime({ ...recording, stoppedAt }, options.retentionDays) },
       }),
     );
   }

@@ -19,10 +19,10 @@ import type { LinkClaims, LinkSigner } from './link-signing.ts';
 import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack } from './page.ts';
 import { buildReceipt, type ReceiptInput } from './receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
+import { deletionTime } from '../storage/retention.ts';
 import { sendFile, sizeOf } from './send-file.ts';
 import { sendZip, zipSize, type ZipEntry } from './zip.ts';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const REFRESH_SECONDS = 10;
 const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{1,400}$/;
 const TRACK_KEY = /^tracks\/([1-9]\d{0,3})$/;
@@ -275,8 +275,8 @@ function createHandler(options: DownloadServerOptions): Handler {
     return { recording, events: await source.consentEvents(recording.id), deletionAt: deletionAt(recording), retentionDays };
   }
 
-  function deletionAt(recording: RecordingView): number | undefined {
-    return recording.stoppedAt === undefined ? undefined : recording.stoppedAt + retentionDays * DAY_MS;
+  function deletionAt(recording: RecordingView): number {
+    return deletionTime(recording, retentionDays);
   }
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import type { MixFormat, MixInput, MixResult, mixTracks } from '../audio/mixer.ts';
 import type { LiveMixOutcome } from './room-live-mix.ts';
 import { mixFileName } from '../storage/layout.ts';
+import { deletionTime } from '../storage/retention.ts';
 import type { Recording, Store } from '../storage/store.ts';
 import type { Clock } from './clock.ts';
 import { withSpeakerStats, type SpeakerStats } from './speaker-integrity.ts';
@@ -70,7 +71,6 @@ export interface StopPipelineDeps {
   mix: MixFunction;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The stored recording read as the state machine's union. */
 export function stateOf(recording: Recording): RecordingState {
@@ -208,7 +208,7 @@ export async function runStopPipeline(
     progress({ phase: 'writing-receipt' });
     await timed('receiptMs', async () => {
       const events = await store.consentEvents(recordingId);
-      const deletionAt = opts.stoppedAt + config.retention.days * DAY_MS;
+      const deletionAt = deletionTime({ startedAt: recording.startedAt, stoppedAt: opts.stoppedAt }, config.retention.days);
       const text = buildReceipt({ recording, events, deletionAt, retentionDays: config.retention.days });
       await writeFile(layout.receiptFile(recordingId), text);
     });

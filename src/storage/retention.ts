@@ -9,18 +9,23 @@ import { BUSY_STATES, readMetaFile, type Recording, type Store } from './store.t
 
 export type RetentionPolicy = { retentionDays: number };
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Dated = Pick<Recording, 'state' | 'startedAt' | 'stoppedAt'>;
 
 /**
- * When a recording becomes deletable, or undefined while files are still being written (recording, stopping,
- * mixing). A recording that failed before recording its stop time is dated from its start so it cannot
- * linger forever.
+ * The one rule for when a recording is deleted: `retentionDays` after its stop. A recording that failed before
+ * recording its stop time is dated from its start, so it cannot linger forever. Every place that shows or
+ * applies the date (retention, the page and receipt, the consent message) asks this.
  */
+export function deletionTime(recording: Pick<Recording, 'startedAt' | 'stoppedAt'>, retentionDays: number): number {
+  return (recording.stoppedAt ?? recording.startedAt) + retentionDays * DAY_MS;
+}
+
+/** When a recording becomes deletable, or undefined while files are still being written (recording, stopping, mixing). */
 export function expiresAt(recording: Dated, policy: RetentionPolicy): number | undefined {
   if (BUSY_STATES.includes(recording.state)) return undefined;
-  return (recording.stoppedAt ?? recording.startedAt) + policy.retentionDays * DAY_MS;
+  return deletionTime(recording, policy.retentionDays);
 }
 
 export function isExpired(recording: Dated, now: number, policy: RetentionPolicy): boolean {

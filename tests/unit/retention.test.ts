@@ -5,12 +5,21 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startRetentionJob, type Scheduler } from '../../src/jobs/retention-job.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { trackFileName } from '../../src/storage/layout.ts';
-import { deleteRecording, expiresAt, isExpired, runRetention, type RetentionPolicy } from '../../src/storage/retention.ts';
+import { DAY_MS, deleteRecording, deletionTime, expiresAt, isExpired, runRetention, type RetentionPolicy } from '../../src/storage/retention.ts';
 import { openStore, type Recording, type RecordingState, type Store } from '../../src/storage/store.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2025, 5, 1, 12);
 const policy: RetentionPolicy = { retentionDays: 30 };
+
+describe('deletionTime (the one rule every date shown comes from)', () => {
+  test('retention days after the stop; a recording that never recorded its stop, after its start', () => {
+    expect(deletionTime({ startedAt: 1_000, stoppedAt: 5_000 }, 30)).toBe(5_000 + 30 * DAY_MS);
+    expect(deletionTime({ startedAt: 1_000 }, 30)).toBe(1_000 + 30 * DAY_MS);
+    // Retention deletes it exactly then: the date people are shown is the date it goes.
+    expect(expiresAt({ state: 'failed', startedAt: 1_000 }, { retentionDays: 30 })).toBe(deletionTime({ startedAt: 1_000 }, 30));
+  });
+});
 
 describe('isExpired (pure rule)', () => {
   const base = { startedAt: NOW - 40 * DAY };
