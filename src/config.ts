@@ -7,11 +7,11 @@ import { parseEnv } from 'node:util';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { SQLITE_FILE } from './storage/layout.ts';
+import { MIX_FORMATS, type MixFormat } from './audio/encoders/encoder.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export const MIX_FORMATS = ['ogg', 'mp3', 'flac', 'wav'] as const;
-export type MixFormat = (typeof MIX_FORMATS)[number];
+export { MIX_FORMATS, type MixFormat } from './audio/encoders/encoder.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

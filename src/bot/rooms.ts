@@ -607,7 +607,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
     stop,
 
     async resumeAll() {
-      const unfinished = await store.listRecordings({ state: ['recording', 'stopping', 'mixing'] });
+      const unfinished = await store.listRecordings({ state: [...BUSY_STATES] });
       for (const recording of unfinished) {
         recovering.add(recording.id);
         try {

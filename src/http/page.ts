@@ -6,6 +6,7 @@ import type { Asset, TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from './format.ts';
 import { deletionText, e2eeLines, sortedByTime } from './receipt.ts';
 import type { ConsentEventView, RecordingView } from './recording-source.ts';
+import { BUSY_STATES } from '../storage/schema.ts';
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}dt{font-weight:600;float:left;clear:left;width:8rem}
@@ -81,7 +82,7 @@ export function messagePage(title: string, text: string): string {
 }
 
 function stillWorking(recording: RecordingView): boolean {
-  return recording.state === 'recording' || recording.state === 'stopping' || recording.state === 'mixing';
+  return BUSY_STATES.includes(recording.state);
 }
 
 function mixSection({ recording, mix, base }: DownloadPageInput): string {

@@ -2,8 +2,9 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { writeAll } from '../write-all.ts';
 
-export type MixFormat = 'ogg' | 'mp3' | 'flac' | 'wav';
-export const MIX_FORMATS: readonly MixFormat[] = ['ogg', 'mp3', 'flac', 'wav'];
+/** Every format a mix can be written in: the one list the encoders, the config and the stored schema share. */
+export const MIX_FORMATS = ['ogg', 'mp3', 'flac', 'wav'] as const;
+export type MixFormat = (typeof MIX_FORMATS)[number];
 
 export const MIX_RATE = 48_000;
 export const MIX_CHANNELS = 2;
