@@ -1,5 +1,5 @@
 // npm run demo                                         built-in scenario; prints the link; serves until Ctrl-C
-// npm run demo -- --scenario FILE --out DIR [--hold]   any scenario (/work/shared/scenario.md); DIR/result.json
+// npm run demo -- --scenario FILE --out DIR [--hold]   any scenario (docs/scenario.md); DIR/result.json
 //
 // Everything runs offline on this machine: the real bot against a local stand-in for Discord, with simulated
 // people joining, opting in (or not), talking and asking for their link, in real time.

@@ -1,4 +1,4 @@
-// Plays a scenario file (/work/shared/scenario.md, the contract) with the real bot against the local Discord
+// Plays a scenario file (docs/scenario.md, the contract) with the real bot against the local Discord
 // stand-in, in real time, and builds result.json. Used by `npm run demo` and by the end-to-end tests.
 import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -7,8 +7,8 @@ import type { NetworkFaults } from './faults.ts';
 import type { Utterance } from './speaker.ts';
 
 /* ------------------------------------------------------------------------------------------------
- * Scenario files: /work/shared/scenario.md is the contract, and it says "extend it compatibly": a field this
- * version does not know is ignored (and listed in `unknownFields`, for a warning), never an error, and a
+ * Scenario files: docs/scenario.md (a copy of the team's shared/scenario.md) is the contract, and it says
+ * "extend it compatibly": a field this version does not know is ignored (and listed in `unknownFields`, for a warning), never an error, and a
  * speaker id is any non-empty string (layout.ts makes names safe where they become file names).
  *
  * Validation reports every problem at once, in three stages that all run on whatever parsed:
