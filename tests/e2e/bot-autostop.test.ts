@@ -3,11 +3,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim } from '../helpers/bot-env.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
+import { until } from '../helpers/until.ts';
 
 let dir: string;
 let env: BotInSim;
@@ -27,20 +27,15 @@ afterAll(() => closeBotInSim(env, dir));
 test('an empty room stops by itself; the host gets the link and the reason', async () => {
   const { sim, bot } = env;
   const host = sim.userByName('host').id;
-  sim.joinVoice(host);
-  await sleep(100);
+  await joinAndSeen(env, host);
   sim.slash(host, 'record start');
-  for (let i = 0; i < 200 && !sim.consentMessage(); i++) await sleep(25);
+  await until(() => sim.consentMessage() ?? undefined, 'the consent message');
   sim.reactToConsent(host);
-  await sleep(300);
+  await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
   const leftAt = performance.now();
   sim.leaveVoice(host);
 
-  let dm: string | undefined;
-  for (let i = 0; i < 400 && !dm; i++) {
-    await sleep(25);
-    dm = sim.dmsTo(host).at(-1)?.content;
-  }
+  const dm = await until(() => sim.dmsTo(host).at(-1)?.content, 'the link DM', 20_000);
   const afterMs = performance.now() - leftAt;
   expect(dm).toMatch(/stopped by itself: nobody was in the room for 0\.05 minutes/);
   expect(dm).toMatch(/\/r\//);

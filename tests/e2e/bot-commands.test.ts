@@ -4,12 +4,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CONSENT_EMOJI } from '../../src/bot/consent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim } from '../helpers/bot-env.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import type { InteractionRecord } from '../discord-sim/index.ts';
 import { until } from '../helpers/until.ts';
 
@@ -37,9 +36,8 @@ beforeAll(async () => {
 afterAll(() => closeBotInSim(env, dir));
 
 /** The last thing the bot said in answer to an interaction (reply, edited deferral or follow-up). */
-async function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
+  return until(() => {
     const said = env.sim.log
       .rest()
       .filter((e) => e.interactionId === record.id && e.status < 300 && e.method !== 'GET')
@@ -49,10 +47,8 @@ async function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ 
       })
       .filter((m) => m.text.length > 0);
     const last = said.at(-1);
-    if (last) return { text: last.text, ephemeral: record.ephemeral || (last.flags & 64) === 64 };
-    if (Date.now() > deadline) throw new Error(`no answer to /${record.text}`);
-    await sleep(25);
-  }
+    return last ? { text: last.text, ephemeral: record.ephemeral || (last.flags & 64) === 64 } : undefined;
+  }, `an answer to /${record.text}`, timeoutMs);
 }
 
 async function slash(user: string, text: string) {
@@ -72,8 +68,7 @@ describe('refusals are private and say why', () => {
 
   test('/record start where the bot lacks Connect names the missing permission', async () => {
     env.sim.setBotOverwrite(env.sim.otherVoiceChannelId, { deny: ['Connect'] });
-    env.sim.joinVoice(ids.ivan ?? '', env.sim.otherVoiceChannelId);
-    await sleep(100);
+    await joinAndSeen(env, ids.ivan ?? '', env.sim.otherVoiceChannelId);
     const reply = await slash('ivan', 'record start');
     expect(reply.ephemeral).toBe(true);
     expect(reply.text).toMatch(/missing these permissions/);
@@ -85,8 +80,7 @@ describe('refusals are private and say why', () => {
 
 describe('a recording with consent by reaction', () => {
   test('/record start joins, posts the consent message in the room and adds the opt-in reaction', async () => {
-    env.sim.joinVoice(ids.hana ?? '');
-    await sleep(100);
+    await joinAndSeen(env, ids.hana ?? '');
     const reply = await slash('hana', 'record start');
     expect(reply.ephemeral).toBe(true);
     expect(reply.text).toMatch(/Recording <#\d+>/);
@@ -112,8 +106,7 @@ describe('a recording with consent by reaction', () => {
   });
 
   test('/record stop by someone who is not the host (and cannot manage channels) is refused', async () => {
-    env.sim.joinVoice(ids.ivan ?? '');
-    await sleep(100);
+    await joinAndSeen(env, ids.ivan ?? '');
     const reply = await slash('ivan', 'record stop');
     expect(reply.ephemeral).toBe(true);
     expect(reply.text).toMatch(/Only the host/);
@@ -206,10 +199,9 @@ describe("a host's recordings", () => {
 
 describe('a host whose DMs are closed', () => {
   test('is told in the room chat, with a mention and without the link', async () => {
-    env.sim.leaveVoice(ids.hana ?? '');
-    env.sim.leaveVoice(ids.ivan ?? '');
-    env.sim.joinVoice(ids.dana ?? '');
-    await sleep(100);
+    await joinAndSeen(env, ids.hana ?? '', null);
+    await joinAndSeen(env, ids.ivan ?? '', null);
+    await joinAndSeen(env, ids.dana ?? '');
     expect((await slash('dana', 'record start')).text).toMatch(/Recording/);
     const before = env.sim.messagesIn(env.sim.voiceChannelId).length;
     expect((await slash('dana', 'record stop')).text).toMatch(/Stopping/);
@@ -225,17 +217,16 @@ describe('a host whose DMs are closed', () => {
 
 describe('a member with Manage Channels', () => {
   test("can stop a recording they don't host; the host still gets the link", async () => {
-    env.sim.leaveVoice(ids.dana ?? '');
-    env.sim.joinVoice(ids.hana ?? '');
-    env.sim.joinVoice(ids.ivan ?? '');
-    await sleep(100);
+    await joinAndSeen(env, ids.dana ?? '', null);
+    await joinAndSeen(env, ids.hana ?? '');
+    await joinAndSeen(env, ids.ivan ?? '');
     expect((await slash('hana', 'record start')).text).toMatch(/Recording/);
     const refused = await slash('zoe', 'record stop');
     expect(refused.ephemeral).toBe(true);
     expect(refused.text).toMatch(/Only the host/);
 
-    env.sim.grantRole(ids.ivan ?? '', ['ManageChannels']);
-    await sleep(100); // GUILD_ROLE_CREATE reaches the bot's role cache
+    const role = env.sim.grantRole(ids.ivan ?? '', ['ManageChannels']);
+    await until(() => (env.bot.client.guilds.cache.get(env.sim.guildId)?.roles.cache.has(role) ? true : undefined), "the new role in the bot's cache");
     const before = dmTexts('hana').length;
     const accepted = await slash('ivan', 'record stop');
     expect(accepted.ephemeral).toBe(true);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Scheduler } from '../../src/jobs/retention-job.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim } from '../helpers/bot-env.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,8 +40,7 @@ test('a finished room is kept for 30 days, then removed with its files, metadata
   const { sim, bot } = env;
   const host = sim.userByName('host').id;
   expect(scheduled).toEqual(['0 * * * *']);
-  sim.joinVoice(host);
-  await sleep(100);
+  await joinAndSeen(env, host);
   sim.slash(host, 'record start');
   const recording = await until(() => bot.store.activeRecordingForGuild(sim.guildId), 'the recording');
   await until(async () => (sim.consentMessage() ? true : undefined), 'the consent message');

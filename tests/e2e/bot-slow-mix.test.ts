@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mixTracks } from '../../src/audio/mixer.ts';
 import { loadBotConfig } from '../../src/config.ts';
@@ -15,7 +14,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startBot } from '../../src/main.ts';
 import type { MixFunction } from '../../src/recording/stop-pipeline.ts';
 import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim } from '../helpers/bot-env.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
 import { manualTime } from '../helpers/manual-time.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
@@ -53,8 +52,7 @@ beforeAll(async () => {
   const bot = await startBot({ config, discordApi: sim.restUrl, httpPort: 0, log: silentLogger(), mix, earlyLinkTimers: early.timers });
   env = { sim, bot, ownsSim: true };
   hana = sim.userByName('hana').id;
-  sim.joinVoice(hana);
-  await sleep(100);
+  await joinAndSeen(env, hana);
 }, 60_000);
 
 afterAll(async () => {

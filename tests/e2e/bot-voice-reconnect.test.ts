@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim } from '../helpers/bot-env.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { parseWav, speechFromPcm, type Pcm } from '../discord-sim/index.ts';
 import { toStereo48k } from '../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
@@ -49,8 +49,7 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   const before = await clip('alice', 0, 1.5);
   const after = await clip('carol', 0, 1.5);
 
-  sim.joinVoice(host);
-  await sleep(100);
+  await joinAndSeen(env, host);
   sim.slash(host, 'record start');
   await until(() => sim.consentMessage() ?? undefined, 'the consent message');
   sim.reactToConsent(host);
@@ -69,6 +68,8 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
     () => (sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length > sessionsBefore ? true : undefined),
     'the bot to rejoin voice',
   );
+  // A new voice session is a new DAVE member: heard again once the call's group has taken it in.
+  await sim.dave.settled();
   const upAt = sim.clock();
   expect(bot.rooms.current(sim.guildId)?.recordingId).toBe(recordingId);
   expect(bot.rooms.current(sim.guildId)?.recording).toEqual(['Host']);
