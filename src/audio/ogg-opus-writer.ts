@@ -192,8 +192,13 @@ export class OggOpusWriter {
   async flush(): Promise<void> {
     if (this.#pending.length > 0 && !this.#closed) this.#emitPage(false);
     await this.#queue;
-    if (this.#error) throw this.#error;
+    this.#throwIfFailed();
     await this.#fh.datasync().catch((err: Error) => this.#fail(err));
+    this.#throwIfFailed();
+  }
+
+  /** The first I/O error, if one happened (read afresh: it may be set while we awaited). */
+  #throwIfFailed(): void {
     if (this.#error) throw this.#error;
   }
 

@@ -41,5 +41,5 @@ export function inviteUrl(clientId: string): string {
     scope: 'bot applications.commands',
     permissions: INVITE_PERMISSIONS.toString(),
   });
-  return `https://discord.com/oauth2/authorize?${params}`;
+  return `https://discord.com/oauth2/authorize?${params.toString()}`;
 }

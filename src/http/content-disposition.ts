@@ -3,6 +3,7 @@
 // speaker called "Zoë" or "東京" still gets a recognisable file.
 
 // Not allowed in filenames on common systems, or meaningful in the header itself.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a header
 const UNSAFE = /[\u0000-\u001f\u007f"*/:<>?\\|]/g;
 
 /** A name that is usable as a file name: no separators, no control characters, not "." or "..". */

@@ -28,6 +28,7 @@ export function formatBytes(bytes: number): string {
 
 /** Display names come from Discord users: keep them on one line and free of control characters. */
 export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is being removed
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
 }
 

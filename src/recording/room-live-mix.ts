@@ -87,11 +87,12 @@ export class RoomLiveMix {
     const joined = inputs.filter((i) => !before.has(i.path));
     this.#inputs = [...inputs];
     if (left.length > 0) {
-      this.#enqueue(() => this.#restart(`${left.length} speaker(s) left the mix`));
+      // The queue records its own failure (#enqueue): nothing to await here.
+      void this.#enqueue(() => this.#restart(`${left.length} speaker(s) left the mix`));
       return;
     }
     for (const input of joined) {
-      this.#enqueue(async () => {
+      void this.#enqueue(async () => {
         // A restart queued before this already took everyone in #inputs.
         if (!this.#mix) await this.#restart('first speaker');
         else if (!this.#mix.hasInput(input.path)) await this.#mix.addInput(input);
@@ -105,7 +106,7 @@ export class RoomLiveMix {
     if (this.#closed || this.#advancing || this.#failure !== null || nowMs - this.#lastAdvanceMs < this.#every) return;
     this.#lastAdvanceMs = nowMs;
     this.#advancing = true;
-    this.#enqueue(() => this.#advance()).finally(() => {
+    void this.#enqueue(() => this.#advance()).finally(() => {
       this.#advancing = false;
     });
   }

@@ -251,5 +251,7 @@ export async function discardLiveMix(liveMix: LiveMixFinisher, log: Logger, reco
 }
 
 function roundTimings(t: StopTimings): StopTimings {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])) as unknown as StopTimings;
+  const rounded = { ...t };
+  for (const key of Object.keys(t) as (keyof StopTimings)[]) rounded[key] = Math.round(t[key]);
+  return rounded;
 }

@@ -236,6 +236,7 @@ class UdpTap {
     udp.off('message', this.#after);
     udp.on('message', this.#after);
     const listeners = udp.listeners('message');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
     const receiverAt = listeners.indexOf(this.#connection.receiver.onUdpMessage);
     this.#ordered = receiverAt > listeners.indexOf(this.#before) && receiverAt < listeners.indexOf(this.#after);
   }

@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import type { World, WorldDispatch } from './world.ts';
 import type { SimLog } from './log.ts';
+import { wsText } from './ws-text.ts';
 import { closeServer, listen } from './rest.ts';
 
 /** What the bot asked for with op 4 (Update Voice State). */
@@ -142,7 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ws.on('message', (data) => {
       let packet: { op: number; d: Record<string, unknown> | null };
       try {
-        packet = JSON.parse(String(data)) as typeof packet;
+        packet = JSON.parse(wsText(data)) as typeof packet;
       } catch {
         socket.close(GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
         return;
@@ -215,7 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       options.onVoiceStateRequest({
         sessionId: socket.session.id,
         guildId: String(d.guild_id),
-        channelId: d.channel_id === null || d.channel_id === undefined ? null : String(d.channel_id),
+        channelId: typeof d.channel_id === 'string' ? d.channel_id : null,
         selfMute: Boolean(d.self_mute),
         selfDeaf: Boolean(d.self_deaf),
       });

@@ -7,6 +7,8 @@ import {
 } from 'discord-api-types/v10';
 
 type CommandJSON = RESTPutAPIApplicationCommandsJSONBody[number];
+/** 'global', or the id of the guild the commands belong to. */
+type CommandScope = string;
 interface OptionJSON {
   type: ApplicationCommandOptionType;
   name: string;
@@ -29,7 +31,7 @@ export class CommandRegistry {
   }
 
   /** Bulk overwrite: commands not in the list are deleted, existing names keep their id. */
-  put(scope: 'global' | string, body: readonly CommandJSON[]): APIApplicationCommand[] {
+  put(scope: CommandScope, body: readonly CommandJSON[]): APIApplicationCommand[] {
     const store = scope === 'global' ? this.global : this.guild;
     const previous = new Map(store);
     store.clear();
@@ -37,14 +39,14 @@ export class CommandRegistry {
     return [...store.values()];
   }
 
-  add(scope: 'global' | string, json: CommandJSON): APIApplicationCommand {
+  add(scope: CommandScope, json: CommandJSON): APIApplicationCommand {
     const store = scope === 'global' ? this.global : this.guild;
     const command = this.materialise(json, scope, store.get(json.name)?.id);
     store.set(json.name, command);
     return command;
   }
 
-  list(scope: 'global' | string): APIApplicationCommand[] {
+  list(scope: CommandScope): APIApplicationCommand[] {
     return [...(scope === 'global' ? this.global : this.guild).values()];
   }
 
@@ -95,7 +97,7 @@ export function parseSlash(text: string, registry: CommandRegistry, resolveUser:
     throw new Error(`discord-sim: /${name} is not registered (registered: ${known.length ? known.join(', ') : 'none'})`);
   }
   const userIds: string[] = [];
-  const options = parseOptions(`/${name}`, (command.options ?? []) as unknown as OptionJSON[], words, resolveUser, userIds);
+  const options = parseOptions(`/${name}`, command.options ?? [], words, resolveUser, userIds);
   return { command, options, userIds };
 }
 

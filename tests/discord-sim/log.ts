@@ -37,7 +37,7 @@ export class SimLog {
   }
 
   add(entry: WithoutSeq<SimLogEntry>): SimLogEntry {
-    const full = { ...entry, seq: this.entries.length, at: this.now() } as SimLogEntry;
+    const full = { ...entry, seq: this.entries.length, at: this.now() };
     this.entries.push(full);
     for (const listener of this.listeners) listener(full);
     return full;

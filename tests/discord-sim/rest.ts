@@ -487,7 +487,7 @@ function buildRoutes(ctx: RestContext): Route[] {
       return noContent();
     }),
     compile('POST', '/users/@me/channels', (req) => {
-      const recipient = String(req.body.recipient_id ?? '');
+      const recipient = String((req.body.recipient_id as string | undefined) ?? '');
       if (!world.users.has(recipient)) throw new DiscordHttpError(400, 50035, 'Invalid Form Body', { recipient_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Unknown user' }] } });
       req.note = { userId: recipient };
       const channelId = world.dmChannelFor(recipient);

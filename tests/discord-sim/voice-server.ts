@@ -4,6 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { VoiceCloseCodes, VoiceEncryptionMode, VoiceOpcodes } from 'discord-api-types/voice/v8';
 import type { SimLog } from './log.ts';
+import { wsText } from './ws-text.ts';
 import { buildIpDiscoveryReply } from './rtp.ts';
 import { closeServer, listen } from './rest.ts';
 import type { LoopbackCertificate } from './tls-trust.ts';
@@ -209,7 +210,7 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
       }
       let packet: { op: number; d: Record<string, unknown> };
       try {
-        packet = JSON.parse(String(data)) as typeof packet;
+        packet = JSON.parse(wsText(data)) as typeof packet;
       } catch {
         closeWs(ws, VoiceCloseCodes.FailedToDecode, 'Failed to decode payload');
         return;

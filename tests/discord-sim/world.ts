@@ -263,7 +263,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       avatar: null,
       bot: u.bot || undefined,
       public_flags: 0 as UserFlags,
-    } as APIUser;
+    };
   }
 
   apiMember(userId: string): APIGuildMember {
@@ -282,7 +282,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       flags: 0 as GuildMemberFlags,
       pending: false,
       communication_disabled_until: null,
-    } as APIGuildMember;
+    };
   }
 
   apiRole(roleId: string): APIRole {
@@ -301,7 +301,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       managed: roleId === this.botRoleId,
       mentionable: false,
       flags: 0 as RoleFlags,
-    } as APIRole;
+    };
   }
 
   apiChannel(channelId: string): APIChannel {
@@ -314,7 +314,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
         recipients: c.recipientId ? [this.apiUser(c.recipientId)] : [],
         name: null,
         flags: 0 as ChannelFlags,
-      } as APIChannel;
+      };
     }
     const base = {
       id: c.id,
@@ -328,9 +328,9 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       permission_overwrites: c.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() })),
     };
     if (c.type === ChannelType.GuildVoice) {
-      return { ...base, bitrate: 64_000, user_limit: c.userLimit, rtc_region: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) } as APIChannel;
+      return { ...base, bitrate: 64_000, user_limit: c.userLimit, rtc_region: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) };
     }
-    return { ...base, topic: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) } as APIChannel;
+    return { ...base, topic: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) };
   }
 
   apiVoiceState(state: SimVoiceState): GatewayVoiceState {
@@ -347,7 +347,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       self_video: false,
       suppress: false,
       request_to_speak_timestamp: null,
-    } as GatewayVoiceState;
+    };
   }
 
   apiGuild(): APIGuild {
@@ -509,7 +509,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
         me_burst: false,
         burst_colors: [],
       }));
-    return { ...stored.message, ...(reactions.length > 0 ? { reactions } : {}) } as APIMessage;
+    return { ...stored.message, ...(reactions.length > 0 ? { reactions } : {}) };
   }
 
   addReaction(stored: StoredMessage, emojiKey: string, userId: string): boolean {

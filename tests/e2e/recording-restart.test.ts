@@ -68,8 +68,6 @@ test('after a crash the recording resumes on the same time base: downtime silent
   const dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-restart-'));
   cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
   const tone = (s: number) => speechFromPcm(tonePcm({ seconds: s, frequency: 440, amplitude: 0.4 }));
-  /** sim-clock ms of recording time `ms`, from the wall-clock anchor both bots share */
-  let simAt = (_ms: number) => 0;
 
   const worker = new Worker(FIRST_BOT, {
     eval: true,
@@ -93,7 +91,8 @@ test('after a crash the recording resumes on the same time base: downtime silent
     );
     worker.once('error', reject);
   });
-  simAt = (ms) => sim.clock() - (Date.now() - first.startedAt) + ms;
+  /** sim-clock ms of recording time `ms`, from the wall-clock anchor both bots share */
+  const simAt = (ms: number) => sim.clock() - (Date.now() - first.startedAt) + ms;
   sim.speak(alice, tone(1), { at: simAt(500) });
   await sim.speakers.idle();
   // Let the first bot flush its pages (at least once a second), then kill it mid-room.

@@ -14,7 +14,6 @@ const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const T0 = Date.UTC(2025, 2, 1, 18, 0, 0);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 const XSS_NAME = '<script>alert("x")</script>';
 
 type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };

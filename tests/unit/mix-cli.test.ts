@@ -31,6 +31,7 @@ async function writeWav(path: string, pcm: Int16Array, channels: 1 | 2): Promise
 const silence = (s: number, channels = 2) => new Int16Array(sec(s) * channels);
 
 // Terminal control: ESC sequences (cursor moves, colours) and carriage returns (redrawn lines).
+// eslint-disable-next-line no-control-regex -- terminal control characters are what this looks for
 const CONTROL = /[\x1b\r]/;
 
 /** A private mount namespace with a tiny tmpfs: the only way to get a real ENOSPC without filling a shared disk. */

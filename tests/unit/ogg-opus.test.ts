@@ -211,7 +211,7 @@ describe('clear errors for files that are not Ogg Opus', () => {
   test.skipIf(!FFMPEG)('Ogg Vorbis made by ffmpeg (needs ffmpeg)', async () => {
     const path = tmp();
     const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=0.5', '-c:a', 'libvorbis', path]);
-    if (r.status !== 0) return expect.fail(`ffmpeg has no libvorbis here: ${r.stderr}`);
+    if (r.status !== 0) return expect.fail(`ffmpeg has no libvorbis here: ${r.stderr.toString()}`);
     await expect(openOggOpus(path)).rejects.toThrow('Ogg but not Opus (Vorbis?)');
   });
 });
