@@ -212,8 +212,9 @@ function decimate(x: Float32Array): Float32Array {
 
 /**
  * Where `ref` (48 kHz mono) best matches `signal` within ±searchMs of `expectedSeconds`: the offset found
- * (seconds) and the normalised correlation there (1 = the same waveform). Searched at 8 kHz, so the offset
- * is exact to 0.125 ms, well inside the 20 ms alignment budget.
+ * (seconds) and the normalised correlation there (1 = the same waveform). Searched at 8 kHz, then refined at
+ * 48 kHz around the best match, so neither the offset nor the correlation depends on where between two 8 kHz
+ * samples a word happened to land.
  */
 export function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150): { seconds: number; correlation: number } {
   const s = decimate(signal);
@@ -234,6 +235,27 @@ export function locate(signal: Float32Array, ref: Float32Array, expectedSeconds:
     }
     const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
     if (c > best.correlation) best = { seconds: lag / rate, correlation: c };
+  }
+  if (Number.isNaN(best.seconds)) return best;
+  // The coarse search steps 1/8 ms: a word that sits between two steps would correlate worse by its phase alone,
+  // so the best lag is refined at the full rate, one coarse step either side.
+  return refine(signal, ref, Math.round(best.seconds * RATE), DECIMATE);
+}
+
+function refine(signal: Float32Array, ref: Float32Array, around: number, span: number): { seconds: number; correlation: number } {
+  let rr = 0;
+  for (const v of ref) rr += v * v;
+  let best = { seconds: around / RATE, correlation: 0 };
+  for (let lag = around - span; lag <= around + span; lag++) {
+    let sr = 0;
+    let ss = 0;
+    for (let i = 0; i < ref.length; i++) {
+      const x = signal[lag + i] ?? 0;
+      sr += x * ref[i]!;
+      ss += x * x;
+    }
+    const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
+    if (c > best.correlation) best = { seconds: lag / RATE, correlation: c };
   }
   return best;
 }
