@@ -119,7 +119,8 @@ describe('a recorded room, end to end', () => {
       [carol, reference.get('carol'), 7.0],
     ] as const) {
       const found = locate(signal, ref ?? new Float32Array(0), at - zero);
-      expect(found.correlation).toBeGreaterThan(0.6);
+      // Alone in their own track, each word is the waveform sent (≈ 0.997 measured), not merely like it.
+      expect(found.correlation).toBeGreaterThan(0.9);
       expect(Math.abs(found.seconds - (at - zero)) * 1000).toBeLessThan(20);
     }
   });
