@@ -8,8 +8,16 @@
  *  - With RTP, a run is one SSRC within one talk spurt; inside it a packet's position is
  *    run.pos + (timestamp - run.refTs), computed with wrap-safe 32-bit maths, so jitter never moves audio
  *    and loss leaves a gap of exactly the lost duration. A new run (re-anchor on arrival time) starts on a
- *    new SSRC (reconnect), after an arrival gap > spurtGapMs (new talk spurt), or when the RTP position and
- *    the arrival time disagree by more than maxDriftMs (a sender clock or timestamp jump).
+ *    new SSRC (reconnect), after a gap > spurtGapMs in the sender's RTP clock (a new talk spurt: a client
+ *    sends nothing while silent, but its clock counts on), or when the RTP position and the arrival time
+ *    disagree by more than maxDriftMs (a sender clock or timestamp jump). The gap is measured on the RTP
+ *    clock, not on arrival: packets that reach us in a burst after a stall of our own (GC, a busy event loop)
+ *    were sent back to back, and re-anchoring them on their late arrival would tear a gap into the word.
+ *  - A new talk spurt of the same SSRC is anchored where the RTP clock puts it (a sender's timestamps keep
+ *    counting through the silence it does not send), provided its first packet arrived no earlier than
+ *    that and at most spurtContinuityMs later: the previous run's anchor, learned over many packets, is
+ *    better than one jittered arrival, which could put the spurt a grid step off. Anything else (a clock that
+ *    did not run through the pause, a jump) re-anchors on arrival as before.
  *  - Without RTP (bare frames, as @discordjs/voice 0.19 hands them over), a packet continues the run
  *    (placed right after the previous one, so jitter never inserts micro-gaps) unless it arrives later
  *    than the run predicts by more than the tolerance: just above the recently observed jitter, at least
@@ -45,9 +53,11 @@ export interface PlacementConfig {
   spurtGapMs: number;
   /** RTP position vs arrival disagreement that forces a re-anchor. Default 500. */
   maxDriftMs: number;
+  /** How late a new spurt's first packet may arrive behind its RTP position and still be placed by it. Default 60. */
+  spurtContinuityMs: number;
 }
 
-export const DEFAULT_PLACEMENT: PlacementConfig = { reorderWindowMs: 80, spurtGapMs: 200, maxDriftMs: 500 };
+export const DEFAULT_PLACEMENT: PlacementConfig = { reorderWindowMs: 80, spurtGapMs: 200, maxDriftMs: 500, spurtContinuityMs: 60 };
 
 /** Signed distance b - a between two 16-bit RTP sequence numbers, in [-32768, 32767]. */
 export function seqDiff(a: number, b: number): number {
@@ -80,6 +90,8 @@ interface Run {
   frozen: boolean;
   /** Without RTP: offset of the next contiguous packet. */
   nextOffset: number;
+  /** RTP runs: the latest offset seen (the end of the sender's clock so far in this run). */
+  lastOffset: number;
   lastArrivalMs: number;
 }
 
@@ -282,10 +294,12 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   let offset: number;
   let isNew = false;
   const continues = current !== null && ev.arrivalMs - current.lastArrivalMs <= config.spurtGapMs;
-  if (ev.rtp && continues && current.ssrc === ev.rtp.ssrc &&
-      Math.abs(current.pos + tsDiff(current.refTs, ev.rtp.timestamp) - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS) {
-    run = { ...current, lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
-    offset = tsDiff(current.refTs, ev.rtp.timestamp);
+  const rtpOffset = ev.rtp && current !== null && current.ssrc === ev.rtp.ssrc ? tsDiff(current.refTs, ev.rtp.timestamp) : null;
+  if (rtpOffset !== null && current !== null &&
+      rtpOffset - current.lastOffset <= config.spurtGapMs * SAMPLES_PER_MS &&
+      Math.abs(current.pos + rtpOffset - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS) {
+    run = { ...current, lastOffset: Math.max(current.lastOffset, rtpOffset), lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
+    offset = rtpOffset;
   } else if (!ev.rtp && continues && current.ssrc === null && arrivalPos - (current.pos + current.nextOffset) <= bareFrameTolerance(state, ev.samples)) {
     offset = current.nextOffset;
     run = { ...current, nextOffset: current.nextOffset + ev.samples, lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
@@ -297,10 +311,11 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
       id: state.nextRunId,
       ssrc: ev.rtp ? ev.rtp.ssrc : null,
       refTs: ev.rtp ? ev.rtp.timestamp : 0,
-      pos: Math.max(floor, arrivalPos),
+      pos: Math.max(floor, spurtAnchor(config, current, ev.rtp, arrivalPos)),
       floor,
       frozen: false,
       nextOffset: ev.samples,
+      lastOffset: 0,
       lastArrivalMs: ev.arrivalMs,
     };
   }
@@ -333,6 +348,14 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     recentBytes: ev.rtp ? withRun.recentBytes : [...withRun.recentBytes.slice(-(RECENT_BYTES - 1)), { bytes: ev.bytes, arrivalMs: ev.arrivalMs }],
   };
   return { ...release(next, false), decision: { kind: 'accepted', reordered } };
+}
+
+/** Where a new run starts: on the RTP clock of the previous run of the same SSRC when arrival agrees (see the header). */
+function spurtAnchor(config: PlacementConfig, previous: Run | null, rtp: RtpInfo | undefined, arrivalPos: number): number {
+  if (!rtp || previous === null || previous.ssrc !== rtp.ssrc) return arrivalPos;
+  const predicted = snapToGrid(previous.pos + tsDiff(previous.refTs, rtp.timestamp));
+  const late = arrivalPos - predicted;
+  return late >= 0 && late <= config.spurtContinuityMs * SAMPLES_PER_MS ? predicted : arrivalPos;
 }
 
 /** Write out, in position order, every waiting packet whose reorder window has passed (all of them on `all`). */

@@ -179,6 +179,42 @@ describe('placement with RTP', () => {
     expect(r.pos).toEqual({ ...expectedSpurt(0, 10, 1000), ...expectedSpurt(100, 10, 5000) });
   });
 
+  test.each([
+    ['1 ms', 1],
+    ['2 ms (just past a grid step on arrival)', 2],
+    ['40 ms', 40],
+  ])('a new talk spurt whose every packet arrives %s late is placed where its RTP clock puts it, not a grid step off', (_name, lateMs) => {
+    // The sender's timestamps count on through the 3 s pause (48 per ms), as a Discord client's do.
+    const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
+    const b = spurt({ from: 100, count: 10, startMs: 1200 + 3000, jitter: [lateMs], rtp: { seq: rtp.seq + 10, ts: rtp.ts + ms(200 + 3000), ssrc: 42 } });
+    const r = run([...a, ...b], 6000);
+    expect(r.pos).toEqual({ ...expectedSpurt(0, 10, 1000), ...expectedSpurt(100, 10, 4200) });
+  });
+
+  test.each([
+    ['a 250 ms stall, then a burst', 250, 'burst'],
+    ['a 450 ms stall, then a burst', 450, 'burst'],
+    ['a 300 ms latency step that lasts', 300, 'step'],
+  ] as const)('%s in the middle of a word leaves no gap: the sender sent every packet back to back', (_name, delayMs, shape) => {
+    const a = spurt({ from: 0, count: 40, startMs: 1000, rtp });
+    const stallEnd = 1000 + 10 * 20 + delayMs;
+    for (const [i, p] of a.slice(10).entries()) {
+      // burst: what waited in the socket arrives at once; step: every later packet is delayed by as much.
+      p.at = shape === 'burst' ? Math.max(p.at, stallEnd + i * 0.05) : p.at + delayMs;
+    }
+    const r = run(a, 3000);
+    expect(r.dropped).toEqual({});
+    expect(r.pos).toEqual(expectedSpurt(0, 40, 1000));
+  });
+
+  test('a new talk spurt that arrives well behind its RTP position (beyond the continuity bound) is placed on arrival', () => {
+    const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
+    // RTP says 4.2 s; it arrives at 4.4 s: more than jitter, so the clock is not trusted across the pause.
+    const b = spurt({ from: 100, count: 10, startMs: 4400, rtp: { seq: rtp.seq + 10, ts: rtp.ts + ms(3200), ssrc: 42 } });
+    const r = run([...a, ...b], 6000);
+    expect(r.pos).toEqual({ ...expectedSpurt(0, 10, 1000), ...expectedSpurt(100, 10, 4400) });
+  });
+
   test('a timestamp jump inside a spurt (drift beyond the bound) re-anchors on arrival', () => {
     const a = spurt({ from: 0, count: 25, startMs: 0, rtp });
     for (const p of a.slice(10)) p.rtp = { ...p.rtp!, timestamp: (p.rtp!.timestamp + 48000 * 5) >>> 0 };
