@@ -560,7 +560,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
     const current = (await store.getRecording(recording.id)) ?? recording;
     if (!BUSY_STATES.includes(current.state)) return;
     try {
-      await finish(current, (current.stopReason as StopReason | undefined) ?? 'interrupted');
+      await finish(current, current.stopReason ?? 'interrupted');
     } catch (finishError) {
       log.error({ err: finishError, recordingId: recording.id }, 'could not finish an interrupted recording from disk');
       await giveUp(current, finishError ?? error);
@@ -612,7 +612,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
         recovering.add(recording.id);
         try {
           if (recording.state === 'recording') await resume(recording);
-          else await finish(recording, (recording.stopReason as StopReason | undefined) ?? 'interrupted');
+          else await finish(recording, recording.stopReason ?? 'interrupted');
         } catch (error) {
           log.error({ err: error, recordingId: recording.id }, 'could not resume or finish an interrupted recording');
           // Resumed far enough to be recording in a room: it is live, not stuck.

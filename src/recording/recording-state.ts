@@ -10,20 +10,9 @@
  * would let a recording be mixed twice or deleted while still being written.
  */
 
-export const STOP_REASONS = [
-  'command', // the host (or a moderator) asked
-  'empty-room', // no humans left for EMPTY_ROOM_MINUTES
-  'max-duration', // MAX_RECORDING_HOURS reached
-  'voice-lost', // the voice connection could not be re-established
-  'e2ee-lost', // out of the room's end-to-end encryption group too long, or refused for it (4017)
-  'shutdown', // the bot is shutting down
-  'interrupted', // the bot died mid-recording and the room was not resumed
-] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
-
-export function isStopReason(value: unknown): value is StopReason {
-  return (STOP_REASONS as readonly unknown[]).includes(value);
-}
+// Why a recording stopped is stored with it: the one list lives with the stored schema.
+import type { StopReason } from '../storage/schema.ts';
+export { STOP_REASONS, type StopReason } from '../storage/schema.ts';
 
 export interface MixResult {
   file: string;

@@ -15,7 +15,7 @@ import { deletionTime } from '../storage/retention.ts';
 import type { Recording, Store } from '../storage/store.ts';
 import type { Clock } from './clock.ts';
 import { withSpeakerStats, type SpeakerStats } from './speaker-integrity.ts';
-import { isStopReason, transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
+import { transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
 
 export type MixFunction = typeof mixTracks;
 
@@ -74,7 +74,7 @@ export interface StopPipelineDeps {
 
 /** The stored recording read as the state machine's union. */
 export function stateOf(recording: Recording): RecordingState {
-  const reason: StopReason = isStopReason(recording.stopReason) ? recording.stopReason : 'command';
+  const reason: StopReason = recording.stopReason ?? 'command';
   switch (recording.state) {
     case 'recording':
       return { status: 'recording' };

@@ -13,6 +13,18 @@ const recordingId = z.string().regex(RECORDING_ID_PATTERN, { error: 'not a recor
 export const RECORDING_STATES = ['recording', 'stopping', 'mixing', 'ready', 'failed', 'deleted'] as const;
 export type RecordingState = (typeof RECORDING_STATES)[number];
 
+/** Why a recording stopped (recording-state.ts moves a recording through its states with one of these). */
+export const STOP_REASONS = [
+  'command', // the host (or a moderator) asked
+  'empty-room', // no humans left for EMPTY_ROOM_MINUTES
+  'max-duration', // MAX_RECORDING_HOURS reached
+  'voice-lost', // the voice connection could not be re-established
+  'e2ee-lost', // out of the room's end-to-end encryption group too long, or refused for it (4017)
+  'shutdown', // the bot is shutting down
+  'interrupted', // the bot died mid-recording and the room was not resumed
+] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
 /** States in which a recording owns the guild's voice connection: at most one per guild. */
 export const ACTIVE_STATES: readonly RecordingState[] = ['recording', 'stopping'];
 /** States in which files are still being written: retention never touches these. */
@@ -83,7 +95,8 @@ export const RecordingSchema = z.object({
   startedAt: epochMs,
   stoppedAt: epochMs.optional(),
   state: z.enum(RECORDING_STATES),
-  stopReason: z.string().optional(),
+  // A reason this version does not know (written by a newer one) reads as absent, not as a damaged record.
+  stopReason: z.enum(STOP_REASONS).optional().catch(undefined),
   speakers: z.array(SpeakerSchema),
   mix: z
     .object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() })

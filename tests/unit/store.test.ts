@@ -68,7 +68,7 @@ function storeContract(name: string, backend: () => Backend) {
         ...draft,
         state: 'ready',
         stoppedAt: T0 + 60_000,
-        stopReason: 'host',
+        stopReason: 'command',
         mix: { file: 'mix.ogg', format: 'ogg', durationMs: 55_000 },
       }));
       expect(await store.getRecording(created.id)).toEqual(ready);
