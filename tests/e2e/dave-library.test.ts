@@ -49,7 +49,6 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     await utterance.done;
     await heard.allArrived(utterance.frames.length);
     heard.close();
-    if (process.env.DEBUG_DAVE) console.log('a', heard.subscription.stats(), heard.packets.map((p) => p.rtp?.sequence).join(','), utterance.frames.map((f) => f.sequence).join(','));
     expect(heard.packets.map((p) => p.rtp?.sequence)).toEqual(utterance.frames.map((f) => f.sequence));
   });
 
