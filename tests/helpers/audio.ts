@@ -217,36 +217,22 @@ function decimate(x: Float32Array): Float32Array {
  * samples a word happened to land.
  */
 export function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150): { seconds: number; correlation: number } {
-  const s = decimate(signal);
-  const r = decimate(ref);
   const rate = RATE / DECIMATE;
-  const expected = Math.round(expectedSeconds * rate);
   const maxLag = Math.round((searchMs / 1000) * rate);
-  let best = { seconds: Number.NaN, correlation: 0 };
-  let rr = 0;
-  for (const v of r) rr += v * v;
-  for (let lag = expected - maxLag; lag <= expected + maxLag; lag++) {
-    let sr = 0;
-    let ss = 0;
-    for (let i = 0; i < r.length; i++) {
-      const x = s[lag + i] ?? 0;
-      sr += x * r[i]!;
-      ss += x * x;
-    }
-    const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
-    if (c > best.correlation) best = { seconds: lag / rate, correlation: c };
-  }
-  if (Number.isNaN(best.seconds)) return best;
+  const coarse = bestPlacement(decimate(signal), decimate(ref), Math.round(expectedSeconds * rate) - maxLag, 2 * maxLag);
+  if (coarse.lag === null) return { seconds: Number.NaN, correlation: 0 };
   // The coarse search steps 1/8 ms: a word that sits between two steps would correlate worse by its phase alone,
   // so the best lag is refined at the full rate, one coarse step either side.
-  return refine(signal, ref, Math.round(best.seconds * RATE), DECIMATE);
+  const fine = bestPlacement(signal, ref, coarse.lag * DECIMATE - DECIMATE, 2 * DECIMATE);
+  return { seconds: (fine.lag ?? coarse.lag * DECIMATE) / RATE, correlation: fine.correlation };
 }
 
-function refine(signal: Float32Array, ref: Float32Array, around: number, span: number): { seconds: number; correlation: number } {
+/** The lag in [from, from + span] (samples of `signal`) where `ref` correlates best, and that correlation. */
+function bestPlacement(signal: Float32Array, ref: Float32Array, from: number, span: number): { lag: number | null; correlation: number } {
   let rr = 0;
   for (const v of ref) rr += v * v;
-  let best = { seconds: around / RATE, correlation: 0 };
-  for (let lag = around - span; lag <= around + span; lag++) {
+  let best: { lag: number | null; correlation: number } = { lag: null, correlation: 0 };
+  for (let lag = from; lag <= from + span; lag++) {
     let sr = 0;
     let ss = 0;
     for (let i = 0; i < ref.length; i++) {
@@ -255,7 +241,7 @@ function refine(signal: Float32Array, ref: Float32Array, around: number, span: n
       ss += x * x;
     }
     const c = ss > 0 && rr > 0 ? sr / Math.sqrt(ss * rr) : 0;
-    if (c > best.correlation) best = { seconds: lag / RATE, correlation: c };
+    if (c > best.correlation) best = { lag, correlation: c };
   }
   return best;
 }
