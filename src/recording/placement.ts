@@ -155,7 +155,8 @@ export interface PlacementStep<T> {
  * A sequence older than the window cannot be told apart from a new one; 512 packets are 10 s of audio, and
  * a packet that late is dropped as late by placement anyway.
  */
-interface SeqWindow {
+/** Recently seen RTP sequence numbers of one SSRC (a 512-bit window); also used by the voice adapter. */
+export interface SeqWindow {
   readonly ssrc: number;
   readonly top: number;
   readonly bits: Uint32Array;
@@ -166,7 +167,7 @@ const SEQ_WORDS = SEQ_WINDOW / 32;
 /** SSRCs whose windows are kept: a reconnect brings a new SSRC, and a straggler of the old one may follow. */
 const RECENT_SSRCS = 4;
 
-function seqSeen(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
+export function seqSeen(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
   const w = windows.find((x) => x.ssrc === rtp.ssrc);
   if (!w) return false;
   const back = seqDiff(rtp.sequence, w.top);
@@ -174,7 +175,7 @@ function seqSeen(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
 }
 
 /** The windows with `rtp` remembered: a new bitmap for its SSRC (16 words), the others shared. */
-function rememberSeq(windows: readonly SeqWindow[], rtp: RtpInfo): readonly SeqWindow[] {
+export function rememberSeq(windows: readonly SeqWindow[], rtp: RtpInfo): readonly SeqWindow[] {
   const old = windows.find((x) => x.ssrc === rtp.ssrc);
   const bits = new Uint32Array(SEQ_WORDS);
   let top = rtp.sequence;

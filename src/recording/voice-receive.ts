@@ -54,7 +54,7 @@ import { Socket as DgramSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import type { Clock } from './clock.ts';
-import type { RtpInfo } from './placement.ts';
+import { rememberSeq, seqSeen, type RtpInfo, type SeqWindow } from './placement.ts';
 import type { ReceivedPacket } from './speaker-track.ts';
 import { readE2ee } from './voice-e2ee.ts';
 
@@ -99,10 +99,6 @@ function passedThrough(frame: Buffer, connection: VoiceConnection): boolean {
   const marked = Reflect.get(frame, 'davePassthrough') as boolean | undefined;
   return marked ?? e2ee.privacyCode === '';
 }
-
-/** About 5 s of one speaker: a network duplicate arrives well within that of the original. */
-const RECENT_FRAMES = 256;
-const rtpKey = (rtp: RtpHeader): string => `${rtp.ssrc}:${rtp.sequence}`;
 
 /** The RTP fields our @discordjs/voice patch attaches to each delivered frame (undefined without the patch). */
 function patchedRtp(frame: Buffer): RtpHeader | undefined {
@@ -307,9 +303,8 @@ class Subscription implements ReceiveSubscription {
   #stream: AudioReceiveStream | undefined;
   #stats = emptyStats();
   #active = true;
-  /** The last RECENT_FRAMES frames delivered (ssrc:sequence), to tell a refused duplicate from a lost frame. */
-  #recent = new Set<string>();
-  #recentOrder: string[] = [];
+  /** Sequences recently delivered (placement's window), to tell a refused duplicate from a lost frame. */
+  #recent: readonly SeqWindow[] = [];
 
   constructor(opts: {
     userId: string;
@@ -378,7 +373,7 @@ class Subscription implements ReceiveSubscription {
     const rtp = patchedRtp(opus) ?? (fromThisDatagram && this.#tap.current() === inFlight ? inFlight.header : undefined);
     if (rtp) {
       this.#stats.withRtp++;
-      this.#remember(rtp);
+      this.#recent = rememberSeq(this.#recent, rtp);
       const arrivalMs = fromThisDatagram && inFlight.header.sequence === rtp.sequence ? inFlight.arrivalMs : this.#clock.now();
       this.#onPacket({ opus, arrivalMs, rtp: { sequence: rtp.sequence, timestamp: rtp.timestamp, ssrc: rtp.ssrc } });
       return;
@@ -393,21 +388,13 @@ class Subscription implements ReceiveSubscription {
     if (n === 1 || n % 500 === 0) this.#log.warn({ userId: this.userId, [stat]: n }, message);
   }
 
-  #remember(rtp: RtpHeader): void {
-    const key = rtpKey(rtp);
-    if (this.#recent.has(key)) return;
-    this.#recent.add(key);
-    this.#recentOrder.push(key);
-    if (this.#recentOrder.length > RECENT_FRAMES) this.#recent.delete(this.#recentOrder.shift() as string);
-  }
-
   /** One of this speaker's datagrams yielded no frame: the library dropped it (see the header), or it was a repeat. */
   countUndecryptable(header: RtpHeader): void {
     if (!this.#active) return;
     const stream = this.#stream;
     // A transport-level failure destroys the stream and is counted as malformed by #onError.
     if (!stream || stream.destroyed) return;
-    if (this.#recent.has(rtpKey(header))) {
+    if (seqSeen(this.#recent, header)) {
       this.#stats.replayed++;
       return;
     }
