@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import type { LoadedScenario, ScenarioEvent, Scenario } from '../tests/discord-sim/scenario.ts';
-import { loadScenarioWithSpeech, ScenarioError } from '../tests/discord-sim/scenario.ts';
+import type { LoadedScenario, ScenarioEvent, Scenario } from '../discord-sim/scenario.ts';
+import { loadScenarioWithSpeech, ScenarioError } from '../discord-sim/scenario.ts';
 import { e2eeStatusLine } from '../src/bot/format.ts';
 import { runScenario } from './demo/run-scenario.ts';
 

@@ -3,8 +3,8 @@
 // too).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseWav, speechFromPcm } from '../../tests/discord-sim/index.ts';
-import { mulberry32 } from '../../tests/discord-sim/ids.ts';
+import { parseWav, speechFromPcm } from '../../discord-sim/index.ts';
+import { mulberry32 } from '../../discord-sim/ids.ts';
 
 export const FRAME_MS = 20;
 /** A Discord client sends five silence frames after each talk spurt. */

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { mixTracks, type MixFormat, type MixInput } from '../../src/audio/mixer.ts';
 import { silentLogger } from '../../src/log.ts';
 import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
-import { OPUS_SILENCE_FRAME } from '../../tests/discord-sim/index.ts';
+import { OPUS_SILENCE_FRAME } from '../../discord-sim/index.ts';
 import { prng } from '../../tests/helpers/audio.ts';
 import { playRoom, type RoomSpeaker } from '../../tests/helpers/live-room.ts';
 import { demoVoiceFrames, talkInTurns, TRAILING_SILENCE_FRAMES } from './conversation.ts';

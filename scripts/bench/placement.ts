@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { PlacementEvent, placementReducer as Reducer, initialPlacement as Initial } from '../../src/recording/placement.ts';
-import { mulberry32 } from '../../tests/discord-sim/ids.ts';
+import { mulberry32 } from '../../discord-sim/ids.ts';
 import { FRAME_MS, talkInTurns } from './conversation.ts';
 
 interface PlacementModule {

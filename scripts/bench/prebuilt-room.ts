@@ -14,8 +14,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_TICK_MS } from '../../src/recording/room-recorder.ts';
 import { SpeakerTrack, type ReceivedPacket } from '../../src/recording/speaker-track.ts';
-import { OPUS_SILENCE_FRAME } from '../../tests/discord-sim/index.ts';
-import { mulberry32 } from '../../tests/discord-sim/ids.ts';
+import { OPUS_SILENCE_FRAME } from '../../discord-sim/index.ts';
+import { mulberry32 } from '../../discord-sim/ids.ts';
 import { demoVoiceFrames, FRAME_MS, talkInTurns, TRAILING_SILENCE_FRAMES, type Turn } from './conversation.ts';
 
 export interface PrebuiltRoomSpec {

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
-import { startDiscordSim, type DiscordSim, type Speech, type Utterance } from '../../tests/discord-sim/index.ts';
+import { startDiscordSim, type DiscordSim, type Speech, type Utterance } from '../../discord-sim/index.ts';
 import { demoVoiceFrames } from './conversation.ts';
 import type { BotMode, FromBot, ToBot, WindowFigures } from './recording-bot.ts';
 

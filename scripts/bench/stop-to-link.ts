@@ -40,7 +40,7 @@ import type { Bot } from '../../src/main.ts';
 import { withGrant } from '../../src/recording/room-speakers.ts';
 import { createLayout } from '../../src/storage/layout.ts';
 import { openStore, type Recording } from '../../src/storage/store.ts';
-import type { DiscordSim, SimLogEntry } from '../../tests/discord-sim/index.ts';
+import type { DiscordSim, SimLogEntry } from '../../discord-sim/index.ts';
 import { startBotAgainst, startSimForBot } from '../demo/bot-in-sim.ts';
 import type { PrebuiltRoomResult, PrebuiltRoomSpec } from './prebuilt-room.ts';
 

@@ -8,7 +8,7 @@ import type { Logger } from '../../src/log.ts';
 import type { Clock } from '../../src/recording/clock.ts';
 import { startBot, type Bot } from '../../src/main.ts';
 import type { Scheduler } from '../../src/jobs/retention-job.ts';
-import { startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../../tests/discord-sim/index.ts';
+import { startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../../discord-sim/index.ts';
 
 export type BotInSimOptions = {
   dataDir: string;

@@ -7,7 +7,7 @@ import type { Logger } from '../../src/log.ts';
 import type { StopReport } from '../../src/bot/rooms.ts';
 import type { Bot } from '../../src/main.ts';
 import type { Recording } from '../../src/storage/store.ts';
-import type { DiscordSim } from '../../tests/discord-sim/index.ts';
+import type { DiscordSim } from '../../discord-sim/index.ts';
 import {
   extractLinks,
   loadScenarioWithSpeech,
@@ -16,7 +16,7 @@ import {
   type LoadedScenario,
   type Scenario,
   type ScenarioEvent,
-} from '../../tests/discord-sim/scenario.ts';
+} from '../../discord-sim/scenario.ts';
 import { e2eeSummary } from '../../src/recording/e2ee-record.ts';
 import type { RoomSummary } from '../../src/bot/services.ts';
 import { startBotAgainst, startSimForBot } from './bot-in-sim.ts';

@@ -9,7 +9,7 @@ import { CONSENT_EMOJI } from '../../src/bot/consent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
-import type { InteractionRecord } from '../discord-sim/index.ts';
+import type { InteractionRecord } from '../../discord-sim/index.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;

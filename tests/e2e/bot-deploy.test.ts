@@ -2,7 +2,7 @@
 // reads when Discord says no.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { deployCommands, explainDeployError } from '../../scripts/deploy-commands.ts';
-import { startDiscordSim, type DiscordSim } from '../discord-sim/index.ts';
+import { startDiscordSim, type DiscordSim } from '../../discord-sim/index.ts';
 
 let sim: DiscordSim;
 beforeAll(async () => {

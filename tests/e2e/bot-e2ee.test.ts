@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim } from '../helpers/bot-env.ts';
-import type { DiscordSimOptions, InteractionRecord } from '../discord-sim/index.ts';
+import type { DiscordSimOptions, InteractionRecord } from '../../discord-sim/index.ts';
 import { until } from '../helpers/until.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
 

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/log.ts';
 import { openStore } from '../../src/storage/store.ts';
 import { startBotAgainst, startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import type { Bot } from '../../src/main.ts';
-import type { DiscordSim, InteractionRecord } from '../discord-sim/index.ts';
+import type { DiscordSim, InteractionRecord } from '../../discord-sim/index.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;

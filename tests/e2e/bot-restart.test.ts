@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openStore } from '../../src/storage/store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
-import { speechFromPcm, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
+import { speechFromPcm, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
 import { until } from '../helpers/until.ts';
 

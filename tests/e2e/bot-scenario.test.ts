@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
-import { parseWav, toStereo48k } from '../discord-sim/audio-source.ts';
+import { parseWav, toStereo48k } from '../../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
 
 const CLIP_SECONDS = 2;

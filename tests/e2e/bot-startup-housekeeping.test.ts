@@ -13,7 +13,7 @@ import { createLogger, silentLogger } from '../../src/log.ts';
 import { startBot, type Bot } from '../../src/main.ts';
 import { openStore } from '../../src/storage/store.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
-import type { DiscordSim } from '../discord-sim/index.ts';
+import type { DiscordSim } from '../../discord-sim/index.ts';
 
 let dir: string;
 let sim: DiscordSim;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
-import type { DiscordSim } from '../discord-sim/index.ts';
+import type { DiscordSim } from '../../discord-sim/index.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 let dir: string;

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
-import { parseWav, speechFromPcm, type Pcm } from '../discord-sim/index.ts';
-import { toStereo48k } from '../discord-sim/audio-source.ts';
+import { parseWav, speechFromPcm, type Pcm } from '../../discord-sim/index.ts';
+import { toStereo48k } from '../../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
 import { until } from '../helpers/until.ts';
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
-import { connectVoice, joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
+import { connectVoice, joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
 import { DAVE_REQUIRED_MESSAGE, logVoiceErrors, watchVoice, type VoiceChange } from '../../src/recording/room-voice.ts';
 import { silentLogger } from '../../src/log.ts';
 import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log.ts';
 import { monotonicClock } from '../../src/recording/clock.ts';
 import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
 import { openStore } from '../../src/storage/store.ts';
-import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm } from '../discord-sim/index.ts';
+import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -24,7 +24,7 @@ import {
   type DiscordSim,
   type DiscordSimOptions,
   type Speech,
-} from '../discord-sim/index.ts';
+} from '../../discord-sim/index.ts';
 import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
 
 const config: RoomDeps['config'] = {

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadSpeech, OPUS_SILENCE_FRAME, speechFromPcm, startDiscordSim, type Pcm, type Speech } from '../discord-sim/index.ts';
-import { buildEncryptedRtp } from '../discord-sim/rtp.ts';
+import { loadSpeech, OPUS_SILENCE_FRAME, speechFromPcm, startDiscordSim, type Pcm, type Speech } from '../../discord-sim/index.ts';
+import { buildEncryptedRtp } from '../../discord-sim/rtp.ts';
 import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 
 const require = createRequire(import.meta.url);

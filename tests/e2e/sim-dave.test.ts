@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import type { VoiceConnection } from '@discordjs/voice';
-import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Speech } from '../../discord-sim/index.ts';
 import { receiveThroughAdapter } from '../helpers/adapter-receive.ts';
 import { closeVoiceTest } from '../helpers/voice-teardown.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Events, MessageFlags, SlashCommandBuilder, type Client, type Interaction } from 'discord.js';
-import { loginClient, startDiscordSim, type DiscordSim } from '../discord-sim/index.ts';
+import { loginClient, startDiscordSim, type DiscordSim } from '../../discord-sim/index.ts';
 
 const record = new SlashCommandBuilder()
   .setName('record')

@@ -3,7 +3,7 @@ import {
   ChannelType, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction, type Client,
 } from 'discord.js';
 import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
-import { connectVoice, joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../discord-sim/index.ts';
+import { connectVoice, joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;

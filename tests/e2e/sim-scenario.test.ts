@@ -7,7 +7,7 @@ import { ChannelType, Events, SlashCommandBuilder, type Client, type Message } f
 import { entersState, getVoiceConnection, joinVoiceChannel, VoiceConnectionStatus } from '@discordjs/voice';
 import {
   encodeWav, loadScenario, loginClient, parseScenario, playScenario, ScenarioError, scenarioUsers, startDiscordSim, tonePcm, type DiscordSim,
-} from '../discord-sim/index.ts';
+} from '../../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Client } from 'discord.js';
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { VoiceCloseCodes } from 'discord-api-types/voice/v8';
-import { joinVoice, loginClient, startDiscordSim, speechFromPcm, tonePcm, type DiscordSim, type Speech } from '../discord-sim/index.ts';
+import { joinVoice, loginClient, startDiscordSim, speechFromPcm, tonePcm, type DiscordSim, type Speech } from '../../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -116,7 +116,7 @@ describe('@discordjs/voice against the stand-in voice server', () => {
 
   test('the same seed gives the same faults', async () => {
     sim = await startDiscordSim({ users: [{ username: 'alice' }] });
-    const { planDeliveries } = await import('../discord-sim/faults.ts');
+    const { planDeliveries } = await import('../../discord-sim/faults.ts');
     const faults = { loss: 0.2, duplicate: 0.2, reorder: 0.2, jitterMs: 30, malformed: 0.05, undecryptable: 0.05, seed: 42 };
     expect(planDeliveries(200, faults)).toEqual(planDeliveries(200, faults));
     expect(planDeliveries(200, faults)).not.toEqual(planDeliveries(200, { ...faults, seed: 43 }));

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
-import { mulberry32 as prng } from './prng.ts';
+import { mulberry32 as prng } from '../../discord-sim/prng.ts';
 
 export { prng };
 

@@ -4,7 +4,7 @@
 // track side, by RTP sequence. Shared by tests/e2e/dave-transitions.test.ts and scripts/bench/dave-transitions.ts.
 import type { Client } from 'discord.js';
 import type { VoiceConnection } from '@discordjs/voice';
-import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim } from '../discord-sim/index.ts';
+import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
 import { createVoiceReceive, type ReceiveStats } from '../../src/recording/voice-receive.ts';
 import { logVoiceErrors } from '../../src/recording/room-voice.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -1,4 +1,4 @@
-import type { DiscordSim, InteractionRecord } from '../discord-sim/index.ts';
+import type { DiscordSim, InteractionRecord } from '../../discord-sim/index.ts';
 
 /** What the bot said in answer to an interaction (reply, edited deferral, follow-ups), oldest first. */
 export function answersTo(sim: DiscordSim, record: InteractionRecord): string[] {

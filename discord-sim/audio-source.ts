@@ -175,7 +175,7 @@ export function speechFromPcm(pcm: Pcm, gate: GateOptions = {}): Speech {
 
 /** Ogg Opus through the project's reader; packets keep their bytes, the gate decides from decoded energy. */
 async function speechFromOggOpus(path: string, gate: GateOptions): Promise<Speech> {
-  const { openOggOpus } = await import('../../src/audio/ogg-opus-reader.ts');
+  const { openOggOpus } = await import('../src/audio/ogg-opus-reader.ts');
   const file = await openOggOpus(path);
   const decoder = new OpusEncoder(48_000, 2);
   const packets: { data: Buffer; samples: number; offset: number }[] = [];

@@ -26,4 +26,4 @@ export function createSnowflakeFactory(now: () => number = Date.now): SnowflakeF
   };
 }
 
-export { mulberry32 } from '../helpers/prng.ts';
+export { mulberry32 } from './prng.ts';
