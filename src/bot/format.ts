@@ -1,6 +1,6 @@
 // Small renderers shared by replies, DMs and the consent message. Discord renders <t:…> in each reader's zone.
 import { escapeMarkdown } from 'discord.js';
-import { formatPrivacyCode } from '../http/format.ts';
+import { formatPrivacyCode } from '../text/format.ts';
 import type { Recording } from '../storage/schema.ts';
 
 export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): string {

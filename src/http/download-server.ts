@@ -17,7 +17,7 @@ import { catalogOf, zipFileName, type Catalog } from './catalog.ts';
 import { contentDisposition } from './content-disposition.ts';
 import type { LinkClaims, LinkSigner } from './link-signing.ts';
 import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack } from './page.ts';
-import { buildReceipt, type ReceiptInput } from './receipt.ts';
+import { buildReceipt, type ReceiptInput } from '../recording/receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { deletionTime } from '../storage/retention.ts';
 import { sendFile, sizeOf } from './send-file.ts';

@@ -3,8 +3,8 @@
 // allows exactly one stylesheet: the constant below, by hash.
 import { createHash } from 'node:crypto';
 import type { Asset, TrackAsset } from './catalog.ts';
-import { formatBytes, formatDuration, formatUtc, oneLine } from './format.ts';
-import { deletionText, e2eeLines, sortedByTime } from './receipt.ts';
+import { formatBytes, formatDuration, formatUtc, oneLine } from '../text/format.ts';
+import { deletionText, e2eeLines, sortedByTime } from '../recording/receipt.ts';
 import type { ConsentEventView, RecordingView } from './recording-source.ts';
 import { BUSY_STATES } from '../storage/schema.ts';
 

@@ -6,7 +6,7 @@
 // finalised from disk instead of closed in memory.
 import { rm, writeFile } from 'node:fs/promises';
 import type { Config } from '../config.ts';
-import { buildReceipt } from '../http/receipt.ts';
+import { buildReceipt } from './receipt.ts';
 import type { Logger } from '../log.ts';
 import type { MixFormat, MixInput, MixResult, mixTracks } from '../audio/mixer.ts';
 import type { LiveMixOutcome } from './room-live-mix.ts';

@@ -1,9 +1,9 @@
 // What people are shown about end-to-end encryption: /record status, the consent receipt and the download page.
 import { describe, expect, test } from 'vitest';
 import { e2eeStatusLine } from '../../src/bot/format.ts';
-import { formatPrivacyCode } from '../../src/http/format.ts';
+import { formatPrivacyCode } from '../../src/text/format.ts';
 import { downloadPage } from '../../src/http/page.ts';
-import { e2eeLines } from '../../src/http/receipt.ts';
+import { e2eeLines } from '../../src/recording/receipt.ts';
 import type { RecordingE2ee } from '../../src/storage/schema.ts';
 
 const A = '012345678901234567890123456789';

@@ -1,11 +1,45 @@
 // The consent receipt: who opted in and out of a recording, and when. Plain text so it survives being
 // forwarded, printed or pasted anywhere; shipped in the zip and at receipt.txt under the link.
-import { formatPrivacyCode, formatUtc, oneLine } from './format.ts';
-import type { ConsentEventView, E2eeView, RecordingView } from './recording-source.ts';
+// The download server shows the same receipt live, so its inputs are plain shapes the stored recording and
+// the server's views both satisfy.
+import { formatPrivacyCode, formatUtc, oneLine } from '../text/format.ts';
+
+export interface ReceiptSpeaker {
+  userId: string;
+  name: string;
+  consentedAt: number;
+  withdrawnAt?: number | undefined;
+  includeInMix: boolean;
+}
+
+/** End-to-end encryption as recorded (storage/schema.ts RecordingE2ee). */
+export interface ReceiptE2ee {
+  protocol: string;
+  version: number;
+  privacyCodes: readonly string[];
+  plainFrom?: number | undefined;
+}
+
+export interface ReceiptRecording {
+  id: string;
+  hostName: string;
+  startedAt: number;
+  stoppedAt?: number | undefined;
+  speakers: readonly ReceiptSpeaker[];
+  /** null: not E2EE; absent: not noted (made before the bot noted it). */
+  e2ee?: ReceiptE2ee | null | undefined;
+}
+
+export interface ReceiptConsentEvent {
+  userId: string;
+  name: string;
+  event: 'granted' | 'withdrawn';
+  at: number;
+}
 
 export type ReceiptInput = {
-  recording: RecordingView;
-  events: readonly ConsentEventView[];
+  recording: ReceiptRecording;
+  events: readonly ReceiptConsentEvent[];
   deletionAt: number | undefined;
   retentionDays: number;
 };
@@ -51,7 +85,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
  * privacy code(s) people could compare in their clients then: one per group change, so each is listed, in
  * order. Shared by the receipt and the download page.
  */
-export function e2eeLines(e2ee: E2eeView | null | undefined): string[] {
+export function e2eeLines(e2ee: ReceiptE2ee | null | undefined): string[] {
   if (e2ee === undefined) return ['Not noted (this recording was made before the bot noted it).'];
   if (e2ee === null) return ["No. Discord's end-to-end voice encryption (DAVE) was off in this room."];
   const protocol = `${e2ee.protocol.toUpperCase()} v${e2ee.version}`;
