@@ -51,8 +51,7 @@ export async function stopAndDeliver(
   let tracksClosed!: () => void;
   const closed = new Promise<void>((resolve) => (tracksClosed = resolve));
   const stopped = run((p) => {
-    // Every phase after closing-tracks runs on closed tracks, stored as 'mixing'.
-    if (p.phase !== 'closing-tracks') tracksClosed();
+    if (p.tracksClosed) tracksClosed();
     onProgress?.(p);
   });
   let timer: unknown;

@@ -105,20 +105,13 @@ export function unfinishableNotice(recording: Recording, reason: string): string
   );
 }
 
-const PHASE_TEXT: Record<StopProgress['phase'], string> = {
-  'closing-tracks': 'closing the tracks',
-  mixing: 'mixing',
-  'writing-receipt': 'writing the consent receipt',
-  done: 'done',
-};
-
-/** Where a stop is, e.g. "mixing 42%". */
+/** Where a stop is, e.g. "mixing 42%": the running step says what it is doing and, if it can, how far it got. */
 function progressWhere(progress: StopProgress): string {
   const percent =
-    progress.phase === 'mixing' && progress.total !== undefined && progress.total > 0 && progress.done !== undefined
+    progress.total !== undefined && progress.total > 0 && progress.done !== undefined
       ? ` ${Math.min(100, Math.floor((progress.done / progress.total) * 100))}%`
       : '';
-  return `${PHASE_TEXT[progress.phase]}${percent}`;
+  return `${progress.doing}${percent}`;
 }
 
 /** The progress message's line; once the link went out early, it also says so (the mix is what is left). */

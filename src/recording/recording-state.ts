@@ -38,12 +38,13 @@ export type RecordingEvent =
   | { type: 'mixFailed'; error: string }
   | { type: 'deleted' };
 
+/** A (state, event) pair the machine does not have: here, or in a live room's lifecycle (room-lifecycle.ts). */
 export class IllegalTransitionError extends Error {
-  readonly from: RecordingStatus;
-  readonly event: RecordingEvent['type'];
+  readonly from: string;
+  readonly event: string;
 
-  constructor(from: RecordingStatus, event: RecordingEvent['type']) {
-    super(`A recording in state '${from}' cannot take the event '${event}'`);
+  constructor(from: string, event: string, what = 'A recording') {
+    super(`${what} in state '${from}' cannot take the event '${event}'`);
     this.name = 'IllegalTransitionError';
     this.from = from;
     this.event = event;

@@ -33,6 +33,7 @@ import {
   type StopProgress,
 } from './stop-pipeline.ts';
 import type { StopReason } from './recording-state.ts';
+import { lifecycleOf, nextLifecycle, type RoomLifecycle, type RoomLifecycleEvent } from './room-lifecycle.ts';
 import { createVoiceReceive, type ReceiveStats, type ReceiveSubscription, type VoiceReceive } from './voice-receive.ts';
 import { readE2ee, waitForE2eeGroup, type E2eeState } from './voice-e2ee.ts';
 import { e2eeAtStart, observeE2ee, type StoredE2ee } from './e2ee-record.ts';
@@ -109,6 +110,8 @@ export type RoomEvents = {
   autoStop: [reason: LostReason];
   voice: [change: VoiceChange];
   stopped: [outcome: StopOutcome];
+  /** Each step of the room's life (room-lifecycle.ts), as it happens. */
+  lifecycle: [life: RoomLifecycle];
 };
 
 export class RoomNotRecordingError extends Error {
@@ -159,9 +162,10 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #ticker: NodeJS.Timeout;
   #humans: number | undefined;
   #emptySinceMs: number | undefined;
+  /** Moved only by #advance. A recorder exists once the room is audible, so it starts out recording. */
+  #life: RoomLifecycle = { phase: 'recording' };
   #autoStopSent = false;
   #reconnects = 0;
-  #stopRequested = false;
   #stopping: Promise<StopOutcome> | undefined;
   #liveMix: RoomLiveMix | null;
   /** Per speaker, the figures of stretches of their track already closed (a withdrawal, a previous process). */
@@ -203,7 +207,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     deps: RoomDeps;
   }): Promise<RoomRecorder> {
     const { deps } = opts;
-    if (opts.recording.state !== 'recording') {
+    if (lifecycleOf(opts.recording).phase !== 'recording') {
       throw new Error(`recording ${opts.recording.id} is ${opts.recording.state}, only a recording in progress can resume`);
     }
     const wallNow = deps.wallNow ?? Date.now;
@@ -273,6 +277,21 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     this.#observeE2ee(false);
   }
 
+  /** Where the room is in its life (room-lifecycle.ts); 'stopped' once the stop pipeline is done. */
+  get lifecycle(): RoomLifecycle {
+    return this.#life;
+  }
+
+  get #recordingNow(): boolean {
+    return this.#life.phase === 'recording';
+  }
+
+  /** The one place the room's life moves; every listener of 'lifecycle' sees each step. */
+  #advance(event: RoomLifecycleEvent): void {
+    this.#life = nextLifecycle(this.#life, event);
+    this.emit('lifecycle', this.#life);
+  }
+
   /** The stored recording as last written by this room. */
   get recording(): Recording {
     return this.#recording;
@@ -293,7 +312,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
    * who withdrew earlier continues their own track, the time in between silent. Idempotent.
    */
   grantConsent(who: { userId: string; name: string }): Promise<void> {
-    if (this.#stopRequested) return Promise.reject(new RoomNotRecordingError(this.id, 'grant consent'));
+    if (!this.#recordingNow) return Promise.reject(new RoomNotRecordingError(this.id, 'grant consent'));
     if (this.#speakers.has(who.userId)) return Promise.resolve();
     const atMs = this.#now.now();
     // Registered at once, unsubscribed, so a withdrawal arriving before the consent is stored finds (and
@@ -308,7 +327,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
           await this.#deps.store.appendConsentEvent({ recordingId: this.id, ...who, event: 'granted', at });
           // Withdrawn (or stopped) while the consent was being stored: never subscribed. The track is still
           // opened and at once closed, so the file the stored consent names exists (silence only).
-          if (this.#speakers.get(who.userId) === speaker && !this.#stopRequested) this.#subscribe(who.userId, speaker);
+          if (this.#speakers.get(who.userId) === speaker && this.#recordingNow) this.#subscribe(who.userId, speaker);
           await this.#open(speaker, who.userId, atMs);
         } catch (error) {
           speaker.subscription?.unsubscribe();
@@ -329,7 +348,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
    */
   withdrawConsent(userId: string): Promise<boolean> {
     const speaker = this.#speakers.get(userId);
-    if (!speaker || this.#stopRequested) return Promise.resolve(false);
+    if (!speaker || !this.#recordingNow) return Promise.resolve(false);
     speaker.subscription?.unsubscribe();
     this.#speakers.delete(userId);
     const atMs = this.#now.now();
@@ -419,18 +438,32 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
    * Stops the room: nobody is heard from this instant, the bot leaves the voice channel, every track ends at
    * the same position, then the consenting speakers are mixed and the receipt written. Resolves with the final
    * metadata (state 'ready', or 'failed' with the error) and where the time went. Calling it again returns the
-   * same promise.
+   * same promise. `beforeLeaving` runs after the last packet is heard and before the bot leaves the voice
+   * channel (what only a connected bot can do, such as clearing the channel's status).
    */
-  stop(reason: StopReason, opts: { onProgress?: (p: StopProgress) => void } = {}): Promise<StopOutcome> {
-    this.#stopping ??= this.#stop(reason, opts.onProgress);
+  stop(
+    reason: StopReason,
+    opts: { onProgress?: (p: StopProgress) => void; beforeLeaving?: () => Promise<void> } = {},
+  ): Promise<StopOutcome> {
+    if (!this.#stopping) {
+      // Synchronously: from this instant consent changes are refused and nobody is heard.
+      this.#advance({ type: 'stop', reason });
+      this.#stopping = this.#stop(reason, this.#now.now(), opts);
+    }
     return this.#stopping;
   }
 
-  async #stop(reason: StopReason, onProgress: ((p: StopProgress) => void) | undefined): Promise<StopOutcome> {
-    const endMs = this.#now.now();
-    this.#halt();
+  async #stop(
+    reason: StopReason,
+    endMs: number,
+    opts: { onProgress?: (p: StopProgress) => void; beforeLeaving?: () => Promise<void> },
+  ): Promise<StopOutcome> {
+    const { onProgress } = opts;
+    this.#stopHearing();
     // Consent changes already under way finish first, so their tracks are among those closed below.
     await Promise.allSettled([...this.#inFlight]);
+    await opts.beforeLeaving?.().catch((error: unknown) => this.#log.warn({ err: error }, 'a step before leaving the voice channel failed'));
+    this.#halt();
 
     const deps: StopPipelineDeps = {
       store: this.#deps.store,
@@ -462,15 +495,20 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     }
     this.#recording = outcome.recording;
     this.#speakers.clear();
+    this.#advance({ type: 'stopped', result: outcome.recording.state === 'ready' ? 'ready' : 'failed' });
     this.emit('stopped', outcome);
     return outcome;
   }
 
-  /** Hear nobody from now on, stop the timers and leave the voice channel. */
-  #halt(): void {
-    this.#stopRequested = true;
+  /** Nobody's packets are kept from now on. */
+  #stopHearing(): void {
     for (const s of this.#speakers.values()) s.subscription?.unsubscribe();
     this.#receive.close();
+  }
+
+  /** Hear nobody, stop the timers and leave the voice channel. */
+  #halt(): void {
+    this.#stopHearing();
     this.#connection.off('transitioned', this.#onTransitioned);
     this.#voiceWatch.dispose();
     clearInterval(this.#ticker);
@@ -506,7 +544,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
    */
   #checkpointStats(nowMs: number): void {
     this.#checkpointedAtMs = nowMs;
-    if (this.#checkpointing || this.#stopRequested || this.#speakers.size === 0) return;
+    if (this.#checkpointing || !this.#recordingNow || this.#speakers.size === 0) return;
     this.#checkpointing = true;
     void this.#track(
       this.#deps.store.updateRecording(this.id, (r) =>
@@ -586,7 +624,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     speaker.queue = [];
     speaker.track = track;
     // Withdrawn while the file was being opened: end the track where the withdrawal happened.
-    if (this.#speakers.get(userId) !== speaker && !this.#stopRequested) await track.close(this.#now.now());
+    if (this.#speakers.get(userId) !== speaker && this.#recordingNow) await track.close(this.#now.now());
   }
 
   #tick(): void {
@@ -610,7 +648,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   }
 
   #autoStop(reason: LostReason): void {
-    if (this.#autoStopSent || this.#stopRequested) return;
+    if (this.#autoStopSent || !this.#recordingNow) return;
     this.#autoStopSent = true;
     this.#log.info({ reason }, 'auto-stop due');
     this.emit('autoStop', reason);

@@ -32,16 +32,16 @@ function fakeStop() {
   return {
     run: (onProgress: (p: StopProgress) => void) => {
       report = onProgress;
-      onProgress({ phase: 'closing-tracks' });
+      onProgress({ phase: 'closing-tracks', doing: 'closing the tracks', tracksClosed: false });
       return done;
     },
     closeTracks() {
       stored = recordingIn('mixing');
-      report({ phase: 'mixing', done: 0, total: 10 });
+      report({ phase: 'mixing', doing: 'mixing', done: 0, total: 10, tracksClosed: true });
     },
     finish(state: 'ready' | 'failed') {
       stored = recordingIn(state, state === 'failed' ? { error: 'disk full' } : {});
-      report({ phase: 'done' });
+      report({ phase: 'done', doing: 'done', tracksClosed: true });
       resolve({ recording: stored, timings: { closeTracksMs: 0, mixMs: 0, receiptMs: 0, metadataMs: 0, totalMs: 0 } });
     },
     current: async () => stored,
@@ -196,10 +196,10 @@ describe('what the host reads', () => {
   });
 
   test('progress and status lines say the link already went out', () => {
-    expect(progressLine({ phase: 'mixing', done: 4, total: 10 }, true)).toBe(
+    expect(progressLine({ phase: 'mixing', doing: 'mixing', done: 4, total: 10, tracksClosed: true }, true)).toBe(
       '⏳ Preparing the recording: mixing 40%… The link already went out by DM; the mix follows on the same page.',
     );
-    expect(stoppingStatusLine({ channelId: '2', hostId: '10', progress: { phase: 'mixing', done: 1, total: 4 }, linkSent: false })).toBe(
+    expect(stoppingStatusLine({ channelId: '2', hostId: '10', progress: { phase: 'mixing', doing: 'mixing', done: 1, total: 4, tracksClosed: true }, linkSent: false })).toBe(
       "⏹️ Stopped recording <#2>; preparing it: mixing 25%…\n<@10> gets the link by DM when it's ready.",
     );
   });

@@ -12,6 +12,7 @@ import { finishInterrupted, type RoomDeps } from '../../src/recording/room-recor
 import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
 import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
 import { SpeakerTrack } from '../../src/recording/speaker-track.ts';
+import { AFTER_STOP_STEPS, type AfterStopStep } from '../../src/recording/after-stop/index.ts';
 import { runStopPipeline, type StopProgress } from '../../src/recording/stop-pipeline.ts';
 import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
@@ -244,5 +245,44 @@ describe('stop pipeline', () => {
     expect(Math.abs(track.samples - sec(15))).toBeLessThanOrEqual(120);
     const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
     expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 0.5)).toBeLessThan(0.005);
+  });
+
+  test('a new product is one more step: it runs after the others, reports its own progress and timing, and an optional one that fails leaves the recording ready', async () => {
+    const r = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);
+    const clock = new ManualClock();
+    const seen: { mix: unknown; state: string }[] = [];
+    const chapters: AfterStopStep = {
+      id: 'writing-chapters',
+      doing: 'writing the chapters',
+      timing: 'chaptersMs',
+      runsOn: 'closed-tracks',
+      required: false,
+      async run(ctx) {
+        // Later steps see what earlier ones made, on closed tracks.
+        seen.push({ mix: ctx.products.mix, state: ctx.recording().state });
+        ctx.progress(1, 2);
+        clock.advance(5);
+        throw new Error('no chapters today');
+      },
+    };
+    const progress: StopProgress[] = [];
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined, onProgress: (p) => progress.push(p) },
+      { store, clock, log: silentLogger(), config, mix: mixTracks, steps: [...AFTER_STOP_STEPS, chapters] },
+    );
+    expect(seen).toEqual([{ mix: expect.objectContaining({ file: 'mix.ogg' }), state: 'mixing' }]);
+    expect(progress).toContainEqual({ phase: 'writing-chapters', doing: 'writing the chapters', done: 1, total: 2, tracksClosed: true });
+    expect(progress.find((p) => p.phase === 'closing-tracks')?.tracksClosed).toBe(false);
+    expect(outcome.timings.chaptersMs).toBe(5);
+    expect(outcome.recording.state).toBe('ready');
+    expect(outcome.skipped).toEqual([{ step: 'writing-chapters', error: 'no chapters today' }]);
+
+    // The same step, required: its failure is the recording's.
+    const r2 = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);
+    const failed = await runStopPipeline(
+      { recordingId: r2.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined },
+      { store, clock, log: silentLogger(), config, mix: mixTracks, steps: [...AFTER_STOP_STEPS, { ...chapters, required: true }] },
+    );
+    expect(failed.recording).toMatchObject({ state: 'failed', error: 'no chapters today' });
   });
 });
