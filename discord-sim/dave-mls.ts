@@ -22,10 +22,10 @@ const PROPOSAL_REMOVE = 3;
 const CREDENTIAL_BASIC = 1;
 const CIPHERSUITE_P256 = 2;
 /** DAVE op 27 operation types. */
-export const PROPOSALS_APPEND = 0;
+const PROPOSALS_APPEND = 0;
 
 /** RFC 9420 §2.1.2 variable-length integer (QUIC style, at most 30 bits here). */
-export function encodeVarint(n: number): Buffer {
+function encodeVarint(n: number): Buffer {
   if (n < 0x40) return Buffer.from([n]);
   if (n < 0x4000) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
   if (n < 0x40000000) {
@@ -37,7 +37,7 @@ export function encodeVarint(n: number): Buffer {
 }
 
 /** Reads a varint at `offset`: [value, bytes used]. */
-export function decodeVarint(buf: Buffer, offset: number): [number, number] {
+function decodeVarint(buf: Buffer, offset: number): [number, number] {
   const first = buf[offset];
   if (first === undefined) throw new RangeError('MLS varint past the end');
   const prefix = first >> 6;
@@ -49,7 +49,7 @@ export function decodeVarint(buf: Buffer, offset: number): [number, number] {
 }
 
 /** `opaque<V>`: the bytes with their varint length in front. */
-export const vector = (bytes: Buffer): Buffer => Buffer.concat([encodeVarint(bytes.length), bytes]);
+const vector = (bytes: Buffer): Buffer => Buffer.concat([encodeVarint(bytes.length), bytes]);
 const u8 = (n: number): Buffer => Buffer.from([n]);
 const u16 = (n: number): Buffer => {
   const b = Buffer.alloc(2);

@@ -20,7 +20,7 @@ export interface NetworkFaults {
 
 export type FrameFate = 'delivered' | 'lost' | 'malformed' | 'undecryptable';
 
-export interface Delivery {
+interface Delivery {
   /** index into the utterance's frames */
   frame: number;
   /** extra delay after the frame's nominal send time */

@@ -77,7 +77,7 @@ export interface ParsedSlash {
 }
 
 /** Words like `recordings download 3f2a` or `record start`; "quoted words" stay together; `name:value` names an option. */
-export function tokenize(text: string): string[] {
+function tokenize(text: string): string[] {
   const words: string[] = [];
   const re = /"([^"]*)"|(\S+)/g;
   for (let m = re.exec(text); m; m = re.exec(text)) words.push(m[1] ?? m[2] ?? '');

@@ -8,7 +8,7 @@ import { INITIAL_RESPONSE_MS, TOKEN_LIFETIME_MS } from './interactions.ts';
 import type { SimLog } from './log.ts';
 
 /** Discord's JSON error body (https://discord.com/developers/docs/topics/opcodes-and-status-codes#json). */
-export class DiscordHttpError extends Error {
+class DiscordHttpError extends Error {
   readonly status: number;
   readonly code: number;
   readonly errors: unknown;
@@ -157,7 +157,7 @@ async function handle(
  * `%E2%9C%85`, and an encoded `/` (`%2F`) stays inside its segment instead of starting a new one. So the
  * path is split first and each segment decoded on its own.
  */
-export function decodeSegments(path: string): string[] {
+function decodeSegments(path: string): string[] {
   return path.split('/').map((segment) => {
     try {
       return decodeURIComponent(segment);

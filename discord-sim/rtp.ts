@@ -1,7 +1,7 @@
 import { createCipheriv } from 'node:crypto';
 
 /** RTP payload type Discord uses for Opus (and the only one @discordjs/voice accepts). */
-export const OPUS_PAYLOAD_TYPE = 0x78;
+const OPUS_PAYLOAD_TYPE = 0x78;
 export const SAMPLES_PER_FRAME = 960; // 20 ms at 48 kHz (RFC 7587 §4.1: the RTP clock of Opus is always 48 kHz)
 export const FRAME_MS = 20;
 /** What Discord clients send as the 5 trailing frames after a talk spurt: a 20 ms Opus silence frame. */

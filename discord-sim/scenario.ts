@@ -67,7 +67,7 @@ export type Scenario = z.infer<typeof scenarioSchema> & {
   /** Fields the file has that this version does not know (e.g. `speakers[0].consentat`): ignored, worth a warning. */
   unknownFields: string[];
 };
-export type ScenarioSpeaker = Scenario['speakers'][number];
+type ScenarioSpeaker = Scenario['speakers'][number];
 
 export interface ScenarioIssue {
   /** e.g. `speakers[1].consentAt` */
@@ -289,7 +289,7 @@ export function scenarioUsers(scenario: Scenario): { username: string; globalNam
 
 /* ---------------------------------------- the player ---------------------------------------- */
 
-export type ScenarioAction =
+type ScenarioAction =
   | { kind: 'join'; speaker: string }
   | { kind: 'leave'; speaker: string }
   | { kind: 'consent'; speaker: string }
@@ -302,7 +302,7 @@ export type ScenarioAction =
 /** When several things happen at the same second, people are in the room before they react, talk or leave. */
 const ORDER: Record<ScenarioAction['kind'], number> = { join: 0, slash: 1, dm: 1, consent: 2, speak: 3, withdraw: 4, leave: 5, end: 6 };
 
-export interface TimedAction {
+interface TimedAction {
   at: number;
   action: ScenarioAction;
 }

@@ -48,7 +48,7 @@ export interface DiscordSimOptions extends Omit<WorldOptions, 'now'> {
 }
 
 /** How a simulated person's client joins a call. */
-export interface JoinOptions {
+interface JoinOptions {
   /**
    * Fault: the voice server sends the DAVE proposals that add this user before the op 11 that announces them
    * to bots, so a bot's MLS layer sees an Add for a user it was never told about.

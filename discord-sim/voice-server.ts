@@ -72,7 +72,7 @@ export const DEFAULT_DAVE: DaveOptions = {
 };
 
 /** Discord's close code for a client that does not speak the DAVE version the call needs. */
-export const DAVE_REQUIRED_CLOSE_CODE = 4017;
+const DAVE_REQUIRED_CLOSE_CODE = 4017;
 
 export interface VoiceServer {
   endpoint: string;

@@ -86,7 +86,7 @@ export interface WorldOptions {
   now?: () => number;
 }
 
-export const DEFAULT_BOT_PERMISSIONS: readonly PermissionName[] = [
+const DEFAULT_BOT_PERMISSIONS: readonly PermissionName[] = [
   'ViewChannel', 'SendMessages', 'EmbedLinks', 'AttachFiles', 'AddReactions', 'ReadMessageHistory',
   'UseApplicationCommands', 'Connect', 'Speak', 'UseVAD', 'ChangeNickname', 'SetVoiceChannelStatus',
 ];
@@ -588,10 +588,6 @@ export function emojiFromKey(key: string): { id: string | null; name: string; an
   const custom = /^(?:a:)?([^:]+):(\d+)$/.exec(key);
   if (custom) return { id: custom[2] ?? null, name: custom[1] ?? '', animated: key.startsWith('a:') };
   return { id: null, name: key };
-}
-
-export function emojiKey(emoji: { id?: string | null; name?: string | null }): string {
-  return emoji.id ? `${emoji.name ?? '_'}:${emoji.id}` : (emoji.name ?? '');
 }
 
 function randomHex(bytes: number): string {

@@ -13,11 +13,11 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export { MIX_FORMATS, type MixFormat } from './audio/encoders/encoder.ts';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where the metadata lives: a SQLite file (default) or a Redis server. `url` is what keyv's adapter takes. */
-export type KeyvTarget = { backend: 'sqlite'; url: string; file: string } | { backend: 'redis'; url: string };
+type KeyvTarget = { backend: 'sqlite'; url: string; file: string } | { backend: 'redis'; url: string };
 
 export type Config = {
   dataDir: string;
@@ -43,7 +43,7 @@ export type DeployConfig = Config & { discord: Config['discord'] & { token: stri
 type VariableHelp = { purpose: string; example: string };
 
 /** One line per variable, reused by every message about it (and mirrored in .env.example). */
-export const VARIABLES = {
+const VARIABLES = {
   DISCORD_TOKEN: {
     purpose: "the bot's token (Discord developer portal → your application → Bot → Reset Token)",
     example: 'DISCORD_TOKEN=MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.Gx1y2z.abc…',
@@ -98,8 +98,6 @@ export const VARIABLES = {
   },
   LOG_LEVEL: { purpose: `log verbosity: ${LOG_LEVELS.join(', ')}`, example: 'LOG_LEVEL=info' },
 } as const satisfies Record<string, VariableHelp>;
-
-export type VariableName = keyof typeof VARIABLES;
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];

@@ -27,7 +27,7 @@ export type BotInSimOptions = {
 export type BotInSim = { sim: DiscordSim; bot: Bot; ownsSim: boolean };
 
 /** The slash commands as deploy-commands would register them, for the stand-in's registry. */
-export function commandDefinitions() {
+function commandDefinitions() {
   return commands.map((c) => c.data.toJSON());
 }
 

@@ -22,7 +22,7 @@ import type { RoomSummary } from '../../src/bot/services.ts';
 import { startBotAgainst, startSimForBot } from './bot-in-sim.ts';
 import { tracksOnDisk, withStoredStats, type TrackOnDisk } from './tracks-on-disk.ts';
 
-export type ScenarioResult = {
+type ScenarioResult = {
   recordingId: string | null;
   recordingStartedAt: number | null;
   recordingStoppedAt: number | null;

@@ -178,7 +178,7 @@ export class PeakLimiter {
   }
 }
 
-export function peakOf(samples: Float32Array): number {
+function peakOf(samples: Float32Array): number {
   let peak = 0;
   for (let i = 0; i < samples.length; i++) {
     const v = Math.abs(samples[i]!);

@@ -29,8 +29,8 @@
  */
 import { oggCrc32 } from './ogg-crc.ts';
 
-export const OGG_CAPTURE = Buffer.from('OggS', 'latin1');
-export const OGG_HEADER_BYTES = 27;
+const OGG_CAPTURE = Buffer.from('OggS', 'latin1');
+const OGG_HEADER_BYTES = 27;
 export const MAX_SEGMENTS = 255;
 
 export const FLAG_CONTINUED = 0x01;
@@ -53,7 +53,7 @@ export interface OggPageInput {
 }
 
 /** Lacing values for one packet (RFC 3533 §6: a run of 255s, then the remainder, possibly 0). */
-export function lacingFor(length: number, terminated = true): number[] {
+function lacingFor(length: number, terminated = true): number[] {
   const values: number[] = new Array<number>(Math.floor(length / 255)).fill(255);
   if (terminated) values.push(length % 255);
   else if (length % 255 !== 0) throw new RangeError('an unterminated packet fragment must be a multiple of 255 bytes');

@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 // @discordjs/opus is CommonJS with a native addon; createRequire keeps the load synchronous.
 const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
 
-export const OPUS_RATE = 48_000;
+const OPUS_RATE = 48_000;
 
 // opus_defines.h request numbers: @discordjs/opus only forwards raw CTLs.
 const OPUS_SET_COMPLEXITY = 4010;

@@ -66,10 +66,6 @@ export function parseOpusHead(packet: Buffer): OpusHeadInfo | null {
   };
 }
 
-export function isOpusHead(packet: Buffer): boolean {
-  return packet.length >= 8 && packet.subarray(0, 8).equals(HEAD_MAGIC);
-}
-
 export function buildOpusTags(vendor: string, comments: Record<string, string>): Buffer {
   const parts: Buffer[] = [TAGS_MAGIC];
   const u32 = (n: number): Buffer => {

@@ -104,8 +104,3 @@ export function opusPacketSamples(packet: Uint8Array): number | null {
     }
   }
 }
-
-/** Channel count signalled by the TOC's stereo bit. */
-export function opusPacketChannels(packet: Uint8Array): 1 | 2 {
-  return packet.length > 0 && (packet[0]! & 0x04) !== 0 ? 2 : 1;
-}

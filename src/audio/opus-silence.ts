@@ -11,7 +11,7 @@
  * Any multiple of 120 samples (2.5 ms) can therefore be covered exactly.
  */
 
-export const SILENCE_GRID = 120;
+const SILENCE_GRID = 120;
 const FRAME = [0xff, 0xfe];
 
 const SHORT_FRAMES: readonly { samples: number; toc: number }[] = [

@@ -7,7 +7,7 @@
 // restart is not in the cache, so reactions to it arrive partial.
 import { Client, GatewayIntentBits, Partials } from 'discord.js';
 
-export const BOT_INTENTS = [
+const BOT_INTENTS = [
   GatewayIntentBits.Guilds,
   GatewayIntentBits.GuildVoiceStates,
   GatewayIntentBits.GuildMessageReactions,

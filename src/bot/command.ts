@@ -2,7 +2,7 @@
 import type { ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { BotServices } from './services.ts';
 
-export type CommandData = {
+type CommandData = {
   readonly name: string;
   toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody;
 };

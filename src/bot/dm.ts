@@ -2,7 +2,7 @@
 // recording asked about: everyone else gets the same polite refusal whether or not the recording exists.
 import type { Message } from 'discord.js';
 import type { Logger } from '../log.ts';
-import type { Store } from '../storage/store.ts';
+import { ACTIVE_STATES, type Store } from '../storage/store.ts';
 import { isUserFacing } from './errors.ts';
 import { INTERNAL_ERROR_TEXT } from './router.ts';
 import type { Library } from './services.ts';
@@ -16,7 +16,7 @@ export function parseDirectMessage(text: string): DmRequest {
   return { kind: 'download', recordingId: id?.replace(/^`|`$/g, '').toLowerCase() };
 }
 
-export const DM_HELP =
+const DM_HELP =
   "Hi! I record voice channels, and only people who opt in. If you hosted a recording, DM me `download` for a " +
   'fresh link to your latest one, or `download <id>` for a specific one (`/recordings list` shows the ids).';
 
@@ -41,7 +41,7 @@ export function createDmHandler(deps: { store: Store; library: Library; log: Log
         : await library.requireOwned(request.recordingId, userId);
     if (!recording) return DM_NOT_YOURS;
     // 'mixing': the tracks are closed and the page shows the mix when it is done, so the link is worth having.
-    if (recording.state === 'recording' || recording.state === 'stopping') {
+    if (ACTIVE_STATES.includes(recording.state)) {
       return `Your recording \`${recording.id}\` isn't finished yet; I'll DM you its link as soon as it is.`;
     }
     const intro =

@@ -5,7 +5,7 @@ import { PermissionFlagsBits, type Guild } from 'discord.js';
 import type { Logger } from '../log.ts';
 
 export const REC_PREFIX = '🔴 REC ';
-export const VOICE_STATUS_TEXT = '🔴 Recording: react ✅ in chat to opt in';
+const VOICE_STATUS_TEXT = '🔴 Recording: react ✅ in chat to opt in';
 const NICKNAME_MAX = 32;
 
 /** The nickname with the recording prefix, cut to Discord's 32-character limit. */

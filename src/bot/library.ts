@@ -21,7 +21,7 @@ export type LibraryDeps = {
 };
 
 /** Discord's answer when a user does not accept DMs from the bot (privacy setting, block, no shared server). */
-export function isDmClosed(error: unknown): boolean {
+function isDmClosed(error: unknown): boolean {
   return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.CannotSendMessagesToThisUser;
 }
 

@@ -14,7 +14,7 @@ export const REQUIRED_ROOM_PERMISSIONS: readonly Requirement[] = [
 ];
 
 /** Optional: the "🔴 REC" prefix on the bot's own nickname while it records. */
-export const INDICATOR_PERMISSION: Requirement = {
+const INDICATOR_PERMISSION: Requirement = {
   flag: PermissionFlagsBits.ChangeNickname,
   label: 'Change Nickname',
   why: 'to show "🔴 REC" in its name while recording',

@@ -42,14 +42,14 @@ export function createInteractionRouter(options: {
 }
 
 /** An ephemeral answer whether or not the interaction was already acknowledged. Mentions never ping. */
-export async function replyPrivately(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
+async function replyPrivately(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
   const payload = { content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const;
   if (interaction.replied || interaction.deferred) await interaction.followUp(payload);
   else await interaction.reply(payload);
 }
 
 /** `record start`, `recordings download abc`: how the command reads in logs. */
-export function commandLine(interaction: ChatInputCommandInteraction): string {
+function commandLine(interaction: ChatInputCommandInteraction): string {
   const parts = [interaction.commandName];
   const sub = interaction.options.getSubcommand(false);
   if (sub) parts.push(sub);

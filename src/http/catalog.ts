@@ -29,7 +29,7 @@ const CONTENT_TYPES: Record<string, string> = {
   wav: 'audio/wav',
 };
 
-export function audioContentType(formatOrExt: string): string {
+function audioContentType(formatOrExt: string): string {
   return CONTENT_TYPES[formatOrExt.toLowerCase().replace(/^\./, '')] ?? 'application/octet-stream';
 }
 

@@ -58,7 +58,7 @@ export type DownloadServer = {
   close(): Promise<void>;
 };
 
-export function linkUrl(publicUrl: string, token: string): string {
+function linkUrl(publicUrl: string, token: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/r/${token}`;
 }
 

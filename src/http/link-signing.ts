@@ -25,7 +25,7 @@ const MIN_SECRET_BYTES = 32;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export const DEFAULT_LINK_TTL_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type LinkClaims = { recordingId: string; linkId: string; expiresAt: number };
 
@@ -33,7 +33,7 @@ export type VerifyResult =
   | { ok: true; claims: LinkClaims }
   | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
-export type IssuedLink = LinkClaims & { token: string; issuedAt: number };
+type IssuedLink = LinkClaims & { token: string; issuedAt: number };
 
 export type LinkSigner = {
   issue(recordingId: string, now: number): IssuedLink;

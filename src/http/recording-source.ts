@@ -1,11 +1,13 @@
 // What the download server needs from the metadata store, and no more. The store satisfies this structurally,
 // so src/http depends on a shape, not on keyv; tests hand in a plain object.
 
-import type { ReceiptConsentEvent, ReceiptE2ee, ReceiptRecording, ReceiptSpeaker } from '../recording/receipt.ts';
+import type { ReceiptConsentEvent, ReceiptRecording, ReceiptSpeaker } from '../recording/receipt.ts';
 
-export type MaybePromise<T> = T | Promise<T>;
+import type { RECORDING_STATES } from '../storage/schema.ts';
 
-export type RecordingStateName = 'recording' | 'stopping' | 'mixing' | 'ready' | 'failed' | 'deleted';
+type MaybePromise<T> = T | Promise<T>;
+
+type RecordingStateName = (typeof RECORDING_STATES)[number];
 
 export interface SpeakerView extends ReceiptSpeaker {
   trackFile: string;
@@ -17,7 +19,6 @@ export interface RecordingView extends ReceiptRecording {
   mix?: { file: string; format: string; durationMs: number } | undefined;
 }
 
-export type E2eeView = ReceiptE2ee;
 export type ConsentEventView = ReceiptConsentEvent;
 
 export interface RecordingSource {

@@ -5,11 +5,11 @@ import type { Logger } from '../log.ts';
 import { runRetention, type RetentionPolicy, type RetentionReport } from '../storage/retention.ts';
 import type { Store } from '../storage/store.ts';
 
-export type ScheduledHandle = { stop(): void | Promise<void> };
+type ScheduledHandle = { stop(): void | Promise<void> };
 /** Calls `task` on the cron `expression` until stopped; node-cron by default, a manual trigger in tests. */
 export type Scheduler = (expression: string, task: () => Promise<void>) => ScheduledHandle;
 
-export const nodeCronScheduler: Scheduler = (expression, task) => {
+const nodeCronScheduler: Scheduler = (expression, task) => {
   const scheduled = cron.schedule(expression, task, { name: 'retention', noOverlap: true });
   // destroy (not just stop) also drops it from node-cron's task registry.
   return { stop: () => scheduled.destroy() };

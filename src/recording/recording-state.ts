@@ -11,12 +11,13 @@
  */
 
 // Why a recording stopped is stored with it: the one list lives with the stored schema.
+import type { MixFormat } from '../audio/mixer.ts';
 import type { StopReason } from '../storage/schema.ts';
 export { STOP_REASONS, type StopReason } from '../storage/schema.ts';
 
-export interface MixResult {
+interface MixResult {
   file: string;
-  format: string;
+  format: MixFormat;
   durationMs: number;
 }
 
@@ -28,8 +29,6 @@ export type RecordingState =
   | { status: 'ready'; reason: StopReason; mix: MixResult | undefined }
   | { status: 'failed'; reason: StopReason; error: string }
   | { status: 'deleted' };
-
-export type RecordingStatus = RecordingState['status'];
 
 export type RecordingEvent =
   | { type: 'stop'; reason: StopReason }

@@ -23,7 +23,7 @@ export interface DowntimeDeps {
  * The last moment the previous process is known to have been alive: its newest write in the recording's
  * folder, or the latest stored consent change, clamped to [startedAt, now].
  */
-export async function lastSeenAlive(recording: Recording, store: Store, now: number): Promise<number> {
+async function lastSeenAlive(recording: Recording, store: Store, now: number): Promise<number> {
   const stats = await folderStats(store.layout.recordingDir(recording.id));
   const consent = recording.speakers.flatMap((s) => [s.consentedAt, s.withdrawnAt ?? 0]);
   const seen = Math.max(recording.startedAt, stats?.newestMtimeMs ?? 0, ...consent);

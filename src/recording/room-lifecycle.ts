@@ -17,8 +17,6 @@ export type RoomLifecycle =
   | { phase: 'stopping'; reason: StopReason }
   | { phase: 'stopped'; reason: StopReason; result: 'ready' | 'failed' | 'deleted' };
 
-export type RoomPhase = RoomLifecycle['phase'];
-
 export type RoomLifecycleEvent =
   | { type: 'recording' }
   | { type: 'stop'; reason: StopReason }

@@ -52,8 +52,8 @@ export interface LiveMixStatus {
   failed?: string;
 }
 
-export const DEFAULT_LIVE_MIX_MARGIN_MS = 3000;
-export const DEFAULT_LIVE_MIX_EVERY_MS = 5000;
+const DEFAULT_LIVE_MIX_MARGIN_MS = 3000;
+const DEFAULT_LIVE_MIX_EVERY_MS = 5000;
 
 export class RoomLiveMix {
   #opts: RoomLiveMixOptions;

@@ -69,7 +69,7 @@ export interface RoomDeps {
   liveMix?: false | LiveMixSettings;
 }
 
-export interface RoomSpeakerStatus {
+interface RoomSpeakerStatus {
   userId: string;
   name: string;
   /** Being recorded right now. */
@@ -114,7 +114,7 @@ export type RoomEvents = {
   lifecycle: [life: RoomLifecycle];
 };
 
-export class RoomNotRecordingError extends Error {
+class RoomNotRecordingError extends Error {
   constructor(recordingId: string, what: string) {
     super(`recording ${recordingId} is no longer recording: cannot ${what}`);
     this.name = 'RoomNotRecordingError';

@@ -29,10 +29,10 @@ export interface RejoinPolicy {
   backoffMs: number;
 }
 
-export const DEFAULT_REJOIN: RejoinPolicy = { signalMs: 5_000, readyMs: 20_000, attempts: 5, backoffMs: 1_000 };
+const DEFAULT_REJOIN: RejoinPolicy = { signalMs: 5_000, readyMs: 20_000, attempts: 5, backoffMs: 1_000 };
 
 /** Discord closes a voice connection with 4017 when the call needs a DAVE (E2EE) version this client lacks. */
-export const DAVE_REQUIRED_CLOSE_CODE = 4017;
+const DAVE_REQUIRED_CLOSE_CODE = 4017;
 
 export const DAVE_REQUIRED_MESSAGE =
   'Discord requires end-to-end encryption (DAVE) in this voice channel and refused my voice connection ' +
@@ -60,7 +60,7 @@ export function refusedForDave(connection: VoiceConnection): { refused: Promise<
 }
 
 /** Whether a connection state is Discord's final "E2EE/DAVE protocol required" refusal. */
-export function isDaveRequired(state: VoiceConnectionState): boolean {
+function isDaveRequired(state: VoiceConnectionState): boolean {
   return (
     state.status === VoiceConnectionStatus.Disconnected &&
     state.reason === VoiceConnectionDisconnectReason.WebSocketClose &&

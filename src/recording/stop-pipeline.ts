@@ -6,7 +6,7 @@
 // finalised from disk instead of closed in memory.
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Recording, Store } from '../storage/store.ts';
+import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
 import { AFTER_STOP_STEPS, type AfterStopStep, type LiveMixFinisher, type MixFunction, type StepContext, type StopInput, type StopProducts } from './after-stop/index.ts';
 import type { Clock } from './clock.ts';
 import { transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
@@ -29,7 +29,7 @@ export interface StopProgress {
  * Milliseconds spent in each step (keyed by the step's `timing`, e.g. mixMs), in store writes (metadataMs) and
  * in all (totalMs), measured on the monotonic clock.
  */
-export type StopTimings = Record<string, number> & { metadataMs: number; totalMs: number };
+type StopTimings = Record<string, number> & { metadataMs: number; totalMs: number };
 
 export interface StopOutcome extends StopProducts {
   recording: Recording;
@@ -50,7 +50,7 @@ export interface StopPipelineDeps {
 }
 
 /** The stored recording read as the state machine's union. */
-export function stateOf(recording: Recording): RecordingState {
+function stateOf(recording: Recording): RecordingState {
   const reason: StopReason = recording.stopReason ?? 'command';
   switch (recording.state) {
     case 'recording':
@@ -68,25 +68,17 @@ export function stateOf(recording: Recording): RecordingState {
 }
 
 /** Applies one event through `transition` and writes the outcome into the stored shape. */
-export function applyEvent(recording: Recording, event: RecordingEvent): Recording {
+function applyEvent(recording: Recording, event: RecordingEvent): Recording {
   const next = transition(stateOf(recording), event);
   const out: Recording = { ...recording, state: next.status };
   if ('reason' in next) out.stopReason = next.reason;
   if (next.status === 'ready') {
-    if (next.mix) out.mix = mixOf(next.mix);
+    if (next.mix) out.mix = next.mix;
     else delete out.mix;
   }
   if (next.status === 'failed') out.error = next.error;
   else delete out.error;
   return out;
-}
-
-function mixOf(mix: { file: string; format: string; durationMs: number }): NonNullable<Recording['mix']> {
-  const format = mix.format;
-  if (format !== 'ogg' && format !== 'mp3' && format !== 'flac' && format !== 'wav') {
-    throw new RangeError(`unknown mix format ${format}`);
-  }
-  return { file: mix.file, format, durationMs: mix.durationMs };
 }
 
 export async function runStopPipeline(
@@ -187,7 +179,7 @@ export async function runStopPipeline(
  */
 export function failInterrupted(store: Store, recordingId: string, error: string, stoppedAt: number): Promise<Recording> {
   return store.updateRecording(recordingId, (r) => {
-    if (r.state !== 'recording' && r.state !== 'stopping' && r.state !== 'mixing') return r;
+    if (!BUSY_STATES.includes(r.state)) return r;
     const stopped = r.state === 'recording' ? { ...applyEvent(r, { type: 'stop', reason: 'interrupted' }), stoppedAt } : r;
     return applyEvent(stopped, { type: 'mixFailed', error });
   });

@@ -65,10 +65,10 @@ export function safeName(name: string): string {
   return ascii || 'speaker';
 }
 
-export const RECORDINGS_DIR = 'recordings';
-export const META_FILE = 'meta.json';
-export const RECEIPT_FILE = 'receipt.txt';
-export const TRACKS_DIR = 'tracks';
+const RECORDINGS_DIR = 'recordings';
+const META_FILE = 'meta.json';
+const RECEIPT_FILE = 'receipt.txt';
+const TRACKS_DIR = 'tracks';
 export const SQLITE_FILE = 'roomrec.sqlite';
 
 /** Track path relative to the recording folder (what `Speaker.trackFile` stores), e.g. `tracks/1-alice-1234.ogg`. */

@@ -33,7 +33,7 @@ export function isExpired(recording: Dated, now: number, policy: RetentionPolicy
   return expiry !== undefined && expiry < now;
 }
 
-export type DeletedEntry = {
+type DeletedEntry = {
   recordingId: string;
   /** Why it went: expired metadata, an expired meta.json with no metadata, a tombstone, or an old bare folder. */
   reason: 'expired' | 'expired-orphan' | 'tombstoned-folder' | 'stale-orphan';

@@ -37,7 +37,7 @@ const count = z.number().int().nonnegative();
  * withdrawal and at the stop; absent for recordings made before it was counted, and for a speaker whose
  * track was only ever finished from disk.
  */
-export const SpeakerStatsSchema = z.object({
+const SpeakerStatsSchema = z.object({
   /** Frames the voice layer handed to the track. */
   received: count,
   /** Frames missing by RTP sequence (never arrived, or could not be decrypted). */
@@ -52,7 +52,7 @@ export const SpeakerStatsSchema = z.object({
 });
 export type SpeakerStats = z.infer<typeof SpeakerStatsSchema>;
 
-export const SpeakerSchema = z.object({
+const SpeakerSchema = z.object({
   userId: snowflake,
   name: z.string(),
   /** Relative to the recording folder, e.g. `tracks/1-alice-1234.ogg` (see layout.trackFileName). */
@@ -68,7 +68,7 @@ export type Speaker = z.infer<typeof SpeakerSchema>;
  * Discord's end-to-end voice encryption (DAVE) as the recording saw it (e2ee-record.ts). Stored `null`: the room
  * was not end-to-end encrypted when the recording started; absent: recorded before this was noted.
  */
-export const RecordingE2eeSchema = z.object({
+const RecordingE2eeSchema = z.object({
   protocol: z.literal('dave'),
   /** DAVE protocol version, the latest the room used. */
   version: z.number().int().positive(),

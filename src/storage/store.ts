@@ -57,7 +57,7 @@ export class GuildBusyError extends Error {
 }
 
 /** Stored data that does not match the schema: written by another version, or corrupted. */
-export class StoreDataError extends Error {
+class StoreDataError extends Error {
   constructor(key: string, detail: string) {
     super(`stored value ${key} is unreadable: ${detail}`);
     this.name = 'StoreDataError';
@@ -69,15 +69,15 @@ export type NewRecording = Pick<
   'guildId' | 'channelId' | 'textChannelId' | 'hostId' | 'hostName' | 'startedAt' | 'consentMessageId' | 'e2ee'
 > & { id?: string };
 
-export type RecordingFilter = { hostId?: string; guildId?: string; state?: RecordingState | readonly RecordingState[] };
+type RecordingFilter = { hostId?: string; guildId?: string; state?: RecordingState | readonly RecordingState[] };
 
 /**
  * Mutate the draft in place or return a replacement (may be async: it runs while the recording is locked);
  * the result is validated before it is written.
  */
-export type RecordingMutation = (draft: Recording) => Recording | void | Promise<Recording | void>;
+type RecordingMutation = (draft: Recording) => Recording | void | Promise<Recording | void>;
 
-export type RebuildReport = { restored: string[]; alreadyIndexed: string[]; skipped: { id: string; reason: string }[] };
+type RebuildReport = { restored: string[]; alreadyIndexed: string[]; skipped: { id: string; reason: string }[] };
 
 export type Store = {
   readonly backend: 'sqlite' | 'redis';

@@ -7,7 +7,7 @@ import {
   type RecordingState,
 } from '../../src/recording/recording-state.ts';
 
-const mix = { file: 'mix.ogg', format: 'ogg', durationMs: 1234 };
+const mix = { file: 'mix.ogg', format: 'ogg', durationMs: 1234 } as const;
 const states: Record<RecordingState['status'], RecordingState> = {
   recording: { status: 'recording' },
   stopping: { status: 'stopping', reason: 'command' },

@@ -24,7 +24,7 @@ const LAME_ENCODER_DELAY = 576;
  *   181 mp3 gain              182 preset/surround (2)     184 music length (4)     188 music CRC (2)
  *   190 CRC-16 of bytes 0..189
  */
-export function lameInfoFrame(opts: { audioFrames: number; totalBytes: number; delay: number; padding: number }): Buffer {
+function lameInfoFrame(opts: { audioFrames: number; totalBytes: number; delay: number; padding: number }): Buffer {
   const f = Buffer.alloc(FRAME_BYTES);
   // Sync, MPEG-1, Layer III, no CRC | bitrate index 9 (128 kbit/s), 48 kHz | joint stereo.
   f.writeUInt32BE(0xfffb9444, 0);
