@@ -14,6 +14,9 @@ import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.t
 import { openStore } from '../../src/storage/store.ts';
 import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
+import { roomHeard, wireMark } from '../helpers/room-heard.ts';
+import { recordingOnDisk, untilOnDisk } from '../helpers/track-on-disk.ts';
+import { until } from '../helpers/until.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const config: RoomDeps['config'] = {
@@ -95,8 +98,15 @@ test('after a crash the recording resumes on the same time base: downtime silent
   const simAt = (ms: number) => sim.clock() - (Date.now() - first.startedAt) + ms;
   sim.speak(alice, tone(1), { at: simAt(500) });
   await sim.speakers.idle();
-  // Let the first bot flush its pages (at least once a second), then kill it mid-room.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Kill it mid-room once its pages (written at least once a second) hold her words, and its stats checkpoint
+  // (every 300 ms here) counts every frame of them: both are in its folder, meta.json mirroring the store.
+  const onDisk = await recordingOnDisk(dataDir);
+  await untilOnDisk(await onDisk.trackOf(alice), 1.5, "the first bot's pages of her words");
+  const sentBefore = sim.speakers.framesOf(alice).length;
+  await until(async () => {
+    const received = (await onDisk.meta())?.speakers.find((s) => s.userId === alice)?.stats?.received ?? 0;
+    return received >= sentBefore ? true : undefined;
+  }, 'her frames counted in the stored stats');
   await worker.terminate();
   const downFromMs = Date.now() - first.startedAt;
 
@@ -116,10 +126,11 @@ test('after a crash the recording resumes on the same time base: downtime silent
     deps: { store, clock: monotonicClock, log: silentLogger(), config },
   });
   expect(room.recordingSpeakers().map((s) => s.userId)).toEqual([alice]);
+  const mark = await wireMark(sim, room);
   const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
   sim.speak(alice, tone(0.5), { at: simAt(laterS * 1000) });
   await sim.speakers.idle();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await roomHeard(sim, room, [alice], mark);
   const outcome = await room.stop('command');
 
   expect(outcome.recording.state).toBe('ready');

@@ -26,6 +26,8 @@ import {
   type Speech,
 } from '../../discord-sim/index.ts';
 import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
+import { roomHeard, wireMark } from '../helpers/room-heard.ts';
+import { until } from '../helpers/until.ts';
 
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
@@ -107,8 +109,6 @@ function placed(signal: Float32Array, atS: number, length: number): Float32Array
   return out;
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Sim-clock time of the room's time zero (both read performance.now). */
 const zeroOf = (h: Harness, room: RoomRecorder) => h.sim.clock() - room.elapsedMs();
 
@@ -129,12 +129,18 @@ describe('recording a room through the real voice receiver', () => {
     const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
     h.sim.speak(h.users.carol, tone(3, 1000), { at: zero + 500 });
     h.sim.speak(h.users.alice, tone(1, 440), { at: zero + 1000 });
     h.sim.speak(h.users.bob, tone(1, 660), { at: zero + 2500 });
     await h.sim.speakers.idle();
-    await wait(300);
+    // Carol's last packets went out with Bob's, on the same socket: in by the time his are.
+    await roomHeard(h.sim, room, [h.users.alice, h.users.bob], mark);
+    // Stopped once the last frame sent has ended on the room's clock: a frame that straddles the stop is kept
+    // whole, so its track would run up to one frame past the others.
+    const lastFrameEnd = Math.max(...h.sim.speakers.wire.map((w) => w.at)) + 20;
+    await until(() => (room.elapsedMs() >= lastFrameEnd - zero ? true : undefined), 'the last frame sent to end on the room clock');
     const progress: string[] = [];
     const outcome = await room.stop('command', { onProgress: (p) => progress.push(p.phase) });
 
@@ -188,10 +194,14 @@ describe('recording a room through the real voice receiver', () => {
     const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
-    h.sim.speak(h.users.alice, tone(3, 440), { at: zero + 500 });
+    const aliceTalks = h.sim.speak(h.users.alice, tone(3, 440), { at: zero + 500 });
     h.sim.speak(h.users.bob, tone(0.5, 660), { at: zero + 600 });
-    await wait(zero + 2000 - h.sim.clock());
+    // She withdraws 1.5 s into her words, once the room has everything the stand-in has sent it by then.
+    const midWord = aliceTalks.frames[75];
+    await until(() => (midWord?.arrivals.length ? true : undefined), "Alice's words up to 1.5 s on the wire");
+    await roomHeard(h.sim, room, [h.users.alice, h.users.bob], mark);
     const withdrawnAtS = room.elapsedMs() / 1000;
     const withdrawal = room.withdrawConsent(h.users.alice);
     expect(room.recordingSpeakers().map((s) => s.userId)).toEqual([h.users.bob]);
@@ -206,10 +216,11 @@ describe('recording a room through the real voice receiver', () => {
 
     // She opts in again: same file, the time she was out is silent, her new words land on time.
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const regranted = await wireMark(h.sim, room);
     const back = zeroOf(h, room) + room.elapsedMs() + 500;
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: back });
     await h.sim.speakers.idle();
-    await wait(300);
+    await roomHeard(h.sim, room, [h.users.alice], regranted);
     await room.withdrawConsent(h.users.alice);
     expect((await room.status()).liveMix?.restarts).toBeGreaterThanOrEqual(2);
     const outcome = await room.stop('command');
@@ -259,9 +270,9 @@ describe('recording a room through the real voice receiver', () => {
     const sampler = setInterval(() => subscribed().forEach((id) => everSubscribed.add(id)), 2);
     try {
       const zero = zeroOf(h, room);
-      // Carol talks the whole time and never consents; Alice opts in while Carol is talking.
-      h.sim.speak(h.users.carol, tone(2, 1000), { at: zero + 200 });
-      await wait(600);
+      // Carol talks the whole time and never consents; Alice opts in while Carol is talking (0.4 s into it).
+      const carolTalks = h.sim.speak(h.users.carol, tone(2, 1000), { at: zero + 200 });
+      await until(() => (carolTalks.frames[20]?.arrivals.length ? true : undefined), "Carol's words on the wire");
       await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
       expect(subscribed()).toEqual([h.users.alice]);
       await h.sim.speakers.idle();
@@ -304,11 +315,12 @@ describe('recording a room through the real voice receiver', () => {
     const h = await harness();
     const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
     h.sim.speak(h.users.alice, tone(2, 440), { at: zero + 300, faults: { malformed: 0.05, undecryptable: 0.05, seed: 7 } });
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + 3000, faults: {} });
     await h.sim.speakers.idle();
-    await wait(300);
+    await roomHeard(h.sim, room, [h.users.alice], mark);
     const status = await room.status();
     const outcome = await room.stop('command');
     const damaged = h.sim.speakers.framesOf(h.users.alice).filter((f) => f.fate === 'malformed' || f.fate === 'undecryptable');
@@ -333,9 +345,11 @@ describe('recording a room through the real voice receiver', () => {
     const changes: VoiceChange['status'][] = [];
     room.on('voice', (c) => changes.push(c.status));
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
+    const first = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + 300 });
     await h.sim.speakers.idle();
+    await roomHeard(h.sim, room, [h.users.alice], first);
     const before = (await room.status()).receive;
     const reconnected = new Promise<void>((resolve) =>
       room.on('voice', (c) => {
@@ -344,13 +358,16 @@ describe('recording a room through the real voice receiver', () => {
     );
     h.sim.disconnectBotVoice(how);
     await reconnected;
-    // After a rejoin the bot is a new member of the call's group: heard again once it is in.
+    // After a rejoin the bot is a new member of the call's group: heard again once it is in, which is when its
+    // voice privacy code is the group's (a resume stays in the group, and keeps the code).
     await h.sim.dave.settled();
-    await wait(300);
+    const group = h.sim.dave.group();
+    if (group) await until(() => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined), "the bot's voice privacy code to be the group's");
+    const later = await wireMark(h.sim, room);
     const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + laterS * 1000 });
     await h.sim.speakers.idle();
-    await wait(300);
+    await roomHeard(h.sim, room, [h.users.alice], later);
     const after = (await room.status()).receive;
     const outcome = await room.stop('command');
 
@@ -374,13 +391,14 @@ describe('recording a room through the real voice receiver', () => {
     expect(room.recording.e2ee).toBeNull();
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
+    const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
     // Two utterances a second apart: the client numbers on across the pause, so only the lost frames are gaps.
     h.sim.speak(h.users.alice, tone(2, 440), { at: zero + 300, faults: { loss: 0.1, duplicate: 0.1, seed: 5 } });
     h.sim.speak(h.users.alice, tone(1, 440), { at: zero + 3300, faults: {} });
     h.sim.speak(h.users.bob, tone(1, 660), { at: zero + 500, faults: {} });
     await h.sim.speakers.idle();
-    await wait(300);
+    await roomHeard(h.sim, room, [h.users.alice, h.users.bob], mark);
     await room.withdrawConsent(h.users.bob);
     const bobAtWithdrawal = (await h.store.getRecording(room.id))?.speakers.find((s) => s.userId === h.users.bob)?.stats;
     expect(bobAtWithdrawal).toMatchObject({ received: h.sim.speakers.framesOf(h.users.bob).length, lost: 0, duplicate: 0 });
@@ -422,18 +440,18 @@ describe('recording a room through the real voice receiver', () => {
     // Carol leaves: the group changes, and so does the code every client shows.
     h.sim.leaveVoice(h.users.carol);
     await group.settled();
-    const deadline = Date.now() + 5000;
-    while (room.e2ee()?.privacyCode !== group.privacyCode() && Date.now() < deadline) await wait(50);
+    await until(() => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined), "the bot's voice privacy code to be the group's new one", 5000);
     const second = group.privacyCode();
     expect(second).not.toBe(first);
     const e2ee = (await room.status()).e2ee;
     expect(e2ee).toMatchObject({ protocol: 'dave', version: 1, privacyCode: second, privacyCodes: [first, second] });
     expect(e2ee?.transitions).toBeGreaterThanOrEqual(1);
 
+    const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
     h.sim.speak(h.users.alice, tone(1, 440), { at: zero + room.elapsedMs() + 300 });
     await h.sim.speakers.idle();
-    await wait(300);
+    await roomHeard(h.sim, room, [h.users.alice], mark);
     const outcome = await room.stop('command');
     expect(outcome.recording.e2ee).toEqual(e2ee);
     const alice = outcome.recording.speakers[0]?.stats;
@@ -492,10 +510,26 @@ describe('recording a room through the real voice receiver', () => {
   test('auto-stop: an empty room after EMPTY_ROOM_MINUTES, and MAX_RECORDING_HOURS, on the injected clock', async () => {
     const h = await harness();
     const clock = new ManualClock(1_000_000);
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock, tickMs: 10 }) });
+    /**
+     * The room's view of the clock, counting its reads. Nobody talks here, so what reads it is the room's tick,
+     * which checks the auto-stop rules against the time it just read: two reads after the clock moved mean the
+     * rules have been checked at the new time, whether or not they fired.
+     */
+    const watched = () => {
+      let reads = 0;
+      return {
+        clock: { now: () => (reads++, clock.now()) },
+        ticks: () => {
+          const seen = reads;
+          return until(() => (reads >= seen + 2 ? true : undefined), 'the room to tick on the moved clock');
+        },
+      };
+    };
+    const first = watched();
+    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock: first.clock, tickMs: 10 }) });
     const reasons: string[] = [];
     room.on('autoStop', (r) => reasons.push(r));
-    const ticks = () => wait(60);
+    const ticks = first.ticks;
 
     room.setHumansInRoom(0);
     clock.advance(4 * 60_000);
@@ -516,15 +550,16 @@ describe('recording a room through the real voice receiver', () => {
     expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'empty-room' });
     expect(outcome.recording.stoppedAt! - outcome.recording.startedAt).toBe(room.elapsedMs());
 
-    const capped = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock, tickMs: 10 }) });
+    const second = watched();
+    const capped = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps({ clock: second.clock, tickMs: 10 }) });
     const capReasons: string[] = [];
     capped.on('autoStop', (r) => capReasons.push(r));
     capped.setHumansInRoom(3);
     clock.advance(config.recording.maxHours * 3_600_000 - 1);
-    await ticks();
+    await second.ticks();
     expect(capReasons).toEqual([]);
     clock.advance(1);
-    await ticks();
+    await second.ticks();
     expect(capReasons).toEqual(['max-duration']);
     await capped.stop('max-duration');
   });
