@@ -7,16 +7,16 @@
 // (NODE_EXTRA_CA_CERTS) and verifies the voice server against it, as it would verify Discord.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openStore } from '../../src/storage/store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import { speechFromPcm, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+import { recordingOnDisk, untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
@@ -68,6 +68,27 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
 
 const secret = randomBytes(32).toString('hex');
 
+/**
+ * Who the consent message says is being recorded: the bot edits it once a speaker's consent is stored and
+ * they are subscribed. A bot in another process is watched through what it tells Discord.
+ */
+function beingRecorded(discord: DiscordSim): string[] {
+  const line = /\*\*Being recorded:\*\* (.*)/.exec(discord.consentMessage()?.message.content ?? '')?.[1] ?? '';
+  return line === '' || line === 'nobody yet' ? [] : line.split(', ').sort();
+}
+
+const recorded = (discord: DiscordSim, names: string[]) =>
+  until(() => (beingRecorded(discord).join() === [...names].sort().join() ? true : undefined), `the consent message to list ${names.join(', ')}`, 15_000);
+
+/** Epoch ms of the newest write under `dir`: the last sign of life a crashed process left in a recording's folder. */
+async function newestWrite(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) newest = Math.max(newest, (await stat(path.join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return newest;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-restart-'));
   sim = await startSimForBot({ users: [{ username: 'host', globalName: 'Host' }] });
@@ -87,25 +108,30 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   const epochBase = Date.now() - performance.now(); // sim clock (performance.now) → epoch ms
 
   let bot = await startChild(sim);
+  // The gateway delivers in order: the bot has the voice state before the interaction that follows it.
   sim.joinVoice(host);
-  await sleep(100);
   sim.slash(host, 'record start');
   await until(() => sim.consentMessage() ?? undefined, 'the consent message', 15_000);
   sim.reactToConsent(host);
-  await sleep(300);
+  await recorded(sim, ['Host']);
+  const onDisk = await recordingOnDisk(path.join(dir, 'data'));
+  const hostTrack = await onDisk.trackOf(host);
+  const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
   const beforeAt = sim.clock() + 200;
   await sim.speak(host, before, { at: beforeAt }).done;
-  await sleep(300);
+  // Killed once the words are in its pages on disk (written at least once a second): what a crash keeps.
+  await untilOnDisk(hostTrack, soFar(beforeAt) + 1, 'the words before the crash');
 
   bot.kill('SIGKILL');
   await new Promise((resolve) => bot.once('exit', resolve));
   const downAt = sim.clock();
-  await sleep(1000);
 
+  // startBot resumes the recordings it finds before it reports ready: from then on the host is heard again.
   bot = await startChild(sim);
-  const afterAt = sim.clock() + 300;
+  // At least a second of downtime, whatever the restart took: the silence checked below is that long.
+  const afterAt = Math.max(sim.clock(), downAt + 1000) + 300;
   await sim.speak(host, after, { at: afterAt }).done;
-  await sleep(300);
+  await untilOnDisk(hostTrack, soFar(afterAt) + 1, 'the words after the restart');
   const dmsBefore = sim.dmsTo(host).length;
   sim.slash(host, 'record stop');
   const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
@@ -159,17 +185,22 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     const epochBase = Date.now() - performance.now();
     const BOB_HZ = 880;
 
+    const tone = (seconds: number, frequency: number) => speechFromPcm(tonePcm({ seconds, frequency, amplitude: 0.4 }));
+
     let bot = await startChild(discord, dataDir);
+    // The gateway delivers in order: the bot has both voice states before the interaction that follows them.
     discord.joinVoice(host);
     discord.joinVoice(bob);
-    await sleep(100);
     discord.slash(host, 'record start');
     await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
     discord.reactToConsent(host);
     discord.reactToConsent(bob);
-    await sleep(300);
-    await discord.speak(bob, speechFromPcm(tonePcm({ seconds: 1, frequency: BOB_HZ, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
-    await sleep(1200); // his pages reach the disk
+    await recorded(discord, ['Host', 'Bob']);
+    const onDisk = await recordingOnDisk(dataDir);
+    const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
+    const bobAt = discord.clock() + 200;
+    await discord.speak(bob, tone(1, BOB_HZ), { at: bobAt }).done;
+    await untilOnDisk(await onDisk.trackOf(bob), soFar(bobAt) + 1, "Bob's words before the crash");
 
     bot.kill('SIGKILL');
     await new Promise((resolve) => bot.once('exit', resolve));
@@ -177,15 +208,23 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     // While the bot is away Bob takes his ✅ back (nobody tells the bot) and keeps talking, right through the
     // restart and after it: every packet the new process could hear.
     discord.withdrawConsent(bob);
-    const bobTalks = discord.speak(bob, speechFromPcm(tonePcm({ seconds: 8, frequency: BOB_HZ, amplitude: 0.4 })), {
-      at: discord.clock() + 100,
-    });
-    await sleep(300);
-    const restartingAt = epochBase + discord.clock();
+    const bobTalks = discord.speak(bob, tone(8, BOB_HZ), { at: discord.clock() + 100 });
+    // The restart begins after the old process's last sign of life (its newest write in the recording's
+    // folder), on the wall clock both processes stamp with: a stamp taken by the new process comes after it.
+    const lastWrite = await newestWrite(path.join(dataDir, 'recordings', onDisk.id));
+    await until(() => (Date.now() > Math.ceil(lastWrite) ? true : undefined), "the wall clock past the old process's last write");
+    const restartingAt = Date.now();
     bot = await startChild(discord, dataDir);
-    await discord.speak(host, speechFromPcm(tonePcm({ seconds: 1, frequency: 440, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
+    await discord.speak(host, tone(1, 440), { at: discord.clock() + 200 }).done;
     await bobTalks.done;
-    await sleep(300);
+    // More of Bob, certainly after the restart however long it took, then a last word of the host's: once that
+    // is on disk, the new process has had every packet of Bob's (one socket, in order) and kept none.
+    const bobAgain = discord.speak(bob, tone(1, BOB_HZ), { at: discord.clock() + 100 });
+    await bobAgain.done;
+    expect(bobAgain.frames.every((f) => f.arrivals.length > 0), 'Bob sent to the new process').toBe(true);
+    const lastAt = discord.clock() + 100;
+    await discord.speak(host, tone(0.3, 440), { at: lastAt }).done;
+    await untilOnDisk(await onDisk.trackOf(host), soFar(lastAt) + 0.3, "the host's last word");
     const dmsBefore = discord.dmsTo(host).length;
     discord.slash(host, 'record stop');
     await until(() => discord.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);

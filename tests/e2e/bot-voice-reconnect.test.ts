@@ -5,7 +5,6 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
@@ -13,6 +12,7 @@ import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { parseWav, speechFromPcm, type Pcm } from '../../discord-sim/index.ts';
 import { toStereo48k } from '../../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
+import { untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
 const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
@@ -55,10 +55,14 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   sim.reactToConsent(host);
   await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
   const recordingId = bot.rooms.current(sim.guildId)?.recordingId ?? '';
+  const live = await bot.store.getRecording(recordingId);
+  const trackFile = bot.store.layout.file(recordingId, live?.speakers[0]?.trackFile ?? '');
+  const soFar = (simMs: number) => (epochBase + simMs - (live?.startedAt ?? NaN)) / 1000;
 
   const beforeAt = sim.clock() + 200;
   await sim.speak(host, speechFromPcm(before.pcm), { at: beforeAt }).done;
-  await sleep(200);
+  // Disconnected once the bot has written the words (its pages reach the disk at least once a second).
+  await untilOnDisk(trackFile, soFar(beforeAt) + 1.5, 'the words before the outage');
 
   const sessionsBefore = sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length;
   const downAt = sim.clock();
@@ -68,15 +72,20 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
     () => (sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length > sessionsBefore ? true : undefined),
     'the bot to rejoin voice',
   );
-  // A new voice session is a new DAVE member: heard again once the call's group has taken it in.
+  // A new voice session is a new DAVE member: heard again once the call's group has taken it in, which is when
+  // the room's voice privacy code is the group's.
   await sim.dave.settled();
+  const group = sim.dave.group();
+  if (group) {
+    await until(() => (bot.rooms.current(sim.guildId)?.e2ee?.privacyCode === group.privacyCode() ? true : undefined), "the room's voice privacy code to be the group's");
+  }
   const upAt = sim.clock();
   expect(bot.rooms.current(sim.guildId)?.recordingId).toBe(recordingId);
   expect(bot.rooms.current(sim.guildId)?.recording).toEqual(['Host']);
 
   const afterAt = Math.max(upAt, downAt + 1000) + 300;
   await sim.speak(host, speechFromPcm(after.pcm), { at: afterAt }).done;
-  await sleep(300);
+  await untilOnDisk(trackFile, soFar(afterAt) + 1.5, 'the words after the outage');
   const dmsBefore = sim.dmsTo(host).length;
   sim.slash(host, 'record stop');
   await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM');
