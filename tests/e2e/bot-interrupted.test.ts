@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { openStore } from '../../src/storage/store.ts';
 import { startBotAgainst, startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import type { Bot } from '../../src/main.ts';
 import type { DiscordSim, InteractionRecord } from '../../discord-sim/index.ts';
+import { joinAndSeen } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;
@@ -80,8 +80,8 @@ test('one that cannot even be finished: the host is told in the room, and can de
 });
 
 test('a recording being made right now still cannot be deleted', async () => {
-  sim.joinVoice(host);
-  await sleep(100);
+  if (!bot) throw new Error('the bot did not start');
+  await joinAndSeen({ sim, bot, ownsSim: true }, host);
   await reply(sim.slash(host, 'record start'));
   const live = bot?.rooms.current(sim.guildId)?.recordingId ?? '';
   expect(live).not.toBe('');

@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Scheduler } from '../../src/jobs/retention-job.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -46,7 +45,8 @@ test('a finished room is kept for 30 days, then removed with its files, metadata
   await until(async () => (sim.consentMessage() ? true : undefined), 'the consent message');
   sim.reactToConsent(host);
   await until(async () => ((await bot.store.getRecording(recording.id))?.speakers.length ? true : undefined), 'consent');
-  await sleep(300);
+  // Stored, then subscribed and the track opened: the room lists the host as recorded once all of it is done.
+  await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
   sim.slash(host, 'record stop');
   await until(async () => ((await bot.store.getRecording(recording.id))?.state === 'ready' ? true : undefined), 'ready');
   const dir = bot.store.layout.recordingDir(recording.id);
