@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { tracksOnDisk, withStoredStats } from '../../scripts/demo/tracks-on-disk.ts';
 import { decodeOggOpusFile, encodeOpusFrames, rms, tone, toMono } from '../helpers/audio.ts';
+import { until } from '../helpers/until.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
@@ -31,14 +31,12 @@ async function writeScenario(name: string, scenario: object): Promise<string> {
   return file;
 }
 
-/** Resolves with the first match of `pattern` in what `read` returns, polling until `timeoutMs`. */
+/** Resolves with the first match of `pattern` in what `read` returns, failing after `timeoutMs` with what was read. */
 async function waitFor(read: () => string, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = pattern.exec(read());
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in:\n${read()}`);
-    await sleep(100);
+  try {
+    return await until(() => pattern.exec(read()) ?? undefined, String(pattern), timeoutMs);
+  } catch (error) {
+    throw new Error(`${(error as Error).message} in:\n${read()}`, { cause: error });
   }
 }
 
@@ -78,8 +76,8 @@ test('a scenario file: result.json as the contract says, link served with --hold
   const out = path.join(dir, 'out');
   const run = demo(['--scenario', file, '--out', out, '--hold']);
   const resultFile = path.join(out, 'result.json');
-  for (let i = 0; i < 600 && !existsSync(resultFile); i++) await sleep(50);
-  await sleep(200);
+  // Printed once result.json is in place (written whole) and the process waits for SIGINT.
+  await waitFor(run.out, /Serving downloads/, 30_000);
   const result = JSON.parse(await readFile(resultFile, 'utf8')) as Record<string, unknown> & {
     tracks: { speaker: string; path: string; stats?: Record<string, number> }[];
     e2ee: { protocol: string; version: number; privacyCode: string; transitions: number } | null;
