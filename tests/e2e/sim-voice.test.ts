@@ -3,6 +3,7 @@ import type { Client } from 'discord.js';
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { VoiceCloseCodes } from 'discord-api-types/voice/v8';
 import { joinVoice, loginClient, startDiscordSim, speechFromPcm, tonePcm, type DiscordSim, type Speech } from '../../discord-sim/index.ts';
+import { until } from '../helpers/until.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -22,7 +23,7 @@ async function connect(s: DiscordSim): Promise<VoiceConnection> {
   return connection;
 }
 
-/** Collects what the receiver yields for a user until `count` frames or `ms` of quiet. */
+/** Collects what the receiver yields for a user until `count` frames (or `ms` without one: the test then fails on them). */
 function collect(conn: VoiceConnection, userId: string, count: number, ms = 3000): Promise<{ frames: Buffer[]; error: Error | null }> {
   const stream = conn.receiver.subscribe(userId);
   const frames: Buffer[] = [];
@@ -46,33 +47,46 @@ function collect(conn: VoiceConnection, userId: string, count: number, ms = 3000
 }
 
 /**
- * Subscribes again whenever @discordjs/voice destroys the stream (it does on any packet it cannot decrypt),
- * which is what roomrec's receive adapter must do. Returns the frames and the errors seen.
+ * Listens to a user, subscribing again whenever @discordjs/voice destroys the stream (it does on any packet it
+ * cannot decrypt), which is what roomrec's receive adapter must do. The frames and errors seen so far are read
+ * at any time; `stop` detaches.
  */
-function collectResilient(conn: VoiceConnection, userId: string, quietMs = 1500): Promise<{ frames: Buffer[]; errors: Error[] }> {
+function listen(conn: VoiceConnection, userId: string) {
   const frames: Buffer[] = [];
   const errors: Error[] = [];
-  return new Promise((resolve) => {
-    let timer = setTimeout(finish, quietMs * 2);
-    let current = conn.receiver.subscribe(userId);
-    function finish() {
+  let current = conn.receiver.subscribe(userId);
+  let stopped = false;
+  function attach() {
+    current.on('data', (frame: Buffer) => frames.push(frame));
+    current.once('error', (error: Error) => errors.push(error));
+    current.once('close', () => {
+      if (stopped) return;
+      current = conn.receiver.subscribe(userId);
+      attach();
+    });
+  }
+  attach();
+  return {
+    frames,
+    errors,
+    stop() {
+      stopped = true;
       current.removeAllListeners();
-      resolve({ frames, errors });
-    }
-    function attach() {
-      current.on('data', (frame: Buffer) => {
-        frames.push(frame);
-        clearTimeout(timer);
-        timer = setTimeout(finish, quietMs);
-      });
-      current.once('error', (error: Error) => errors.push(error));
-      current.once('close', () => {
-        current = conn.receiver.subscribe(userId);
-        attach();
-      });
-    }
-    attach();
-  });
+    },
+  };
+}
+
+/** Resolves once a listener has had `frames` frames and `errors` errors, then stops it. */
+async function heard(listener: ReturnType<typeof listen>, counts: { frames: number; errors: number }) {
+  try {
+    await until(
+      () => (listener.frames.length >= counts.frames && listener.errors.length >= counts.errors ? true : undefined),
+      `${counts.frames} frames and ${counts.errors} stream errors (have ${listener.frames.length} and ${listener.errors.length})`,
+    );
+  } finally {
+    listener.stop();
+  }
+  return { frames: listener.frames, errors: listener.errors };
 }
 
 const tone = (seconds: number, frequency = 440): Speech => speechFromPcm(tonePcm({ seconds, frequency, silenceAfter: 0.2 }));
@@ -100,10 +114,11 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
     await sim.dave.settled();
-    const received = collectResilient(conn, alice.id);
+    const listener = listen(conn, alice.id);
     const utterance = sim.speak(alice.id, tone(2), { faults: { loss: 0.1, duplicate: 0.1, reorder: 0.1, jitterMs: 15, seed: 7 } });
     await utterance.done;
-    const { frames, errors } = await received;
+    // Every packet that reached the bot and yields a frame (a replayed DAVE frame yields none).
+    const { frames, errors } = await heard(listener, { frames: sim.speakers.decodableArrivals(alice.id).length, errors: 0 });
     expect(errors).toEqual([]);
     const fates = utterance.frames.map((f) => f.fate);
     expect(fates.filter((f) => f === 'lost').length).toBeGreaterThan(0);
@@ -128,11 +143,11 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const conn = await connect(sim);
     sim.joinVoice(alice.id);
     await sim.dave.settled();
-    const received = collectResilient(conn, alice.id);
+    const listener = listen(conn, alice.id);
     const utterance = sim.speak(alice.id, tone(2), { faults: { malformed: 0.05, undecryptable: 0.05, seed: 3 } });
     await utterance.done;
-    const { frames, errors } = await received;
     const bad = utterance.frames.filter((f) => f.fate === 'malformed' || f.fate === 'undecryptable').length;
+    const { frames, errors } = await heard(listener, { frames: sim.speakers.decodableArrivals(alice.id).length, errors: bad });
     expect(utterance.frames.some((f) => f.fate === 'malformed')).toBe(true);
     expect(utterance.frames.some((f) => f.fate === 'undecryptable')).toBe(true);
     // One stream error per damaged packet: the library turns each into stream.destroy(error).
@@ -149,13 +164,20 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     sim.joinVoice(alice.id);
     sim.joinVoice(bob.id);
     await sim.dave.settled();
-    const fromBob = collect(conn, bob.id, 1, 1500);
-    const fromAlice = collect(conn, alice.id, 1000, 1500);
+    const fromBob = listen(conn, bob.id);
+    const fromAlice = listen(conn, alice.id);
     const speech = tone(0.5);
-    await Promise.all([sim.speak(bob.id, speech).done, sim.speak(alice.id, speech).done]);
-    expect((await fromBob).frames).toEqual([]);
+    // Alice a little after Bob: her last packet follows his on the one socket to the bot, so once all of hers
+    // are in, all of his have come too.
+    await Promise.all([sim.speak(bob.id, speech).done, sim.speak(alice.id, speech, { at: sim.clock() + 100 }).done]);
+    const wire = sim.speakers.wire;
+    const lastOf = (userId: string) => wire.findLastIndex((w) => w.frame.userId === userId);
+    expect(lastOf(alice.id)).toBeGreaterThan(lastOf(bob.id));
+    await heard(fromAlice, { frames: speech.frames.length, errors: 0 });
+    fromBob.stop();
+    expect(fromBob.frames).toEqual([]);
     expect(sim.speakers.wire.filter((w) => w.frame.userId === bob.id).length).toBe(speech.frames.length); // they were sent
-    expect((await fromAlice).frames.length).toBe(speech.frames.length);
+    expect(fromAlice.frames.length).toBe(speech.frames.length);
   });
 
   test('a self-deafened bot is sent no audio, as on Discord', async () => {
@@ -173,9 +195,12 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     expect(s.botVoiceSession()?.selfDeaf).toBe(true);
     sim.joinVoice(alice.id);
     await sim.dave.settled();
-    const received = collect(connection, alice.id, 1, 1000);
+    const received = listen(connection, alice.id);
     await sim.speak(alice.id, tone(0.3)).done;
-    expect((await received).frames).toEqual([]);
+    // Nothing can arrive: the stand-in put no packet of hers on the wire to the bot.
+    expect(sim.speakers.wire.filter((w) => w.frame.userId === alice.id)).toEqual([]);
+    received.stop();
+    expect(received.frames).toEqual([]);
   });
 
   test.each([
