@@ -1,10 +1,11 @@
 // Slash commands, consent reactions and the DM flows of the real bot against the local Discord stand-in.
-// The tests run in order against one bot and one stand-in, as one server's afternoon would.
+// Each test has a bot and a stand-in of its own (about 50 ms to start), and makes the room it needs: none
+// depends on another having run, or on the order they run in.
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { CONSENT_EMOJI } from '../../src/bot/consent.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
@@ -16,7 +17,7 @@ let dir: string;
 let env: BotInSim;
 const ids: Record<string, string> = {};
 
-beforeAll(async () => {
+beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-commands-'));
   env = await startBotInSim({
     dataDir: dir,
@@ -33,7 +34,7 @@ beforeAll(async () => {
   for (const name of ['hana', 'ivan', 'zoe', 'dana']) ids[name] = env.sim.userByName(name).id;
 }, 60_000);
 
-afterAll(() => closeBotInSim(env, dir));
+afterEach(() => closeBotInSim(env, dir));
 
 /** The last thing the bot said in answer to an interaction (reply, edited deferral or follow-up). */
 function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
@@ -57,7 +58,31 @@ async function slash(user: string, text: string) {
 
 const dmTexts = (user: string) => env.sim.dmsTo(ids[user] ?? '').map((m) => m.content);
 const consentMessage = () => env.sim.consentMessage();
-let recordingId = '';
+
+/** Hana records the voice channel; resolves with the recording's id. */
+async function hanaRecords(): Promise<string> {
+  await joinAndSeen(env, ids.hana ?? '');
+  expect((await slash('hana', 'record start')).text).toMatch(/Recording <#\d+>/);
+  return (await env.bot.store.activeRecordingForGuild(env.sim.guildId))?.id ?? '';
+}
+
+/** Ivan joins Hana's room and opts in by reaction; resolves once the bot records him. */
+async function ivanOptsIn(): Promise<void> {
+  await joinAndSeen(env, ids.ivan ?? '');
+  env.sim.reactToConsent(ids.ivan ?? '');
+  await until(() => (env.bot.rooms.current(env.sim.guildId)?.recording.includes('Ivan') ? true : undefined), 'Ivan to be recorded');
+}
+
+/** A finished recording of Hana's, Ivan recorded in it, its link DM'd to her: what the library commands work on. */
+async function hanasFinishedRecording(): Promise<string> {
+  const recordingId = await hanaRecords();
+  await ivanOptsIn();
+  const before = dmTexts('hana').length;
+  expect((await slash('hana', 'record stop')).text).toMatch(/Stopping/);
+  await until(() => dmTexts('hana')[before], 'the link DM');
+  await until(async () => ((await env.bot.store.getRecording(recordingId))?.state === 'ready' ? true : undefined), 'the recording to be ready');
+  return recordingId;
+}
 
 describe('refusals are private and say why', () => {
   test('/record start outside a voice channel', async () => {
@@ -96,16 +121,18 @@ describe('a recording with consent by reaction', () => {
     expect(env.sim.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => [e.method, e.status, (e.body as { nick?: unknown }).nick]))
       .toEqual([['PATCH', 200, '🔴 REC roomrec']]);
     const active = await env.bot.store.activeRecordingForGuild(env.sim.guildId);
-    recordingId = active?.id ?? '';
     expect(active?.consentMessageId).toBe(consent?.message.id);
   });
 
   test('a second /record start elsewhere in the server is refused', async () => {
+    await hanaRecords();
+    await joinAndSeen(env, ids.ivan ?? '', env.sim.otherVoiceChannelId);
     const reply = await slash('ivan', 'record start');
     expect(reply.text).toMatch(/already recording <#\d+>/);
   });
 
   test('/record stop by someone who is not the host (and cannot manage channels) is refused', async () => {
+    await hanaRecords();
     await joinAndSeen(env, ids.ivan ?? '');
     const reply = await slash('ivan', 'record stop');
     expect(reply.ephemeral).toBe(true);
@@ -114,6 +141,8 @@ describe('a recording with consent by reaction', () => {
   });
 
   test('a reaction by someone outside the room is ignored; one by a member of the room is consent', async () => {
+    const recordingId = await hanaRecords();
+    await joinAndSeen(env, ids.ivan ?? '');
     env.sim.reactToConsent(ids.zoe ?? '');
     env.sim.reactToConsent(ids.ivan ?? '');
     const status = await until(() => {
@@ -129,6 +158,7 @@ describe('a recording with consent by reaction', () => {
   });
 
   test('the host asking for the link by DM while recording is told it is not finished', async () => {
+    await hanaRecords();
     env.sim.sendDm(ids.hana ?? '', 'download');
     const text = await until(() => dmTexts('hana').at(-1), 'a DM answer');
     expect(text).toMatch(/isn't finished yet/);
@@ -136,6 +166,8 @@ describe('a recording with consent by reaction', () => {
   });
 
   test('/record stop by the host: the bot leaves, the host gets the link by DM', async () => {
+    const recordingId = await hanaRecords();
+    await ivanOptsIn();
     const before = dmTexts('hana').length;
     const sentAt = performance.now();
     const reply = await slash('hana', 'record stop');
@@ -158,6 +190,7 @@ describe('a recording with consent by reaction', () => {
 
 describe("a host's recordings", () => {
   test('/recordings list shows the host their recordings with deletion dates, and others none', async () => {
+    const recordingId = await hanasFinishedRecording();
     const mine = await slash('hana', 'recordings list');
     expect(mine.ephemeral).toBe(true);
     expect(mine.text).toContain(`\`${recordingId}\``);
@@ -167,6 +200,7 @@ describe("a host's recordings", () => {
   });
 
   test('/recordings download: a fresh link by DM for the host, a refusal for anyone else', async () => {
+    const recordingId = await hanasFinishedRecording();
     const refused = await slash('ivan', `recordings download ${recordingId}`);
     expect(refused.text).toMatch(/You have no recording/);
     expect(dmTexts('ivan').some((t) => t.includes('http'))).toBe(false);
@@ -179,6 +213,7 @@ describe("a host's recordings", () => {
   });
 
   test('a stranger DMing `download <id>` is refused politely, without a link', async () => {
+    const recordingId = await hanasFinishedRecording();
     env.sim.sendDm(ids.zoe ?? '', `download ${recordingId}`);
     const text = await until(() => dmTexts('zoe').at(-1), 'the refusal');
     expect(text).toMatch(/only send a recording to the host/);
@@ -186,6 +221,7 @@ describe("a host's recordings", () => {
   });
 
   test('/recordings delete removes files and metadata; the old link then answers 410', async () => {
+    const recordingId = await hanasFinishedRecording();
     const link = /(http:\/\/\S+\/r\/[A-Za-z0-9_-]+)/.exec(dmTexts('hana').join('\n'))?.[1] ?? '';
     expect((await fetch(link)).status).toBe(200);
     expect((await slash('ivan', `recordings delete ${recordingId}`)).text).toMatch(/You have no recording/);
@@ -199,8 +235,6 @@ describe("a host's recordings", () => {
 
 describe('a host whose DMs are closed', () => {
   test('is told in the room chat, with a mention and without the link', async () => {
-    await joinAndSeen(env, ids.hana ?? '', null);
-    await joinAndSeen(env, ids.ivan ?? '', null);
     await joinAndSeen(env, ids.dana ?? '');
     expect((await slash('dana', 'record start')).text).toMatch(/Recording/);
     const before = env.sim.messagesIn(env.sim.voiceChannelId).length;
@@ -217,7 +251,6 @@ describe('a host whose DMs are closed', () => {
 
 describe('a member with Manage Channels', () => {
   test("can stop a recording they don't host; the host still gets the link", async () => {
-    await joinAndSeen(env, ids.dana ?? '', null);
     await joinAndSeen(env, ids.hana ?? '');
     await joinAndSeen(env, ids.ivan ?? '');
     expect((await slash('hana', 'record start')).text).toMatch(/Recording/);
