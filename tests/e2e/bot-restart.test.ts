@@ -35,6 +35,9 @@ await startBot({ config, discordApi: process.env.SIM_API, httpPort: 0, log });
 process.send?.('ready');
 `;
 
+/** Each data folder's bots log beside it: what one test reads is its own bots' log, whichever test ran first. */
+const logOf = (dataDir: string) => `${dataDir}.log`;
+
 async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Promise<ChildProcess> {
   const script = path.join(dir, 'bot-child.mjs');
   await writeFile(script, CHILD);
@@ -53,7 +56,7 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
       LINK_SECRET: secret,
       DATA_DIR: dataDir,
       SIM_API: sim.restUrl,
-      BOT_LOG: path.join(dir, 'bot.log'),
+      BOT_LOG: logOf(dataDir),
       NODE_NO_WARNINGS: '1',
     },
   });
@@ -61,7 +64,7 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
   child.once('exit', () => children.delete(child));
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`bot child exited early (${code}); see ${path.join(dir, 'bot.log')}`)));
+    child.once('exit', (code) => reject(new Error(`bot child exited early (${code}); see ${logOf(dataDir)}`)));
   });
   return child;
 }
@@ -161,7 +164,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   } finally {
     await store.close();
   }
-  const log = await readFile(path.join(dir, 'bot.log'), 'utf8');
+  const log = await readFile(logOf(path.join(dir, 'data')), 'utf8');
   expect(log).toContain('recording resumed after restart');
 }, 60_000);
 
