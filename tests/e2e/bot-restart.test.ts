@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openStore } from '../../src/storage/store.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -27,8 +28,8 @@ const children = new Set<ChildProcess>();
 const CHILD = `
 import { createRequire } from 'node:module';
 const { pino } = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})('pino');
-import { startBot } from ${JSON.stringify(path.join(ROOT, 'src', 'main.ts'))};
-import { loadBotConfig } from ${JSON.stringify(path.join(ROOT, 'src', 'config.ts'))};
+import { startBot } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'main.ts')).href)};
+import { loadBotConfig } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'config.ts')).href)};
 const log = pino({ level: 'info' }, pino.destination({ dest: process.env.BOT_LOG, sync: true, append: true }));
 const config = loadBotConfig(process.env);
 await startBot({ config, discordApi: process.env.SIM_API, httpPort: 0, log });

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import type { DiscordSim } from '../../discord-sim/index.ts';
@@ -16,9 +17,9 @@ let dir: string;
 let sim: DiscordSim;
 
 const CHILD = `
-import { main } from ${JSON.stringify(path.join(ROOT, 'src', 'main.ts'))};
-import { loadBotConfig } from ${JSON.stringify(path.join(ROOT, 'src', 'config.ts'))};
-import { silentLogger } from ${JSON.stringify(path.join(ROOT, 'src', 'log.ts'))};
+import { main } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'main.ts')).href)};
+import { loadBotConfig } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'config.ts')).href)};
+import { silentLogger } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'log.ts')).href)};
 await main({ config: loadBotConfig(process.env), discordApi: process.env.API, httpPort: 0, log: silentLogger() });
 `;
 

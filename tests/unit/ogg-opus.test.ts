@@ -160,7 +160,7 @@ describe('OggOpusWriter -> openOggOpus round trip', () => {
     const path = tmp();
     const script = `
       process.on('SIGXFSZ', () => {});
-      const { OggOpusWriter } = await import(${JSON.stringify(join(process.cwd(), 'src/audio/ogg-opus-writer.ts'))});
+      const { OggOpusWriter } = await import(${JSON.stringify(new URL('../../src/audio/ogg-opus-writer.ts', import.meta.url).href)});
       const seen = []; const flushes = [];
       const w = await OggOpusWriter.create({ path: ${JSON.stringify(path)}, onError: (e) => seen.push(e.code) });
       const packet = Buffer.concat([Buffer.from([0xf8]), Buffer.alloc(1000, 1)]);

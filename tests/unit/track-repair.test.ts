@@ -2,11 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openOggOpus, scanOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { repairTrack } from '../../src/audio/track-repair.ts';
 import { decodeOggOpusFile, encodeOpusFrames, noise, rms, toMono } from '../helpers/audio.ts';
+
+// Found from this file, not from the working directory: the tests run from anywhere.
+const WRITER = new URL('../../src/audio/ogg-opus-writer.ts', import.meta.url).href;
+const FINALISE = fileURLToPath(new URL('../../scripts/finalise-track.ts', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'roomrec-repair-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,7 +85,7 @@ describe('a track cut off by a crash', () => {
   test('a writer killed with SIGKILL leaves a file that decodes and repairs (child process)', async () => {
     const path = join(dir, 'killed.ogg');
     const script = `
-      const { OggOpusWriter } = await import(${JSON.stringify(join(process.cwd(), 'src/audio/ogg-opus-writer.ts'))});
+      const { OggOpusWriter } = await import(${JSON.stringify(WRITER)});
       const w = await OggOpusWriter.create({ path: ${JSON.stringify(path)}, flushIntervalMs: 20 });
       const packet = Buffer.from([0xf8, 0xff, 0xfe]);
       let n = 0;
@@ -101,10 +106,10 @@ describe('a track cut off by a crash', () => {
     writeFileSync(cut, readFileSync(whole).subarray(0, pageStarts[5]! + 50));
     const wav = join(dir, 'not.ogg');
     writeFileSync(wav, 'RIFF....WAVE');
-    const ok = spawnSync(process.execPath, ['scripts/finalise-track.ts', cut], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [FINALISE, cut], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/cli\.ogg: repaired, dropped 50 torn bytes, now \d+\.\d{3} s/);
-    const bad = spawnSync(process.execPath, ['scripts/finalise-track.ts', wav], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [FINALISE, wav], { encoding: 'utf8' });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('not.ogg: not an Ogg file');
   });
