@@ -9,6 +9,7 @@ import { buildOpusHead, buildOpusTags } from '../../src/audio/opus-head.ts';
 import { MediaFormatError, openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { bestLag, correlation, decodeOggOpusFile, encodeOpusFrames, noise, rms, toMono, tone } from '../helpers/audio.ts';
+import { until } from '../helpers/until.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'roomrec-ogg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -115,7 +116,8 @@ describe('OggOpusWriter -> openOggOpus round trip', () => {
     const w = await OggOpusWriter.create({ path, flushIntervalMs: 50 });
     const packets = encodeOpusFrames(noise(200));
     for (const p of packets) w.writePacket(p, 960);
-    await new Promise((r) => setTimeout(r, 200));
+    // The writer's own timer puts the page out: waited for, with the test's deadline as the bound.
+    await until(async () => ((await collect(path).catch(() => [])).length >= packets.length ? true : undefined), 'the page on disk');
     const file = await openOggOpus(path);
     expect(file.truncated).toBe(true); // no EOS yet
     expect(await collect(path)).toEqual(packets);
