@@ -19,9 +19,7 @@ export const data = new SlashCommandBuilder()
   .setDescription('Record a voice channel: only people who opt in are recorded')
   .setContexts(InteractionContextType.Guild)
   .addSubcommand((sub) => sub.setName('start').setDescription('Start recording the voice channel you are in'))
-  .addSubcommand((sub) =>
-    sub.setName('stop').setDescription('Stop recording; the host gets a download link by DM'),
-  )
+  .addSubcommand((sub) => sub.setName('stop').setDescription('Stop recording; the host gets a download link by DM'))
   .addSubcommand((sub) => sub.setName('status').setDescription('Is this server recording, and who is being recorded?'));
 
 const PRIVATE = { flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const;
@@ -86,14 +84,12 @@ async function stop(raw: ChatInputCommandInteraction, deps: BotServices): Promis
   const isHost = room.hostId === interaction.user.id;
   const canManage = interaction.member.permissionsIn(room.channelId).has(PermissionFlagsBits.ManageChannels);
   if (!isHost && !canManage) {
-    throw new UserFacingError(
-      `Only the host (<@${room.hostId}>) or someone with the Manage Channels permission can stop this recording.`,
-    );
+    throw new UserFacingError(`Only the host (<@${room.hostId}>) or someone with the Manage Channels permission can stop this recording.`);
   }
   await interaction.reply({
     ...PRIVATE,
     content: isHost
-      ? 'Stopping. I\'ll DM you the download link in a few seconds.'
+      ? "Stopping. I'll DM you the download link in a few seconds."
       : `Stopping. The host (<@${room.hostId}>) gets the download link by DM.`,
   });
   await deps.rooms.stop(interaction.guild.id, interaction.user.id);

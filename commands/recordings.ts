@@ -30,17 +30,9 @@ export const data = new SlashCommandBuilder()
   .setDescription('Your recordings: list, get a download link, delete')
   .setContexts(InteractionContextType.Guild, InteractionContextType.BotDM)
   .addSubcommand((sub) => sub.setName('list').setDescription('Recordings you hosted, with their deletion dates'))
+  .addSubcommand((sub) => sub.setName('download').setDescription('DM me a fresh download link').addStringOption(recordingIdOption))
   .addSubcommand((sub) =>
-    sub
-      .setName('download')
-      .setDescription('DM me a fresh download link')
-      .addStringOption(recordingIdOption),
-  )
-  .addSubcommand((sub) =>
-    sub
-      .setName('delete')
-      .setDescription('Delete a recording now: tracks, mix and links')
-      .addStringOption(recordingIdOption),
+    sub.setName('delete').setDescription('Delete a recording now: tracks, mix and links').addStringOption(recordingIdOption),
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, deps: BotServices): Promise<void> {
@@ -90,8 +82,7 @@ async function download(interaction: ChatInputCommandInteraction, deps: BotServi
     );
   }
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const intro =
-    recording.state === 'mixing' ? preparingFreshLinkIntro(recording) : `Here's a fresh link to recording \`${recording.id}\`.`;
+  const intro = recording.state === 'mixing' ? preparingFreshLinkIntro(recording) : `Here's a fresh link to recording \`${recording.id}\`.`;
   const outcome = await deps.library.sendLink(recording, intro);
   await interaction.editReply({
     content:

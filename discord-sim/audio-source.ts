@@ -57,7 +57,7 @@ export function parseWav(buf: Buffer, name = 'WAV'): Pcm {
   let sampleRate = 0;
   let bits = 0;
   let data: Buffer | null = null;
-  for (let at = 12; at + 8 <= buf.length; ) {
+  for (let at = 12; at + 8 <= buf.length;) {
     const id = buf.toString('latin1', at, at + 4);
     const size = buf.readUInt32LE(at + 4);
     const body = buf.subarray(at + 8, Math.min(buf.length, at + 8 + size));
@@ -168,7 +168,8 @@ export function speechFromPcm(pcm: Pcm, gate: GateOptions = {}): Speech {
     // The encoder sees every frame (as a client's does), so a talk spurt starts from the real signal history.
     const opus = encoder.encode(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     if (decision === 'voice') frames.push({ offset: f * SAMPLES_PER_FRAME, opus, trailingSilence: false });
-    else if (decision === 'tail') frames.push({ offset: f * SAMPLES_PER_FRAME, opus: Buffer.from(OPUS_SILENCE_FRAME), trailingSilence: true });
+    else if (decision === 'tail')
+      frames.push({ offset: f * SAMPLES_PER_FRAME, opus: Buffer.from(OPUS_SILENCE_FRAME), trailingSilence: true });
   });
   return { frames, durationSamples: stereo.length / 2 };
 }
@@ -206,7 +207,13 @@ async function speechFromOggOpus(path: string, gate: GateOptions): Promise<Speec
 }
 
 /** A test tone as PCM (for tests and demos that need no file). */
-export function tonePcm(input: { seconds: number; frequency: number; sampleRate?: number; amplitude?: number; silenceAfter?: number }): Pcm {
+export function tonePcm(input: {
+  seconds: number;
+  frequency: number;
+  sampleRate?: number;
+  amplitude?: number;
+  silenceAfter?: number;
+}): Pcm {
   const rate = input.sampleRate ?? 48_000;
   const total = Math.round((input.seconds + (input.silenceAfter ?? 0)) * rate);
   const tone = Math.round(input.seconds * rate);

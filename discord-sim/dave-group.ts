@@ -138,7 +138,14 @@ export class DaveGroup {
     const session = new davey.DAVESession(1, userId, this.channelId);
     const keyPackage = session.getSerializedKeyPackage();
     session.setExternalSender(this.#o.externalSender.package());
-    this.#participants.set(userId, { kind: 'sim', userId, generation: (previous?.generation ?? 0) + 1, keyPackage, session, pending: null });
+    this.#participants.set(userId, {
+      kind: 'sim',
+      userId,
+      generation: (previous?.generation ?? 0) + 1,
+      keyPackage,
+      session,
+      pending: null,
+    });
     this.#reconcile();
   }
 
@@ -148,13 +155,25 @@ export class DaveGroup {
    */
   botConnected(link: BotLink): void {
     const previous = this.#participants.get(link.userId);
-    this.#participants.set(link.userId, { kind: 'bot', userId: link.userId, generation: previous?.generation ?? 0, keyPackage: null, link });
+    this.#participants.set(link.userId, {
+      kind: 'bot',
+      userId: link.userId,
+      generation: previous?.generation ?? 0,
+      keyPackage: null,
+      link,
+    });
   }
 
   /** A bot's key package (op 26): first join, or a re-initialised session after op 31 or a new identify. */
   botKeyPackage(link: BotLink, keyPackage: Buffer): void {
     const previous = this.#participants.get(link.userId);
-    this.#participants.set(link.userId, { kind: 'bot', userId: link.userId, generation: (previous?.generation ?? 0) + 1, keyPackage, link });
+    this.#participants.set(link.userId, {
+      kind: 'bot',
+      userId: link.userId,
+      generation: (previous?.generation ?? 0) + 1,
+      keyPackage,
+      link,
+    });
     this.#log('key-package', { userId: link.userId, keyPackage: fingerprint(keyPackage) });
     this.#reconcile();
   }
@@ -231,7 +250,9 @@ export class DaveGroup {
   /** Members whose committed key package is still the participant's current one: they hold the group state. */
   #holders(): Participant[] {
     return [...this.#members]
-      .map(([userId, generation]) => this.#participants.get(userId)?.generation === generation ? this.#participants.get(userId) : undefined)
+      .map(([userId, generation]) =>
+        this.#participants.get(userId)?.generation === generation ? this.#participants.get(userId) : undefined,
+      )
       .filter((p): p is Participant => p !== undefined && this.#live(p));
   }
 
@@ -264,7 +285,16 @@ export class DaveGroup {
     if (removes.length === 0 && adds.length === 0) return;
     const removeMessages = removes.map((r) => this.#o.externalSender.removeProposal(this.groupId, this.#epoch, r.leaf));
     const payload = proposalsPayload([...removeMessages, ...addMessages]);
-    const change: Change = { epoch: this.#epoch, removes, adds, payload, committed: false, transitionId: 0, awaitingReady: new Set(), timer: null };
+    const change: Change = {
+      epoch: this.#epoch,
+      removes,
+      adds,
+      payload,
+      committed: false,
+      transitionId: 0,
+      awaitingReady: new Set(),
+      timer: null,
+    };
     this.#change = change;
     change.timer = setTimeout(() => this.#retry(change), this.#o.commitTimeoutMs);
     this.#log('proposals', { epoch: Number(this.#epoch), removes: removes.map((r) => r.userId), adds: adds.map((a) => a.userId) });
@@ -277,13 +307,18 @@ export class DaveGroup {
       // Every member processes the proposals (the winning commit refers to them); each also commits.
       let result: { commit?: Buffer | null; welcome?: Buffer | null };
       try {
-        result = holder.session.processProposals(PROPOSALS_APPEND, payload.subarray(1), recognised.filter((id) => id !== holder.userId));
+        result = holder.session.processProposals(
+          PROPOSALS_APPEND,
+          payload.subarray(1),
+          recognised.filter((id) => id !== holder.userId),
+        );
       } catch (error) {
         this.#log('sim-failed', { userId: holder.userId, step: 'proposals', error: String(error) });
         continue;
       }
       const { commit, welcome } = result;
-      if (commit && !this.faults.simsWithholdCommits) setTimeout(() => this.#onCommit(holder.userId, commit, welcome ?? null), this.#o.simCommitDelayMs);
+      if (commit && !this.faults.simsWithholdCommits)
+        setTimeout(() => this.#onCommit(holder.userId, commit, welcome ?? null), this.#o.simCommitDelayMs);
     }
   }
 
@@ -337,7 +372,10 @@ export class DaveGroup {
         this.#log('commit-withheld', { userId, transitionId: change.transitionId });
         continue;
       }
-      participant.link.sendBinary(isNew ? VoiceOpcodes.DaveMlsWelcome : VoiceOpcodes.DaveMlsAnnounceCommitTransition, Buffer.concat([id, message]));
+      participant.link.sendBinary(
+        isNew ? VoiceOpcodes.DaveMlsWelcome : VoiceOpcodes.DaveMlsAnnounceCommitTransition,
+        Buffer.concat([id, message]),
+      );
       if (change.transitionId !== 0 && participant.link.live()) change.awaitingReady.add(userId);
     }
     if (change.transitionId === 0 || change.awaitingReady.size === 0) {
@@ -354,7 +392,9 @@ export class DaveGroup {
     for (const participant of this.#participants.values()) {
       if (participant.kind === 'bot') {
         if (change.transitionId !== 0 && this.#members.get(participant.userId) === participant.generation) {
-          participant.link.sendJson(VoiceOpcodes.DaveExecuteTransition, { transition_id: change.transitionId } satisfies VoiceDaveExecuteTransitionData);
+          participant.link.sendJson(VoiceOpcodes.DaveExecuteTransition, {
+            transition_id: change.transitionId,
+          } satisfies VoiceDaveExecuteTransitionData);
         }
         continue;
       }

@@ -38,12 +38,24 @@ export interface DeliveryPlan {
  * Decides, for each frame, what the network does to it. Pure: the same faults, seed and frame count always
  * give the same plan, so a failing run can be replayed exactly.
  */
-export function planDeliveries(frameCount: number, faults: NetworkFaults, random: () => number = mulberry32(faults.seed ?? 1)): DeliveryPlan {
+export function planDeliveries(
+  frameCount: number,
+  faults: NetworkFaults,
+  random: () => number = mulberry32(faults.seed ?? 1),
+): DeliveryPlan {
   const fates: FrameFate[] = [];
   const deliveries: Delivery[] = [];
   for (let frame = 0; frame < frameCount; frame++) {
     // Draw every decision for every frame so that changing one probability does not reshuffle the others.
-    const [lossDraw, malformedDraw, badTagDraw, dupDraw, reorderDraw, jitterDraw, dupJitterDraw] = Array.from({ length: 7 }, random) as [number, number, number, number, number, number, number];
+    const [lossDraw, malformedDraw, badTagDraw, dupDraw, reorderDraw, jitterDraw, dupJitterDraw] = Array.from({ length: 7 }, random) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const jitter = (draw: number) => (faults.jitterMs ?? 0) * draw;
     let delayMs = jitter(jitterDraw);
     if (reorderDraw < (faults.reorder ?? 0)) delayMs += FRAME_MS + 1;

@@ -148,7 +148,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         socket.close(GatewayCloseCodes.DecodeError, 'Error while decoding payload.');
         return;
       }
-      log.add({ kind: 'gateway-in', op: packet.op, d: packet.op === GatewayOpcodes.Identify ? { ...packet.d, token: '[redacted]' } : packet.d });
+      log.add({
+        kind: 'gateway-in',
+        op: packet.op,
+        d: packet.op === GatewayOpcodes.Identify ? { ...packet.d, token: '[redacted]' } : packet.d,
+      });
       onPacket(socket, packet.op, packet.d ?? {});
     });
     ws.on('close', () => {
@@ -163,10 +167,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return;
       case GatewayOpcodes.Identify: {
         if (socket.session) return socket.close(GatewayCloseCodes.AlreadyAuthenticated, 'Already authenticated.');
-        if (d.token !== options.token && d.token !== `Bot ${options.token}`) return socket.close(GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
+        if (d.token !== options.token && d.token !== `Bot ${options.token}`)
+          return socket.close(GatewayCloseCodes.AuthenticationFailed, 'Authentication failed.');
         const intents = Number(d.intents);
         if (!Number.isInteger(intents) || intents < 0) return socket.close(GatewayCloseCodes.InvalidIntents, 'Invalid intent(s).');
-        if ((intents & PRIVILEGED & ~options.privilegedIntents) !== 0) return socket.close(GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
+        if ((intents & PRIVILEGED & ~options.privilegedIntents) !== 0)
+          return socket.close(GatewayCloseCodes.DisallowedIntents, 'Disallowed intent(s).');
         socket.identifyCompress = d.compress === true;
         const session: Session = { id: randomBytes(16).toString('hex'), intents, seq: 0, sent: [], socket };
         socket.session = session;
@@ -194,7 +200,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       case GatewayOpcodes.Resume: {
         const session = sessions.get(String(d.session_id));
-        if (!session || d.token !== options.token && d.token !== `Bot ${options.token}`) {
+        if (!session || (d.token !== options.token && d.token !== `Bot ${options.token}`)) {
           socket.send({ op: GatewayOpcodes.InvalidSession, d: false, s: null, t: null });
           return;
         }

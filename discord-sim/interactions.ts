@@ -108,16 +108,20 @@ function parseOptions(
   resolveUser: (word: string) => string,
   userIds: string[],
 ): APIApplicationCommandInteractionDataOption[] {
-  const sub = declared.filter((o) => o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup);
+  const sub = declared.filter(
+    (o) => o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup,
+  );
   if (sub.length > 0) {
     const [word, ...rest] = words;
     const chosen = sub.find((o) => o.name === word);
     if (!chosen) throw new Error(`discord-sim: ${path} needs one of: ${sub.map((o) => o.name).join(', ')} (got ${word ?? 'nothing'})`);
-    return [{
-      type: chosen.type,
-      name: chosen.name,
-      options: parseOptions(`${path} ${chosen.name}`, chosen.options ?? [], rest, resolveUser, userIds),
-    } as APIApplicationCommandInteractionDataOption];
+    return [
+      {
+        type: chosen.type,
+        name: chosen.name,
+        options: parseOptions(`${path} ${chosen.name}`, chosen.options ?? [], rest, resolveUser, userIds),
+      } as APIApplicationCommandInteractionDataOption,
+    ];
   }
   const named = new Map<string, string>();
   const positional: string[] = [];
@@ -137,13 +141,23 @@ function parseOptions(
       if (option.required) throw new Error(`discord-sim: ${path} requires option "${option.name}"`);
       continue;
     }
-    out.push({ type: option.type, name: option.name, value: convert(path, option, raw, resolveUser, userIds) } as APIApplicationCommandInteractionDataOption);
+    out.push({
+      type: option.type,
+      name: option.name,
+      value: convert(path, option, raw, resolveUser, userIds),
+    } as APIApplicationCommandInteractionDataOption);
   }
   if (positional.length > 0) throw new Error(`discord-sim: ${path} got unexpected words: ${positional.join(' ')}`);
   return out;
 }
 
-function convert(path: string, option: OptionJSON, raw: string, resolveUser: (word: string) => string, userIds: string[]): string | number | boolean {
+function convert(
+  path: string,
+  option: OptionJSON,
+  raw: string,
+  resolveUser: (word: string) => string,
+  userIds: string[],
+): string | number | boolean {
   const fail = (what: string): never => {
     throw new Error(`discord-sim: ${path} option "${option.name}" expects ${what}, got "${raw}"`);
   };

@@ -125,7 +125,10 @@ async function handle(
     'x-ratelimit-remaining': String(bucket.remaining),
     'x-ratelimit-reset': (bucket.resetAt / 1000).toFixed(3),
     'x-ratelimit-reset-after': bucket.resetAfter.toFixed(3),
-    'x-ratelimit-bucket': createHash('sha1').update(route?.template ?? 'unknown').digest('hex').slice(0, 16),
+    'x-ratelimit-bucket': createHash('sha1')
+      .update(route?.template ?? 'unknown')
+      .digest('hex')
+      .slice(0, 16),
   };
   if (reply.status === 429) {
     headers['retry-after'] = String(Math.ceil(bucket.resetAfter));
@@ -200,7 +203,12 @@ function takeFromBucket(
   }
   const limited = bucket.used >= limits.limit;
   if (!limited) bucket.used += 1;
-  return { remaining: Math.max(0, limits.limit - bucket.used), resetAt: bucket.resetAt, resetAfter: (bucket.resetAt - now) / 1000, limited };
+  return {
+    remaining: Math.max(0, limits.limit - bucket.used),
+    resetAt: bucket.resetAt,
+    resetAfter: (bucket.resetAt - now) / 1000,
+    limited,
+  };
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -253,10 +261,16 @@ function buildRoutes(ctx: RestContext): Route[] {
   const validateMessageBody = (body: Record<string, unknown>, files: unknown[]) => {
     const content = typeof body.content === 'string' ? body.content : '';
     if (content.length > 2000) {
-      throw new DiscordHttpError(400, 50035, 'Invalid Form Body', { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] } });
+      throw new DiscordHttpError(400, 50035, 'Invalid Form Body', {
+        content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] },
+      });
     }
-    const hasSomething = content.length > 0 || (Array.isArray(body.embeds) && body.embeds.length > 0) ||
-      (Array.isArray(body.components) && body.components.length > 0) || files.length > 0 || body.poll !== undefined;
+    const hasSomething =
+      content.length > 0 ||
+      (Array.isArray(body.embeds) && body.embeds.length > 0) ||
+      (Array.isArray(body.components) && body.components.length > 0) ||
+      files.length > 0 ||
+      body.poll !== undefined;
     if (!hasSomething) throw new DiscordHttpError(400, 50006, 'Cannot send an empty message');
   };
   const interactionByToken = (applicationId: string, token: string): InteractionRecord => {
@@ -272,7 +286,8 @@ function buildRoutes(ctx: RestContext): Route[] {
   const webhookMessage = (record: InteractionRecord, messageId: string): StoredMessage => {
     if (messageId === '@original') return originalOf(record);
     const stored = world.messages.get(messageId);
-    if (!stored || stored.message.channel_id !== record.channelId || stored.message.webhook_id !== world.applicationId) throw unknownMessage();
+    if (!stored || stored.message.channel_id !== record.channelId || stored.message.webhook_id !== world.applicationId)
+      throw unknownMessage();
     return stored;
   };
   const guildOf = (guildId: string) => {
@@ -310,7 +325,12 @@ function buildRoutes(ctx: RestContext): Route[] {
   return [
     compile('GET', '/gateway', () => ok({ url: ctx.gatewayUrl() }), false),
     compile('GET', '/gateway/bot', () =>
-      ok({ url: ctx.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 } })),
+      ok({
+        url: ctx.gatewayUrl(),
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+      }),
+    ),
     compile('GET', '/users/@me', () => ok({ ...world.apiUser(botId), verified: true, mfa_enabled: false, flags: 0 })),
     compile('GET', '/users/:user', (req) => {
       if (!world.users.has(req.params.user ?? '')) throw new DiscordHttpError(404, 10013, 'Unknown User');
@@ -321,76 +341,116 @@ function buildRoutes(ctx: RestContext): Route[] {
 
     compile('GET', '/applications/:app/commands', (req) => ok(ctx.commands.list(commandsScope(req)))),
     compile('PUT', '/applications/:app/commands', (req) => ok(ctx.commands.put(commandsScope(req), asArray(req.body)))),
-    compile('POST', '/applications/:app/commands', (req) => ({ status: 201, body: ctx.commands.add(commandsScope(req), req.body as never) })),
+    compile('POST', '/applications/:app/commands', (req) => ({
+      status: 201,
+      body: ctx.commands.add(commandsScope(req), req.body as never),
+    })),
     compile('GET', '/applications/:app/guilds/:guild/commands', (req) => ok(ctx.commands.list(commandsScope(req)))),
     compile('PUT', '/applications/:app/guilds/:guild/commands', (req) => ok(ctx.commands.put(commandsScope(req), asArray(req.body)))),
-    compile('POST', '/applications/:app/guilds/:guild/commands', (req) => ({ status: 201, body: ctx.commands.add(commandsScope(req), req.body as never) })),
+    compile('POST', '/applications/:app/guilds/:guild/commands', (req) => ({
+      status: 201,
+      body: ctx.commands.add(commandsScope(req), req.body as never),
+    })),
 
-    compile('POST', '/interactions/:id/:token/callback', (req) => {
-      const record = ctx.interactions.get(req.params.id ?? '');
-      if (!record || record.token !== req.params.token) throw unknownInteraction();
-      req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
-      if (Date.now() - record.createdAt > INITIAL_RESPONSE_MS) throw unknownInteraction();
-      if (record.responded) throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
-      const type = Number(req.body.type);
-      const data = (req.body.data ?? {}) as Record<string, unknown>;
-      const flags = typeof data.flags === 'number' ? data.flags : 0;
-      let message: StoredMessage | null = null;
-      if (type === InteractionResponseType.ChannelMessageWithSource) {
-        validateMessageBody(data, req.files);
-        message = createInteractionMessage(ctx, record, data, flags);
-      } else if (type === InteractionResponseType.DeferredChannelMessageWithSource) {
-        message = createInteractionMessage(ctx, record, { flags: flags | MessageFlags.Loading }, flags | MessageFlags.Loading);
-      } else if (type !== InteractionResponseType.Modal && type !== InteractionResponseType.DeferredMessageUpdate && type !== InteractionResponseType.UpdateMessage) {
-        throw new DiscordHttpError(400, 50035, 'Invalid Form Body', { type: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: `Value must be one of valid callback types.` }] } });
-      }
-      record.responded = true;
-      record.callbackType = type;
-      if (message) {
-        record.originalMessageId = message.message.id;
-        record.ephemeral = (flags & MessageFlags.Ephemeral) !== 0;
-      }
-      if (req.query.get('with_response') !== 'true') return noContent();
-      return ok({
-        interaction: {
-          id: record.id,
-          type: 2,
-          response_message_id: message?.message.id,
-          response_message_loading: type === InteractionResponseType.DeferredChannelMessageWithSource,
-          response_message_ephemeral: record.ephemeral,
-        },
-        resource: { type, ...(message && type === InteractionResponseType.ChannelMessageWithSource ? { message: world.messageView(message) } : {}) },
-      });
-    }, false),
+    compile(
+      'POST',
+      '/interactions/:id/:token/callback',
+      (req) => {
+        const record = ctx.interactions.get(req.params.id ?? '');
+        if (!record || record.token !== req.params.token) throw unknownInteraction();
+        req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
+        if (Date.now() - record.createdAt > INITIAL_RESPONSE_MS) throw unknownInteraction();
+        if (record.responded) throw new DiscordHttpError(400, 40060, 'Interaction has already been acknowledged.');
+        const type = Number(req.body.type);
+        const data = (req.body.data ?? {}) as Record<string, unknown>;
+        const flags = typeof data.flags === 'number' ? data.flags : 0;
+        let message: StoredMessage | null = null;
+        if (type === InteractionResponseType.ChannelMessageWithSource) {
+          validateMessageBody(data, req.files);
+          message = createInteractionMessage(ctx, record, data, flags);
+        } else if (type === InteractionResponseType.DeferredChannelMessageWithSource) {
+          message = createInteractionMessage(ctx, record, { flags: flags | MessageFlags.Loading }, flags | MessageFlags.Loading);
+        } else if (
+          type !== InteractionResponseType.Modal &&
+          type !== InteractionResponseType.DeferredMessageUpdate &&
+          type !== InteractionResponseType.UpdateMessage
+        ) {
+          throw new DiscordHttpError(400, 50035, 'Invalid Form Body', {
+            type: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: `Value must be one of valid callback types.` }] },
+          });
+        }
+        record.responded = true;
+        record.callbackType = type;
+        if (message) {
+          record.originalMessageId = message.message.id;
+          record.ephemeral = (flags & MessageFlags.Ephemeral) !== 0;
+        }
+        if (req.query.get('with_response') !== 'true') return noContent();
+        return ok({
+          interaction: {
+            id: record.id,
+            type: 2,
+            response_message_id: message?.message.id,
+            response_message_loading: type === InteractionResponseType.DeferredChannelMessageWithSource,
+            response_message_ephemeral: record.ephemeral,
+          },
+          resource: {
+            type,
+            ...(message && type === InteractionResponseType.ChannelMessageWithSource ? { message: world.messageView(message) } : {}),
+          },
+        });
+      },
+      false,
+    ),
 
-    compile('GET', '/webhooks/:app/:token/messages/:message', (req) => {
-      const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
-      req.note = { interactionId: record.id, channelId: record.channelId };
-      return ok(world.messageView(webhookMessage(record, req.params.message ?? '')));
-    }, false),
-    compile('PATCH', '/webhooks/:app/:token/messages/:message', (req) => {
-      const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
-      req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
-      const stored = webhookMessage(record, req.params.message ?? '');
-      const flags = (typeof stored.message.flags === 'number' ? stored.message.flags : 0) & ~MessageFlags.Loading;
-      world.editMessage(stored, { ...req.body, flags });
-      return ok(world.messageView(stored));
-    }, false),
-    compile('DELETE', '/webhooks/:app/:token/messages/:message', (req) => {
-      const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
-      req.note = { interactionId: record.id, channelId: record.channelId };
-      world.deleteMessage(webhookMessage(record, req.params.message ?? ''));
-      return noContent();
-    }, false),
-    compile('POST', '/webhooks/:app/:token', (req) => {
-      const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
-      req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
-      if (!record.responded) throw unknownWebhook();
-      validateMessageBody(req.body, req.files);
-      const flags = typeof req.body.flags === 'number' ? req.body.flags : 0;
-      const stored = createInteractionMessage(ctx, record, req.body, flags);
-      return ok(world.messageView(stored));
-    }, false),
+    compile(
+      'GET',
+      '/webhooks/:app/:token/messages/:message',
+      (req) => {
+        const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
+        req.note = { interactionId: record.id, channelId: record.channelId };
+        return ok(world.messageView(webhookMessage(record, req.params.message ?? '')));
+      },
+      false,
+    ),
+    compile(
+      'PATCH',
+      '/webhooks/:app/:token/messages/:message',
+      (req) => {
+        const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
+        req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
+        const stored = webhookMessage(record, req.params.message ?? '');
+        const flags = (typeof stored.message.flags === 'number' ? stored.message.flags : 0) & ~MessageFlags.Loading;
+        world.editMessage(stored, { ...req.body, flags });
+        return ok(world.messageView(stored));
+      },
+      false,
+    ),
+    compile(
+      'DELETE',
+      '/webhooks/:app/:token/messages/:message',
+      (req) => {
+        const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
+        req.note = { interactionId: record.id, channelId: record.channelId };
+        world.deleteMessage(webhookMessage(record, req.params.message ?? ''));
+        return noContent();
+      },
+      false,
+    ),
+    compile(
+      'POST',
+      '/webhooks/:app/:token',
+      (req) => {
+        const record = interactionByToken(req.params.app ?? '', req.params.token ?? '');
+        req.note = { interactionId: record.id, channelId: record.channelId, userId: record.userId };
+        if (!record.responded) throw unknownWebhook();
+        validateMessageBody(req.body, req.files);
+        const flags = typeof req.body.flags === 'number' ? req.body.flags : 0;
+        const stored = createInteractionMessage(ctx, record, req.body, flags);
+        return ok(world.messageView(stored));
+      },
+      false,
+    ),
 
     compile('GET', '/channels/:channel', (req) => {
       channelOf(req.params.channel ?? '');
@@ -411,7 +471,8 @@ function buildRoutes(ctx: RestContext): Route[] {
       const channel = channelOf(channelId);
       req.note = { channelId, ...(channel.recipientId ? { userId: channel.recipientId } : {}) };
       if (channel.type === ChannelType.DM) {
-        if (world.requireUser(channel.recipientId ?? '').dmsClosed) throw new DiscordHttpError(403, 50007, 'Cannot send messages to this user');
+        if (world.requireUser(channel.recipientId ?? '').dmsClosed)
+          throw new DiscordHttpError(403, 50007, 'Cannot send messages to this user');
       } else if (!world.can(botId, channelId, 'SendMessages')) throw missingPermissions();
       validateMessageBody(req.body, req.files);
       const stored = world.createMessage({ channelId, authorId: botId, body: req.body });
@@ -462,7 +523,12 @@ function buildRoutes(ctx: RestContext): Route[] {
       const after = req.query.get('after');
       const limit = Math.min(100, Number(req.query.get('limit') ?? 25));
       const ids = after ? users.filter((id) => BigInt(id) > BigInt(after)) : users;
-      return ok([...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)).slice(0, limit).map((id) => world.apiUser(id)));
+      return ok(
+        [...ids]
+          .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+          .slice(0, limit)
+          .map((id) => world.apiUser(id)),
+      );
     }),
     compile('DELETE', '/channels/:channel/messages/:message/reactions', (req) => {
       req.note = { channelId: req.params.channel };
@@ -481,14 +547,18 @@ function buildRoutes(ctx: RestContext): Route[] {
       req.note = { channelId };
       if (channel.type !== ChannelType.GuildVoice) throw new DiscordHttpError(400, 50024, 'Cannot execute action on this channel type');
       const connected = world.voiceStates.get(botId)?.channelId === channelId;
-      if (!world.can(botId, channelId, 'ManageChannels') && !(connected && world.can(botId, channelId, 'SetVoiceChannelStatus'))) throw missingPermissions();
+      if (!world.can(botId, channelId, 'ManageChannels') && !(connected && world.can(botId, channelId, 'SetVoiceChannelStatus')))
+        throw missingPermissions();
       channel.status = typeof req.body.status === 'string' && req.body.status.length > 0 ? req.body.status : null;
       world.dispatch('VOICE_CHANNEL_STATUS_UPDATE', { id: channelId, guild_id: world.guildId, status: channel.status }, 1);
       return noContent();
     }),
     compile('POST', '/users/@me/channels', (req) => {
       const recipient = String((req.body.recipient_id as string | undefined) ?? '');
-      if (!world.users.has(recipient)) throw new DiscordHttpError(400, 50035, 'Invalid Form Body', { recipient_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Unknown user' }] } });
+      if (!world.users.has(recipient))
+        throw new DiscordHttpError(400, 50035, 'Invalid Form Body', {
+          recipient_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Unknown user' }] },
+        });
       req.note = { userId: recipient };
       const channelId = world.dmChannelFor(recipient);
       req.note.channelId = channelId;
@@ -497,7 +567,10 @@ function buildRoutes(ctx: RestContext): Route[] {
 
     compile('GET', '/guilds/:guild', (req) => {
       guildOf(req.params.guild ?? '');
-      return ok({ ...world.apiGuild(), ...(req.query.get('with_counts') === 'true' ? { approximate_member_count: world.members.size, approximate_presence_count: 0 } : {}) });
+      return ok({
+        ...world.apiGuild(),
+        ...(req.query.get('with_counts') === 'true' ? { approximate_member_count: world.members.size, approximate_presence_count: 0 } : {}),
+      });
     }),
     compile('GET', '/guilds/:guild/channels', (req) => {
       guildOf(req.params.guild ?? '');
@@ -513,7 +586,9 @@ function buildRoutes(ctx: RestContext): Route[] {
       if (!world.can(botId, world.textChannelId, 'ChangeNickname')) throw missingPermissions();
       const nick = req.body.nick;
       if (typeof nick === 'string' && nick.length > 32) {
-        throw new DiscordHttpError(400, 50035, 'Invalid Form Body', { nick: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 32 in length.' }] } });
+        throw new DiscordHttpError(400, 50035, 'Invalid Form Body', {
+          nick: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 32 in length.' }] },
+        });
       }
       world.setBotNick(typeof nick === 'string' && nick.length > 0 ? nick : null);
       return ok(world.apiMember(botId));
@@ -534,7 +609,12 @@ function buildRoutes(ctx: RestContext): Route[] {
   ];
 }
 
-function createInteractionMessage(ctx: RestContext, record: InteractionRecord, body: Record<string, unknown>, flags: number): StoredMessage {
+function createInteractionMessage(
+  ctx: RestContext,
+  record: InteractionRecord,
+  body: Record<string, unknown>,
+  flags: number,
+): StoredMessage {
   return ctx.world.createMessage({
     channelId: record.channelId,
     authorId: ctx.world.bot.id,
@@ -561,7 +641,6 @@ export function messageText(message: APIMessage): string {
   }
   return parts.filter((p) => p.length > 0).join('\n');
 }
-
 
 export function listen(server: Server | import('node:https').Server): Promise<void> {
   return new Promise((resolve, reject) => {

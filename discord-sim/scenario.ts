@@ -132,13 +132,22 @@ function checkScenario(input: unknown, baseDir: string): Checked {
     ...(rawCommands ?? []).flatMap((raw, i) => unknownKeys(raw, commandSchema.shape, `commands[${i}]`)),
   ];
   const complete =
-    issues.length === 0 && name !== undefined && host !== undefined && endAt !== undefined && network !== undefined && rawSpeakers !== undefined;
+    issues.length === 0 &&
+    name !== undefined &&
+    host !== undefined &&
+    endAt !== undefined &&
+    network !== undefined &&
+    rawSpeakers !== undefined;
   const scenario: Scenario | null = complete
     ? {
-        name, host, endAt, network,
+        name,
+        host,
+        endAt,
+        network,
         speakers: speakers.filter((sp): sp is ScenarioSpeaker => sp !== undefined),
         commands: commands.filter((c): c is Command => c !== undefined),
-        baseDir, unknownFields,
+        baseDir,
+        unknownFields,
       }
     : null;
   return { scenario, issues, rawSpeakers: rawSpeakers ?? [] };
@@ -146,7 +155,9 @@ function checkScenario(input: unknown, baseDir: string): Checked {
 
 function unknownKeys(raw: unknown, shape: Record<string, unknown>, at: string): string[] {
   if (!isRecord(raw)) return [];
-  return Object.keys(raw).filter((k) => !Object.hasOwn(shape, k)).map((k) => (at ? `${at}.${k}` : k));
+  return Object.keys(raw)
+    .filter((k) => !Object.hasOwn(shape, k))
+    .map((k) => (at ? `${at}.${k}` : k));
 }
 
 /** Validates a parsed JSON value (stages 1 and 2, no file system); every problem is reported at once with its field path. */
@@ -187,14 +198,19 @@ function crossCheck(s: {
     const leave = sp.leaveAt ?? Infinity;
     if (sp.leaveAt != null && sp.leaveAt <= sp.joinAt) issues.push({ path: at('leaveAt'), message: `must be after joinAt (${sp.joinAt})` });
     if (sp.consentAt != null && (sp.consentAt < sp.joinAt || sp.consentAt >= leave)) {
-      issues.push({ path: at('consentAt'), message: `must be while the speaker is in the channel (joinAt ${sp.joinAt}${sp.leaveAt != null ? `, leaveAt ${sp.leaveAt}` : ''})` });
+      issues.push({
+        path: at('consentAt'),
+        message: `must be while the speaker is in the channel (joinAt ${sp.joinAt}${sp.leaveAt != null ? `, leaveAt ${sp.leaveAt}` : ''})`,
+      });
     }
     if (sp.withdrawAt != null) {
-      if (sp.consentAt == null) issues.push({ path: at('withdrawAt'), message: 'needs consentAt: a speaker can only withdraw a reaction they added' });
+      if (sp.consentAt == null)
+        issues.push({ path: at('withdrawAt'), message: 'needs consentAt: a speaker can only withdraw a reaction they added' });
       else if (sp.withdrawAt <= sp.consentAt) issues.push({ path: at('withdrawAt'), message: `must be after consentAt (${sp.consentAt})` });
     }
     sp.speakAt.forEach((t, k) => {
-      if (t < sp.joinAt || t >= leave) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is outside the time the speaker is in the channel` });
+      if (t < sp.joinAt || t >= leave)
+        issues.push({ path: at(`speakAt[${k}]`), message: `${t} is outside the time the speaker is in the channel` });
       if (t >= endAt) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is at or after endAt (${endAt})` });
     });
     for (const field of ['joinAt', 'consentAt', 'withdrawAt', 'leaveAt'] as const) {
@@ -202,11 +218,14 @@ function crossCheck(s: {
       if (value != null && value > endAt) issues.push({ path: at(field), message: `${value} is after endAt (${endAt})` });
     }
   });
-  if (s.ids && s.host !== undefined && !ids.has(s.host)) issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
+  if (s.ids && s.host !== undefined && !ids.has(s.host))
+    issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
   s.commands.forEach((c, i) => {
     if (!c) return;
-    if (s.ids && !ids.has(c.user)) issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
-    if ((c.slash === undefined) === (c.dm === undefined)) issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash" or "dm"' });
+    if (s.ids && !ids.has(c.user))
+      issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
+    if ((c.slash === undefined) === (c.dm === undefined))
+      issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash" or "dm"' });
     if (c.at > endAt) issues.push({ path: `commands[${i}].at`, message: `${c.at} is after endAt (${endAt})` });
   });
   return issues;
@@ -229,7 +248,9 @@ export async function loadScenarioWithSpeech(file: string): Promise<LoadedScenar
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ScenarioError(file, [{ path: '', message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` }]);
+    throw new ScenarioError(file, [
+      { path: '', message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})` },
+    ]);
   }
   let json: unknown;
   try {
@@ -275,10 +296,15 @@ function describeAudioError(path: string, error: unknown): string {
   if (code === 'EISDIR') return `${path} is a directory, not an audio file`;
   if (code === 'EACCES') return `${path}: permission denied`;
   // A header field pointing past the end of the file: the reader ran off the buffer.
-  if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS') return `${path}: cut short or damaged (a header points past the end of the file)`;
+  if (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_OUT_OF_BOUNDS')
+    return `${path}: cut short or damaged (a header points past the end of the file)`;
   const message = error instanceof Error ? error.message : String(error);
   // The loader names the file itself, prefixed for log readers; here the path comes first, once.
-  const reason = message.replace(/^discord-sim: /, '').replace(`${path}: `, '').replace(`${path} `, '').replace(/^is /, '');
+  const reason = message
+    .replace(/^discord-sim: /, '')
+    .replace(`${path}: `, '')
+    .replace(`${path} `, '')
+    .replace(/^is /, '');
   return `${path}: ${reason}`;
 }
 
@@ -318,7 +344,10 @@ export function timeline(s: Scenario): TimedAction[] {
     sp.speakAt.forEach((at, utterance) => out.push({ at, action: { kind: 'speak', speaker: sp.id, utterance } }));
   }
   for (const c of s.commands) {
-    out.push({ at: c.at, action: c.slash !== undefined ? { kind: 'slash', speaker: c.user, text: c.slash } : { kind: 'dm', speaker: c.user, text: c.dm ?? '' } });
+    out.push({
+      at: c.at,
+      action: c.slash !== undefined ? { kind: 'slash', speaker: c.user, text: c.slash } : { kind: 'dm', speaker: c.user, text: c.dm ?? '' },
+    });
   }
   out.push({ at: s.endAt, action: { kind: 'end' } });
   return out.sort((a, b) => a.at - b.at || ORDER[a.action.kind] - ORDER[b.action.kind]);
@@ -370,7 +399,9 @@ export interface PlayOptions {
 
 /** Loads every speaker's audio once (WAV is encoded to Opus here, before the clock starts). */
 export async function loadScenarioSpeech(sim: DiscordSim, scenario: Scenario): Promise<Map<string, Speech>> {
-  const entries = await Promise.all(scenario.speakers.map(async (sp) => [sp.id, await sim.loadSpeech(resolve(scenario.baseDir, sp.audio))] as const));
+  const entries = await Promise.all(
+    scenario.speakers.map(async (sp) => [sp.id, await sim.loadSpeech(resolve(scenario.baseDir, sp.audio))] as const),
+  );
   return new Map(entries);
 }
 
@@ -405,11 +436,13 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
   let ended = false;
 
   const outcome = async (): Promise<ScenarioOutcome> => {
-    await Promise.all(slashes.map(async (s) => {
-      const record = s.interactionId ? sim.interaction(s.interactionId) : undefined;
-      const reply = record ? await sim.waitForInteractionResponse(record, 1).catch(() => null) : null;
-      s.reply = reply ? reply.content : null;
-    }));
+    await Promise.all(
+      slashes.map(async (s) => {
+        const record = s.interactionId ? sim.interaction(s.interactionId) : undefined;
+        const reply = record ? await sim.waitForInteractionResponse(record, 1).catch(() => null) : null;
+        s.reply = reply ? reply.content : null;
+      }),
+    );
     const speakerOf = new Map(Object.entries(userIds).map(([speaker, id]) => [id, speaker]));
     const dms = sim.allDms().map((dm) => ({ to: speakerOf.get(dm.userId) ?? dm.userId, text: dm.text, links: extractLinks(dm.text) }));
     return { events, consent, dms, slashes, userIds };
@@ -444,11 +477,22 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
           const audio = speech.get(action.speaker);
           if (!entry || !audio) throw new Error(`no audio loaded for ${action.speaker}`);
           // The utterance starts at its scheduled instant even if this timer fired late: RTP timestamps stay exact.
-          utterances.push(sim.speak(userId, audio, { at: startedAt + timed.at * 1000, faults: utteranceFaults(scenario.network, entry.index, action.utterance) }));
+          utterances.push(
+            sim.speak(userId, audio, {
+              at: startedAt + timed.at * 1000,
+              faults: utteranceFaults(scenario.network, entry.index, action.utterance),
+            }),
+          );
           break;
         }
         case 'slash': {
-          const slash: ScenarioOutcome['slashes'][number] = { speaker: action.speaker, text: action.text, at: event.actualAt, interactionId: null, reply: null };
+          const slash: ScenarioOutcome['slashes'][number] = {
+            speaker: action.speaker,
+            text: action.text,
+            at: event.actualAt,
+            interactionId: null,
+            reply: null,
+          };
           slashes.push(slash);
           slash.interactionId = sim.slash(userId, action.text).id;
           break;
@@ -477,10 +521,13 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
   };
 
   for (const timed of timeline(scenario)) {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      perform(timed);
-    }, Math.max(0, startedAt + timed.at * 1000 - sim.clock()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        perform(timed);
+      },
+      Math.max(0, startedAt + timed.at * 1000 - sim.clock()),
+    );
     timers.add(timer);
   }
 

@@ -182,7 +182,8 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     if (!channel || channel.type !== ChannelType.GuildVoice) return void denied('not a voice channel');
     if (!world.can(botId, channel.id, 'ViewChannel', 'Connect')) return void denied('missing Connect');
     const occupants = world.usersInVoice(channel.id).filter((id) => id !== botId).length;
-    if (channel.userLimit > 0 && occupants >= channel.userLimit && !world.can(botId, channel.id, 'MoveMembers')) return void denied('channel full');
+    if (channel.userLimit > 0 && occupants >= channel.userLimit && !world.can(botId, channel.id, 'MoveMembers'))
+      return void denied('channel full');
 
     const existing = voice.session(world.guildId);
     const alive = existing?.ws !== null && existing?.ws !== undefined;
@@ -191,7 +192,13 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       voice.update(world.guildId, { channelId: channel.id, selfDeaf: request.selfDeaf });
       return;
     }
-    const session = voice.allocate({ guildId: world.guildId, userId: botId, sessionId: request.sessionId, channelId: channel.id, selfDeaf: request.selfDeaf });
+    const session = voice.allocate({
+      guildId: world.guildId,
+      userId: botId,
+      sessionId: request.sessionId,
+      channelId: channel.id,
+      selfDeaf: request.selfDeaf,
+    });
     world.dispatch('VOICE_SERVER_UPDATE', { token: session.token, guild_id: world.guildId, endpoint: voice.endpoint }, null);
   };
 
@@ -200,7 +207,8 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     log,
     token,
     heartbeatIntervalMs: options.gatewayHeartbeatMs ?? 41_250,
-    privilegedIntents: options.privilegedIntents ?? (GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent),
+    privilegedIntents:
+      options.privilegedIntents ?? GatewayIntentBits.GuildMembers | GatewayIntentBits.GuildPresences | GatewayIntentBits.MessageContent,
     onVoiceStateRequest,
   });
   const rest = await startRest({
@@ -222,7 +230,9 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
   };
   const botDmMessages = (userId: string) => {
     const channelId = world.dmChannelByUser.get(userId);
-    return channelId ? [...world.messages.values()].filter((m) => m.message.channel_id === channelId && m.message.author.id === world.bot.id) : [];
+    return channelId
+      ? [...world.messages.values()].filter((m) => m.message.channel_id === channelId && m.message.author.id === world.bot.id)
+      : [];
   };
 
   const sim: DiscordSim = {
@@ -317,7 +327,11 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
             ? {
                 resolved: {
                   users: Object.fromEntries(resolvedUsers.map((id) => [id, world.apiUser(id)])),
-                  members: Object.fromEntries(resolvedUsers.filter((id) => world.members.has(id)).map((id) => [id, { ...world.memberWithoutUser(id), permissions: world.permissionsOf(id, channelId).toString() }])),
+                  members: Object.fromEntries(
+                    resolvedUsers
+                      .filter((id) => world.members.has(id))
+                      .map((id) => [id, { ...world.memberWithoutUser(id), permissions: world.permissionsOf(id, channelId).toString() }]),
+                  ),
                 },
               }
             : {}),
@@ -360,7 +374,10 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     },
     consentMessage(channelId) {
       const candidates = [...world.messages.values()].filter(
-        (m) => !m.ephemeral && m.message.author.id === world.bot.id && world.channels.get(m.message.channel_id)?.type !== ChannelType.DM &&
+        (m) =>
+          !m.ephemeral &&
+          m.message.author.id === world.bot.id &&
+          world.channels.get(m.message.channel_id)?.type !== ChannelType.DM &&
           [...m.reactions.values()].some((users) => users.includes(world.bot.id)),
       );
       if (channelId !== undefined) return candidates.filter((m) => m.message.channel_id === channelId).at(-1) ?? null;
@@ -394,7 +411,8 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     requestGatewayReconnect: () => gateway.requestReconnect(),
     dropGateway: (code) => gateway.dropConnections(code),
     setBotOverwrite: (channelId, change) => world.setBotOverwrite(channelId, change),
-    messagesIn: (channelId) => [...world.messages.values()].filter((m) => m.message.channel_id === channelId).map((m) => world.messageView(m)),
+    messagesIn: (channelId) =>
+      [...world.messages.values()].filter((m) => m.message.channel_id === channelId).map((m) => world.messageView(m)),
     dmsTo: (userId) => botDmMessages(userId).map((m) => world.messageView(m)),
     allDms() {
       const dmChannels = new Map([...world.dmChannelByUser].map(([userId, channelId]) => [channelId, userId]));

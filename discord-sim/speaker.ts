@@ -115,7 +115,13 @@ export class SpeakerEngine {
   private senderFor(userId: string): Sender {
     let sender = this.senders.get(userId);
     if (!sender) {
-      sender = { ssrc: randomInt(1, 2 ** 31), sequence: randomInt(0, 2 ** 16), timestampAtEpoch: randomInt(0, 2 ** 31), epochMs: this.clock(), announce: true };
+      sender = {
+        ssrc: randomInt(1, 2 ** 31),
+        sequence: randomInt(0, 2 ** 16),
+        timestampAtEpoch: randomInt(0, 2 ** 31),
+        epochMs: this.clock(),
+        announce: true,
+      };
       this.senders.set(userId, sender);
     }
     return sender;
@@ -132,9 +138,17 @@ export class SpeakerEngine {
     const frames: SentFrame[] = speech.frames.map((f, index) => {
       sender.sequence = nextSequence(sender.sequence);
       const frame: SentFrame = {
-        userId, utterance: id, index, sequence: sender.sequence, timestamp: addTimestamp(startTimestamp, f.offset),
-        ssrc: sender.ssrc, opus: f.opus, trailingSilence: f.trailingSilence, marker: f.offset - previousOffset > 960,
-        fate: 'delivered', arrivals: [],
+        userId,
+        utterance: id,
+        index,
+        sequence: sender.sequence,
+        timestamp: addTimestamp(startTimestamp, f.offset),
+        ssrc: sender.ssrc,
+        opus: f.opus,
+        trailingSilence: f.trailingSilence,
+        marker: f.offset - previousOffset > 960,
+        fate: 'delivered',
+        arrivals: [],
       };
       previousOffset = f.offset;
       return frame;
@@ -144,7 +158,7 @@ export class SpeakerEngine {
     this.sent.push(...frames);
 
     const queue = plan.deliveries
-      .map((d) => ({ ...d, due: start + ((speech.frames[d.frame]?.offset ?? 0) / 48) + d.delayMs }))
+      .map((d) => ({ ...d, due: start + (speech.frames[d.frame]?.offset ?? 0) / 48 + d.delayMs }))
       .sort((a, b) => a.due - b.due);
     let timer: NodeJS.Timeout | null = null;
     let finish: () => void = () => undefined;
@@ -162,7 +176,11 @@ export class SpeakerEngine {
       },
     };
     this.active.add(utterance);
-    this.log.add({ kind: 'voice', event: 'utterance', detail: { userId, utterance: id, frames: frames.length, ssrc: sender.ssrc, faults } });
+    this.log.add({
+      kind: 'voice',
+      event: 'utterance',
+      detail: { userId, utterance: id, frames: frames.length, ssrc: sender.ssrc, faults },
+    });
 
     const pump = () => {
       timer = null;

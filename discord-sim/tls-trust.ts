@@ -21,7 +21,13 @@ export async function createTrustedLoopbackCertificate(): Promise<LoopbackCertif
     notAfterDate: new Date(Date.now() + 24 * 3_600_000),
     extensions: [
       { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
     ],
   });
   tls.setDefaultCACertificates([...tls.getCACertificates('default'), pems.cert]);

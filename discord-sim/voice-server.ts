@@ -215,7 +215,11 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         closeWs(ws, VoiceCloseCodes.FailedToDecode, 'Failed to decode payload');
         return;
       }
-      log.add({ kind: 'voice-in', op: packet.op, d: packet.op === VoiceOpcodes.Identify || packet.op === VoiceOpcodes.Resume ? { ...packet.d, token: '[redacted]' } : packet.d });
+      log.add({
+        kind: 'voice-in',
+        op: packet.op,
+        d: packet.op === VoiceOpcodes.Identify || packet.op === VoiceOpcodes.Resume ? { ...packet.d, token: '[redacted]' } : packet.d,
+      });
       const d = packet.d ?? {};
       switch (packet.op) {
         case VoiceOpcodes.Heartbeat:
@@ -243,8 +247,15 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
           session.secretKey = null;
           session.remote = null;
           session.ssrc = randomInt(1, 2 ** 31);
-          send(session, { op: VoiceOpcodes.Ready, d: { ssrc: session.ssrc, ip: '127.0.0.1', port: udpPort, modes: MODES, heartbeat_interval: options.heartbeatIntervalMs } });
-          log.add({ kind: 'voice', event: 'identified', detail: { channelId: session.channelId, ssrc: session.ssrc, maxDave: d.max_dave_protocol_version } });
+          send(session, {
+            op: VoiceOpcodes.Ready,
+            d: { ssrc: session.ssrc, ip: '127.0.0.1', port: udpPort, modes: MODES, heartbeat_interval: options.heartbeatIntervalMs },
+          });
+          log.add({
+            kind: 'voice',
+            event: 'identified',
+            detail: { channelId: session.channelId, ssrc: session.ssrc, maxDave: d.max_dave_protocol_version },
+          });
           return;
         }
         case VoiceOpcodes.Resume: {
@@ -255,7 +266,8 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
           session = candidate;
           session.ws = ws;
           const after = Number(d.seq_ack ?? -1);
-          for (const frame of session.sent.filter((f) => f.seq > after)) ws.send(Buffer.isBuffer(frame.payload) ? frame.payload : JSON.stringify(frame.payload));
+          for (const frame of session.sent.filter((f) => f.seq > after))
+            ws.send(Buffer.isBuffer(frame.payload) ? frame.payload : JSON.stringify(frame.payload));
           send(session, { op: VoiceOpcodes.Resumed, d: null });
           log.add({ kind: 'voice', event: 'resumed', detail: { channelId: session.channelId, seqAck: after } });
           return;
@@ -269,7 +281,8 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         if (d.protocol !== 'udp' || typeof info.address !== 'string' || typeof info.port !== 'number') {
           return closeWs(ws, VoiceCloseCodes.UnknownProtocol, 'Unknown protocol');
         }
-        if (!MODES.includes(info.mode as VoiceEncryptionMode)) return closeWs(ws, VoiceCloseCodes.UnknownEncryptionMode, 'Unknown encryption mode');
+        if (!MODES.includes(info.mode as VoiceEncryptionMode))
+          return closeWs(ws, VoiceCloseCodes.UnknownEncryptionMode, 'Unknown encryption mode');
         session.mode = info.mode ?? null;
         session.remote = { address: info.address, port: info.port };
         session.secretKey = randomBytes(32);
@@ -277,9 +290,20 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
         const daveVersion = options.dave.enabled && session.maxDave > 0 ? 1 : 0;
         send(session, {
           op: VoiceOpcodes.SessionDescription,
-          d: { mode: session.mode, secret_key: [...session.secretKey], audio_codec: 'opus', video_codec: 'H264', media_session_id: randomBytes(16).toString('hex'), dave_protocol_version: daveVersion },
+          d: {
+            mode: session.mode,
+            secret_key: [...session.secretKey],
+            audio_codec: 'opus',
+            video_codec: 'H264',
+            media_session_id: randomBytes(16).toString('hex'),
+            dave_protocol_version: daveVersion,
+          },
         });
-        log.add({ kind: 'voice', event: 'session-description', detail: { channelId: session.channelId, mode: session.mode, remotePort: info.port, dave: daveVersion } });
+        log.add({
+          kind: 'voice',
+          event: 'session-description',
+          detail: { channelId: session.channelId, mode: session.mode, remotePort: info.port, dave: daveVersion },
+        });
         // @discordjs/voice handles DAVE's binary ops only once Ready (after op 4), so the package follows op 4.
         if (daveVersion > 0) {
           daveGroup(session.channelId)?.botConnected(botLink(session));
@@ -363,7 +387,8 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
     },
     clientConnect(channelId, userId) {
       for (const session of sessions.values()) {
-        if (session.channelId === channelId && session.secretKey !== null) send(session, { op: VoiceOpcodes.ClientsConnect, d: { user_ids: [userId] } });
+        if (session.channelId === channelId && session.secretKey !== null)
+          send(session, { op: VoiceOpcodes.ClientsConnect, d: { user_ids: [userId] } });
       }
     },
     clientDisconnect(channelId, userId) {

@@ -87,12 +87,29 @@ export interface WorldOptions {
 }
 
 const DEFAULT_BOT_PERMISSIONS: readonly PermissionName[] = [
-  'ViewChannel', 'SendMessages', 'EmbedLinks', 'AttachFiles', 'AddReactions', 'ReadMessageHistory',
-  'UseApplicationCommands', 'Connect', 'Speak', 'UseVAD', 'ChangeNickname', 'SetVoiceChannelStatus',
+  'ViewChannel',
+  'SendMessages',
+  'EmbedLinks',
+  'AttachFiles',
+  'AddReactions',
+  'ReadMessageHistory',
+  'UseApplicationCommands',
+  'Connect',
+  'Speak',
+  'UseVAD',
+  'ChangeNickname',
+  'SetVoiceChannelStatus',
 ];
 const EVERYONE_PERMISSIONS: readonly PermissionName[] = [
-  'ViewChannel', 'SendMessages', 'AddReactions', 'ReadMessageHistory', 'UseApplicationCommands',
-  'Connect', 'Speak', 'UseVAD', 'ChangeNickname',
+  'ViewChannel',
+  'SendMessages',
+  'AddReactions',
+  'ReadMessageHistory',
+  'UseApplicationCommands',
+  'Connect',
+  'Speak',
+  'UseVAD',
+  'ChangeNickname',
 ];
 
 /**
@@ -126,7 +143,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     this.now = options.now ?? Date.now;
     this.newId = createSnowflakeFactory(this.now);
     this.applicationId = this.newId();
-    this.bot = { id: this.applicationId, username: options.botName ?? 'roomrec', globalName: options.botName ?? 'roomrec', bot: true, dmsClosed: false };
+    this.bot = {
+      id: this.applicationId,
+      username: options.botName ?? 'roomrec',
+      globalName: options.botName ?? 'roomrec',
+      bot: true,
+      dmsClosed: false,
+    };
     this.users.set(this.bot.id, this.bot);
     this.guildId = this.newId();
     this.guildName = options.guildName ?? 'Sim Guild';
@@ -134,13 +157,22 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     this.ownerId = owner.id;
     this.roles.set(this.guildId, { name: '@everyone', permissions: bitsOf(EVERYONE_PERMISSIONS), position: 0 });
     this.botRoleId = this.newId();
-    this.roles.set(this.botRoleId, { name: this.bot.username, permissions: bitsOf(options.botPermissions ?? DEFAULT_BOT_PERMISSIONS), position: 1 });
+    this.roles.set(this.botRoleId, {
+      name: this.bot.username,
+      permissions: bitsOf(options.botPermissions ?? DEFAULT_BOT_PERMISSIONS),
+      position: 1,
+    });
     this.members.set(this.bot.id, { nick: null, roles: [this.botRoleId], joinedAt: new Date(this.now()).toISOString() });
 
     const botOverwrite = (deny: readonly PermissionName[] | undefined): Overwrite[] =>
       deny && deny.length > 0 ? [{ id: this.bot.id, type: 1, allow: 0n, deny: bitsOf(deny) }] : [];
     this.textChannelId = this.addChannel({ type: ChannelType.GuildText, name: 'general', overwrites: botOverwrite(options.botDeny?.text) });
-    this.voiceChannelId = this.addChannel({ type: ChannelType.GuildVoice, name: 'Podcast', userLimit: options.voiceUserLimit ?? 0, overwrites: botOverwrite(options.botDeny?.voice) });
+    this.voiceChannelId = this.addChannel({
+      type: ChannelType.GuildVoice,
+      name: 'Podcast',
+      userLimit: options.voiceUserLimit ?? 0,
+      overwrites: botOverwrite(options.botDeny?.voice),
+    });
     this.otherVoiceChannelId = this.addChannel({ type: ChannelType.GuildVoice, name: 'Lounge', userLimit: 2 });
   }
 
@@ -185,7 +217,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     return roleId;
   }
 
-  addChannel(input: { type: SimChannel['type']; name: string; userLimit?: number; overwrites?: Overwrite[]; recipientId?: string }): string {
+  addChannel(input: {
+    type: SimChannel['type'];
+    name: string;
+    userLimit?: number;
+    overwrites?: Overwrite[];
+    recipientId?: string;
+  }): string {
     const id = this.newId();
     this.channels.set(id, {
       id,
@@ -328,7 +366,14 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       permission_overwrites: c.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() })),
     };
     if (c.type === ChannelType.GuildVoice) {
-      return { ...base, bitrate: 64_000, user_limit: c.userLimit, rtc_region: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) };
+      return {
+        ...base,
+        bitrate: 64_000,
+        user_limit: c.userLimit,
+        rtc_region: null,
+        rate_limit_per_user: 0,
+        last_message_id: this.lastMessageId(c.id),
+      };
     }
     return { ...base, topic: null, rate_limit_per_user: 0, last_message_id: this.lastMessageId(c.id) };
   }
@@ -552,7 +597,11 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
   }
 
   /** Moves a user's voice state (null = disconnect) and announces VOICE_STATE_UPDATE. */
-  setVoiceState(userId: string, channelId: string | null, extra: { sessionId?: string; selfDeaf?: boolean; selfMute?: boolean } = {}): SimVoiceState | null {
+  setVoiceState(
+    userId: string,
+    channelId: string | null,
+    extra: { sessionId?: string; selfDeaf?: boolean; selfMute?: boolean } = {},
+  ): SimVoiceState | null {
     const previous = this.voiceStates.get(userId);
     if (channelId === null) {
       if (!previous) return null;

@@ -11,7 +11,11 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const log = (line: string) => console.log(line);
 
 const parts: { name: string; run: () => Promise<void> }[] = [
-  { name: 'mixer', run: () => runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }) },
+  {
+    name: 'mixer',
+    run: () =>
+      runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }),
+  },
   { name: 'placement', run: () => runPlacementBench({ quick: values.quick, log }) },
   { name: 'recording', run: async () => void (await runRecordingBench({ quick: values.quick, log })) },
   { name: 'stop-to-link', run: () => runStopToLinkBench({ quick: values.quick, keep: values.keep, log }) },

@@ -124,7 +124,9 @@ async function main(): Promise<void> {
   for (const dm of result.dms) console.log(`DM to ${dm.to}: ${dm.text.split('\n')[0]}`);
   if (result.stop) console.log(`\nStop → link DM'd to the host: ${result.stop.stopToLinkMs} ms`);
   console.log(`Result: ${resultFile}`);
-  console.log(result.downloadUrl ? `\nDownload link DM'd to the host:\n  ${result.downloadUrl}\n` : '\nNo download link was DM\'d to the host.\n');
+  console.log(
+    result.downloadUrl ? `\nDownload link DM'd to the host:\n  ${result.downloadUrl}\n` : "\nNo download link was DM'd to the host.\n",
+  );
 
   if (!hold) {
     await session.close();

@@ -24,7 +24,8 @@ export async function deployCommands(target: DeployTarget): Promise<{ scope: str
 export function explainDeployError(error: unknown, target: DeployTarget): string {
   if (error instanceof ConfigError) return error.message;
   if (!(error instanceof DiscordAPIError)) return `Registering commands failed: ${(error as Error).message ?? String(error)}`;
-  if (error.status === 401) return 'Discord rejected DISCORD_TOKEN (401). Copy the token again from the developer portal (Bot → Reset Token).';
+  if (error.status === 401)
+    return 'Discord rejected DISCORD_TOKEN (401). Copy the token again from the developer portal (Bot → Reset Token).';
   if (error.code === RESTJSONErrorCodes.MissingAccess && target.guildId) {
     return (
       `Discord refused access to server ${target.guildId} (Missing Access). Either the bot is not in that server, or it was ` +

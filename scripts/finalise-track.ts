@@ -14,9 +14,11 @@ for (const file of files) {
   try {
     const r = await repairTrack(file);
     const seconds = (r.samples / 48000).toFixed(3);
-    process.stdout.write(r.status === 'intact'
-      ? `${file}: intact, ${seconds} s\n`
-      : `${file}: repaired, dropped ${r.droppedBytes} torn bytes, now ${seconds} s\n`);
+    process.stdout.write(
+      r.status === 'intact'
+        ? `${file}: intact, ${seconds} s\n`
+        : `${file}: repaired, dropped ${r.droppedBytes} torn bytes, now ${seconds} s\n`,
+    );
   } catch (err) {
     failed++;
     process.stderr.write(`${file}: ${(err as Error).message}\n`);

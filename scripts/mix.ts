@@ -5,8 +5,15 @@ import { access, constants, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import {
-  describeOutputError, displayNames, formatOfExtension, mixTracks, MixInputError, MixOutputError, OUTPUT_EXTENSIONS,
-  type MixFormat, type MixResult,
+  describeOutputError,
+  displayNames,
+  formatOfExtension,
+  mixTracks,
+  MixInputError,
+  MixOutputError,
+  OUTPUT_EXTENSIONS,
+  type MixFormat,
+  type MixResult,
 } from '../src/audio/mixer.ts';
 import { DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
 
@@ -107,7 +114,8 @@ function splitNormalize(argv: string[]): { argv: string[]; targetLufs: number | 
     const m = /^--normalize=(.+)$/.exec(a);
     if (!m) return true;
     targetLufs = Number(m[1]);
-    if (!Number.isFinite(targetLufs) || targetLufs > 0 || targetLufs < -70) throw new UsageError(`--normalize wants a loudness in LUFS like -16, got "${m[1]}"`);
+    if (!Number.isFinite(targetLufs) || targetLufs > 0 || targetLufs < -70)
+      throw new UsageError(`--normalize wants a loudness in LUFS like -16, got "${m[1]}"`);
     return false;
   });
   return { argv: rest, targetLufs: targetLufs ?? (rest.includes('--normalize') ? DEFAULT_TARGET_LUFS : null) };
@@ -121,8 +129,12 @@ function describe(r: MixResult, inputs: string[]): string {
     `${basename(r.output)}: ${r.format}, ${r.inputs} track${r.inputs === 1 ? '' : 's'}, ${Math.floor(seconds / 60)}:${(seconds % 60).toFixed(1).padStart(4, '0')}`,
     `peak ${(20 * Math.log10(Math.max(r.peak, 1e-9))).toFixed(1)} dBFS`,
   ];
-  if (r.limitedSamples > 0) parts.push(`limiter active on ${((r.limitedSamples / Math.max(1, r.durationSamples)) * 100).toFixed(2)} % of the mix`);
-  if (r.loudness) parts.push(`loudness ${r.loudness.measuredLufs.toFixed(1)} LUFS -> ${r.loudness.targetLufs} LUFS (${r.loudness.gainDb >= 0 ? '+' : ''}${r.loudness.gainDb.toFixed(1)} dB)`);
+  if (r.limitedSamples > 0)
+    parts.push(`limiter active on ${((r.limitedSamples / Math.max(1, r.durationSamples)) * 100).toFixed(2)} % of the mix`);
+  if (r.loudness)
+    parts.push(
+      `loudness ${r.loudness.measuredLufs.toFixed(1)} LUFS -> ${r.loudness.targetLufs} LUFS (${r.loudness.gainDb >= 0 ? '+' : ''}${r.loudness.gainDb.toFixed(1)} dB)`,
+    );
   for (const t of r.truncatedInputs) parts.push(`${nameOf(t)} is cut off (recorder crash?): mixed up to its last complete page`);
   if (r.decode.undecodablePackets > 0) parts.push(`${r.decode.undecodablePackets} undecodable packets played as silence`);
   return parts.join('; ');
@@ -156,7 +168,10 @@ async function main(): Promise<number> {
   }
 
   const bar = process.stdout.isTTY
-    ? new cliProgress.SingleBar({ format: 'mixing [{bar}] {percentage}% | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: 'mixing [{bar}] {percentage}% | {eta_formatted} left', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
   let barStarted = false;
   const controller = new AbortController();
@@ -166,7 +181,14 @@ async function main(): Promise<number> {
       inputs: args.inputs.map((path) => ({ path })),
       output: args.output,
       format: args.format,
-      ...(args.only ? { include: args.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(args.only
+        ? {
+            include: args.only
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(targetLufs !== null ? { normalize: { targetLufs } } : {}),
       signal: controller.signal,
       onProgress: (done, total) => {

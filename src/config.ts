@@ -49,7 +49,7 @@ const VARIABLES = {
     example: 'DISCORD_TOKEN=MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.Gx1y2z.abc…',
   },
   DISCORD_CLIENT_ID: {
-    purpose: "the application id used to register slash commands (developer portal → General Information)",
+    purpose: 'the application id used to register slash commands (developer portal → General Information)',
     example: 'DISCORD_CLIENT_ID=123456789012345678',
   },
   DISCORD_GUILD_ID: {
@@ -109,8 +109,7 @@ export class ConfigError extends Error {
 }
 
 // .env files often carry `FOO=` for "not set"; treat blank as absent so defaults apply.
-const blankAsUnset = (value: unknown): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const blankAsUnset = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 const optionalString = z.preprocess(blankAsUnset, z.string().trim().optional());
 const requiredString = z.preprocess(blankAsUnset, z.string({ error: 'is missing' }).trim());
@@ -128,10 +127,7 @@ const intVar = (fallback: number, min: number) =>
 const positiveVar = (fallback: number) =>
   z.preprocess(
     blankAsUnset,
-    z.coerce
-      .number({ error: 'must be a number' })
-      .positive({ error: 'must be greater than 0' })
-      .default(fallback),
+    z.coerce.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).default(fallback),
   );
 
 const booleanVar = (fallback: boolean) =>
@@ -185,11 +181,17 @@ const baseShape = {
   DISCORD_TOKEN: optionalString,
   DISCORD_CLIENT_ID: z.preprocess(
     blankAsUnset,
-    z.string().regex(/^\d{17,20}$/, { error: 'must be a numeric Discord id (17-20 digits)' }).optional(),
+    z
+      .string()
+      .regex(/^\d{17,20}$/, { error: 'must be a numeric Discord id (17-20 digits)' })
+      .optional(),
   ),
   DISCORD_GUILD_ID: z.preprocess(
     blankAsUnset,
-    z.string().regex(/^\d{17,20}$/, { error: 'must be a numeric Discord id (17-20 digits)' }).optional(),
+    z
+      .string()
+      .regex(/^\d{17,20}$/, { error: 'must be a numeric Discord id (17-20 digits)' })
+      .optional(),
   ),
   DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./data')),
   KEYV_URL: keyvUrlVar,

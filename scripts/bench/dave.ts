@@ -25,7 +25,8 @@ export async function runDaveBench({ quick, log }: { quick: boolean; log: (line:
   const churners = quick ? 3 : 10;
   const churn = await churnRoom({ talkers, churners, dwellMs: quick ? 300 : 1000 });
   log(`dave: ${churners} people join and leave while ${talkers} talk: ${churn.transitions.length} transitions`);
-  for (const t of churn.transitions) log(`  epoch ${String(t.epoch).padStart(3)}: ${t.received} of ${t.sent} frames within ±200 ms received (lost ${t.sent - t.received})`);
+  for (const t of churn.transitions)
+    log(`  epoch ${String(t.epoch).padStart(3)}: ${t.received} of ${t.sent} frames within ±200 ms received (lost ${t.sent - t.received})`);
   log(
     `  whole room: ${churn.received} of ${churn.sent} frames received, ${churn.stats.undecryptable} undecryptable, ` +
       `${churn.stats.arrivalOnly} without RTP header; bot's privacy code matches the group's: ${churn.privacyCodeMatches}`,

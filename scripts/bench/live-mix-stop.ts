@@ -70,7 +70,10 @@ function conversation(speakers: number, totalMs: number, voices: Buffer[][], see
     // Each turn starts somewhere else in its voice, so turns do not repeat each other.
     const offset = Math.floor(rnd() * voice.length);
     const talk = Array.from({ length: turn.frames }, (_, k) => voice[(offset + k) % voice.length]!);
-    room[turn.speaker]!.spurts.push({ atMs: turn.startMs, frames: [...talk, ...Array<Buffer>(TRAILING_SILENCE_FRAMES).fill(OPUS_SILENCE_FRAME)] });
+    room[turn.speaker]!.spurts.push({
+      atMs: turn.startMs,
+      frames: [...talk, ...Array<Buffer>(TRAILING_SILENCE_FRAMES).fill(OPUS_SILENCE_FRAME)],
+    });
   }
   return room;
 }

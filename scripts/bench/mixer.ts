@@ -183,7 +183,17 @@ async function ours(tracks: string[], output: string): Promise<Timed> {
 
 async function ffmpeg(tracks: string[], output: string, codec: string[]): Promise<Timed> {
   const inputs = tracks.flatMap((t) => ['-i', t]);
-  const { seconds } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...inputs, '-filter_complex', `amix=inputs=${tracks.length}:normalize=0`, ...codec, output]);
+  const { seconds } = await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    `amix=inputs=${tracks.length}:normalize=0`,
+    ...codec,
+    output,
+  ]);
   return { seconds, maxRssMb: null };
 }
 
@@ -209,7 +219,9 @@ export async function runMixerBench({ speakers, minutes, keep = false, judge = t
     await writeSpeakerTrack(silentPath, 0, [], calibrationFrames);
     await writeSpeakerTrack(speechPath, 0, [{ speaker: 0, start: 0, frames: calibrationFrames }], calibrationFrames);
     const perHour = async (p: string) => ((await stat(p)).size * 3600) / (calibrationFrames / 50);
-    log(`  on disk per speaker-hour: silence ${fmt((await perHour(silentPath)) / 1e3, 0)} kB, speech ${fmt((await perHour(speechPath)) / 1e6, 1)} MB (64 kbit/s Opus as Discord sends)`);
+    log(
+      `  on disk per speaker-hour: silence ${fmt((await perHour(silentPath)) / 1e3, 0)} kB, speech ${fmt((await perHour(speechPath)) / 1e6, 1)} MB (64 kbit/s Opus as Discord sends)`,
+    );
     const trackBytes = (await Promise.all(tracks.map((t) => stat(t)))).reduce((a, s) => a + s.size, 0);
     log(`  the ${speakers} tracks: ${fmt(trackBytes / 1e6, 1)} MB for ${fmt((speakers * audioSeconds) / 3600, 2)} speaker-hours`);
 
@@ -220,15 +232,21 @@ export async function runMixerBench({ speakers, minutes, keep = false, judge = t
     ];
     for (const job of jobs) {
       const mine = await ours(tracks, join(dir, `mix.${job.format}`));
-      log(`  roomrec  -> ${job.format}: ${fmt(mine.seconds)} s wall, ${fmt(audioSeconds / mine.seconds, 0)}x real time, peak RSS ${fmt(mine.maxRssMb ?? 0, 0)} MB`);
+      log(
+        `  roomrec  -> ${job.format}: ${fmt(mine.seconds)} s wall, ${fmt(audioSeconds / mine.seconds, 0)}x real time, peak RSS ${fmt(mine.maxRssMb ?? 0, 0)} MB`,
+      );
       if (!ffmpegPresent) {
         log(`  ffmpeg   -> ${job.format}: skipped: ffmpeg not found`);
         continue;
       }
       const theirs = await ffmpeg(tracks, join(dir, `ffmpeg.${job.format}`), job.codec);
       const speedup = theirs.seconds / mine.seconds;
-      log(`  ffmpeg   -> ${job.format}: ${fmt(theirs.seconds)} s wall, ${fmt(audioSeconds / theirs.seconds, 0)}x real time (amix=inputs=${speakers}:normalize=0, ${job.codec[1]})`);
-      log(`  ratio ours/ffmpeg (${job.format}): ${fmt(mine.seconds / theirs.seconds)} = ${fmt(speedup)}x the speed; target ${job.target}: ${judge ? (speedup >= job.minSpeedup ? 'met' : 'MISSED') : 'not judged on a --quick run'}`);
+      log(
+        `  ffmpeg   -> ${job.format}: ${fmt(theirs.seconds)} s wall, ${fmt(audioSeconds / theirs.seconds, 0)}x real time (amix=inputs=${speakers}:normalize=0, ${job.codec[1]})`,
+      );
+      log(
+        `  ratio ours/ffmpeg (${job.format}): ${fmt(mine.seconds / theirs.seconds)} = ${fmt(speedup)}x the speed; target ${job.target}: ${judge ? (speedup >= job.minSpeedup ? 'met' : 'MISSED') : 'not judged on a --quick run'}`,
+      );
     }
   } finally {
     if (keep) log(`  kept ${dir}`);

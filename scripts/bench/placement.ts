@@ -71,7 +71,11 @@ function speakerEvents(minutes: number, seed: number): PlacementEvent<number>[] 
 }
 
 /** Best of `rounds` passes (the machine is shared): µs per packet event, and what the reducer decided. */
-function measure(mod: PlacementModule, events: PlacementEvent<number>[], rounds: number): { usPerPacket: number; accepted: number; dropped: number } {
+function measure(
+  mod: PlacementModule,
+  events: PlacementEvent<number>[],
+  rounds: number,
+): { usPerPacket: number; accepted: number; dropped: number } {
   const packets = events.filter((e) => e.type === 'packet').length;
   let best = Infinity;
   let accepted = 0;
@@ -98,7 +102,9 @@ export async function runPlacementBench({ quick, against, log }: PlacementBenchO
   const packets = events.filter((e) => e.type === 'packet').length;
   const rounds = quick ? 3 : 5;
   const current = (await import('../../src/recording/placement.ts')) as PlacementModule;
-  log(`placement: one speaker, ${minutes} min of turns (${packets} packets with RTP, 1 % duplicates, 1 % reordered, 200 ms ticks), best of ${rounds}`);
+  log(
+    `placement: one speaker, ${minutes} min of turns (${packets} packets with RTP, 1 % duplicates, 1 % reordered, 200 ms ticks), best of ${rounds}`,
+  );
   const now = measure(current, events, rounds);
   log(`  placement.ts: ${now.usPerPacket.toFixed(2)} µs per packet (${now.accepted} accepted, ${now.dropped} dropped)`);
   if (against) {
@@ -113,5 +119,9 @@ export async function runPlacementBench({ quick, against, log }: PlacementBenchO
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, against: { type: 'string' } } });
-  await runPlacementBench({ quick: values.quick, ...(values.against ? { against: values.against } : {}), log: (line) => console.log(line) });
+  await runPlacementBench({
+    quick: values.quick,
+    ...(values.against ? { against: values.against } : {}),
+    log: (line) => console.log(line),
+  });
 }

@@ -37,7 +37,12 @@ export interface PrebuiltRoomResult {
 const FLUSH_EVERY_MS = 1000;
 
 /** What the receive adapter hands the recorder for one turn, in arrival order. */
-function* turnPackets(turn: Turn, voice: Buffer[], rtp: { sequence: number; timestamp0: number; ssrc: number }, rnd: () => number): Generator<ReceivedPacket> {
+function* turnPackets(
+  turn: Turn,
+  voice: Buffer[],
+  rtp: { sequence: number; timestamp0: number; ssrc: number },
+  rnd: () => number,
+): Generator<ReceivedPacket> {
   const total = turn.frames + TRAILING_SILENCE_FRAMES;
   for (let k = 0; k < total; k++) {
     const sentMs = turn.startMs + k * FRAME_MS;
@@ -59,7 +64,9 @@ export async function buildPrebuiltRoom(spec: PrebuiltRoomSpec): Promise<Prebuil
   const turns = talkInTurns(spec.tracks.length, totalMs, spec.seed);
   await Promise.all(spec.tracks.map((t) => mkdir(path.dirname(t.path), { recursive: true })));
   const tracks = await Promise.all(
-    spec.tracks.map((t) => SpeakerTrack.create({ path: t.path, recordingId: spec.recordingId, userId: t.userId, speakerName: t.name, startMs: 0 })),
+    spec.tracks.map((t) =>
+      SpeakerTrack.create({ path: t.path, recordingId: spec.recordingId, userId: t.userId, speakerName: t.name, startMs: 0 }),
+    ),
   );
   // Each speaker's client keeps one SSRC, a running sequence and a timestamp that follows elapsed time.
   const senders = spec.tracks.map(() => ({

@@ -27,10 +27,7 @@ import { openStore } from '../../src/storage/store.ts';
 export type BotMode = 'discard' | 'tracks' | 'record';
 
 export type ToBot =
-  | { type: 'window-begin' }
-  | { type: 'window-end' }
-  | { type: 'subscribe'; users: { userId: string; name: string }[] }
-  | { type: 'exit' };
+  { type: 'window-begin' } | { type: 'window-end' } | { type: 'subscribe'; users: { userId: string; name: string }[] } | { type: 'exit' };
 
 export interface WindowFigures {
   wallMs: number;
@@ -92,7 +89,15 @@ async function join(client: Client, guildId: string, channelId: string): Promise
   return connection;
 }
 
-const zeroStats = (): ReceiveStats => ({ delivered: 0, withRtp: 0, arrivalOnly: 0, malformed: 0, resubscribes: 0, undecryptable: 0, replayed: 0 });
+const zeroStats = (): ReceiveStats => ({
+  delivered: 0,
+  withRtp: 0,
+  arrivalOnly: 0,
+  malformed: 0,
+  resubscribes: 0,
+  undecryptable: 0,
+  replayed: 0,
+});
 
 function minus(a: ReceiveStats, b: ReceiveStats): ReceiveStats {
   const out = zeroStats();
@@ -129,7 +134,13 @@ function discardSink(connection: VoiceConnection): Sink {
   };
 }
 
-async function recordSink(connection: VoiceConnection, guildId: string, channelId: string, dataDir: string, liveMix: boolean): Promise<Sink> {
+async function recordSink(
+  connection: VoiceConnection,
+  guildId: string,
+  channelId: string,
+  dataDir: string,
+  liveMix: boolean,
+): Promise<Sink> {
   await mkdir(dataDir, { recursive: true });
   const log = createLogger({ level: 'warn', name: 'bench-bot' });
   const store = await openStore({ dataDir, log });
@@ -141,7 +152,8 @@ async function recordSink(connection: VoiceConnection, guildId: string, channelI
   return {
     async subscribe(users) {
       await Promise.all(users.map((u) => room.grantConsent(u)));
-      if (room.recordingSpeakers().length !== users.length) throw new Error(`only ${room.recordingSpeakers().length} of ${users.length} speakers are being recorded`);
+      if (room.recordingSpeakers().length !== users.length)
+        throw new Error(`only ${room.recordingSpeakers().length} of ${users.length} speakers are being recorded`);
     },
     receiveStats: async () => (await room.status()).receive,
     async trackStats() {
@@ -159,7 +171,9 @@ async function recordSink(connection: VoiceConnection, guildId: string, channelI
     },
     async liveMix() {
       const live = (await room.status()).liveMix;
-      return live ? { mixedMs: live.mixedMs, behindMs: live.behindMs, restarts: live.restarts, ...(live.failed ? { failed: live.failed } : {}) } : undefined;
+      return live
+        ? { mixedMs: live.mixedMs, behindMs: live.behindMs, restarts: live.restarts, ...(live.failed ? { failed: live.failed } : {}) }
+        : undefined;
     },
   };
 }
@@ -246,7 +260,10 @@ async function main(): Promise<void> {
   const client = createDiscordClient({ api: required('BENCH_SIM_API') });
   await login(client, required('BENCH_SIM_TOKEN'));
   const connection = await join(client, guildId, channelId);
-  const sink = mode === 'discard' ? discardSink(connection) : await recordSink(connection, guildId, channelId, required('BENCH_DATA_DIR'), mode === 'record');
+  const sink =
+    mode === 'discard'
+      ? discardSink(connection)
+      : await recordSink(connection, guildId, channelId, required('BENCH_DATA_DIR'), mode === 'record');
   send({ type: 'joined', rssMb: mb(process.memoryUsage.rss()) });
 
   let window: Promise<Window> | undefined;

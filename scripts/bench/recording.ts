@@ -66,7 +66,11 @@ const percentOfCore = (cpuMs: number, wallMs: number) => (cpuMs / wallMs) * 100;
 function continuousSpeech(voices: Buffer[][], seconds: number): Speech[] {
   const frameCount = Math.ceil((seconds * 48_000) / FRAME_SAMPLES);
   return voices.map((opus) => ({
-    frames: Array.from({ length: frameCount }, (_, k) => ({ offset: k * FRAME_SAMPLES, opus: opus[k % opus.length]!, trailingSilence: false })),
+    frames: Array.from({ length: frameCount }, (_, k) => ({
+      offset: k * FRAME_SAMPLES,
+      opus: opus[k % opus.length]!,
+      trailingSilence: false,
+    })),
     durationSamples: frameCount * FRAME_SAMPLES,
   }));
 }
@@ -108,7 +112,10 @@ class BotProcess {
         new Promise<FromBot>((resolve) => (this.#waiting = resolve)),
         this.#exited.then((code): FromBot => ({ type: 'error', message: `the bot process exited (${code}) before sending ${type}` })),
         // Unreferenced: a pending timeout must not keep the bench alive once the answer came.
-        sleep(timeoutMs, undefined, { ref: false }).then((): FromBot => ({ type: 'error', message: `no ${type} from the bot process within ${timeoutMs} ms` })),
+        sleep(timeoutMs, undefined, { ref: false }).then((): FromBot => ({
+          type: 'error',
+          message: `no ${type} from the bot process within ${timeoutMs} ms`,
+        })),
       ]));
     if (message.type === 'error') throw new Error(`recording bench, bot process: ${message.message}`);
     if (message.type !== type) throw new Error(`recording bench: expected ${type} from the bot process, got ${message.type}`);
@@ -131,7 +138,12 @@ function sentTo(utterances: Utterance[]): number {
 }
 
 /** Everyone talks at once from a common start; the bot measures from just before it to just after the end. */
-async function talkWindow(sim: DiscordSim, bot: BotProcess, userIds: string[], speech: Speech[]): Promise<{ figures: WindowFigures; sent: number; simCpuMs: number }> {
+async function talkWindow(
+  sim: DiscordSim,
+  bot: BotProcess,
+  userIds: string[],
+  speech: Speech[],
+): Promise<{ figures: WindowFigures; sent: number; simCpuMs: number }> {
   const at = sim.clock() + START_DELAY_MS;
   const utterances = userIds.map((id, i) => sim.speak(id, speech[i % speech.length]!, { at }));
   bot.send({ type: 'window-begin' });
@@ -270,7 +282,8 @@ export async function runRecordingBench({ quick, log, dave = true, modes: only }
     const talk: Talk = { idle: continuousSpeech(voices, plan.idleSeconds), busy: continuousSpeech(voices, plan.seconds) };
     const modes: BotMode[] = only ?? (quick ? ['discard', 'record'] : ['discard', 'tracks', 'record']);
     const results: ModeFigures[] = [];
-    for (const mode of modes) results.push(await measureMode(mode, sim, users, { ...talk, measureIdle: results.length === 0 }, caFile, dir));
+    for (const mode of modes)
+      results.push(await measureMode(mode, sim, users, { ...talk, measureIdle: results.length === 0 }, caFile, dir));
 
     const byMode = (mode: BotMode) => results.find((m) => m.mode === mode);
     const discard = byMode('discard')!;
@@ -286,12 +299,20 @@ export async function runRecordingBench({ quick, log, dave = true, modes: only }
       log(`  ${compare(tracks, discard, 'placement + Ogg + disk', plan)}`);
       log(`  ${compare(record, tracks, 'the live mix', plan)}`);
     }
-    log(`  ${compare(record, discard, tracks ? 'recording as the bot runs it' : 'recording as the bot runs it (tracks + live mix)', plan)}`);
-    log(`  ${plan.speakers} speakers recorded at once need ${fmt(percentOfCore(record.busy.cpuMs, record.busy.wallMs))} % of one core of this machine`);
+    log(
+      `  ${compare(record, discard, tracks ? 'recording as the bot runs it' : 'recording as the bot runs it (tracks + live mix)', plan)}`,
+    );
+    log(
+      `  ${plan.speakers} speakers recorded at once need ${fmt(percentOfCore(record.busy.cpuMs, record.busy.wallMs))} % of one core of this machine`,
+    );
     // The packet path: a stall longer than the socket's receive buffer holds (at 50 speakers, about 0.4 s for
     // the kernel's default buffer) drops datagrams, and each one is a hole in someone's track.
     const kib = (bytes: number | null) => (bytes === null ? 'unknown' : `${Math.round(bytes / 1024)} KiB`);
-    const sysctl = (name: string) => readFile(`/proc/sys/net/core/${name}`, 'utf8').then((text) => Number(text.trim()), () => null);
+    const sysctl = (name: string) =>
+      readFile(`/proc/sys/net/core/${name}`, 'utf8').then(
+        (text) => Number(text.trim()),
+        () => null,
+      );
     const [rmemDefault, rmemMax] = await Promise.all([sysctl('rmem_default'), sysctl('rmem_max')]);
     log(
       `  packet path: worst event-loop stall ${results.map((m) => `${m.mode} ${fmt(m.busy.loopDelayMaxMs)} ms`).join(', ')}; ` +

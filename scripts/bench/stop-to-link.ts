@@ -220,7 +220,13 @@ async function liveMixOf(logFile: string, recordingId: string): Promise<LiveMixU
 }
 
 /** Sends `/record stop` as the host and follows it to the DM, on the stand-in's clock. */
-async function stopAndFollow(sim: DiscordSim, bot: Bot, recordingId: string): Promise<Omit<RoomFigures, keyof RoomCase | 'build' | 'mixDurationMs' | 'linkStatus' | 'signLinkUs' | 'catchUpMs' | 'liveMix'> & { url: string }> {
+async function stopAndFollow(
+  sim: DiscordSim,
+  bot: Bot,
+  recordingId: string,
+): Promise<
+  Omit<RoomFigures, keyof RoomCase | 'build' | 'mixDurationMs' | 'linkStatus' | 'signLinkUs' | 'catchUpMs' | 'liveMix'> & { url: string }
+> {
   const recording = await bot.store.getRecording(recordingId);
   const hostId = recording?.hostId ?? '';
   const reports: StopReport[] = [];
@@ -230,7 +236,10 @@ async function stopAndFollow(sim: DiscordSim, bot: Bot, recordingId: string): Pr
 
   const t0 = sim.clock();
   const interaction = sim.slash(hostId, 'record stop');
-  await sim.waitFor((e) => isRest(e) && e.method === 'POST' && e.route === '/channels/:channel/messages' && sim.dmsTo(hostId).length > dmsBefore, 10 * 60_000);
+  await sim.waitFor(
+    (e) => isRest(e) && e.method === 'POST' && e.route === '/channels/:channel/messages' && sim.dmsTo(hostId).length > dmsBefore,
+    10 * 60_000,
+  );
   const report = await until(() => reports.find((r) => r.recordingId === recordingId), 'the stop report', 30_000);
 
   const entries = sim.log.entries.slice(logFrom);
@@ -240,9 +249,14 @@ async function stopAndFollow(sim: DiscordSim, bot: Bot, recordingId: string): Pr
     return found.at;
   };
   const replyAt = at('the reply to /record stop', (e) => isRest(e) && e.interactionId === interaction.id);
-  const leftVoiceAt = at('the bot leave voice', (e) => e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id === null);
+  const leftVoiceAt = at(
+    'the bot leave voice',
+    (e) => e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id === null,
+  );
   const dmChannel = sim.world.dmChannelByUser.get(hostId) ?? '';
-  const dm = entries.filter(isRest).find((e) => e.method === 'POST' && e.route === '/channels/:channel/messages' && dmChannel !== '' && e.path.includes(dmChannel));
+  const dm = entries
+    .filter(isRest)
+    .find((e) => e.method === 'POST' && e.route === '/channels/:channel/messages' && dmChannel !== '' && e.path.includes(dmChannel));
   if (!dm) throw new Error('stop → link: no DM to the host in the stand-in log');
   const pipelineEndAt = leftVoiceAt + report.pipeline.totalMs!;
   // The first DM after the stop carries the link; when the mix was slow a follow-up ("the mix is ready") comes later.
@@ -273,7 +287,9 @@ async function stopAndFollow(sim: DiscordSim, bot: Bot, recordingId: string): Pr
  */
 async function splitMix(recording: Recording, dataDir: string, dir: string): Promise<MixSplit> {
   const layout = createLayout(dataDir);
-  const inputs = recording.speakers.filter((s) => s.includeInMix).map((s) => ({ path: layout.file(recording.id, s.trackFile), label: s.name }));
+  const inputs = recording.speakers
+    .filter((s) => s.includeInMix)
+    .map((s) => ({ path: layout.file(recording.id, s.trackFile), label: s.name }));
   const wav = path.join(dir, 'split.wav');
   let t = performance.now();
   const decoded = await mixTracks({ inputs, output: wav, format: 'wav', encoderThread: false });
@@ -311,7 +327,9 @@ async function measureRoom(room: RoomCase, keep: boolean, log: (line: string) =>
     const adoptedAt = performance.now();
     const live = bot.rooms.current(sim.guildId);
     if (live?.recordingId !== recordingId || live.recording.length !== room.speakers) {
-      throw new Error(`the bot did not adopt the prepared recording (${live ? `${live.recording.length} speakers` : 'no room'}); see ${logFile}`);
+      throw new Error(
+        `the bot did not adopt the prepared recording (${live ? `${live.recording.length} speakers` : 'no room'}); see ${logFile}`,
+      );
     }
     // Let the resumed room settle (consent message edit, indicator) so the stop starts from a running room.
     await sleep(500);
@@ -323,7 +341,11 @@ async function measureRoom(room: RoomCase, keep: boolean, log: (line: string) =>
     if (room.stopWhen === 'after-withdrawal') {
       const leaving = prepared.speakerIds.at(-1) ?? '';
       sim.unreact(leaving, prepared.consentMessageId, CONSENT_EMOJI);
-      await until(() => (bot?.rooms.current(sim.guildId)?.recording.length === room.speakers - 1 ? true : undefined), 'the withdrawal', 10_000);
+      await until(
+        () => (bot?.rooms.current(sim.guildId)?.recording.length === room.speakers - 1 ? true : undefined),
+        'the withdrawal',
+        10_000,
+      );
       await sleep(500);
     }
     const followed = await stopAndFollow(sim, bot, recordingId);
@@ -344,7 +366,17 @@ async function measureRoom(room: RoomCase, keep: boolean, log: (line: string) =>
     await bot.stop();
     bot = undefined;
     const split = room.splitMix ? await splitMix(stored, dataDir, dir) : undefined;
-    return { ...room, ...figures, build, mixDurationMs: stored.mix.durationMs, linkStatus: page.status, signLinkUs, liveMix, ...(catchUpMs === undefined ? {} : { catchUpMs }), ...(split ? { split } : {}) };
+    return {
+      ...room,
+      ...figures,
+      build,
+      mixDurationMs: stored.mix.durationMs,
+      linkStatus: page.status,
+      signLinkUs,
+      liveMix,
+      ...(catchUpMs === undefined ? {} : { catchUpMs }),
+      ...(split ? { split } : {}),
+    };
   } finally {
     await bot?.stop();
     await sim.close();
@@ -375,9 +407,19 @@ export async function runStopToLinkBench({ quick, keep = false, log }: StopToLin
   const cases: RoomCase[] = [
     ...lengths.map((minutes): RoomCase => ({ speakers: SPEAKERS, minutes, format: 'ogg', stopWhen: 'steady' })),
     { speakers: SPEAKERS, minutes: headline, format: 'ogg', stopWhen: 'after-withdrawal', splitMix: quick },
-    ...(quick ? [] : [headline, 60].map((minutes): RoomCase => ({ speakers: SPEAKERS, minutes, format: 'ogg', stopWhen: 'after-restart', splitMix: minutes === headline }))),
+    ...(quick
+      ? []
+      : [headline, 60].map((minutes): RoomCase => ({
+          speakers: SPEAKERS,
+          minutes,
+          format: 'ogg',
+          stopWhen: 'after-restart',
+          splitMix: minutes === headline,
+        }))),
   ];
-  log(`stop-to-link: /record stop → DM'd link, ${SPEAKERS} speakers talking in turns, real bot against the stand-in (target ≤ ${seconds(TARGET_MS, 0)} s)`);
+  log(
+    `stop-to-link: /record stop → DM'd link, ${SPEAKERS} speakers talking in turns, real bot against the stand-in (target ≤ ${seconds(TARGET_MS, 0)} s)`,
+  );
   log('  room              stopped          | total   | reply | REC off | close | mix     | receipt | metadata | link+DM | target');
   const results: RoomFigures[] = [];
   for (const room of cases) {
@@ -393,9 +435,14 @@ export async function runStopToLinkBench({ quick, keep = false, log }: StopToLin
     );
     log(
       `    ${describeLiveMix(r)}` +
-        (r.catchUpMs === undefined ? '' : `; after adoption the live mix caught up on the room in ${seconds(r.catchUpMs, 1)} s, in the background`),
+        (r.catchUpMs === undefined
+          ? ''
+          : `; after adoption the live mix caught up on the room in ${seconds(r.catchUpMs, 1)} s, in the background`),
     );
-    if (r.linkBeforeMix) log(`    the link was DM'd before the mix was done; the mix was ready ${seconds(r.mixReadyMs)} s after the stop and a follow-up DM said so`);
+    if (r.linkBeforeMix)
+      log(
+        `    the link was DM'd before the mix was done; the mix was ready ${seconds(r.mixReadyMs)} s after the stop and a follow-up DM said so`,
+      );
     log(
       `    ${r.build.turns} turns, ${r.build.packets} packets, ${(r.build.bytes / 1e6).toFixed(1)} MB of tracks (prepared in ${seconds(r.build.buildMs, 1)} s, not timed); ` +
         `bot's own stop→link ${seconds(r.botStopToLinkMs)} s; link page HTTP ${r.linkStatus}; signing a link ${r.signLinkUs.toFixed(0)} µs; ` +
@@ -407,7 +454,7 @@ export async function runStopToLinkBench({ quick, keep = false, log }: StopToLin
       log(
         `    the whole mix taken apart (each alone, one thread): decode + sum ${seconds(x.decodeSumMs)} s ` +
           `(${x.decodedPackets} packets decoded, ${x.skippedSilencePackets} exact-silence packets skipped), encode Ogg Opus ${seconds(x.encodeMs)} s; ` +
-          `overlapped on two threads a whole mix runs at most ≈ ${full.toFixed(0)}× real time, so mixing it all on stop fits 5 s up to ≈ ${((TARGET_MS / 1000) * full / 60).toFixed(0)} min`,
+          `overlapped on two threads a whole mix runs at most ≈ ${full.toFixed(0)}× real time, so mixing it all on stop fits 5 s up to ≈ ${(((TARGET_MS / 1000) * full) / 60).toFixed(0)} min`,
       );
     }
   }
@@ -420,10 +467,14 @@ export async function runStopToLinkBench({ quick, keep = false, log }: StopToLin
   );
   const catching = results.filter((r) => r.stopWhen !== 'steady');
   for (const r of catching) {
-    log(`  stopped 0.5 s ${r.stopWhen === 'after-restart' ? 'after a bot restart' : 'after a withdrawal'} (${r.minutes} min room), while the live mix was catching up: link ${seconds(r.totalMs)} s${r.linkBeforeMix ? ` (before the mix; mix ready at ${seconds(r.mixReadyMs)} s)` : ``}, mix ${seconds(r.pipeline.mixMs)} s`);
+    log(
+      `  stopped 0.5 s ${r.stopWhen === 'after-restart' ? 'after a bot restart' : 'after a withdrawal'} (${r.minutes} min room), while the live mix was catching up: link ${seconds(r.totalMs)} s${r.linkBeforeMix ? ` (before the mix; mix ready at ${seconds(r.mixReadyMs)} s)` : ``}, mix ${seconds(r.pipeline.mixMs)} s`,
+    );
   }
   const met = (rs: RoomFigures[]) => rs.map((r) => `${r.minutes} min ${r.totalMs <= TARGET_MS ? 'met' : 'MISSED'}`).join(', ');
-  log(`  target (link within ${seconds(TARGET_MS, 0)} s of stop, any length): steady rooms ${met(steady)}; stopped during a catch-up ${met(catching)}`);
+  log(
+    `  target (link within ${seconds(TARGET_MS, 0)} s of stop, any length): steady rooms ${met(steady)}; stopped during a catch-up ${met(catching)}`,
+  );
 }
 
 if (import.meta.main) {

@@ -107,11 +107,13 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
 
   const recording = (await bot.store.listRecordings())[0];
   const result = await buildResult({ bot, sim, recording, userIds: outcome.userIds, toScenario, stops });
-  result.errors = outcome.events.filter((e) => e.error !== undefined).map((e) => ({
-    at: e.at,
-    action: describeAction(e),
-    error: e.error ?? '',
-  }));
+  result.errors = outcome.events
+    .filter((e) => e.error !== undefined)
+    .map((e) => ({
+      at: e.at,
+      action: describeAction(e),
+      error: e.error ?? '',
+    }));
   const resultFile = path.join(outDir, 'result.json');
   // Whole or not at all: someone may be polling for the file.
   await writeFile(`${resultFile}.tmp`, `${JSON.stringify(result, null, 2)}\n`);

@@ -21,7 +21,16 @@
 // last yield (WorkSlices), so a packet waits for at most about one track's decode. Yielding changes nothing
 // in the result: the horizon was fixed before the advance, and a track that grows meanwhile only grows past it.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { accumulate, describeInputError, labelOf, LimitedEncoder, MIX_BLOCK_FRAMES, type MixFormat, type MixInput, type MixResult } from './mixer.ts';
+import {
+  accumulate,
+  describeInputError,
+  labelOf,
+  LimitedEncoder,
+  MIX_BLOCK_FRAMES,
+  type MixFormat,
+  type MixInput,
+  type MixResult,
+} from './mixer.ts';
 import { newStats, type DecodeStats, type TrackBlock } from './track-decoder.ts';
 import { TrackTail } from './track-tail.ts';
 

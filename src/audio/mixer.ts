@@ -70,7 +70,14 @@ export class MixOutputError extends Error {
 
 export const MIX_BLOCK_FRAMES = 48_000;
 
-const EXTENSIONS: Record<string, MixFormat> = { '.ogg': 'ogg', '.opus': 'ogg', '.oga': 'ogg', '.mp3': 'mp3', '.flac': 'flac', '.wav': 'wav' };
+const EXTENSIONS: Record<string, MixFormat> = {
+  '.ogg': 'ogg',
+  '.opus': 'ogg',
+  '.oga': 'ogg',
+  '.mp3': 'mp3',
+  '.flac': 'flac',
+  '.wav': 'wav',
+};
 
 export const OUTPUT_EXTENSIONS: readonly string[] = Object.keys(EXTENSIONS);
 
@@ -131,7 +138,15 @@ function selectInputs(inputs: MixInput[], include: string[]): MixInput[] {
  * Adds `frames` frames of int16 `src` (mono or stereo interleaved), from frame `srcFrame`, times `scale`,
  * into stereo interleaved float `dst` at frame `dstFrame`. Mono feeds both channels.
  */
-export function accumulate(dst: Float32Array, dstFrame: number, src: Int16Array, srcChannels: 1 | 2, srcFrame: number, frames: number, scale: number): void {
+export function accumulate(
+  dst: Float32Array,
+  dstFrame: number,
+  src: Int16Array,
+  srcChannels: 1 | 2,
+  srcFrame: number,
+  frames: number,
+  scale: number,
+): void {
   let d = dstFrame * 2;
   if (srcChannels === 2) {
     const end = (srcFrame + frames) * 2;
@@ -288,7 +303,10 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
   if (selected.length === 0) throw new MixInputError('no speaker selected');
 
   const names = displayNames(opts.inputs.map((i) => i.path));
-  const opened = await openInputs(selected, selected.map((i) => names[opts.inputs.indexOf(i)] ?? i.path));
+  const opened = await openInputs(
+    selected,
+    selected.map((i) => names[opts.inputs.indexOf(i)] ?? i.path),
+  );
   const knownLength = Math.max(0, ...opened.map((o) => o.track.totalSamples ?? 0));
   const passes = opts.normalize ? 2 : 1;
   const stats = newStats();

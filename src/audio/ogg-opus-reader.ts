@@ -7,8 +7,6 @@ import { FLAG_CONTINUED, FLAG_EOS, pagePieces, parseOggPage, type OggPage } from
 import { parseOpusHead, parseOpusTags, type OpusHeadInfo } from './opus-head.ts';
 import { opusPacketSamples } from './opus-packet.ts';
 
-;
-
 export class MediaFormatError extends Error {
   override name = 'MediaFormatError';
 }

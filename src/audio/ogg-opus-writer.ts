@@ -93,7 +93,13 @@ export class OggOpusWriter {
     const fh = await open(opts.path, 'wx');
     const serial = opts.serial ?? randomInt(0, 2 ** 32 - 1);
     const preSkip = opts.preSkip ?? 312;
-    const head = buildOggPage({ serial, sequence: 0, granule: 0, bos: true, packets: [buildOpusHead({ channels: opts.channels ?? 2, preSkip })] });
+    const head = buildOggPage({
+      serial,
+      sequence: 0,
+      granule: 0,
+      bos: true,
+      packets: [buildOpusHead({ channels: opts.channels ?? 2, preSkip })],
+    });
     const tagsPacket = buildOpusTags(opts.vendor ?? 'roomrec', opts.comments ?? {});
     // OpusTags may exceed one page (big comments): split at 255-byte multiples, continued pages after the first.
     const tagPages: Buffer[] = [];
@@ -102,7 +108,9 @@ export class OggOpusWriter {
     for (let at = 0; ; at += maxChunk) {
       const last = tagsPacket.length - at <= maxChunk;
       const chunk = tagsPacket.subarray(at, last ? tagsPacket.length : at + maxChunk);
-      tagPages.push(buildOggPage({ serial, sequence: sequence++, granule: last ? 0 : -1, continued: at > 0, packets: [chunk], lastIncomplete: !last }));
+      tagPages.push(
+        buildOggPage({ serial, sequence: sequence++, granule: last ? 0 : -1, continued: at > 0, packets: [chunk], lastIncomplete: !last }),
+      );
       if (last) break;
     }
     const headers = Buffer.concat([head, ...tagPages]);
@@ -113,8 +121,16 @@ export class OggOpusWriter {
       throw err;
     }
     return new OggOpusWriter({
-      fh, path: opts.path, serial, sequence, granule: 0, preSkip, size: headers.length,
-      flushIntervalMs: opts.flushIntervalMs ?? 1000, now: opts.now ?? monotonicNow, onError: opts.onError,
+      fh,
+      path: opts.path,
+      serial,
+      sequence,
+      granule: 0,
+      preSkip,
+      size: headers.length,
+      flushIntervalMs: opts.flushIntervalMs ?? 1000,
+      now: opts.now ?? monotonicNow,
+      onError: opts.onError,
     });
   }
 
@@ -141,9 +157,16 @@ export class OggOpusWriter {
       throw err;
     }
     return new OggOpusWriter({
-      fh, path, serial: scan.serial, sequence: scan.lastWhole.sequence + 1, granule: Math.max(0, Number(scan.lastWhole.granule)),
-      preSkip: scan.head.preSkip, size: scan.lastWhole.end, flushIntervalMs: opts.flushIntervalMs ?? 1000,
-      now: opts.now ?? monotonicNow, onError: opts.onError,
+      fh,
+      path,
+      serial: scan.serial,
+      sequence: scan.lastWhole.sequence + 1,
+      granule: Math.max(0, Number(scan.lastWhole.granule)),
+      preSkip: scan.head.preSkip,
+      size: scan.lastWhole.end,
+      flushIntervalMs: opts.flushIntervalMs ?? 1000,
+      now: opts.now ?? monotonicNow,
+      onError: opts.onError,
     });
   }
 
@@ -174,7 +197,10 @@ export class OggOpusWriter {
     const segments = segmentsFor(packet.length);
     if (segments > MAX_SEGMENTS) throw new RangeError(`packet of ${packet.length} bytes is larger than an Opus packet can be`);
     // Emit before adding, so the newest packet is always pending and close() can carry EOS on it.
-    if (this.#pending.length > 0 && (this.#pendingSegments + segments > MAX_SEGMENTS || this.#now() - this.#lastPageAt >= this.#flushIntervalMs)) {
+    if (
+      this.#pending.length > 0 &&
+      (this.#pendingSegments + segments > MAX_SEGMENTS || this.#now() - this.#lastPageAt >= this.#flushIntervalMs)
+    ) {
       this.#emitPage(false);
     }
     this.#pending.push(Buffer.from(packet));

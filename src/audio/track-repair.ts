@@ -36,7 +36,11 @@ export async function repairTrack(path: string): Promise<RepairResult> {
     if (!scan.lastWhole.eos) {
       finalGranule = granule + EOS_SILENCE_SAMPLES;
       const page = buildOggPage({
-        serial: scan.serial, sequence: scan.lastWhole.sequence + 1, granule: finalGranule, eos: true, packets: [EOS_SILENCE],
+        serial: scan.serial,
+        sequence: scan.lastWhole.sequence + 1,
+        granule: finalGranule,
+        eos: true,
+        packets: [EOS_SILENCE],
       });
       await writeAll(fh, page, scan.lastWhole.end);
     }

@@ -5,7 +5,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
 export async function writeAll(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < data.length; ) {
+  for (let done = 0; done < data.length;) {
     const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
     // Not seen on regular files (the kernel returns an error instead), but a zero count must not spin forever.
     if (bytesWritten === 0) throw Object.assign(new Error(`write made no progress at byte ${position + done}`), { code: 'EIO' });

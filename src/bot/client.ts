@@ -37,7 +37,16 @@ export class DiscordLoginError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -60,7 +69,8 @@ export function explainLoginError(error: unknown, api: string | undefined): unkn
       { cause: error },
     );
   }
-  const network = errorCode(error) ?? (error instanceof Error && /fetch failed|aborted|timed? ?out/i.test(detail) ? 'no answer' : undefined);
+  const network =
+    errorCode(error) ?? (error instanceof Error && /fetch failed|aborted|timed? ?out/i.test(detail) ? 'no answer' : undefined);
   if (network) {
     return new DiscordLoginError(
       `cannot reach Discord at ${where} (${network}: ${detail}): check this machine's network, DNS, proxy or firewall, then start again.`,

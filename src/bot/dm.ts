@@ -17,7 +17,7 @@ export function parseDirectMessage(text: string): DmRequest {
 }
 
 const DM_HELP =
-  "Hi! I record voice channels, and only people who opt in. If you hosted a recording, DM me `download` for a " +
+  'Hi! I record voice channels, and only people who opt in. If you hosted a recording, DM me `download` for a ' +
   'fresh link to your latest one, or `download <id>` for a specific one (`/recordings list` shows the ids).';
 
 export const DM_NOT_YOURS =

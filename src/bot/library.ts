@@ -29,8 +29,7 @@ export function createLibrary(deps: LibraryDeps): Library {
   const { client, store, linkFor, now, log } = deps;
   const policy = { retentionDays: deps.retentionDays };
 
-  const notYours = (id: string) =>
-    new UserFacingError(`You have no recording \`${id}\`. \`/recordings list\` shows the ones you hosted.`);
+  const notYours = (id: string) => new UserFacingError(`You have no recording \`${id}\`. \`/recordings list\` shows the ones you hosted.`);
 
   const deletesAt = (recording: Recording) => expiresAt(recording, policy);
 

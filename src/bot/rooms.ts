@@ -110,14 +110,20 @@ export function createRooms(options: RoomsOptions): RoomManager {
 
   function dispatchReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, added: boolean): void {
     const session = [...sessions.values()].find((s) => s.consentMessageId === reaction.message.id);
-    session?.onReaction(user, reaction.emoji.name, added).catch((error: unknown) =>
-      log.error({ err: error, userId: user.id, messageId: reaction.message.id }, added ? 'consent reaction failed' : 'consent withdrawal failed'),
-    );
+    session
+      ?.onReaction(user, reaction.emoji.name, added)
+      .catch((error: unknown) =>
+        log.error(
+          { err: error, userId: user.id, messageId: reaction.message.id },
+          added ? 'consent reaction failed' : 'consent withdrawal failed',
+        ),
+      );
   }
 
   const handlers = {
     reactionAdd: (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => dispatchReaction(reaction, user, true),
-    reactionRemove: (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => dispatchReaction(reaction, user, false),
+    reactionRemove: (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) =>
+      dispatchReaction(reaction, user, false),
     voiceState: (before: VoiceState, after: VoiceState) => {
       const session = sessions.get(after.guild.id);
       if (session && (before.channelId === session.channelId || after.channelId === session.channelId)) session.onVoiceState();

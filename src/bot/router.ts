@@ -10,11 +10,7 @@ export const INTERNAL_ERROR_TEXT = 'Something went wrong on my side. It has been
 
 export type InteractionRouter = (interaction: Interaction) => Promise<void>;
 
-export function createInteractionRouter(options: {
-  commands: readonly Command[];
-  services: BotServices;
-  log: Logger;
-}): InteractionRouter {
+export function createInteractionRouter(options: { commands: readonly Command[]; services: BotServices; log: Logger }): InteractionRouter {
   const { services, log } = options;
   const byName = new Map(options.commands.map((command) => [command.data.name, command]));
 
@@ -34,8 +30,8 @@ export function createInteractionRouter(options: {
     } catch (error) {
       if (isUserFacing(error)) log.info({ ...context, refusal: error.message }, 'command refused');
       else log.error({ ...context, err: error }, 'command failed');
-      await replyPrivately(interaction, isUserFacing(error) ? error.message : INTERNAL_ERROR_TEXT).catch(
-        (replyError: unknown) => log.error({ ...context, err: replyError }, 'could not tell the user about the failure'),
+      await replyPrivately(interaction, isUserFacing(error) ? error.message : INTERNAL_ERROR_TEXT).catch((replyError: unknown) =>
+        log.error({ ...context, err: replyError }, 'could not tell the user about the failure'),
       );
     }
   };

@@ -56,10 +56,9 @@ export async function stopAndDeliver(
   });
   let timer: unknown;
   const due = new Promise<void>((resolve) => (timer = deps.timers.setTimeout(resolve, deps.earlyAfterMs)));
-  const first = await Promise.race([
-    stopped.then(() => 'stopped' as const),
-    due.then(() => closed).then(() => 'early' as const),
-  ]).finally(() => deps.timers.clearTimeout(timer));
+  const first = await Promise.race([stopped.then(() => 'stopped' as const), due.then(() => closed).then(() => 'early' as const)]).finally(
+    () => deps.timers.clearTimeout(timer),
+  );
 
   if (first === 'early') {
     // Unreadable, finished in the meantime, or gone: the usual single DM below, once the stop is over.

@@ -31,9 +31,7 @@ function speakerLines(recording: Recording): string[] {
   const included = recording.speakers.filter((s) => s.includeInMix).map((s) => s.name);
   const withdrawn = recording.speakers.filter((s) => !s.includeInMix).map((s) => s.name);
   const lines = [
-    included.length > 0
-      ? `Recorded: ${nameList(included)}.`
-      : 'Nobody opted in, so there is no audio in it, only the consent receipt.',
+    included.length > 0 ? `Recorded: ${nameList(included)}.` : 'Nobody opted in, so there is no audio in it, only the consent receipt.',
   ];
   if (withdrawn.length > 0) lines.push(`Withdrew consent, left out of the mix: ${nameList(withdrawn)}.`);
   return lines;

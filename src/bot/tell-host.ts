@@ -48,7 +48,8 @@ export async function stopAndTell(deps: TellHostDeps, opts: StopAndTell): Promis
       timers: deps.timers,
       current: () => deps.store.getRecording(opts.recordingId),
       sendLink: async (recording, when) => {
-        const intro = when === 'early' ? preparingIntro(recording, reason, stoppedBy, limits) : readyIntro(recording, reason, stoppedBy, limits);
+        const intro =
+          when === 'early' ? preparingIntro(recording, reason, stoppedBy, limits) : readyIntro(recording, reason, stoppedBy, limits);
         const result = await deliverLink({ library, log, chat: chatIn(opts.channel) }, recording, intro);
         linkAt ??= clock.now();
         return result;

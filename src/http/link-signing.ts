@@ -29,9 +29,7 @@ const DEFAULT_LINK_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type LinkClaims = { recordingId: string; linkId: string; expiresAt: number };
 
-export type VerifyResult =
-  | { ok: true; claims: LinkClaims }
-  | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+export type VerifyResult = { ok: true; claims: LinkClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
 type IssuedLink = LinkClaims & { token: string; issuedAt: number };
 

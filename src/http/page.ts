@@ -48,8 +48,7 @@ export function downloadPage(input: DownloadPageInput): string {
   const { recording, base } = input;
   const started = formatUtc(recording.startedAt);
   const durationMs =
-    recording.mix?.durationMs ??
-    (recording.stoppedAt === undefined ? undefined : recording.stoppedAt - recording.startedAt);
+    recording.mix?.durationMs ?? (recording.stoppedAt === undefined ? undefined : recording.stoppedAt - recording.startedAt);
   const facts: [string, string][] = [
     ['Host', oneLine(recording.hostName)],
     ['Started', started],

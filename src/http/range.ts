@@ -7,10 +7,7 @@
 // Only a single range is honoured. RFC 9110 §14.2 lets a server ignore Range, so a multi-range request, another
 // unit or a syntax error gets the whole file (200) rather than multipart/byteranges.
 
-export type RangeDecision =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+export type RangeDecision = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 const SINGLE = /^bytes=[ \t]*(\d*)-(\d*)[ \t]*$/;
 

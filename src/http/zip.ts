@@ -7,9 +7,7 @@ import { ZipFile } from 'yazl';
 import type { Logger } from '../log.ts';
 import { openRegularFile, streamTo } from './send-file.ts';
 
-export type ZipEntry =
-  | { name: string; path: string; size: number; mtime: Date }
-  | { name: string; data: Buffer; mtime: Date };
+export type ZipEntry = { name: string; path: string; size: number; mtime: Date } | { name: string; data: Buffer; mtime: Date };
 
 type Built = { zip: ZipFile; size: Promise<number> };
 

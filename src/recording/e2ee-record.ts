@@ -44,7 +44,9 @@ export function observeE2ee(stored: StoredE2ee, now: E2eeState | null, opts: { a
 }
 
 /** The result.json `e2ee` of the scenario contract: undefined when unknown. */
-export function e2eeSummary(stored: StoredE2ee): { protocol: 'dave'; version: number; privacyCode: string; transitions: number } | null | undefined {
+export function e2eeSummary(
+  stored: StoredE2ee,
+): { protocol: 'dave'; version: number; privacyCode: string; transitions: number } | null | undefined {
   if (!stored) return stored;
   return { protocol: stored.protocol, version: stored.version, privacyCode: stored.privacyCode, transitions: stored.transitions };
 }

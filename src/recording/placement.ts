@@ -134,9 +134,7 @@ export type PlacementOutput<T> =
   /** A waiting packet whose slot turned out to be taken: dropped, counted as late. */
   | { kind: 'late'; payload: T };
 
-export type PacketDecision =
-  | { kind: 'accepted'; reordered: boolean }
-  | { kind: 'dropped'; reason: 'duplicate' | 'late' };
+export type PacketDecision = { kind: 'accepted'; reordered: boolean } | { kind: 'dropped'; reason: 'duplicate' | 'late' };
 
 export interface PlacementStep<T> {
   state: PlacementState<T>;
@@ -285,7 +283,10 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
 
   // Duplicates.
   if (ev.rtp && seqSeen(state.recentSeqs, ev.rtp)) return drop('duplicate');
-  if (!ev.rtp && state.recentBytes.some((r) => Math.abs(r.arrivalMs - ev.arrivalMs) < windowMs && Buffer.compare(r.bytes, ev.bytes) === 0)) {
+  if (
+    !ev.rtp &&
+    state.recentBytes.some((r) => Math.abs(r.arrivalMs - ev.arrivalMs) < windowMs && Buffer.compare(r.bytes, ev.bytes) === 0)
+  ) {
     return drop('duplicate');
   }
 
@@ -296,12 +297,20 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   let isNew = false;
   const continues = current !== null && ev.arrivalMs - current.lastArrivalMs <= config.spurtGapMs;
   const rtpOffset = ev.rtp && current !== null && current.ssrc === ev.rtp.ssrc ? tsDiff(current.refTs, ev.rtp.timestamp) : null;
-  if (rtpOffset !== null && current !== null &&
-      rtpOffset - current.lastOffset <= config.spurtGapMs * SAMPLES_PER_MS &&
-      Math.abs(current.pos + rtpOffset - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS) {
+  if (
+    rtpOffset !== null &&
+    current !== null &&
+    rtpOffset - current.lastOffset <= config.spurtGapMs * SAMPLES_PER_MS &&
+    Math.abs(current.pos + rtpOffset - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS
+  ) {
     run = { ...current, lastOffset: Math.max(current.lastOffset, rtpOffset), lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
     offset = rtpOffset;
-  } else if (!ev.rtp && continues && current.ssrc === null && arrivalPos - (current.pos + current.nextOffset) <= bareFrameTolerance(state, ev.samples)) {
+  } else if (
+    !ev.rtp &&
+    continues &&
+    current.ssrc === null &&
+    arrivalPos - (current.pos + current.nextOffset) <= bareFrameTolerance(state, ev.samples)
+  ) {
     offset = current.nextOffset;
     run = { ...current, nextOffset: current.nextOffset + ev.samples, lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
   } else {
@@ -346,7 +355,9 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     ...withRun,
     pending: [...withRun.pending, { runId: run.id, offset, samples: ev.samples, arrivalMs: ev.arrivalMs, payload: ev.payload }],
     recentSeqs: ev.rtp ? rememberSeq(withRun.recentSeqs, ev.rtp) : withRun.recentSeqs,
-    recentBytes: ev.rtp ? withRun.recentBytes : [...withRun.recentBytes.slice(-(RECENT_BYTES - 1)), { bytes: ev.bytes, arrivalMs: ev.arrivalMs }],
+    recentBytes: ev.rtp
+      ? withRun.recentBytes
+      : [...withRun.recentBytes.slice(-(RECENT_BYTES - 1)), { bytes: ev.bytes, arrivalMs: ev.arrivalMs }],
   };
   return { ...release(next, false), decision: { kind: 'accepted', reordered } };
 }
@@ -385,7 +396,9 @@ function release<T>(state: PlacementState<T>, all: boolean): PlacementStep<T> {
       jitter: bare ? Math.max(delay, s.jitter - JITTER_DECAY) : s.jitter,
       head: pos + first.samples,
       pending: rest,
-      runs: s.runs.filter((r) => r.id === s.currentRun || rest.some((p) => p.runId === r.id)).map((r) => (r.id === first.runId ? { ...r, frozen: true } : r)),
+      runs: s.runs
+        .filter((r) => r.id === s.currentRun || rest.some((p) => p.runId === r.id))
+        .map((r) => (r.id === first.runId ? { ...r, frozen: true } : r)),
     };
   }
   return { state: s, out };

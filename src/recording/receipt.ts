@@ -63,9 +63,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     'Consent events:',
     ...(events.length === 0
       ? ['  (none)']
-      : sortedByTime(events).map(
-          (e) => `  ${formatUtc(e.at)}  ${e.event === 'granted' ? 'granted  ' : 'withdrawn'}  ${who(e)}`,
-        )),
+      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${e.event === 'granted' ? 'granted  ' : 'withdrawn'}  ${who(e)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0
@@ -95,13 +93,15 @@ export function e2eeLines(e2ee: ReceiptE2ee | null | undefined): string[] {
       : `Yes, Discord ${protocol}, until ${formatUtc(e2ee.plainFrom)}; not after that.`;
   const codes = e2ee.privacyCodes.map(formatPrivacyCode);
   if (codes.length <= 1) return [span, `Voice privacy code: ${codes[0] ?? '(none)'}`];
-  return [span, 'Voice privacy codes, in order (a new one each time people joined or left, or the bot rejoined):', ...codes.map((c) => `  ${c}`)];
+  return [
+    span,
+    'Voice privacy codes, in order (a new one each time people joined or left, or the bot rejoined):',
+    ...codes.map((c) => `  ${c}`),
+  ];
 }
 
 export function deletionText(deletionAt: number | undefined, retentionDays: number): string {
-  return deletionAt === undefined
-    ? `${retentionDays} days after the recording stops`
-    : formatUtc(deletionAt);
+  return deletionAt === undefined ? `${retentionDays} days after the recording stops` : formatUtc(deletionAt);
 }
 
 export function sortedByTime<T extends { at: number }>(events: readonly T[]): T[] {

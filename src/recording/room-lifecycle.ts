@@ -18,9 +18,7 @@ export type RoomLifecycle =
   | { phase: 'stopped'; reason: StopReason; result: 'ready' | 'failed' | 'deleted' };
 
 export type RoomLifecycleEvent =
-  | { type: 'recording' }
-  | { type: 'stop'; reason: StopReason }
-  | { type: 'stopped'; result: 'ready' | 'failed' };
+  { type: 'recording' } | { type: 'stop'; reason: StopReason } | { type: 'stopped'; result: 'ready' | 'failed' };
 
 export function nextLifecycle(life: RoomLifecycle, event: RoomLifecycleEvent): RoomLifecycle {
   switch (event.type) {

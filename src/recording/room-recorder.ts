@@ -179,11 +179,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #outOfGroupSinceMs: number | undefined;
 
   /** Waits for the voice connection, then creates the recording: its time zero is now. */
-  static async start(opts: {
-    meta: Omit<NewRecording, 'startedAt'>;
-    connection: VoiceConnection;
-    deps: RoomDeps;
-  }): Promise<RoomRecorder> {
+  static async start(opts: { meta: Omit<NewRecording, 'startedAt'>; connection: VoiceConnection; deps: RoomDeps }): Promise<RoomRecorder> {
     const { deps } = opts;
     // Nothing is created until the bot can hear the room: a refusal (E2eeJoinError) leaves no recording behind.
     const e2ee = await waitAudible(opts.connection, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
@@ -462,7 +458,9 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     this.#stopHearing();
     // Consent changes already under way finish first, so their tracks are among those closed below.
     await Promise.allSettled([...this.#inFlight]);
-    await opts.beforeLeaving?.().catch((error: unknown) => this.#log.warn({ err: error }, 'a step before leaving the voice channel failed'));
+    await opts
+      .beforeLeaving?.()
+      .catch((error: unknown) => this.#log.warn({ err: error }, 'a step before leaving the voice channel failed'));
     this.#halt();
 
     const deps: StopPipelineDeps = {

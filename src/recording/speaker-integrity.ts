@@ -16,7 +16,10 @@ const SAMPLE_RATE = SAMPLES_PER_MS * 1000;
 const seconds = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** One stretch of a speaker's track: its track's counters and its subscription's. */
-export function statsOf(track: SpeakerTrackStats | undefined, receive: Pick<ReceiveStats, 'undecryptable' | 'replayed'> | undefined): SpeakerStats {
+export function statsOf(
+  track: SpeakerTrackStats | undefined,
+  receive: Pick<ReceiveStats, 'undecryptable' | 'replayed'> | undefined,
+): SpeakerStats {
   return {
     received: track?.received ?? 0,
     lost: track?.lost ?? 0,

@@ -9,8 +9,15 @@ import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
 import {
-  initialPlacement, msToGrid, SAMPLES_PER_MS, placementReducer, resumedPlacement,
-  type PlacementEvent, type PlacementState, type PlacementStep, type RtpInfo,
+  initialPlacement,
+  msToGrid,
+  SAMPLES_PER_MS,
+  placementReducer,
+  resumedPlacement,
+  type PlacementEvent,
+  type PlacementState,
+  type PlacementStep,
+  type RtpInfo,
 } from './placement.ts';
 import { countSequence, lostFrames, NO_SEQUENCE_LOSS, type SequenceLoss } from './rtp-loss.ts';
 

@@ -7,7 +7,15 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
-import { AFTER_STOP_STEPS, type AfterStopStep, type LiveMixFinisher, type MixFunction, type StepContext, type StopInput, type StopProducts } from './after-stop/index.ts';
+import {
+  AFTER_STOP_STEPS,
+  type AfterStopStep,
+  type LiveMixFinisher,
+  type MixFunction,
+  type StepContext,
+  type StopInput,
+  type StopProducts,
+} from './after-stop/index.ts';
 import type { Clock } from './clock.ts';
 import { transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
 

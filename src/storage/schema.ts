@@ -98,17 +98,17 @@ export const RecordingSchema = z.object({
   // A reason this version does not know (written by a newer one) reads as absent, not as a damaged record.
   stopReason: z.enum(STOP_REASONS).optional().catch(undefined),
   speakers: z.array(SpeakerSchema),
-  mix: z
-    .object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() })
-    .optional(),
+  mix: z.object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() }).optional(),
   error: z.string().optional(),
   e2ee: RecordingE2eeSchema.nullable().optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 
 /** What is left of a deleted recording, so the download server can answer 410 Gone rather than 403/404. */
-export const TombstoneSchema = RecordingSchema.pick({ id: true, guildId: true, hostId: true, startedAt: true, stoppedAt: true })
-  .extend({ state: z.literal('deleted'), deletedAt: epochMs });
+export const TombstoneSchema = RecordingSchema.pick({ id: true, guildId: true, hostId: true, startedAt: true, stoppedAt: true }).extend({
+  state: z.literal('deleted'),
+  deletedAt: epochMs,
+});
 export type Tombstone = z.infer<typeof TombstoneSchema>;
 
 export const ConsentEventSchema = z.object({

@@ -154,9 +154,7 @@ async function openKeyv(keyvUrl: string | undefined, layout: Layout, log: Logger
     await connected.keyv.get(INDEX_KEY);
     return connected;
   } catch (error) {
-    await connected?.keyv
-      .disconnect()
-      .catch((closeError: unknown) => log.debug({ err: closeError }, 'close after a failed open'));
+    await connected?.keyv.disconnect().catch((closeError: unknown) => log.debug({ err: closeError }, 'close after a failed open'));
     const where = redact(keyvUrl ?? layout.sqliteFile);
     throw new Error(`cannot open the metadata store at ${where}: ${(error as Error).message}`, { cause: error });
   }
@@ -301,7 +299,11 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         await keyv.deleteMany([...links.map((l) => keys.link(l.id)), keys.links(id), keys.consent(id)]);
         await mutex.run(INDEX_LOCK, async () => {
           const ids = await readIndex();
-          await write(INDEX_KEY, z.array(z.string()), ids.filter((x) => x !== id));
+          await write(
+            INDEX_KEY,
+            z.array(z.string()),
+            ids.filter((x) => x !== id),
+          );
         });
         await keyv.delete(keys.recording(id));
         // The disk copy goes too, or rebuildIndexFromDisk would bring the recording back.

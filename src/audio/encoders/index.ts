@@ -6,7 +6,7 @@ import { createWavEncoder } from './wav.ts';
 import type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
 
 export type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
-export { MIX_FORMATS,  } from './encoder.ts';
+export { MIX_FORMATS } from './encoder.ts';
 
 export function createEncoder(format: MixFormat, options: EncoderOptions): Promise<Encoder> {
   switch (format) {

@@ -31,7 +31,9 @@ export function wavHeader(dataBytes: number): Buffer {
 export async function createWavEncoder(options: EncoderOptions): Promise<Encoder> {
   const expected = options.totalFrames * BLOCK_ALIGN;
   if (expected > MAX_DATA_BYTES) {
-    throw new RangeError(`a WAV file holds at most ${Math.floor(MAX_DATA_BYTES / BLOCK_ALIGN / MIX_RATE / 3600 * 10) / 10} hours of stereo 48 kHz; choose flac, ogg or mp3`);
+    throw new RangeError(
+      `a WAV file holds at most ${Math.floor((MAX_DATA_BYTES / BLOCK_ALIGN / MIX_RATE / 3600) * 10) / 10} hours of stereo 48 kHz; choose flac, ogg or mp3`,
+    );
   }
   const sink = await FileSink.create(options.path);
   await sink.append(wavHeader(expected));

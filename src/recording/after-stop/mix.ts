@@ -29,13 +29,19 @@ export const mix: AfterStopStep = {
 };
 
 /** The live mix's result when it could be used; undefined (and why, noted) when the full mix must run. */
-async function finishLiveMix(ctx: StepContext, job: Parameters<NonNullable<StepContext['input']['liveMix']>['finish']>[0]): Promise<MixResult | undefined> {
+async function finishLiveMix(
+  ctx: StepContext,
+  job: Parameters<NonNullable<StepContext['input']['liveMix']>['finish']>[0],
+): Promise<MixResult | undefined> {
   const offered = ctx.input.liveMix;
   if (!offered) return undefined;
   // A live mix that breaks only costs time: its error becomes the reason the full mix runs.
-  const live = await offered.finish(job).catch(
-    (err: unknown): LiveMixOutcome => ({ used: false, reason: `the live mix failed: ${err instanceof Error ? err.message : String(err)}` }),
-  );
+  const live = await offered
+    .finish(job)
+    .catch((err: unknown): LiveMixOutcome => ({
+      used: false,
+      reason: `the live mix failed: ${err instanceof Error ? err.message : String(err)}`,
+    }));
   if (live.used) {
     ctx.products.liveMix = { used: true, framesAtStop: live.framesAtStop };
     return live.result;
