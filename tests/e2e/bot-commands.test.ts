@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import type { InteractionRecord } from '../../discord-sim/index.ts';
+import { untilListed } from '../helpers/consent-message.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;
@@ -66,11 +67,11 @@ async function hanaRecords(): Promise<string> {
   return (await env.bot.store.activeRecordingForGuild(env.sim.guildId))?.id ?? '';
 }
 
-/** Ivan joins Hana's room and opts in by reaction; resolves once the bot records him. */
+/** Ivan joins Hana's room and opts in by reaction; resolves once the bot records him (the consent message says so). */
 async function ivanOptsIn(): Promise<void> {
   await joinAndSeen(env, ids.ivan ?? '');
   env.sim.reactToConsent(ids.ivan ?? '');
-  await until(() => (env.bot.rooms.current(env.sim.guildId)?.recording.includes('Ivan') ? true : undefined), 'Ivan to be recorded');
+  await untilListed(env.sim, ['Ivan']);
 }
 
 /** A finished recording of Hana's, Ivan recorded in it, its link DM'd to her: what the library commands work on. */

@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import { speechFromPcm, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+import { untilListed } from '../helpers/consent-message.ts';
 import { recordingOnDisk, untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
@@ -72,18 +73,6 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
 
 const secret = randomBytes(32).toString('hex');
 
-/**
- * Who the consent message says is being recorded: the bot edits it once a speaker's consent is stored and
- * they are subscribed. A bot in another process is watched through what it tells Discord.
- */
-function beingRecorded(discord: DiscordSim): string[] {
-  const line = /\*\*Being recorded:\*\* (.*)/.exec(discord.consentMessage()?.message.content ?? '')?.[1] ?? '';
-  return line === '' || line === 'nobody yet' ? [] : line.split(', ').sort();
-}
-
-const recorded = (discord: DiscordSim, names: string[]) =>
-  until(() => (beingRecorded(discord).join() === [...names].sort().join() ? true : undefined), `the consent message to list ${names.join(', ')}`, 15_000);
-
 /** Epoch ms of the newest write under `dir`: the last sign of life a crashed process left in a recording's folder. */
 async function newestWrite(dir: string): Promise<number> {
   let newest = 0;
@@ -117,7 +106,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   sim.slash(host, 'record start');
   await until(() => sim.consentMessage() ?? undefined, 'the consent message', 15_000);
   sim.reactToConsent(host);
-  await recorded(sim, ['Host']);
+  await untilListed(sim, ['Host'], 15_000);
   const onDisk = await recordingOnDisk(path.join(dir, 'data'));
   const hostTrack = await onDisk.trackOf(host);
   const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
@@ -198,8 +187,9 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     discord.slash(host, 'record start');
     await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
     discord.reactToConsent(host);
+    await untilListed(discord, ['Host'], 15_000);
     discord.reactToConsent(bob);
-    await recorded(discord, ['Host', 'Bob']);
+    await untilListed(discord, ['Host', 'Bob'], 15_000);
     const onDisk = await recordingOnDisk(dataDir);
     const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
     const bobAt = discord.clock() + 200;

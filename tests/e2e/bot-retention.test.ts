@@ -9,6 +9,7 @@ import type { Scheduler } from '../../src/jobs/retention-job.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
+import { untilListed } from '../helpers/consent-message.ts';
 import { until } from '../helpers/until.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -45,8 +46,8 @@ test('a finished room is kept for 30 days, then removed with its files, metadata
   await until(async () => (sim.consentMessage() ? true : undefined), 'the consent message');
   sim.reactToConsent(host);
   await until(async () => ((await bot.store.getRecording(recording.id))?.speakers.length ? true : undefined), 'consent');
-  // Stored, then subscribed and the track opened: the room lists the host as recorded once all of it is done.
-  await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
+  // Stored, then subscribed and the track opened: the consent message lists the host once all of it is done.
+  await untilListed(sim, ['Host']);
   sim.slash(host, 'record stop');
   await until(async () => ((await bot.store.getRecording(recording.id))?.state === 'ready' ? true : undefined), 'ready');
   const dir = bot.store.layout.recordingDir(recording.id);

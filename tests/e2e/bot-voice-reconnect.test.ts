@@ -12,6 +12,7 @@ import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { parseWav, speechFromPcm, type Pcm } from '../../discord-sim/index.ts';
 import { toStereo48k } from '../../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
+import { untilListed } from '../helpers/consent-message.ts';
 import { untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
@@ -53,7 +54,9 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   sim.slash(host, 'record start');
   await until(() => sim.consentMessage() ?? undefined, 'the consent message');
   sim.reactToConsent(host);
-  await until(() => (bot.rooms.current(sim.guildId)?.recording.length ? true : undefined), 'the host to be recorded');
+  // Not as soon as the room lists her (it does at once), but once the consent message does: her consent is
+  // stored and she is heard.
+  await untilListed(sim, ['Host']);
   const recordingId = bot.rooms.current(sim.guildId)?.recordingId ?? '';
   const live = await bot.store.getRecording(recordingId);
   const trackFile = bot.store.layout.file(recordingId, live?.speakers[0]?.trackFile ?? '');
