@@ -135,17 +135,6 @@ export function encodeOpusFrames(pcm: Int16Array, bitrate = 64000): Buffer[] {
   return frames;
 }
 
-/** RMS of each consecutive window of `window` samples. */
-export function rmsPerWindow(mono: Float32Array, window: number): number[] {
-  const out: number[] = [];
-  for (let at = 0; at + window <= mono.length; at += window) {
-    let sum = 0;
-    for (let i = at; i < at + window; i++) sum += mono[i]! * mono[i]!;
-    out.push(Math.sqrt(sum / window));
-  }
-  return out;
-}
-
 /** RMS of a range of samples [from, to). */
 export function rms(mono: Float32Array, from = 0, to = mono.length): number {
   let sum = 0;

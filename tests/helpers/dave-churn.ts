@@ -14,7 +14,7 @@ import { logVoiceErrors } from '../../src/recording/room-voice.ts';
 import { silentLogger } from '../../src/log.ts';
 import { until } from './until.ts';
 
-export interface TransitionLoss {
+interface TransitionLoss {
   at: number;
   epoch: number;
   /** talkers' frames sent within the window */

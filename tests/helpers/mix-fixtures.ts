@@ -8,7 +8,7 @@ import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { silencePackets } from '../../src/audio/opus-silence.ts';
 import { decodeOggOpusFile, encodeOpusFrames, FRAME, toMono } from './audio.ts';
 
-export function hasTool(name: string): boolean {
+function hasTool(name: string): boolean {
   try {
     execFileSync(name, [name === 'opusenc' ? '--version' : '-version'], { stdio: 'ignore' });
     return true;
@@ -38,7 +38,7 @@ export async function writeTrack(path: string, pcm: Int16Array, opts: { bitrate?
 }
 
 /** Stereo int16 PCM of an audio file via ffmpeg (48 kHz, 2 channels). */
-export function ffmpegDecode(path: string): Int16Array {
+function ffmpegDecode(path: string): Int16Array {
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '2', '-ar', '48000', '-'], { maxBuffer: 1 << 30 });
   return new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength >> 1).slice();
 }
