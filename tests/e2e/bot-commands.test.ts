@@ -39,18 +39,22 @@ afterEach(() => closeBotInSim(env, dir));
 
 /** The last thing the bot said in answer to an interaction (reply, edited deferral or follow-up). */
 function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
-  return until(() => {
-    const said = env.sim.log
-      .rest()
-      .filter((e) => e.interactionId === record.id && e.status < 300 && e.method !== 'GET')
-      .map((e) => {
-        const body = e.body as { content?: string; flags?: number; data?: { content?: string; flags?: number } } | undefined;
-        return { text: body?.data?.content ?? body?.content ?? '', flags: body?.data?.flags ?? body?.flags ?? 0 };
-      })
-      .filter((m) => m.text.length > 0);
-    const last = said.at(-1);
-    return last ? { text: last.text, ephemeral: record.ephemeral || (last.flags & 64) === 64 } : undefined;
-  }, `an answer to /${record.text}`, timeoutMs);
+  return until(
+    () => {
+      const said = env.sim.log
+        .rest()
+        .filter((e) => e.interactionId === record.id && e.status < 300 && e.method !== 'GET')
+        .map((e) => {
+          const body = e.body as { content?: string; flags?: number; data?: { content?: string; flags?: number } } | undefined;
+          return { text: body?.data?.content ?? body?.content ?? '', flags: body?.data?.flags ?? body?.flags ?? 0 };
+        })
+        .filter((m) => m.text.length > 0);
+      const last = said.at(-1);
+      return last ? { text: last.text, ephemeral: record.ephemeral || (last.flags & 64) === 64 } : undefined;
+    },
+    `an answer to /${record.text}`,
+    timeoutMs,
+  );
 }
 
 async function slash(user: string, text: string) {
@@ -81,7 +85,10 @@ async function hanasFinishedRecording(): Promise<string> {
   const before = dmTexts('hana').length;
   expect((await slash('hana', 'record stop')).text).toMatch(/Stopping/);
   await until(() => dmTexts('hana')[before], 'the link DM');
-  await until(async () => ((await env.bot.store.getRecording(recordingId))?.state === 'ready' ? true : undefined), 'the recording to be ready');
+  await until(
+    async () => ((await env.bot.store.getRecording(recordingId))?.state === 'ready' ? true : undefined),
+    'the recording to be ready',
+  );
   return recordingId;
 }
 
@@ -119,8 +126,12 @@ describe('a recording with consent by reaction', () => {
     expect(env.sim.world.channels.get(env.sim.voiceChannelId)?.status).toMatch(/Recording/);
     // The recording indicator: discord.js sends PATCH /guilds/:id/members/%40me, which must reach the route.
     expect(env.sim.world.botNick).toBe('🔴 REC roomrec');
-    expect(env.sim.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => [e.method, e.status, (e.body as { nick?: unknown }).nick]))
-      .toEqual([['PATCH', 200, '🔴 REC roomrec']]);
+    expect(
+      env.sim.log
+        .rest()
+        .filter((e) => e.route === '/guilds/:guild/members/@me')
+        .map((e) => [e.method, e.status, (e.body as { nick?: unknown }).nick]),
+    ).toEqual([['PATCH', 200, '🔴 REC roomrec']]);
     const active = await env.bot.store.activeRecordingForGuild(env.sim.guildId);
     expect(active?.consentMessageId).toBe(consent?.message.id);
   });
@@ -151,7 +162,10 @@ describe('a recording with consent by reaction', () => {
       return room && room.recording.length > 0 ? room : undefined;
     }, 'Ivan to be recorded');
     expect(status.recording).toEqual(['Ivan']);
-    await until(() => (consentMessage()?.message.content.includes('**Being recorded:** Ivan') ? true : undefined), 'the consent message to list Ivan');
+    await until(
+      () => (consentMessage()?.message.content.includes('**Being recorded:** Ivan') ? true : undefined),
+      'the consent message to list Ivan',
+    );
     const stored = await env.bot.store.getRecording(recordingId);
     expect(stored?.speakers.map((s) => s.userId)).toEqual([ids.ivan]);
     const reply = await slash('hana', 'record status');
@@ -180,11 +194,21 @@ describe('a recording with consent by reaction', () => {
     expect(dm).toMatch(/http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]+/);
     expect(dm).toContain('Recorded: Ivan');
     await until(() => (env.sim.world.voiceStates.get(env.sim.botUserId) ? undefined : true), 'the bot to leave voice');
-    await until(() => (consentMessage()?.message.content.includes('Recording ended') ? true : undefined), 'the consent message to say it ended');
+    await until(
+      () => (consentMessage()?.message.content.includes('Recording ended') ? true : undefined),
+      'the consent message to say it ended',
+    );
     expect(env.sim.world.channels.get(env.sim.voiceChannelId)?.status ?? null).toBeNull();
     expect(env.sim.world.botNick).toBeNull();
-    expect(env.sim.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => [e.status, (e.body as { nick?: unknown }).nick]))
-      .toEqual([[200, '🔴 REC roomrec'], [200, null]]);
+    expect(
+      env.sim.log
+        .rest()
+        .filter((e) => e.route === '/guilds/:guild/members/@me')
+        .map((e) => [e.status, (e.body as { nick?: unknown }).nick]),
+    ).toEqual([
+      [200, '🔴 REC roomrec'],
+      [200, null],
+    ]);
     expect((await env.bot.store.getRecording(recordingId))?.state).toBe('ready');
   });
 });
@@ -241,7 +265,11 @@ describe('a host whose DMs are closed', () => {
     const before = env.sim.messagesIn(env.sim.voiceChannelId).length;
     expect((await slash('dana', 'record stop')).text).toMatch(/Stopping/);
     const notice = await until(
-      () => env.sim.messagesIn(env.sim.voiceChannelId).slice(before).find((m) => m.content.includes("can't send you direct messages")),
+      () =>
+        env.sim
+          .messagesIn(env.sim.voiceChannelId)
+          .slice(before)
+          .find((m) => m.content.includes("can't send you direct messages")),
       'the closed-DM notice',
     );
     expect(notice.content).toContain(`<@${ids.dana}>`);
@@ -260,7 +288,10 @@ describe('a member with Manage Channels', () => {
     expect(refused.text).toMatch(/Only the host/);
 
     const role = env.sim.grantRole(ids.ivan ?? '', ['ManageChannels']);
-    await until(() => (env.bot.client.guilds.cache.get(env.sim.guildId)?.roles.cache.has(role) ? true : undefined), "the new role in the bot's cache");
+    await until(
+      () => (env.bot.client.guilds.cache.get(env.sim.guildId)?.roles.cache.has(role) ? true : undefined),
+      "the new role in the bot's cache",
+    );
     const before = dmTexts('hana').length;
     const accepted = await slash('ivan', 'record stop');
     expect(accepted.ephemeral).toBe(true);

@@ -28,11 +28,18 @@ async function start(sim: DiscordSimOptions): Promise<BotInSim> {
 
 /** The bot's latest words in answer to an interaction that match. */
 function answer(e: BotInSim, record: InteractionRecord, match: RegExp): Promise<string> {
-  return until(() => answersTo(e.sim, record).filter((t) => match.test(t)).at(-1), `an answer to /${record.text} matching ${match}`, 20_000);
+  return until(
+    () =>
+      answersTo(e.sim, record)
+        .filter((t) => match.test(t))
+        .at(-1),
+    `an answer to /${record.text} matching ${match}`,
+    20_000,
+  );
 }
 
 describe('end-to-end encryption, visible to people', () => {
-  test('/record status shows the room is end-to-end encrypted and the same voice privacy code as the speakers\' clients', async () => {
+  test("/record status shows the room is end-to-end encrypted and the same voice privacy code as the speakers' clients", async () => {
     const e = await start({});
     const hana = e.sim.userByName('hana').id;
     e.sim.joinVoice(hana);

@@ -51,7 +51,7 @@ async function reply(record: InteractionRecord): Promise<string> {
       sim.log
         .rest()
         .filter((e) => e.interactionId === record.id && e.status < 300 && e.method !== 'GET')
-        .map((e) => (e.body as { content?: string; data?: { content?: string } } | undefined))
+        .map((e) => e.body as { content?: string; data?: { content?: string } } | undefined)
         .map((b) => b?.data?.content ?? b?.content ?? '')
         .filter((t) => t.length > 0)
         .at(-1),

@@ -170,7 +170,12 @@ function toneAmplitude(mono: Float32Array, hz: number, from: number, to: number)
 }
 
 test('a speaker who removes their ✅ while the bot is down is not recorded after the crash, in any file', async () => {
-  const discord = await startSimForBot({ users: [{ username: 'host', globalName: 'Host' }, { username: 'bob', globalName: 'Bob' }] });
+  const discord = await startSimForBot({
+    users: [
+      { username: 'host', globalName: 'Host' },
+      { username: 'bob', globalName: 'Bob' },
+    ],
+  });
   const dataDir = path.join(dir, 'data-withdrawn-while-down');
   try {
     const host = discord.userByName('host').id;
@@ -215,7 +220,10 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     // is on disk, the new process has had every packet of Bob's (one socket, in order) and kept none.
     const bobAgain = discord.speak(bob, tone(1, BOB_HZ), { at: discord.clock() + 100 });
     await bobAgain.done;
-    expect(bobAgain.frames.every((f) => f.arrivals.length > 0), 'Bob sent to the new process').toBe(true);
+    expect(
+      bobAgain.frames.every((f) => f.arrivals.length > 0),
+      'Bob sent to the new process',
+    ).toBe(true);
     const lastAt = discord.clock() + 100;
     await discord.speak(host, tone(0.3, 440), { at: lastAt }).done;
     await untilOnDisk(await onDisk.trackOf(host), soFar(lastAt) + 0.3, "the host's last word");

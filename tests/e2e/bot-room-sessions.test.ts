@@ -72,7 +72,12 @@ test('a second stop joins the first: one stop, one link DM; afterwards the guild
   const dmsBefore = env.sim.dmsTo(host).length;
   await Promise.all([env.bot.rooms.stop(env.sim.guildId, host), env.bot.rooms.stop(env.sim.guildId, guest)]);
   expect(reports.map((r) => r.recordingId)).toEqual([recordingId]);
-  expect(env.sim.dmsTo(host).slice(dmsBefore).filter((m) => /\/r\//.test(m.content))).toHaveLength(1);
+  expect(
+    env.sim
+      .dmsTo(host)
+      .slice(dmsBefore)
+      .filter((m) => /\/r\//.test(m.content)),
+  ).toHaveLength(1);
   expect(env.bot.rooms.current(env.sim.guildId)).toBeUndefined();
   expect(env.bot.rooms.stopping(env.sim.guildId)).toBeUndefined();
   expect(env.bot.rooms.isLive(recordingId)).toBe(false);

@@ -102,7 +102,8 @@ describe('a recorded room, end to end', () => {
       ['carol', 'granted'],
       ['carol', 'withdrawn'],
     ]);
-    const at = (speaker: string, event: string) => session.result.consent.find((e) => e.speaker === speaker && e.event === event)?.at ?? NaN;
+    const at = (speaker: string, event: string) =>
+      session.result.consent.find((e) => e.speaker === speaker && e.event === event)?.at ?? NaN;
     expect(at('alice', 'granted')).toBeCloseTo(1.0, 0);
     expect(at('carol', 'granted')).toBeCloseTo(3.5, 0);
     expect(at('carol', 'withdrawn')).toBeCloseTo(9.5, 0);

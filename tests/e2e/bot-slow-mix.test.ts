@@ -48,7 +48,12 @@ const release = (failure?: Error) => {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-slow-mix-'));
   const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
-  const config = loadBotConfig({ DISCORD_TOKEN: sim.token, LINK_SECRET: randomBytes(32).toString('hex'), DATA_DIR: dir, LOG_LEVEL: 'info' });
+  const config = loadBotConfig({
+    DISCORD_TOKEN: sim.token,
+    LINK_SECRET: randomBytes(32).toString('hex'),
+    DATA_DIR: dir,
+    LOG_LEVEL: 'info',
+  });
   const bot = await startBot({ config, discordApi: sim.restUrl, httpPort: 0, log: silentLogger(), mix, earlyLinkTimers: early.timers });
   env = { sim, bot, ownsSim: true };
   hana = sim.userByName('hana').id;
@@ -102,10 +107,17 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
 
     // The progress message appears after 2 s and says the host already has the link.
     const progress = await until(
-      () => env.sim.messagesIn(env.sim.voiceChannelId).slice(messagesBefore).find((m) => m.content.startsWith('⏳')),
+      () =>
+        env.sim
+          .messagesIn(env.sim.voiceChannelId)
+          .slice(messagesBefore)
+          .find((m) => m.content.startsWith('⏳')),
       'the progress message',
     );
-    await until(() => (env.sim.world.messages.get(progress.id)?.message.content.includes('The link already went out by DM') ? true : undefined), 'the progress line to mention the link');
+    await until(
+      () => (env.sim.world.messages.get(progress.id)?.message.content.includes('The link already went out by DM') ? true : undefined),
+      'the progress line to mention the link',
+    );
 
     release();
     const followUp = await until(() => dms()[before + 1], 'the mix-ready DM');
@@ -113,7 +125,11 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
     expect(followUp).not.toMatch(/https?:/);
     expect((await env.bot.store.getRecording(id))?.state).toBe('ready');
     expect(await (await fetch(linkIn(early))).text()).toMatch(/<audio /);
-    await until(() => (env.sim.world.messages.get(progress.id)?.message.content.startsWith('✅ Recording ready. The link went to') ? true : undefined), 'the progress message to end');
+    await until(
+      () =>
+        env.sim.world.messages.get(progress.id)?.message.content.startsWith('✅ Recording ready. The link went to') ? true : undefined,
+      'the progress message to end',
+    );
     await until(() => (env.bot.rooms.stopping(env.sim.guildId) ? undefined : true), 'the stop to be over');
     expect(dms().length).toBe(before + 2);
   });

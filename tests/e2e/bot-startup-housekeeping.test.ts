@@ -34,7 +34,14 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-housekeeping-'));
   // A finished recording whose folder still holds what two killed mixes left behind.
   const store = await openStore({ dataDir: dir, log: silentLogger() });
-  const created = await store.createRecording({ guildId: '1', channelId: '2', textChannelId: '2', hostId: '10', hostName: 'Host', startedAt: Date.now() - 60_000 });
+  const created = await store.createRecording({
+    guildId: '1',
+    channelId: '2',
+    textChannelId: '2',
+    hostId: '10',
+    hostName: 'Host',
+    startedAt: Date.now() - 60_000,
+  });
   await store.updateRecording(created.id, (r) => ({ ...r, state: 'ready', stoppedAt: Date.now() - 1_000, stopReason: 'command' }));
   await store.close();
   recordingDir = path.join(dir, 'recordings', created.id);

@@ -72,7 +72,8 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   sim.disconnectBotVoice(SESSION_NO_LONGER_VALID);
   // A new session: op 4 on the main gateway, a new VOICE_SERVER_UPDATE, Identify and Select Protocol again.
   await until(
-    () => (sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length > sessionsBefore ? true : undefined),
+    () =>
+      sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'session-description').length > sessionsBefore ? true : undefined,
     'the bot to rejoin voice',
   );
   // A new voice session is a new DAVE member: heard again once the call's group has taken it in, which is when
@@ -80,7 +81,10 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   await sim.dave.settled();
   const group = sim.dave.group();
   if (group) {
-    await until(() => (bot.rooms.current(sim.guildId)?.e2ee?.privacyCode === group.privacyCode() ? true : undefined), "the room's voice privacy code to be the group's");
+    await until(
+      () => (bot.rooms.current(sim.guildId)?.e2ee?.privacyCode === group.privacyCode() ? true : undefined),
+      "the room's voice privacy code to be the group's",
+    );
   }
   const upAt = sim.clock();
   expect(bot.rooms.current(sim.guildId)?.recordingId).toBe(recordingId);

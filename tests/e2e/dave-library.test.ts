@@ -109,6 +109,8 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     expect(DAVE_REQUIRED_MESSAGE).toMatch(/end-to-end encryption/);
     expect(connection.state.status).toBe(VoiceConnectionStatus.Destroyed);
     expect(sim.log.entries.filter((e) => e.kind === 'voice' && e.event === 'dave-required')).toHaveLength(1);
-    expect(sim.log.entries.filter((e) => e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id)).toHaveLength(1);
+    expect(
+      sim.log.entries.filter((e) => e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id),
+    ).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { churnRoom } from '../helpers/dave-churn.ts';
 
 describe('DAVE transitions while people talk', () => {
-  test('people joining and leaving (one MLS transition each) lose none of the talkers\' frames, and every frame is accounted for', async () => {
+  test("people joining and leaving (one MLS transition each) lose none of the talkers' frames, and every frame is accounted for", async () => {
     const result = await churnRoom({ talkers: 2, churners: 2, dwellMs: 400 });
     // 2 joins + 2 leaves, each executed while both talkers were sending.
     expect(result.transitions.length).toBeGreaterThanOrEqual(4);

@@ -85,7 +85,17 @@ test('a scenario file: result.json as the contract says, link served with --hold
     downloadUrl: string;
     mix: string;
   };
-  for (const field of ['recordingId', 'recordingStartedAt', 'recordingStoppedAt', 'mix', 'tracks', 'consent', 'dms', 'downloadUrl', 'exitReason']) {
+  for (const field of [
+    'recordingId',
+    'recordingStartedAt',
+    'recordingStoppedAt',
+    'mix',
+    'tracks',
+    'consent',
+    'dms',
+    'downloadUrl',
+    'exitReason',
+  ]) {
     expect(result, field).toHaveProperty(field);
   }
   expect(result.exitReason).toBe('completed');
@@ -94,7 +104,14 @@ test('a scenario file: result.json as the contract says, link served with --hold
   expect(result.dms[0]?.links[0]).toBe(result.downloadUrl);
   expect(result.recordingStartedAt).toBeGreaterThan(0.5);
   expect(result.recordingStoppedAt).toBeGreaterThanOrEqual(4.0);
-  expect(Object.keys(result.tracks[0]?.stats ?? {}).sort()).toEqual(['duplicate', 'late', 'lost', 'received', 'silenceFilledSeconds', 'undecryptable']);
+  expect(Object.keys(result.tracks[0]?.stats ?? {}).sort()).toEqual([
+    'duplicate',
+    'late',
+    'lost',
+    'received',
+    'silenceFilledSeconds',
+    'undecryptable',
+  ]);
   expect(result.tracks[0]?.stats?.received).toBeGreaterThan(0);
   // The stand-in speaks DAVE, as Discord does; the demo prints the code people compare, as the room starts.
   expect(result.e2ee).toMatchObject({ protocol: 'dave', version: 1, privacyCode: expect.stringMatching(/^\d{30}$/) });
@@ -161,7 +178,10 @@ test('network.dave false: a plain room, so result.json says e2ee null and the de
   const out = path.join(dir, 'plain-out');
   const run = demo(['--scenario', file, '--out', out]);
   expect(await run.exit).toBe(0);
-  const result = JSON.parse(await readFile(path.join(out, 'result.json'), 'utf8')) as { e2ee: unknown; tracks: { stats?: { received: number } }[] };
+  const result = JSON.parse(await readFile(path.join(out, 'result.json'), 'utf8')) as {
+    e2ee: unknown;
+    tracks: { stats?: { received: number } }[];
+  };
   expect(result.e2ee).toBeNull();
   expect(result.tracks[0]?.stats?.received).toBeGreaterThan(0);
   expect(run.out()).toMatch(/the bot is recording \([a-z0-9]+\)\. 🔓 This room is not end-to-end encrypted/);
@@ -194,7 +214,12 @@ test("result.json's tracks come from the disk: every file in the tracks folder, 
   // metadata has no figures for, gets none.
   const stats = { received: 5, lost: 1, late: 0, duplicate: 0, undecryptable: 0, silenceFilledSeconds: 0.5 };
   const speaker = (userId: string, withStats: boolean) => ({
-    userId, name: userId, trackFile: 'x', consentedAt: 0, includeInMix: true, ...(withStats ? { stats } : {}),
+    userId,
+    name: userId,
+    trackFile: 'x',
+    consentedAt: 0,
+    includeInMix: true,
+    ...(withStats ? { stats } : {}),
   });
   const annotated = withStoredStats(listed, { speakers: [speaker('111', true), speaker('222', false)] });
   expect(annotated.map((t) => t.stats)).toEqual([stats, undefined, undefined, undefined]);

@@ -166,7 +166,11 @@ describe('recording a room through the real voice receiver', () => {
     const carol = placed(toneMono(3, 1000), 0.5, mix.length);
     // Carol's tone sounds alone in 0.5–1.0 s and 3.5–3.5 s: every file is silent there, and nothing in any
     // file correlates with what she sent.
-    for (const [name, signal] of [['alice', alice], ['bob', bob], ['mix', mix]] as const) {
+    for (const [name, signal] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['mix', mix],
+    ] as const) {
       expect(rms(signal, sec(0.55), sec(0.95)), `${name} while only carol spoke`).toBeLessThan(1e-4);
       expect(Math.abs(correlation(signal, placed(toneMono(3, 1000), 0.5, signal.length), sec(0.5), sec(3.5))), name).toBeLessThan(0.05);
     }
@@ -362,7 +366,11 @@ describe('recording a room through the real voice receiver', () => {
     // voice privacy code is the group's (a resume stays in the group, and keeps the code).
     await h.sim.dave.settled();
     const group = h.sim.dave.group();
-    if (group) await until(() => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined), "the bot's voice privacy code to be the group's");
+    if (group)
+      await until(
+        () => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined),
+        "the bot's voice privacy code to be the group's",
+      );
     const later = await wireMark(h.sim, room);
     const laterS = Math.ceil(room.elapsedMs() / 1000) + 1;
     h.sim.speak(h.users.alice, tone(0.5, 440), { at: zero + laterS * 1000 });
@@ -440,7 +448,11 @@ describe('recording a room through the real voice receiver', () => {
     // Carol leaves: the group changes, and so does the code every client shows.
     h.sim.leaveVoice(h.users.carol);
     await group.settled();
-    await until(() => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined), "the bot's voice privacy code to be the group's new one", 5000);
+    await until(
+      () => (room.e2ee()?.privacyCode === group.privacyCode() ? true : undefined),
+      "the bot's voice privacy code to be the group's new one",
+      5000,
+    );
     const second = group.privacyCode();
     expect(second).not.toBe(first);
     const e2ee = (await room.status()).e2ee;
@@ -471,9 +483,9 @@ describe('recording a room through the real voice receiver', () => {
 
     // A recording the bot was running before a restart: it stays 'recording', so it can be finished from disk.
     const stored = await h.store.createRecording({ ...meta(h), startedAt: Date.now() - 5000, e2ee: null });
-    await expect(
-      RoomRecorder.resume({ recording: stored, consenting: new Set(), connection: h.connect(), deps }),
-    ).rejects.toBeInstanceOf(E2eeJoinError);
+    await expect(RoomRecorder.resume({ recording: stored, consenting: new Set(), connection: h.connect(), deps })).rejects.toBeInstanceOf(
+      E2eeJoinError,
+    );
     expect((await h.store.getRecording(stored.id))?.state).toBe('recording');
     const finished = await finishInterrupted(stored, deps);
     expect(finished.recording.state).toBe('ready');

@@ -35,7 +35,7 @@ function decodedFrequency(speech: Speech): number {
   const samples = new Int16Array(all.buffer, all.byteOffset, all.byteLength >> 1);
   let crossings = 0;
   const skip = 960 * 2; // decoder warm-up
-  for (let i = skip + 2; i < samples.length; i += 2) if (((samples[i - 2] ?? 0) < 0) !== ((samples[i] ?? 0) < 0)) crossings++;
+  for (let i = skip + 2; i < samples.length; i += 2) if ((samples[i - 2] ?? 0) < 0 !== (samples[i] ?? 0) < 0) crossings++;
   return crossings / 2 / ((samples.length - skip) / 2 / 48_000);
 }
 
@@ -78,8 +78,10 @@ describe('simulated speakers: audio input', () => {
     const pcm: Pcm = { sampleRate: rate, channels: [ch] };
     const speech = speechFromPcm(pcm);
     expect(speech.frames.map((f) => f.offset / 960)).toEqual([
-      ...Array.from({ length: 15 }, (_, i) => i), ...[15, 16, 17, 18, 19],
-      ...Array.from({ length: 15 }, (_, i) => 65 + i), ...[80, 81, 82, 83, 84], // the file ends: the tail still follows
+      ...Array.from({ length: 15 }, (_, i) => i),
+      ...[15, 16, 17, 18, 19],
+      ...Array.from({ length: 15 }, (_, i) => 65 + i),
+      ...[80, 81, 82, 83, 84], // the file ends: the tail still follows
     ]);
     const s = await startDiscordSim({ users: [{ username: 'alice' }] });
     try {

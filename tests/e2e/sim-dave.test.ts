@@ -28,7 +28,12 @@ async function room(users: string[]): Promise<{ s: DiscordSim; conn: VoiceConnec
   return { s, conn: connection, ids };
 }
 
-async function heard(conn: VoiceConnection, userId: string, speak: () => { frames: unknown[]; done: Promise<void> }, datagrams?: () => number) {
+async function heard(
+  conn: VoiceConnection,
+  userId: string,
+  speak: () => { frames: unknown[]; done: Promise<void> },
+  datagrams?: () => number,
+) {
   const receiver = receiveThroughAdapter(conn, userId);
   const utterance = speak();
   await utterance.done;
@@ -38,7 +43,7 @@ async function heard(conn: VoiceConnection, userId: string, speak: () => { frame
 }
 
 describe('DAVE on the stand-in with the real @discordjs/voice', () => {
-  test('the bot joins the group with the speakers\' privacy code; their encrypted frames arrive decrypted, byte for byte', async () => {
+  test("the bot joins the group with the speakers' privacy code; their encrypted frames arrive decrypted, byte for byte", async () => {
     const { s, conn, ids } = await room(['alice', 'bob']);
     const [alice] = ids as [string, string];
     expect(s.dave.group()?.members()).toEqual(expect.arrayContaining([...ids, s.botUserId]));
@@ -53,12 +58,17 @@ describe('DAVE on the stand-in with the real @discordjs/voice', () => {
     expect(packets.map((p) => p.opus.toString('hex'))).toEqual(speech.frames.map((f) => f.opus.toString('hex')));
   });
 
-  test('a network duplicate, which DAVE\'s replay protection refuses, is counted as a duplicate, not as undecryptable', async () => {
+  test("a network duplicate, which DAVE's replay protection refuses, is counted as a duplicate, not as undecryptable", async () => {
     const { s, conn, ids } = await room(['alice']);
     const [alice] = ids as [string];
     const speech = speechFromPcm(tonePcm({ seconds: 1, frequency: 440, silenceAfter: 0.2 }));
     const wire = () => s.speakers.wire.filter((w) => w.frame.userId === alice);
-    const packets = await heard(conn, alice, () => s.speak(alice, speech, { faults: { duplicate: 0.2, seed: 11 } }), () => wire().length);
+    const packets = await heard(
+      conn,
+      alice,
+      () => s.speak(alice, speech, { faults: { duplicate: 0.2, seed: 11 } }),
+      () => wire().length,
+    );
     const duplicates = wire().filter((w) => w.payload === 'duplicate' && w.e2ee).length;
     // The trailing silence frames travel unencrypted, so a repeat of one is delivered (placement drops it).
     const plainRepeats = wire().filter((w) => w.payload === 'duplicate' && !w.e2ee).length;
@@ -71,7 +81,10 @@ describe('DAVE on the stand-in with the real @discordjs/voice', () => {
     const [alice] = ids as [string];
     // A valid 20 ms CELT frame (TOC 0xfc) whose last bytes look like DAVE's supplemental size and marker.
     const tricky = Buffer.concat([Buffer.from([0xfc]), Buffer.alloc(40, 0x5a), Buffer.from([0x20, 0xfa, 0xfa])]);
-    const speech: Speech = { frames: [0, 1, 2].map((k) => ({ offset: k * 960, opus: tricky, trailingSilence: false })), durationSamples: 3 * 960 };
+    const speech: Speech = {
+      frames: [0, 1, 2].map((k) => ({ offset: k * 960, opus: tricky, trailingSilence: false })),
+      durationSamples: 3 * 960,
+    };
     const packets = await heard(conn, alice, () => s.speak(alice, speech));
     expect(packets.map((p) => p.opus.toString('hex'))).toEqual([tricky, tricky, tricky].map((f) => f.toString('hex')));
   });

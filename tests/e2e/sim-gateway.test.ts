@@ -10,7 +10,12 @@ const record = new SlashCommandBuilder()
 const recordings = new SlashCommandBuilder()
   .setName('recordings')
   .setDescription('Your recordings')
-  .addSubcommand((s) => s.setName('download').setDescription('Download').addStringOption((o) => o.setName('id').setDescription('id').setRequired(true)));
+  .addSubcommand((s) =>
+    s
+      .setName('download')
+      .setDescription('Download')
+      .addStringOption((o) => o.setName('id').setDescription('id').setRequired(true)),
+  );
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -35,7 +40,10 @@ describe('discord.js against the stand-in gateway and REST', () => {
     client.on(Events.InteractionCreate, async (interaction: Interaction) => {
       if (!interaction.isChatInputCommand()) return;
       seen.push(`${interaction.commandName} ${interaction.options.getSubcommand()} ${interaction.options.getString('id') ?? ''}`.trim());
-      await interaction.reply({ content: `hello ${interaction.user.username}`, flags: interaction.commandName === 'recordings' ? MessageFlags.Ephemeral : undefined });
+      await interaction.reply({
+        content: `hello ${interaction.user.username}`,
+        flags: interaction.commandName === 'recordings' ? MessageFlags.Ephemeral : undefined,
+      });
     });
 
     const first = sim.slash(alice.id, 'record start');
@@ -60,7 +68,11 @@ describe('discord.js against the stand-in gateway and REST', () => {
     expect(unknownRoute.status).toBe(404);
     expect(await unknownRoute.json()).toEqual({ message: '404: Not Found', code: 0 });
     expect(unknownRoute.headers.get('x-ratelimit-limit')).not.toBeNull();
-    const unknownChannel = await fetch(`${sim.restUrl}/v10/channels/1/messages`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"content":"x"}' });
+    const unknownChannel = await fetch(`${sim.restUrl}/v10/channels/1/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"content":"x"}',
+    });
     expect(await unknownChannel.json()).toEqual({ message: 'Unknown Channel', code: 10003 });
     for (const name of ['x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-reset-after', 'x-ratelimit-bucket']) {
       expect(unknownChannel.headers.get(name), name).not.toBeNull();

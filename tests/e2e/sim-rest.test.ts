@@ -1,9 +1,24 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import {
-  ChannelType, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction, type Client,
+  ChannelType,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type Client,
 } from 'discord.js';
 import { VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
-import { connectVoice, joinVoice, loginClient, RECORDER_INTENTS, startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../../discord-sim/index.ts';
+import {
+  connectVoice,
+  joinVoice,
+  loginClient,
+  RECORDER_INTENTS,
+  startDiscordSim,
+  type DiscordSim,
+  type DiscordSimOptions,
+} from '../../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
 let client: Client | null = null;
@@ -17,12 +32,23 @@ afterEach(async () => {
   sim = null;
 });
 
-const record = new SlashCommandBuilder().setName('record').setDescription('r')
+const record = new SlashCommandBuilder()
+  .setName('record')
+  .setDescription('r')
   .addSubcommand((x) => x.setName('start').setDescription('s'))
-  .addSubcommand((x) => x.setName('status').setDescription('s').addIntegerOption((o) => o.setName('verbose').setDescription('v')));
+  .addSubcommand((x) =>
+    x
+      .setName('status')
+      .setDescription('s')
+      .addIntegerOption((o) => o.setName('verbose').setDescription('v')),
+  );
 
 async function boot(options: DiscordSimOptions = {}): Promise<{ s: DiscordSim; c: Client }> {
-  const s = await startDiscordSim({ users: [{ username: 'alice' }, { username: 'dora', dmsClosed: true }], commands: [record.toJSON()], ...options });
+  const s = await startDiscordSim({
+    users: [{ username: 'alice' }, { username: 'dora', dmsClosed: true }],
+    commands: [record.toJSON()],
+    ...options,
+  });
   sim = s;
   const c = await loginClient(s, { intents: [...RECORDER_INTENTS, GatewayIntentBits.GuildMembers] });
   client = c;
@@ -51,17 +77,22 @@ describe('REST behaviour the bot relies on', () => {
     const users = await edited.reactions.cache.get('✅')?.users.fetch();
     expect([...(users?.keys() ?? [])].sort()).toEqual([c.user?.id, alice.id].sort());
     expect(s.consentMessage()?.message.id).toBe(edited.id);
-    expect(s.messagesIn(s.textChannelId).map((m) => [m.content, m.flags])).toEqual([['consent here', 0], ['only you', MessageFlags.Ephemeral]]);
+    expect(s.messagesIn(s.textChannelId).map((m) => [m.content, m.flags])).toEqual([
+      ['consent here', 0],
+      ['only you', MessageFlags.Ephemeral],
+    ]);
     await expect(interaction.reply('again')).rejects.toThrow(); // discord.js itself refuses a second reply
     expect(record1.responded).toBe(true);
     const routes = s.log.rest().map((e) => `${e.method} ${e.route} ${e.status}`);
-    expect(routes).toEqual(expect.arrayContaining([
-      'POST /interactions/:id/:token/callback 204',
-      'PATCH /webhooks/:app/:token/messages/:message 200',
-      'PUT /channels/:channel/messages/:message/reactions/:emoji/@me 204',
-      'POST /webhooks/:app/:token 200',
-      'GET /channels/:channel/messages/:message/reactions/:emoji 200',
-    ]));
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'POST /interactions/:id/:token/callback 204',
+        'PATCH /webhooks/:app/:token/messages/:message 200',
+        'PUT /channels/:channel/messages/:message/reactions/:emoji/@me 204',
+        'POST /webhooks/:app/:token 200',
+        'GET /channels/:channel/messages/:message/reactions/:emoji 200',
+      ]),
+    );
   });
 
   test('path segments are percent-decoded as Discord does: %40me and encoded emoji reach their routes', async () => {
@@ -84,7 +115,12 @@ describe('REST behaviour the bot relies on', () => {
     // discord.js itself (it encodes `@me` in the member route)
     await c.guilds.cache.get(s.guildId)?.members.me?.setNickname(null);
     expect(s.world.botNick).toBeNull();
-    expect(s.log.rest().filter((e) => e.route === '/guilds/:guild/members/@me').map((e) => e.status)).toEqual([200, 200]);
+    expect(
+      s.log
+        .rest()
+        .filter((e) => e.route === '/guilds/:guild/members/@me')
+        .map((e) => e.status),
+    ).toEqual([200, 200]);
   });
 
   test("the consent message is found by default in the chat of the bot's voice channel (text-in-voice)", async () => {
@@ -116,7 +152,10 @@ describe('REST behaviour the bot relies on', () => {
       s.slash(userId, 'record start');
       const interaction = await got;
       await interaction.reply('ok');
-      return [interaction.memberPermissions?.has('ManageChannels'), interaction.guild?.members.cache.get(userId)?.permissionsIn(s.voiceChannelId).has('ManageChannels')];
+      return [
+        interaction.memberPermissions?.has('ManageChannels'),
+        interaction.guild?.members.cache.get(userId)?.permissionsIn(s.voiceChannelId).has('ManageChannels'),
+      ];
     };
     expect(await canManage(mod.id)).toEqual([true, true]);
     expect(await canManage(alice.id)).toEqual([false, false]);
@@ -135,7 +174,9 @@ describe('REST behaviour the bot relies on', () => {
     const interaction = await got;
     await interaction.reply('one');
     const second = await fetch(`${s.restUrl}/v10/interactions/${rec.id}/${rec.token}/callback`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 4, data: { content: 'two' } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 4, data: { content: 'two' } }),
     });
     expect(await second.json()).toEqual({ message: 'Interaction has already been acknowledged.', code: 40060 });
     expect(() => s.slash(alice.id, 'record explode')).toThrow(/needs one of: start, status/);
@@ -151,7 +192,9 @@ describe('REST behaviour the bot relies on', () => {
     const closed = await (await c.users.fetch(dora.id)).send('hi').catch((e: unknown) => e);
     expect(closed).toBeInstanceOf(DiscordAPIError);
     expect((closed as DiscordAPIError).code).toBe(50007);
-    const incoming = new Promise<string>((resolve) => c.on(Events.MessageCreate, (m) => m.channel.type === ChannelType.DM && !m.author.bot && resolve(m.content)));
+    const incoming = new Promise<string>((resolve) =>
+      c.on(Events.MessageCreate, (m) => m.channel.type === ChannelType.DM && !m.author.bot && resolve(m.content)),
+    );
     s.sendDm(alice.id, 'download');
     expect(await incoming).toBe('download');
     expect(s.allDms().map((d) => d.userId)).toEqual([alice.id]);
@@ -165,14 +208,21 @@ describe('REST behaviour the bot relies on', () => {
     expect((denied as DiscordAPIError).code).toBe(50013);
     const guild = c.guilds.cache.get(s.guildId);
     if (!guild) throw new Error('no guild');
-    expect(guild.channels.cache.get(s.voiceChannelId)?.permissionsFor(c.user?.id ?? '')?.has('Connect')).toBe(false);
+    expect(
+      guild.channels.cache
+        .get(s.voiceChannelId)
+        ?.permissionsFor(c.user?.id ?? '')
+        ?.has('Connect'),
+    ).toBe(false);
     const ignored = s.waitFor((e) => e.kind === 'voice' && e.event === 'join-ignored');
     connection = connectVoice(c, s);
     await ignored;
     // Ignored means nothing comes back: without a VOICE_SERVER_UPDATE the library has no voice server to
     // connect to, so the connection can never become ready.
     const answers = s.log.entries.filter(
-      (e) => e.kind === 'gateway-out' && (e.t === 'VOICE_SERVER_UPDATE' || (e.t === 'VOICE_STATE_UPDATE' && (e.d as { user_id?: string }).user_id === s.botUserId)),
+      (e) =>
+        e.kind === 'gateway-out' &&
+        (e.t === 'VOICE_SERVER_UPDATE' || (e.t === 'VOICE_STATE_UPDATE' && (e.d as { user_id?: string }).user_id === s.botUserId)),
     );
     expect(answers).toEqual([]);
     expect(connection.state.status).not.toBe(VoiceConnectionStatus.Ready);
@@ -182,7 +232,9 @@ describe('REST behaviour the bot relies on', () => {
     const { s, c } = await boot();
     const guild = c.guilds.cache.get(s.guildId);
     if (!guild?.members.me) throw new Error('no me');
-    const updated = new Promise<string | null>((resolve) => c.on(Events.GuildMemberUpdate, (_old, m) => m.id === s.botUserId && resolve(m.nickname)));
+    const updated = new Promise<string | null>((resolve) =>
+      c.on(Events.GuildMemberUpdate, (_old, m) => m.id === s.botUserId && resolve(m.nickname)),
+    );
     await guild.members.me.setNickname('🔴 Recording');
     expect(await updated).toBe('🔴 Recording');
     connection = await joinVoice(c, s);

@@ -6,7 +6,16 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { ChannelType, Events, SlashCommandBuilder, type Client, type Message } from 'discord.js';
 import { entersState, getVoiceConnection, joinVoiceChannel, VoiceConnectionStatus } from '@discordjs/voice';
 import {
-  encodeWav, loadScenario, loginClient, parseScenario, playScenario, ScenarioError, scenarioUsers, startDiscordSim, tonePcm, type DiscordSim,
+  encodeWav,
+  loadScenario,
+  loginClient,
+  parseScenario,
+  playScenario,
+  ScenarioError,
+  scenarioUsers,
+  startDiscordSim,
+  tonePcm,
+  type DiscordSim,
 } from '../../discord-sim/index.ts';
 
 let sim: DiscordSim | null = null;
@@ -46,7 +55,11 @@ describe('scenario files', () => {
     ['a host who is not a speaker', { host: 'zed' }, 'host'],
     ['a command from nobody', { commands: [{ at: 1, user: 'zed', dm: 'hi' }] }, 'commands[0].user'],
     ['a command with both slash and dm', { commands: [{ at: 1, user: 'bob', dm: 'hi', slash: 'record stop' }] }, 'commands[0]'],
-    ['withdrawing without consenting', { speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }] }, 'speakers[1].withdrawAt'],
+    [
+      'withdrawing without consenting',
+      { speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }] },
+      'speakers[1].withdrawAt',
+    ],
     ['speaking after leaving', { speakers: [{ ...valid.speakers[0], leaveAt: 1.5 }, valid.speakers[1]] }, 'speakers[0].speakAt[0]'],
     ['a probability above 1', { network: { loss: 2 } }, 'network.loss'],
     ['an unsupported audio file', { speakers: [{ ...valid.speakers[0], audio: 'a.mp3' }, valid.speakers[1]] }, 'speakers[0].audio'],
@@ -94,8 +107,14 @@ describe('scenario files', () => {
       parseScenario({
         ...valid,
         // speakers[0] has a shape problem but a usable id: it still counts as a speaker for `host`.
-        speakers: [{ ...valid.speakers[0], joinAt: 'soon' }, { ...valid.speakers[1], withdrawAt: 4 }],
-        commands: [{ at: 9, user: 'zed', dm: 'hi' }, { at: 'later', user: 'bob' }],
+        speakers: [
+          { ...valid.speakers[0], joinAt: 'soon' },
+          { ...valid.speakers[1], withdrawAt: 4 },
+        ],
+        commands: [
+          { at: 9, user: 'zed', dm: 'hi' },
+          { at: 'later', user: 'bob' },
+        ],
       });
     } catch (e) {
       error = e;
@@ -112,16 +131,29 @@ describe('scenario files', () => {
     dir = await mkdtemp(join(tmpdir(), 'sim-scenario-'));
     await writeFile(join(dir, 'a.wav'), 'RIFF but not really');
     await writeFile(join(dir, 'cut.wav'), encodeWav(tonePcm({ seconds: 0.2, frequency: 440 })).subarray(0, 30));
-    await writeFile(join(dir, 'all.json'), JSON.stringify({
-      ...valid,
-      endAt: 'soon',
-      host: 'zed',
-      speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }, { id: 'carol', audio: 'cut.wav' }],
-    }));
-    const error = await loadScenario(join(dir, 'all.json')).then(() => null, (e: unknown) => e);
+    await writeFile(
+      join(dir, 'all.json'),
+      JSON.stringify({
+        ...valid,
+        endAt: 'soon',
+        host: 'zed',
+        speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }, { id: 'carol', audio: 'cut.wav' }],
+      }),
+    );
+    const error = await loadScenario(join(dir, 'all.json')).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ScenarioError);
     const issues = (error as ScenarioError).issues;
-    expect(issues.map((i) => i.path)).toEqual(['endAt', 'speakers[1].withdrawAt', 'host', 'speakers[0].audio', 'speakers[1].audio', 'speakers[2].audio']);
+    expect(issues.map((i) => i.path)).toEqual([
+      'endAt',
+      'speakers[1].withdrawAt',
+      'host',
+      'speakers[0].audio',
+      'speakers[1].audio',
+      'speakers[2].audio',
+    ]);
     expect(issues[3]?.message).toBe(`${join(dir, 'a.wav')}: not a RIFF/WAVE file`);
     expect(issues[4]?.message).toBe(`file not found: ${join(dir, 'b.ogg')}`);
     expect(issues[5]?.message).toMatch(/cut\.wav: cut short or damaged/);
@@ -149,7 +181,12 @@ function miniBot(s: DiscordSim, c: Client) {
       const response = await interaction.reply({ content: 'Recording. React ✅ to be recorded.', withResponse: true });
       consentMessage = response.resource?.message ?? null;
       await consentMessage?.react('✅');
-      const connection = joinVoiceChannel({ channelId: channel.id, guildId: channel.guild.id, adapterCreator: channel.guild.voiceAdapterCreator, selfDeaf: false });
+      const connection = joinVoiceChannel({
+        channelId: channel.id,
+        guildId: channel.guild.id,
+        adapterCreator: channel.guild.voiceAdapterCreator,
+        selfDeaf: false,
+      });
       await entersState(connection, VoiceConnectionStatus.Ready, 5000);
     } else {
       await interaction.reply({ content: 'Stopped.' });
@@ -184,25 +221,31 @@ describe('the scenario player drives a real discord.js bot through the stand-in'
     await writeFile(join(dir, 'carol.wav'), encodeWav(tonePcm({ seconds: 0.4, frequency: 660, sampleRate: 16_000 })));
     await writeFile(join(dir, 'bob.wav'), encodeWav(tonePcm({ seconds: 0.5, frequency: 330, sampleRate: 48_000 })));
     execFileSync('ffmpeg', ['-v', 'error', '-i', join(dir, 'bob.wav'), '-c:a', 'libopus', join(dir, 'bob.ogg')]);
-    await writeFile(join(dir, 'scenario.json'), JSON.stringify({
-      name: 'mini',
-      host: 'alice',
-      speakers: [
-        { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [1.5] },
-        { id: 'bob', name: 'Bob', audio: 'bob.ogg', joinAt: 0, speakAt: [1.5] },
-        { id: 'carol', name: 'Carol', audio: 'carol.wav', joinAt: 0.5, consentAt: 1.2, withdrawAt: 2.8, leaveAt: 3.0, speakAt: [1.8] },
-      ],
-      commands: [
-        { at: 0.3, user: 'alice', slash: 'record start' },
-        { at: 3.2, user: 'alice', slash: 'record stop' },
-        { at: 3.5, user: 'alice', dm: 'download' },
-        { at: 3.6, user: 'bob', dm: 'download' },
-      ],
-      endAt: 4,
-    }));
+    await writeFile(
+      join(dir, 'scenario.json'),
+      JSON.stringify({
+        name: 'mini',
+        host: 'alice',
+        speakers: [
+          { id: 'alice', name: 'Alice', audio: 'alice.wav', joinAt: 0, consentAt: 1.0, speakAt: [1.5] },
+          { id: 'bob', name: 'Bob', audio: 'bob.ogg', joinAt: 0, speakAt: [1.5] },
+          { id: 'carol', name: 'Carol', audio: 'carol.wav', joinAt: 0.5, consentAt: 1.2, withdrawAt: 2.8, leaveAt: 3.0, speakAt: [1.8] },
+        ],
+        commands: [
+          { at: 0.3, user: 'alice', slash: 'record start' },
+          { at: 3.2, user: 'alice', slash: 'record stop' },
+          { at: 3.5, user: 'alice', dm: 'download' },
+          { at: 3.6, user: 'bob', dm: 'download' },
+        ],
+        endAt: 4,
+      }),
+    );
     const scenario = await loadScenario(join(dir, 'scenario.json'));
-    const record = new SlashCommandBuilder().setName('record').setDescription('r')
-      .addSubcommand((x) => x.setName('start').setDescription('s')).addSubcommand((x) => x.setName('stop').setDescription('s'));
+    const record = new SlashCommandBuilder()
+      .setName('record')
+      .setDescription('r')
+      .addSubcommand((x) => x.setName('start').setDescription('s'))
+      .addSubcommand((x) => x.setName('stop').setDescription('s'));
     sim = await startDiscordSim({ users: scenarioUsers(scenario), commands: [record.toJSON()] });
     client = await loginClient(sim);
     const bot = miniBot(sim, client);
@@ -214,7 +257,8 @@ describe('the scenario player drives a real discord.js bot through the stand-in'
     expect(outcome.events.filter((e) => e.error)).toEqual([]);
     expect(seen.at(-1)).toBe('end');
     expect(outcome.consent.map((c) => `${c.speaker}:${c.event}`)).toEqual(['alice:granted', 'carol:granted', 'carol:withdrawn']);
-    for (const c of outcome.consent) expect(Math.abs(c.at - (c.speaker === 'alice' ? 1.0 : c.event === 'granted' ? 1.2 : 2.8))).toBeLessThan(0.25);
+    for (const c of outcome.consent)
+      expect(Math.abs(c.at - (c.speaker === 'alice' ? 1.0 : c.event === 'granted' ? 1.2 : 2.8))).toBeLessThan(0.25);
     expect(bot.reactionsSeen).toEqual(['+alice', '+carol', '-carol']);
     expect(outcome.slashes.map((s) => s.reply)).toEqual(['Recording. React ✅ to be recorded.', 'Stopped.']);
     expect(outcome.dms).toEqual([
@@ -223,8 +267,12 @@ describe('the scenario player drives a real discord.js bot through the stand-in'
     ]);
     const aliceId = outcome.userIds.alice ?? '';
     const carolId = outcome.userIds.carol ?? '';
-    expect(bot.heard.get(aliceId)?.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(aliceId).map((f) => f.toString('hex')));
-    expect(bot.heard.get(carolId)?.map((f) => f.toString('hex'))).toEqual(sim.speakers.decodableArrivals(carolId).map((f) => f.toString('hex')));
+    expect(bot.heard.get(aliceId)?.map((f) => f.toString('hex'))).toEqual(
+      sim.speakers.decodableArrivals(aliceId).map((f) => f.toString('hex')),
+    );
+    expect(bot.heard.get(carolId)?.map((f) => f.toString('hex'))).toEqual(
+      sim.speakers.decodableArrivals(carolId).map((f) => f.toString('hex')),
+    );
     expect(bot.heard.has(outcome.userIds.bob ?? '')).toBe(false);
     expect(sim.speakers.decodableArrivals(outcome.userIds.bob ?? '').length).toBeGreaterThan(0); // bob did talk
   });

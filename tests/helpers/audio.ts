@@ -82,7 +82,6 @@ export function toMono(pcm: Int16Array, channels = 2): Float32Array {
   return out;
 }
 
-
 /** Stereo sine tone, `ms` long, amplitude in [0, 1]. */
 export function tone(freqHz: number, ms: number, amplitude = 0.5): Int16Array {
   const n = Math.round((ms * RATE) / 1000);
@@ -205,7 +204,12 @@ function decimate(x: Float32Array): Float32Array {
  * 48 kHz around the best match, so neither the offset nor the correlation depends on where between two 8 kHz
  * samples a word happened to land.
  */
-export function locate(signal: Float32Array, ref: Float32Array, expectedSeconds: number, searchMs = 150): { seconds: number; correlation: number } {
+export function locate(
+  signal: Float32Array,
+  ref: Float32Array,
+  expectedSeconds: number,
+  searchMs = 150,
+): { seconds: number; correlation: number } {
   const rate = RATE / DECIMATE;
   const maxLag = Math.round((searchMs / 1000) * rate);
   const coarse = bestPlacement(decimate(signal), decimate(ref), Math.round(expectedSeconds * rate) - maxLag, 2 * maxLag);

@@ -16,8 +16,11 @@ export async function closeBotInSim(env: BotInSim | undefined, dir: string | und
 export async function joinAndSeen(env: BotInSim, userId: string, channelId: string | null = env.sim.voiceChannelId): Promise<void> {
   if (channelId === null) env.sim.leaveVoice(userId);
   else env.sim.joinVoice(userId, channelId);
-  await until(() => {
-    const seen = env.bot.client.guilds.cache.get(env.sim.guildId)?.voiceStates.cache.get(userId)?.channelId ?? null;
-    return seen === channelId ? true : undefined;
-  }, `the bot to see ${userId} in ${channelId ?? 'no voice channel'}`);
+  await until(
+    () => {
+      const seen = env.bot.client.guilds.cache.get(env.sim.guildId)?.voiceStates.cache.get(userId)?.channelId ?? null;
+      return seen === channelId ? true : undefined;
+    },
+    `the bot to see ${userId} in ${channelId ?? 'no voice channel'}`,
+  );
 }

@@ -15,5 +15,9 @@ function beingRecorded(sim: DiscordSim): string[] {
  */
 export async function untilListed(sim: DiscordSim, names: readonly string[], timeoutMs = 10_000): Promise<void> {
   const want = [...names].sort().join(', ');
-  await until(() => (beingRecorded(sim).join(', ') === want ? true : undefined), `the consent message to list ${want || 'nobody'}`, timeoutMs);
+  await until(
+    () => (beingRecorded(sim).join(', ') === want ? true : undefined),
+    `the consent message to list ${want || 'nobody'}`,
+    timeoutMs,
+  );
 }

@@ -8,7 +8,15 @@
 // until the last churner has left, however long the transitions took.
 import type { Client } from 'discord.js';
 import type { VoiceConnection } from '@discordjs/voice';
-import { joinVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm, type DiscordSim, type Utterance } from '../../discord-sim/index.ts';
+import {
+  joinVoice,
+  loginClient,
+  speechFromPcm,
+  startDiscordSim,
+  tonePcm,
+  type DiscordSim,
+  type Utterance,
+} from '../../discord-sim/index.ts';
 import { createVoiceReceive, type ReceiveStats } from '../../src/recording/voice-receive.ts';
 import { logVoiceErrors } from '../../src/recording/room-voice.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -64,12 +72,16 @@ export async function churnRoom(opts: { talkers: number; churners: number; dwell
     const talked = Promise.all(talkers.map((id) => talk(id, sim.clock())));
     /** Resolves once the stand-in has sent every talker's frames up to `ms` on its clock. */
     const sentUpTo = (ms: number) =>
-      until(() => {
-        const sentLate = new Set<string>();
-        const wire = sim.speakers.wire;
-        for (let i = wire.length - 1; i >= 0 && (wire[i]?.at ?? 0) >= ms; i--) sentLate.add(wire[i]?.frame.userId ?? '');
-        return talkers.every((id) => sentLate.has(id)) ? true : undefined;
-      }, `every talker sent up to ${Math.round(ms)} ms`, opts.dwellMs + 10_000);
+      until(
+        () => {
+          const sentLate = new Set<string>();
+          const wire = sim.speakers.wire;
+          for (let i = wire.length - 1; i >= 0 && (wire[i]?.at ?? 0) >= ms; i--) sentLate.add(wire[i]?.frame.userId ?? '');
+          return talkers.every((id) => sentLate.has(id)) ? true : undefined;
+        },
+        `every talker sent up to ${Math.round(ms)} ms`,
+        opts.dwellMs + 10_000,
+      );
     const dwell = () => sentUpTo(sim.clock() + opts.dwellMs);
     const firstExecuted = sim.log.entries.length;
     for (const name of churnerNames) {
@@ -84,14 +96,20 @@ export async function churnRoom(opts: { talkers: number; churners: number; dwell
     talking = false;
     await talked;
     const frames = utterances.flatMap((u) => u.frames);
-    await until(() => {
-      const s = voice.stats();
-      return s.delivered + s.undecryptable + s.malformed >= frames.length ? true : undefined;
-    }, 'every frame accounted for', 10_000).catch(() => undefined);
+    await until(
+      () => {
+        const s = voice.stats();
+        return s.delivered + s.undecryptable + s.malformed >= frames.length ? true : undefined;
+      },
+      'every frame accounted for',
+      10_000,
+    ).catch(() => undefined);
     const stats = voice.stats();
     voice.close();
 
-    const executed = sim.log.entries.slice(firstExecuted).filter((e): e is Extract<typeof e, { kind: 'dave' }> => e.kind === 'dave' && e.event === 'executed');
+    const executed = sim.log.entries
+      .slice(firstExecuted)
+      .filter((e): e is Extract<typeof e, { kind: 'dave' }> => e.kind === 'dave' && e.event === 'executed');
     const transitions = executed.map((e) => {
       const near = frames.filter((f) => f.arrivals.some((t) => Math.abs(t - e.at) <= windowMs));
       return {

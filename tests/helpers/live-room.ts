@@ -29,21 +29,29 @@ export interface RoomHooks {
 const TICK_MS = 200;
 
 /** Plays the room up to endMs and closes every open track there. Returns each speaker's track file. */
-export async function playRoom(opts: { dir: string; speakers: RoomSpeaker[]; endMs: number; seed?: number }, hooks: RoomHooks = {}): Promise<Map<string, string>> {
+export async function playRoom(
+  opts: { dir: string; speakers: RoomSpeaker[]; endMs: number; seed?: number },
+  hooks: RoomHooks = {},
+): Promise<Map<string, string>> {
   const rnd = prng(opts.seed ?? 7);
   await mkdir(opts.dir, { recursive: true });
   const files = new Map(opts.speakers.map((s) => [s.name, path.join(opts.dir, `${s.name}.ogg`)]));
   const open = new Map<string, SpeakerTrack>();
   // Every packet of every speaker in arrival order (spurts are short; memory is the frames themselves).
   const packets = opts.speakers
-    .flatMap((s) => s.spurts.flatMap((sp) => sp.frames.map((opus, k) => ({ speaker: s.name, opus, arrivalMs: sp.atMs + k * 20 + rnd() * 4 }))))
+    .flatMap((s) =>
+      s.spurts.flatMap((sp) => sp.frames.map((opus, k) => ({ speaker: s.name, opus, arrivalMs: sp.atMs + k * 20 + rnd() * 4 }))),
+    )
     .sort((a, b) => a.arrivalMs - b.arrivalMs);
   let next = 0;
   for (let nowMs = TICK_MS; nowMs <= opts.endMs; nowMs += TICK_MS) {
     for (const s of opts.speakers) {
       const file = files.get(s.name)!;
       if (s.joinMs < nowMs && !open.has(s.name) && !(s.leaveMs !== undefined && s.leaveMs < nowMs)) {
-        open.set(s.name, await SpeakerTrack.create({ path: file, recordingId: 'r1', userId: s.name, speakerName: s.name, startMs: s.joinMs }));
+        open.set(
+          s.name,
+          await SpeakerTrack.create({ path: file, recordingId: 'r1', userId: s.name, speakerName: s.name, startMs: s.joinMs }),
+        );
         await hooks.onJoin?.(s, file, nowMs);
       }
     }

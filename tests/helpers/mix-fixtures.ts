@@ -25,7 +25,11 @@ export const HAVE_OPUSENC = hasTool('opusenc');
  * Write stereo PCM as a roomrec track: 20 ms Opus packets, except that all-zero frames become the
  * exact-silence packets the recorder fills pauses with (Discord sends nothing while nobody talks).
  */
-export async function writeTrack(path: string, pcm: Int16Array, opts: { bitrate?: number; comments?: Record<string, string> } = {}): Promise<void> {
+export async function writeTrack(
+  path: string,
+  pcm: Int16Array,
+  opts: { bitrate?: number; comments?: Record<string, string> } = {},
+): Promise<void> {
   const writer = await OggOpusWriter.create({ path, comments: opts.comments ?? {} });
   const packets = encodeOpusFrames(pcm, opts.bitrate ?? 96_000);
   packets.forEach((packet, i) => {
@@ -47,7 +51,7 @@ function ffmpegDecode(path: string): Int16Array {
 export async function readWav(path: string): Promise<Int16Array> {
   const b = await readFile(path);
   if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${path} is not WAV`);
-  for (let at = 12; at + 8 <= b.length; ) {
+  for (let at = 12; at + 8 <= b.length;) {
     const id = b.toString('ascii', at, at + 4);
     const size = b.readUInt32LE(at + 4);
     if (id === 'data') return new Int16Array(b.buffer.slice(b.byteOffset + at + 8, b.byteOffset + at + 8 + size));

@@ -31,7 +31,13 @@ function sentSince(sim: DiscordSim, userIds: readonly string[], mark: WireMark):
  * the mark while none of them is talking, and name everyone the room listens to in that time (consenting, not
  * withdrawn) who talks: the room's totals are over all its subscriptions, and nobody else's packets count.
  */
-export async function roomHeard(sim: DiscordSim, room: RoomRecorder, userIds: readonly string[], mark: WireMark, timeoutMs = 10_000): Promise<void> {
+export async function roomHeard(
+  sim: DiscordSim,
+  room: RoomRecorder,
+  userIds: readonly string[],
+  mark: WireMark,
+  timeoutMs = 10_000,
+): Promise<void> {
   await until(
     async () => {
       // The stand-in's count first: whatever it has sent by now must be in the room's count read after it.

@@ -20,7 +20,11 @@ async function secondsOnDisk(file: string): Promise<number> {
 
 /** Resolves once the track's pages on disk reach `seconds` of recording time. */
 export async function untilOnDisk(file: string, seconds: number, what: string, timeoutMs = 15_000): Promise<void> {
-  await until(async () => ((await secondsOnDisk(file)) >= seconds ? true : undefined), `${what} on disk (${seconds.toFixed(2)} s of track)`, timeoutMs);
+  await until(
+    async () => ((await secondsOnDisk(file)) >= seconds ? true : undefined),
+    `${what} on disk (${seconds.toFixed(2)} s of track)`,
+    timeoutMs,
+  );
 }
 
 /**
@@ -50,7 +54,10 @@ export async function recordingOnDisk(dataDir: string): Promise<{
     startedAt,
     meta,
     trackOf: async (userId) => {
-      const speaker = await until(async () => (await meta())?.speakers.find((s) => s.userId === userId), `the consent of ${userId} in meta.json`);
+      const speaker = await until(
+        async () => (await meta())?.speakers.find((s) => s.userId === userId),
+        `the consent of ${userId} in meta.json`,
+      );
       return layout.file(id, speaker.trackFile);
     },
   };

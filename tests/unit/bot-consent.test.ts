@@ -32,10 +32,22 @@ describe('which reactions count as consent', () => {
   test.each([
     [{ emoji: CONSENT_EMOJI, isBot: false, inRoom: true }, { counts: true }],
     [{ emoji: `${CONSENT_EMOJI}\uFE0F`, isBot: false, inRoom: true }, { counts: true }],
-    [{ emoji: '👍', isBot: false, inRoom: true }, { counts: false, why: 'other-emoji' }],
-    [{ emoji: null, isBot: false, inRoom: true }, { counts: false, why: 'other-emoji' }],
-    [{ emoji: CONSENT_EMOJI, isBot: true, inRoom: true }, { counts: false, why: 'bot' }],
-    [{ emoji: CONSENT_EMOJI, isBot: false, inRoom: false }, { counts: false, why: 'not-in-room' }],
+    [
+      { emoji: '👍', isBot: false, inRoom: true },
+      { counts: false, why: 'other-emoji' },
+    ],
+    [
+      { emoji: null, isBot: false, inRoom: true },
+      { counts: false, why: 'other-emoji' },
+    ],
+    [
+      { emoji: CONSENT_EMOJI, isBot: true, inRoom: true },
+      { counts: false, why: 'bot' },
+    ],
+    [
+      { emoji: CONSENT_EMOJI, isBot: false, inRoom: false },
+      { counts: false, why: 'not-in-room' },
+    ],
   ])('%o → %o', (facts, decision) => {
     expect(judgeReaction(facts)).toEqual(decision);
   });

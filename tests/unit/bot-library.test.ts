@@ -16,7 +16,14 @@ let recording: Recording;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-library-'));
   store = await openStore({ dataDir: dir, log: silentLogger() });
-  recording = await store.createRecording({ guildId: '1', channelId: '2', textChannelId: '2', hostId: '10', hostName: 'Host', startedAt: 1_000 });
+  recording = await store.createRecording({
+    guildId: '1',
+    channelId: '2',
+    textChannelId: '2',
+    hostId: '10',
+    hostName: 'Host',
+    startedAt: 1_000,
+  });
 });
 afterEach(async () => {
   await store.close();
@@ -29,7 +36,13 @@ function libraryWith(send: (content: string) => Promise<void>) {
   return createLibrary({
     client,
     store,
-    linkFor: (recordingId, now) => ({ linkId: `link${++n}`, url: `https://rec.example.org/r/token${n}`, issuedAt: now, expiresAt: now + 3_600_000, recordingId }),
+    linkFor: (recordingId, now) => ({
+      linkId: `link${++n}`,
+      url: `https://rec.example.org/r/token${n}`,
+      issuedAt: now,
+      expiresAt: now + 3_600_000,
+      recordingId,
+    }),
     retentionDays: 30,
     now: () => 5_000,
     log: silentLogger(),
@@ -38,7 +51,10 @@ function libraryWith(send: (content: string) => Promise<void>) {
 }
 
 const closedDms = () =>
-  new DiscordAPIError({ code: 50007, message: 'Cannot send messages to this user' }, 50007, 403, 'POST', '/channels/9/messages', { body: undefined, files: undefined });
+  new DiscordAPIError({ code: 50007, message: 'Cannot send messages to this user' }, 50007, 403, 'POST', '/channels/9/messages', {
+    body: undefined,
+    files: undefined,
+  });
 
 describe('library.sendLink', () => {
   test('the link is stored before the DM carrying it is sent', async () => {

@@ -16,18 +16,25 @@ describe('PUBLIC_URL warning', () => {
     },
   );
 
-  test.each(['https://rec.example.org', 'http://localhost:8080', 'http://127.0.0.1:8080', 'http://127.0.1.1', 'http://[::1]:8080', 'http://rec.localhost'])(
-    '%s: no warning',
-    (url) => {
-      expect(publicUrlWarning(url)).toBeUndefined();
-    },
-  );
+  test.each([
+    'https://rec.example.org',
+    'http://localhost:8080',
+    'http://127.0.0.1:8080',
+    'http://127.0.1.1',
+    'http://[::1]:8080',
+    'http://rec.localhost',
+  ])('%s: no warning', (url) => {
+    expect(publicUrlWarning(url)).toBeUndefined();
+  });
 });
 
 describe('unfinished mix files', () => {
-  test.each(['mix.ogg.partial-1234', 'mix.mp3.live-partial-77', 'mix.flac.partial-1', 'mix.wav.live-partial-9'])('%s is a leftover', (name) => {
-    expect(isLeftoverMixFile(name)).toBe(true);
-  });
+  test.each(['mix.ogg.partial-1234', 'mix.mp3.live-partial-77', 'mix.flac.partial-1', 'mix.wav.live-partial-9'])(
+    '%s is a leftover',
+    (name) => {
+      expect(isLeftoverMixFile(name)).toBe(true);
+    },
+  );
 
   test.each(['mix.ogg', 'receipt.txt', 'meta.json', 'tracks', 'recording.zip', 'notes.partial', 'partial-1234'])('%s is kept', (name) => {
     expect(isLeftoverMixFile(name)).toBe(false);

@@ -199,9 +199,14 @@ describe('what the host reads', () => {
     expect(progressLine({ phase: 'mixing', doing: 'mixing', done: 4, total: 10, tracksClosed: true }, true)).toBe(
       '⏳ Preparing the recording: mixing 40%… The link already went out by DM; the mix follows on the same page.',
     );
-    expect(stoppingStatusLine({ channelId: '2', hostId: '10', progress: { phase: 'mixing', doing: 'mixing', done: 1, total: 4, tracksClosed: true }, linkSent: false })).toBe(
-      "⏹️ Stopped recording <#2>; preparing it: mixing 25%…\n<@10> gets the link by DM when it's ready.",
-    );
+    expect(
+      stoppingStatusLine({
+        channelId: '2',
+        hostId: '10',
+        progress: { phase: 'mixing', doing: 'mixing', done: 1, total: 4, tracksClosed: true },
+        linkSent: false,
+      }),
+    ).toBe("⏹️ Stopped recording <#2>; preparing it: mixing 25%…\n<@10> gets the link by DM when it's ready.");
   });
 });
 

@@ -9,7 +9,13 @@ const check = { at: 6000, transition: false };
 
 describe('the E2EE state a recording stores', () => {
   test('at the start: the code the bot joined with, or null for a plain room', () => {
-    expect(e2eeAtStart(dave(CODE_A))).toEqual({ protocol: 'dave', version: 1, privacyCode: CODE_A, privacyCodes: [CODE_A], transitions: 0 });
+    expect(e2eeAtStart(dave(CODE_A))).toEqual({
+      protocol: 'dave',
+      version: 1,
+      privacyCode: CODE_A,
+      privacyCodes: [CODE_A],
+      transitions: 0,
+    });
     expect(e2eeAtStart(null)).toBeNull();
   });
 

@@ -32,10 +32,15 @@ describe('end-to-end encryption, as people see it', () => {
   });
 
   test('the receipt: encrypted or not, the version, and every code in order', () => {
-    expect(e2eeLines(dave())).toEqual(['Yes, Discord DAVE v1, for the whole recording.', 'Voice privacy code: 01234 56789 01234 56789 01234 56789']);
+    expect(e2eeLines(dave())).toEqual([
+      'Yes, Discord DAVE v1, for the whole recording.',
+      'Voice privacy code: 01234 56789 01234 56789 01234 56789',
+    ]);
     const two = e2eeLines(dave({ privacyCode: B, privacyCodes: [A, B], transitions: 1 }));
     expect(two.slice(2)).toEqual(['  01234 56789 01234 56789 01234 56789', '  98765 43210 98765 43210 98765 43210']);
-    expect(e2eeLines(dave({ plainFrom: Date.UTC(2025, 0, 1, 12) }))[0]).toBe('Yes, Discord DAVE v1, until 2025-01-01 12:00:00 UTC; not after that.');
+    expect(e2eeLines(dave({ plainFrom: Date.UTC(2025, 0, 1, 12) }))[0]).toBe(
+      'Yes, Discord DAVE v1, until 2025-01-01 12:00:00 UTC; not after that.',
+    );
     expect(e2eeLines(null)).toEqual(["No. Discord's end-to-end voice encryption (DAVE) was off in this room."]);
     expect(e2eeLines(undefined)[0]).toMatch(/^Not noted/);
   });

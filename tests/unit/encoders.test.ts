@@ -25,7 +25,8 @@ function signal(): Float32Array {
   for (let i = 0; i < frames; i++) {
     const hum = 0.02 * Math.sin((2 * Math.PI * 200 * i) / 48000);
     let burst = 0;
-    if (i >= sec(3) && i < sec(3.2)) for (let h = 1; h <= 8; h++) burst += (0.3 / h) * Math.sin((2 * Math.PI * 150 * h * i) / 48000 + phases[h]!);
+    if (i >= sec(3) && i < sec(3.2))
+      for (let h = 1; h <= 8; h++) burst += (0.3 / h) * Math.sin((2 * Math.PI * 150 * h * i) / 48000 + phases[h]!);
     x[2 * i] = hum + burst;
     x[2 * i + 1] = 0.5 * hum + burst;
   }
@@ -50,15 +51,18 @@ async function encode(format: MixFormat, x: Float32Array, thread: boolean): Prom
 const needsFfmpeg = (format: MixFormat) => (format === 'mp3' || format === 'flac') && !HAVE_FFMPEG;
 
 describe.each(['ogg', 'mp3', 'flac', 'wav'] as const)('%s encoder', (format) => {
-  test.skipIf(needsFfmpeg(format))(`keeps length and timing (decoded by ${format === 'ogg' ? 'libopus' : format === 'wav' ? 'a WAV reader' : 'ffmpeg'})`, async () => {
-    const x = signal();
-    const expected = toMono(floatToInt16(x));
-    const decoded = await decodeMono(await encode(format, x, false));
-    expect(decoded.length).toBe(expected.length);
-    expect(Math.abs(firstOnset(decoded, 0.1)! - sec(3))).toBeLessThanOrEqual(sec(0.005));
-    expect(correlation(decoded, expected)).toBeGreaterThan(0.95);
-    if (format === 'wav' || format === 'flac') expect(Array.from(decoded)).toEqual(Array.from(expected));
-  });
+  test.skipIf(needsFfmpeg(format))(
+    `keeps length and timing (decoded by ${format === 'ogg' ? 'libopus' : format === 'wav' ? 'a WAV reader' : 'ffmpeg'})`,
+    async () => {
+      const x = signal();
+      const expected = toMono(floatToInt16(x));
+      const decoded = await decodeMono(await encode(format, x, false));
+      expect(decoded.length).toBe(expected.length);
+      expect(Math.abs(firstOnset(decoded, 0.1)! - sec(3))).toBeLessThanOrEqual(sec(0.005));
+      expect(correlation(decoded, expected)).toBeGreaterThan(0.95);
+      if (format === 'wav' || format === 'flac') expect(Array.from(decoded)).toEqual(Array.from(expected));
+    },
+  );
 
   test.skipIf(needsFfmpeg(format))('gives the same bytes on a worker thread', async () => {
     const x = signal();

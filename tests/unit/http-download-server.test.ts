@@ -97,7 +97,12 @@ const recordings = new Map<string, RecordingView>([
   ['deletedabc', { ...READY, id: 'deletedabc', state: 'deleted', speakers: [], mix: undefined }],
   [
     'hostilemet',
-    { ...READY, id: 'hostilemet', speakers: [speaker(1, 'Eve', '555', { trackFile: '../../secret.txt' })], mix: { file: '../../../secret.txt', format: 'ogg', durationMs: 1 } },
+    {
+      ...READY,
+      id: 'hostilemet',
+      speakers: [speaker(1, 'Eve', '555', { trackFile: '../../secret.txt' })],
+      mix: { file: '../../../secret.txt', format: 'ogg', durationMs: 1 },
+    },
   ],
 ]);
 
@@ -303,9 +308,7 @@ describe('files', () => {
     const alice = await call(server.port, `${linkPath()}/tracks/1`);
     expect(alice.status).toBe(200);
     expect(alice.body.equals(files.alice)).toBe(true);
-    expect(alice.headers['content-disposition']).toBe(
-      `attachment; filename="01-_lice.ogg"; filename*=UTF-8''01-%C3%85lice.ogg`,
-    );
+    expect(alice.headers['content-disposition']).toBe(`attachment; filename="01-_lice.ogg"; filename*=UTF-8''01-%C3%85lice.ogg`);
     const xss = await call(server.port, `${linkPath()}/tracks/2`);
     expect(xss.body.equals(files.xss)).toBe(true);
     expect(xss.headers['content-disposition']).toBe('attachment; filename="02-_script_alert(_x_)__script_.ogg"');
@@ -358,14 +361,7 @@ describe('refusals', () => {
     const retargeted = Buffer.concat([bytes.subarray(0, 16), Buffer.from('mixingabcd'), bytes.subarray(26)]);
     const foreign = createLinkSigner({ secret: `${SECRET}-other` }).issue(READY.id, clock).token;
     const expired = createLinkSigner({ secret: SECRET }).issue(READY.id, clock - 25 * HOUR).token;
-    const tokens = [
-      randomBytes(58).toString('base64url'),
-      retargeted.toString('base64url'),
-      foreign,
-      'abc',
-      `${valid}x`,
-      expired,
-    ];
+    const tokens = [randomBytes(58).toString('base64url'), retargeted.toString('base64url'), foreign, 'abc', `${valid}x`, expired];
     const bodies = new Set<string>();
     for (const token of tokens) {
       for (const rest of ['', '/', '/mix', '/all.zip', '/tracks/1', '/receipt.txt']) {
@@ -431,14 +427,11 @@ describe('refusals', () => {
     ['/etc/passwd', 404],
     ['/secret.txt', 404],
     ['/recordings/abcdefghij/mix.ogg', 404],
-  ])(
-    'outside a link nothing is served: %s',
-    async (target, status) => {
-      const reply = await call(server.port, target);
-      expect(reply.status).toBe(status);
-      expect(reply.body.toString('utf8')).not.toContain('TOPSECRET');
-    },
-  );
+  ])('outside a link nothing is served: %s', async (target, status) => {
+    const reply = await call(server.port, target);
+    expect(reply.status).toBe(status);
+    expect(reply.body.toString('utf8')).not.toContain('TOPSECRET');
+  });
 
   test('metadata naming a file outside the recording folder is refused, not followed', async () => {
     const page = linkPath('hostilemet');

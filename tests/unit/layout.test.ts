@@ -19,9 +19,8 @@ describe('recording ids', () => {
     expect(encodeURIComponent(ids[0] ?? '')).toBe(ids[0]);
   });
 
-  test.each(['', 'abc', 'ABCDEFGHIJ', 'abcdefghi1', 'abcdefghijk', '../abcdefg', 'abcdefghi/'])(
-    '%j is not a recording id',
-    (value) => expect(isRecordingId(value)).toBe(false),
+  test.each(['', 'abc', 'ABCDEFGHIJ', 'abcdefghi1', 'abcdefghijk', '../abcdefg', 'abcdefghi/'])('%j is not a recording id', (value) =>
+    expect(isRecordingId(value)).toBe(false),
   );
 });
 

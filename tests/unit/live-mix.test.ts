@@ -47,7 +47,13 @@ async function liveRoom(format: MixFormat, room: RoomSpeaker[], opts: { advanceE
   const endMs = opts.endMs ?? END_MS;
   let nowMs = 0;
   const output = path.join(dir, `live.${format}`);
-  const live = new RoomLiveMix({ output, format, now: () => nowMs, log: silentLogger(), ...(opts.advanceEveryMs ? { advanceEveryMs: opts.advanceEveryMs } : {}) });
+  const live = new RoomLiveMix({
+    output,
+    format,
+    now: () => nowMs,
+    log: silentLogger(),
+    ...(opts.advanceEveryMs ? { advanceEveryMs: opts.advanceEveryMs } : {}),
+  });
   const included = new Map<string, MixInput>();
   const files = await playRoom(
     { dir: path.join(dir, 'tracks'), speakers: room, endMs },

@@ -63,7 +63,11 @@ describe('npm run mix', () => {
     'mixes a mono opusenc track and an ffmpeg track with the recorder one, aligned (opus-tools and ffmpeg come from CI)',
     async () => {
       // opusenc: mono, a burst at exactly 3.000 s. ffmpeg: stereo tone from 0.5 s, 6 s long (the longest).
-      const mono = concatPcm(silence(3, 1), noise(200, 0.5, 1).filter((_, i) => i % 2 === 0), silence(1, 1));
+      const mono = concatPcm(
+        silence(3, 1),
+        noise(200, 0.5, 1).filter((_, i) => i % 2 === 0),
+        silence(1, 1),
+      );
       await writeWav(join(dir, 'guest.wav'), mono, 1);
       execFileSync('opusenc', ['--quiet', join(dir, 'guest.wav'), join(dir, 'guest.ogg')]);
       await writeWav(join(dir, 'cohost.wav'), concatPcm(silence(0.5), tone(440, 1000, 0.2), silence(4.5)), 2);
@@ -175,34 +179,37 @@ describe('npm run mix', () => {
     expect(relative.stderr).toBe('mix: cannot write no-such-dir/x.wav: directory no-such-dir does not exist\n');
   });
 
-  test.skipIf(!HAVE_TMPFS)('a full disk: "no space left", exit 1, and no partial or truncated file left (tmpfs in a private mount namespace)', async () => {
-    await writeTrack(join(dir, 'four.ogg'), tone(500, 4000, 0.2));
-    const full = join(dir, 'full');
-    await mkdir(full);
-    // 64 kB: a 4 s WAV (768 kB) cannot fit; the Ogg Opus mix (~55 kB) fits once, then the disk is full.
-    const node = shellQuote(process.execPath);
-    const script = [
-      `mount -t tmpfs -o size=64k none ${shellQuote(full)}`,
-      `cd ${shellQuote(dir)}`,
-      `for out in full/a.wav full/b.flac full/c.ogg full/d.ogg; do ${node} ${shellQuote(MIX)} host.ogg four.ogg -o "$out"; echo "exit $out $?"; done`,
-      'echo "left: $(ls -A full | tr "\\n" " ")"',
-      // And a read-only file system, refused before any work.
-      `mount -o remount,ro ${shellQuote(full)}`,
-      `${node} ${shellQuote(MIX)} host.ogg -o full/e.ogg; echo "exit full/e.ogg $?"`,
-    ].join(' && ');
-    const run = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8' });
-    expect(run.stderr).toContain('mix: cannot write full/a.wav: no space left on the disk; nothing was written');
-    expect(run.stderr).toContain('mix: cannot write full/b.flac: no space left on the disk; nothing was written');
-    expect(run.stdout).toContain('exit full/a.wav 1');
-    expect(run.stdout).toContain('exit full/b.flac 1');
-    expect(run.stdout).toContain('exit full/c.ogg 0');
-    expect(run.stdout).toContain('exit full/d.ogg 1');
-    expect(run.stderr).not.toMatch(/partial|\n\s+at /);
-    // Only the one mix that fitted, complete; nothing half-written under any name.
-    expect(run.stdout).toMatch(/left: c\.ogg \n/);
-    expect(run.stderr).toContain('mix: cannot write full/e.ogg: full is on a read-only file system');
-    expect(run.stdout).toContain('exit full/e.ogg 1');
-  });
+  test.skipIf(!HAVE_TMPFS)(
+    'a full disk: "no space left", exit 1, and no partial or truncated file left (tmpfs in a private mount namespace)',
+    async () => {
+      await writeTrack(join(dir, 'four.ogg'), tone(500, 4000, 0.2));
+      const full = join(dir, 'full');
+      await mkdir(full);
+      // 64 kB: a 4 s WAV (768 kB) cannot fit; the Ogg Opus mix (~55 kB) fits once, then the disk is full.
+      const node = shellQuote(process.execPath);
+      const script = [
+        `mount -t tmpfs -o size=64k none ${shellQuote(full)}`,
+        `cd ${shellQuote(dir)}`,
+        `for out in full/a.wav full/b.flac full/c.ogg full/d.ogg; do ${node} ${shellQuote(MIX)} host.ogg four.ogg -o "$out"; echo "exit $out $?"; done`,
+        'echo "left: $(ls -A full | tr "\\n" " ")"',
+        // And a read-only file system, refused before any work.
+        `mount -o remount,ro ${shellQuote(full)}`,
+        `${node} ${shellQuote(MIX)} host.ogg -o full/e.ogg; echo "exit full/e.ogg $?"`,
+      ].join(' && ');
+      const run = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8' });
+      expect(run.stderr).toContain('mix: cannot write full/a.wav: no space left on the disk; nothing was written');
+      expect(run.stderr).toContain('mix: cannot write full/b.flac: no space left on the disk; nothing was written');
+      expect(run.stdout).toContain('exit full/a.wav 1');
+      expect(run.stdout).toContain('exit full/b.flac 1');
+      expect(run.stdout).toContain('exit full/c.ogg 0');
+      expect(run.stdout).toContain('exit full/d.ogg 1');
+      expect(run.stderr).not.toMatch(/partial|\n\s+at /);
+      // Only the one mix that fitted, complete; nothing half-written under any name.
+      expect(run.stdout).toMatch(/left: c\.ogg \n/);
+      expect(run.stderr).toContain('mix: cannot write full/e.ogg: full is on a read-only file system');
+      expect(run.stdout).toContain('exit full/e.ogg 1');
+    },
+  );
 
   test.skipIf(!CAN_DROP_TO_NOBODY)('a directory the user may not write to: "permission denied", exit 1 (run as nobody)', async () => {
     await chmod(dir, 0o755);

@@ -128,7 +128,11 @@ describe('mixTracks', () => {
 
   test.each([-16, -23])('normalisation reaches %d LUFS ±1 LU (measured on the decoded file)', async (target) => {
     const out = join(dir, `norm${target}.ogg`);
-    const result = await mixTracks({ inputs: [{ path: alice }, { path: bob }, { path: carol }], output: out, normalize: { targetLufs: target } });
+    const result = await mixTracks({
+      inputs: [{ path: alice }, { path: bob }, { path: carol }],
+      output: out,
+      normalize: { targetLufs: target },
+    });
     const pcm = (await decodeOggOpusFile(out)).pcm;
     const meter = new LoudnessMeter();
     meter.add(Float32Array.from(pcm, (v) => v / 32768));
@@ -147,7 +151,12 @@ describe('mixTracks', () => {
   test('an aborted mix leaves no output and no partial file', async () => {
     const controller = new AbortController();
     const out = join(dir, 'aborted.ogg');
-    const run = mixTracks({ inputs: [{ path: bob }], output: out, signal: controller.signal, onProgress: () => controller.abort(new Error('stop')) });
+    const run = mixTracks({
+      inputs: [{ path: bob }],
+      output: out,
+      signal: controller.signal,
+      onProgress: () => controller.abort(new Error('stop')),
+    });
     await expect(run).rejects.toThrow('stop');
     expect(existsSync(out)).toBe(false);
     expect((await readdir(dir)).filter((f) => f.includes('partial'))).toEqual([]);
@@ -156,8 +165,12 @@ describe('mixTracks', () => {
   test('bad requests are MixInputErrors with a clear message', async () => {
     await expect(mixTracks({ inputs: [], output: join(dir, 'x.ogg') })).rejects.toThrow(new MixInputError('no input tracks'));
     await expect(mixTracks({ inputs: [{ path: alice }], output: join(dir, 'x.aac') })).rejects.toThrow(/unknown output format "\.aac"/);
-    await expect(mixTracks({ inputs: [{ path: alice }], output: join(dir, 'x.ogg'), include: ['zed'] })).rejects.toThrow(/no track for speaker "zed"/);
-    await expect(mixTracks({ inputs: [{ path: join(dir, 'missing.ogg') }], output: join(dir, 'x.ogg') })).rejects.toThrow('missing.ogg: no such file');
+    await expect(mixTracks({ inputs: [{ path: alice }], output: join(dir, 'x.ogg'), include: ['zed'] })).rejects.toThrow(
+      /no track for speaker "zed"/,
+    );
+    await expect(mixTracks({ inputs: [{ path: join(dir, 'missing.ogg') }], output: join(dir, 'x.ogg') })).rejects.toThrow(
+      'missing.ogg: no such file',
+    );
   });
 });
 

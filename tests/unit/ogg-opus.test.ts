@@ -22,7 +22,7 @@ const OPUSENC = has('opusenc');
 /** Packets per page after the two header pages. */
 function audioPageSizes(bytes: Buffer): number[] {
   const sizes: number[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const parsed = parseOggPage(bytes, at);
     if (parsed.kind !== 'page') throw new Error(`no whole page at byte ${at}`);
     if (parsed.page.sequence >= 2) sizes.push(parsed.page.lacing.filter((v) => v < 255).length);
@@ -40,9 +40,18 @@ async function collect(path: string): Promise<Buffer[]> {
 function writeWav(path: string, pcm: Int16Array): void {
   const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
   const h = Buffer.alloc(44);
-  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(48000, 24);
-  h.writeUInt32LE(48000 * 4, 28); h.writeUInt16LE(4, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(data.length, 40);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(2, 22);
+  h.writeUInt32LE(48000, 24);
+  h.writeUInt32LE(48000 * 4, 28);
+  h.writeUInt16LE(4, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
   writeFileSync(path, Buffer.concat([h, data]));
 }
 
@@ -172,7 +181,9 @@ describe('OggOpusWriter -> openOggOpus round trip', () => {
       const close = await w.close().then(() => 'ok', (e) => e.code);
       console.log(JSON.stringify({ flush, close, kept: w.error?.code, seen, thrown, anEarlierFlushFailed: flushes.length > 0 }));
     `;
-    const child = spawnSync('sh', ['-c', `ulimit -f 40; exec "${process.execPath}" --input-type=module -e "$0"`, script], { encoding: 'utf8' });
+    const child = spawnSync('sh', ['-c', `ulimit -f 40; exec "${process.execPath}" --input-type=module -e "$0"`, script], {
+      encoding: 'utf8',
+    });
     expect(child.stderr).toBe('');
     const result = JSON.parse(child.stdout.trim()) as Record<string, unknown>;
     expect(result).toEqual({ flush: 'EFBIG', close: 'EFBIG', kept: 'EFBIG', seen: ['EFBIG'], thrown: 'EFBIG', anEarlierFlushFailed: true });
@@ -184,12 +195,29 @@ describe('clear errors for files that are not Ogg Opus', () => {
   test.each([
     ['empty file', Buffer.alloc(0), /^empty file$/],
     ['a WAV file', Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt ', 'latin1'), /^not an Ogg file$/],
-    ['Ogg Vorbis', buildOggPage({ serial: 1, sequence: 0, granule: 0, bos: true, packets: [Buffer.from('\x01vorbis\x00\x00\x00\x00\x02\x44\xac\x00\x00', 'latin1')] }), /^Ogg but not Opus \(Vorbis\?\)$/],
-    ['headers cut short', buildOggPage({ serial: 1, sequence: 0, granule: 0, bos: true, packets: [buildOpusHead({ channels: 2, preSkip: 312 })] }), /before the Opus headers are complete/],
+    [
+      'Ogg Vorbis',
+      buildOggPage({
+        serial: 1,
+        sequence: 0,
+        granule: 0,
+        bos: true,
+        packets: [Buffer.from('\x01vorbis\x00\x00\x00\x00\x02\x44\xac\x00\x00', 'latin1')],
+      }),
+      /^Ogg but not Opus \(Vorbis\?\)$/,
+    ],
+    [
+      'headers cut short',
+      buildOggPage({ serial: 1, sequence: 0, granule: 0, bos: true, packets: [buildOpusHead({ channels: 2, preSkip: 312 })] }),
+      /before the Opus headers are complete/,
+    ],
   ])('%s', async (_name, bytes, message) => {
     const path = tmp();
     writeFileSync(path, bytes);
-    const err = await openOggOpus(path).then(() => null, (e: unknown) => e);
+    const err = await openOggOpus(path).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MediaFormatError);
     expect((err as Error).message).toMatch(message);
   });
@@ -212,7 +240,17 @@ describe('clear errors for files that are not Ogg Opus', () => {
 
   test.skipIf(!FFMPEG)('Ogg Vorbis made by ffmpeg (needs ffmpeg)', async () => {
     const path = tmp();
-    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=0.5', '-c:a', 'libvorbis', path]);
+    const r = spawnSync('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=0.5',
+      '-c:a',
+      'libvorbis',
+      path,
+    ]);
     if (r.status !== 0) return expect.fail(`ffmpeg has no libvorbis here: ${r.stderr.toString()}`);
     await expect(openOggOpus(path)).rejects.toThrow('Ogg but not Opus (Vorbis?)');
   });
@@ -253,7 +291,9 @@ describe('files from other encoders', () => {
     const w = await OggOpusWriter.create({ path });
     for (const p of encodeOpusFrames(noise(2000, 0.3, 9))) w.writePacket(p, 960);
     await w.close();
-    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-i', path, '-f', 's16le', '-ac', '2', '-ar', '48000', '-'], { maxBuffer: 1 << 26 });
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-i', path, '-f', 's16le', '-ac', '2', '-ar', '48000', '-'], {
+      maxBuffer: 1 << 26,
+    });
     expect(r.status, String(r.stderr)).toBe(0);
     const theirs = toMono(new Int16Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.length / 2));
     const ours = toMono((await decodeOggOpusFile(path)).pcm);

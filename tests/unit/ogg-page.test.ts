@@ -35,7 +35,10 @@ describe('Ogg CRC (RFC 3533 §6: poly 0x04C11DB7, unreflected, init 0)', () => {
 describe('buildOggPage / parseOggPage', () => {
   test('reproduces the opusenc OpusHead page byte for byte', () => {
     const page = buildOggPage({
-      serial: 12345, sequence: 0, granule: 0, bos: true,
+      serial: 12345,
+      sequence: 0,
+      granule: 0,
+      bos: true,
       packets: [buildOpusHead({ channels: 2, preSkip: 312, inputSampleRate: 48000 })],
     });
     expect(page.toString('hex')).toBe(OPUSENC_FIRST_PAGE.toString('hex'));
@@ -43,7 +46,14 @@ describe('buildOggPage / parseOggPage', () => {
     expect(parsed.kind).toBe('page');
     if (parsed.kind !== 'page') return;
     expect(parsed.page.flags & FLAG_BOS).toBe(FLAG_BOS);
-    expect(parseOpusHead(parsed.page.body)).toEqual({ version: 1, channels: 2, preSkip: 312, inputSampleRate: 48000, outputGain: 0, mappingFamily: 0 });
+    expect(parseOpusHead(parsed.page.body)).toEqual({
+      version: 1,
+      channels: 2,
+      preSkip: 312,
+      inputSampleRate: 48000,
+      outputGain: 0,
+      mappingFamily: 0,
+    });
   });
 
   test.each([
@@ -52,7 +62,10 @@ describe('buildOggPage / parseOggPage', () => {
     [[254], [254]],
     [[255], [255, 0]],
     [[510], [255, 255, 0]],
-    [[3, 600, 0], [3, 255, 255, 90, 0]],
+    [
+      [3, 600, 0],
+      [3, 255, 255, 90, 0],
+    ],
   ])('lacing of packets %j is %j, and the packets come back out', (sizes, lacing) => {
     const packets = sizes.map((n, i) => Buffer.alloc(n, i + 1));
     const page = buildOggPage({ serial: 7, sequence: 3, granule: 960n, eos: true, packets });
@@ -66,7 +79,13 @@ describe('buildOggPage / parseOggPage', () => {
   });
 
   test('a packet continuing on the next page ends its page with lacing 255 and no terminator', () => {
-    const page = buildOggPage({ serial: 1, sequence: 1, granule: -1, packets: [Buffer.alloc(10), Buffer.alloc(510)], lastIncomplete: true });
+    const page = buildOggPage({
+      serial: 1,
+      sequence: 1,
+      granule: -1,
+      packets: [Buffer.alloc(10), Buffer.alloc(510)],
+      lastIncomplete: true,
+    });
     const parsed = parseOggPage(page);
     if (parsed.kind !== 'page') throw new Error(parsed.kind);
     expect([...parsed.page.lacing]).toEqual([10, 255, 255]);

@@ -11,9 +11,20 @@ const fill = (n: number): number[] => new Array<number>(n).fill(0);
 
 describe('frame durations from the TOC config (RFC 6716 Table 2)', () => {
   test.each([
-    [0, 480], [1, 960], [2, 1920], [3, 2880], // SILK NB
-    [11, 2880], [12, 480], [13, 960], [15, 960], // SILK WB, hybrid
-    [16, 120], [17, 240], [18, 480], [19, 960], [28, 120], [31, 960], // CELT
+    [0, 480],
+    [1, 960],
+    [2, 1920],
+    [3, 2880], // SILK NB
+    [11, 2880],
+    [12, 480],
+    [13, 960],
+    [15, 960], // SILK WB, hybrid
+    [16, 120],
+    [17, 240],
+    [18, 480],
+    [19, 960],
+    [28, 120],
+    [31, 960], // CELT
   ])('config %i -> %i samples', (config, samples) => {
     expect(frameSamples(config)).toBe(samples);
   });

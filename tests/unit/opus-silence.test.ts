@@ -19,14 +19,19 @@ describe('Opus silence packets', () => {
       const packets = silencePackets(samples);
       expect(packets.reduce((n, p) => n + p.samples, 0)).toBe(samples);
       for (const p of packets) expect(opusPacketSamples(p.packet)).toBe(p.samples);
-      const pcm = decodeAll(new OpusEncoder(48000, 2), packets.map((p) => p.packet));
+      const pcm = decodeAll(
+        new OpusEncoder(48000, 2),
+        packets.map((p) => p.packet),
+      );
       expect(pcm.length).toBe(samples * 2);
       expect(pcm.every((v) => v === 0)).toBe(true);
     },
   );
 
   test('the building blocks are the documented bytes', () => {
-    expect(silencePackets(5760)[0]!.packet).toEqual(Buffer.from([0xfb, 0x06, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe]));
+    expect(silencePackets(5760)[0]!.packet).toEqual(
+      Buffer.from([0xfb, 0x06, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe]),
+    );
     expect(silencePackets(960)[0]!.packet).toEqual(Buffer.from([0xf8, 0xff, 0xfe]));
     expect(silencePackets(840).map((p) => p.packet[0]! >> 3)).toEqual([30, 29, 28]);
   });
@@ -34,7 +39,10 @@ describe('Opus silence packets', () => {
   test('after speech, silence decays to exact zero within one frame', () => {
     const decoder = new OpusEncoder(48000, 2);
     decodeAll(decoder, encodeOpusFrames(noise(100, 0.5)));
-    const after = decodeAll(decoder, silencePackets(960 + 480 + 240 + 120).map((p) => p.packet));
+    const after = decodeAll(
+      decoder,
+      silencePackets(960 + 480 + 240 + 120).map((p) => p.packet),
+    );
     // The first silence frame carries the previous frame's MDCT overlap; everything after it is zero.
     expect(after.subarray(960 * 2).every((v) => v === 0)).toBe(true);
   });

@@ -1,12 +1,23 @@
 import { describe, expect, test } from 'vitest';
 import {
-  initialPlacement, placementReducer, seqDiff, tsDiff,
-  type PlacementOutput, type PlacementState, type RtpInfo,
+  initialPlacement,
+  placementReducer,
+  seqDiff,
+  tsDiff,
+  type PlacementOutput,
+  type PlacementState,
+  type RtpInfo,
 } from '../../src/recording/placement.ts';
 
 const F = 960; // 20 ms at 48 kHz
 
-interface Arrival { id: number; at: number; rtp?: RtpInfo; bytes?: number[]; samples?: number }
+interface Arrival {
+  id: number;
+  at: number;
+  rtp?: RtpInfo;
+  bytes?: number[];
+  samples?: number;
+}
 
 /** Feed arrivals (in the given order) through the reducer, end at endMs; check the output never overlaps. */
 function run(arrivals: Arrival[], endMs: number, startMs = 0) {
@@ -16,8 +27,12 @@ function run(arrivals: Arrival[], endMs: number, startMs = 0) {
   let reordered = 0;
   for (const a of arrivals) {
     const step = placementReducer(state, {
-      type: 'packet', arrivalMs: a.at, samples: a.samples ?? F, rtp: a.rtp,
-      bytes: Uint8Array.from(a.bytes ?? [0xf8, a.id & 0xff, a.id >> 8]), payload: a.id,
+      type: 'packet',
+      arrivalMs: a.at,
+      samples: a.samples ?? F,
+      rtp: a.rtp,
+      bytes: Uint8Array.from(a.bytes ?? [0xf8, a.id & 0xff, a.id >> 8]),
+      payload: a.id,
     });
     state = step.state;
     out.push(...step.out);
@@ -41,7 +56,13 @@ function run(arrivals: Arrival[], endMs: number, startMs = 0) {
 }
 
 /** A talk spurt of `count` 20 ms packets sent from `startMs`, each delayed by jitter[i % jitter.length]. */
-function spurt(opts: { from: number; count: number; startMs: number; jitter?: number[]; rtp?: { seq: number; ts: number; ssrc: number } }): Arrival[] {
+function spurt(opts: {
+  from: number;
+  count: number;
+  startMs: number;
+  jitter?: number[];
+  rtp?: { seq: number; ts: number; ssrc: number };
+}): Arrival[] {
   const jitter = opts.jitter ?? [0];
   return Array.from({ length: opts.count }, (_, i) => ({
     id: opts.from + i,
@@ -56,11 +77,22 @@ const expectedSpurt = (from: number, count: number, startMs: number) =>
 
 describe('wrap-safe RTP maths', () => {
   test.each([
-    [65535, 0, 1], [0, 65535, -1], [65530, 5, 11], [5, 65530, -11], [100, 100, 0], [0, 32767, 32767], [0, 32768, -32768],
+    [65535, 0, 1],
+    [0, 65535, -1],
+    [65530, 5, 11],
+    [5, 65530, -11],
+    [100, 100, 0],
+    [0, 32767, 32767],
+    [0, 32768, -32768],
   ])('seqDiff(%i, %i) = %i', (a, b, d) => expect(seqDiff(a, b)).toBe(d));
 
   test.each([
-    [4294967295, 0, 1], [0, 4294967295, -1], [4294966336, 624, 1584], [624, 4294966336, -1584], [7, 7, 0], [0, 2 ** 31 - 1, 2 ** 31 - 1],
+    [4294967295, 0, 1],
+    [0, 4294967295, -1],
+    [4294966336, 624, 1584],
+    [624, 4294966336, -1584],
+    [7, 7, 0],
+    [0, 2 ** 31 - 1, 2 ** 31 - 1],
   ])('tsDiff(%i, %i) = %i', (a, b, d) => expect(tsDiff(a, b)).toBe(d));
 });
 
@@ -125,10 +157,46 @@ describe('placement with RTP', () => {
 
   // Repeats: [which packet, how long after the original (or after the loss, for one sent before it)].
   test.each([
-    ['no wrap, no loss', 100, [], [[5, 30], [1400, 30], [600, 1500], [900, 9000]]],
-    ['across the sequence wrap', 65000, [], [[530, 30], [540, 700], [1499, 30]]],
-    ['after a loss of 71 packets (the window jumps)', 30, [100, 170], [[99, 30], [171, 30], [1200, 2000]]],
-    ['after a loss longer than the window', 65400, [200, 900], [[901, 30], [1499, 30]]],
+    [
+      'no wrap, no loss',
+      100,
+      [],
+      [
+        [5, 30],
+        [1400, 30],
+        [600, 1500],
+        [900, 9000],
+      ],
+    ],
+    [
+      'across the sequence wrap',
+      65000,
+      [],
+      [
+        [530, 30],
+        [540, 700],
+        [1499, 30],
+      ],
+    ],
+    [
+      'after a loss of 71 packets (the window jumps)',
+      30,
+      [100, 170],
+      [
+        [99, 30],
+        [171, 30],
+        [1200, 2000],
+      ],
+    ],
+    [
+      'after a loss longer than the window',
+      65400,
+      [200, 900],
+      [
+        [901, 30],
+        [1499, 30],
+      ],
+    ],
   ])('a 30 s spurt %s: nothing new is taken for a duplicate, and every repeat is one', (_name, seq, [lostFrom, lostTo] = [], repeats) => {
     const sent = spurt({ from: 0, count: 1500, startMs: 0, rtp: { seq, ts: 777, ssrc: 5 } });
     const arrivals: Arrival[] = sent.filter((a) => lostFrom === undefined || a.id < lostFrom || a.id >= lostTo!);
@@ -147,7 +215,10 @@ describe('placement with RTP', () => {
     const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
     const b = spurt({ from: 100, count: 10, startMs: 1300, rtp: { seq: 7, ts: 999, ssrc: 43 } });
     const straggler = { ...a[9]!, id: 99, at: 1400 };
-    const r = run([...a, ...b, straggler].sort((x, y) => x.at - y.at), 2000);
+    const r = run(
+      [...a, ...b, straggler].sort((x, y) => x.at - y.at),
+      2000,
+    );
     expect(r.dropped).toEqual({ 99: 'duplicate' });
   });
 
@@ -186,7 +257,13 @@ describe('placement with RTP', () => {
   ])('a new talk spurt whose every packet arrives %s late is placed where its RTP clock puts it, not a grid step off', (_name, lateMs) => {
     // The sender's timestamps count on through the 3 s pause (48 per ms), as a Discord client's do.
     const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
-    const b = spurt({ from: 100, count: 10, startMs: 1200 + 3000, jitter: [lateMs], rtp: { seq: rtp.seq + 10, ts: rtp.ts + ms(200 + 3000), ssrc: 42 } });
+    const b = spurt({
+      from: 100,
+      count: 10,
+      startMs: 1200 + 3000,
+      jitter: [lateMs],
+      rtp: { seq: rtp.seq + 10, ts: rtp.ts + ms(200 + 3000), ssrc: 42 },
+    });
     const r = run([...a, ...b], 6000);
     expect(r.pos).toEqual({ ...expectedSpurt(0, 10, 1000), ...expectedSpurt(100, 10, 4200) });
   });
@@ -273,7 +350,13 @@ describe('placement without RTP (bare frames)', () => {
   });
 
   test('positions snap to the 2.5 ms grid', () => {
-    const r = run([{ id: 1, at: 1001.2 }, { id: 2, at: 1234.9, samples: 120 }], 1500);
+    const r = run(
+      [
+        { id: 1, at: 1001.2 },
+        { id: 2, at: 1234.9, samples: 120 },
+      ],
+      1500,
+    );
     expect(r.pos).toEqual({ 1: ms(1000), 2: ms(1235) });
   });
 });

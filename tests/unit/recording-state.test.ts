@@ -73,6 +73,10 @@ describe('recording state machine', () => {
   });
 
   test('only a recording in progress is live', () => {
-    expect(Object.values(states).filter(isLive).map((s) => s.status)).toEqual(['recording']);
+    expect(
+      Object.values(states)
+        .filter(isLive)
+        .map((s) => s.status),
+    ).toEqual(['recording']);
   });
 });

@@ -5,7 +5,15 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startRetentionJob, type Scheduler } from '../../src/jobs/retention-job.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import { trackFileName } from '../../src/storage/layout.ts';
-import { DAY_MS, deleteRecording, deletionTime, expiresAt, isExpired, runRetention, type RetentionPolicy } from '../../src/storage/retention.ts';
+import {
+  DAY_MS,
+  deleteRecording,
+  deletionTime,
+  expiresAt,
+  isExpired,
+  runRetention,
+  type RetentionPolicy,
+} from '../../src/storage/retention.ts';
 import { openStore, type Recording, type RecordingState, type Store } from '../../src/storage/store.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -93,7 +101,13 @@ describe('runRetention', () => {
     await writeFile(store.layout.mixFile(rec.id, 'ogg'), Buffer.alloc(500));
     await writeFile(store.layout.receiptFile(rec.id), 'Alice granted consent\n');
     await store.appendConsentEvent({ recordingId: rec.id, userId: '42', name: 'Alice', event: 'granted', at: rec.startedAt });
-    await store.recordLink({ id: `link-${rec.id}`, recordingId: rec.id, issuedTo: '4', issuedAt: rec.startedAt, expiresAt: rec.startedAt + DAY });
+    await store.recordLink({
+      id: `link-${rec.id}`,
+      recordingId: rec.id,
+      issuedTo: '4',
+      issuedAt: rec.startedAt,
+      expiresAt: rec.startedAt + DAY,
+    });
     return store.updateRecording(rec.id, (d) => ({
       ...d,
       state,
@@ -290,7 +304,14 @@ describe('runRetention', () => {
       const soon = await room('ready', 29.5); // expires half a day from NOW
       let clock = NOW;
       const scheduler = manualScheduler();
-      const job = startRetentionJob({ store, policy, cron: '0 * * * *', log: logged.log, clock: () => clock, schedule: scheduler.schedule });
+      const job = startRetentionJob({
+        store,
+        policy,
+        cron: '0 * * * *',
+        log: logged.log,
+        clock: () => clock,
+        schedule: scheduler.schedule,
+      });
 
       const startup = await job.startup;
       expect(startup?.deleted.map((d) => d.recordingId)).toEqual([overdue.id]);
@@ -326,9 +347,18 @@ describe('runRetention', () => {
         },
       };
       const old = await room('ready', 40);
-      const job = startRetentionJob({ store: flaky, policy, cron: '0 * * * *', log: logged.log, clock: () => NOW, schedule: scheduler.schedule });
+      const job = startRetentionJob({
+        store: flaky,
+        policy,
+        cron: '0 * * * *',
+        log: logged.log,
+        clock: () => NOW,
+        schedule: scheduler.schedule,
+      });
       expect(await job.startup).toBeUndefined();
-      expect(logged.lines).toContainEqual(expect.objectContaining({ msg: 'retention run failed; the next scheduled run retries', trigger: 'startup' }));
+      expect(logged.lines).toContainEqual(
+        expect.objectContaining({ msg: 'retention run failed; the next scheduled run retries', trigger: 'startup' }),
+      );
       await scheduler.tick();
       expect(await store.getRecording(old.id)).toBeUndefined();
       await job.stop();

@@ -124,7 +124,7 @@ describe('stop pipeline', () => {
   test.each([
     { live: ['Ann', 'Bob'], used: true },
     { live: ['Ann'], used: false },
-  ])('a live mix is finished when it has the stop\'s speakers, else the tracks are mixed now ($live)', async ({ live, used }) => {
+  ])("a live mix is finished when it has the stop's speakers, else the tracks are mixed now ($live)", async ({ live, used }) => {
     const r = await recorded(
       [
         { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
@@ -133,7 +133,9 @@ describe('stop pipeline', () => {
       3000,
     );
     const liveMix = new RoomLiveMix({ output: store.layout.mixFile(r.id, 'ogg'), format: 'ogg', now: () => 3000, log: silentLogger() });
-    liveMix.setInputs(r.speakers.filter((s) => live.includes(s.name)).map((s) => ({ path: store.layout.file(r.id, s.trackFile), label: s.name })));
+    liveMix.setInputs(
+      r.speakers.filter((s) => live.includes(s.name)).map((s) => ({ path: store.layout.file(r.id, s.trackFile), label: s.name })),
+    );
     let fullMixes = 0;
     const outcome = await runStopPipeline(
       { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {}, liveMix },
@@ -267,7 +269,13 @@ describe('stop pipeline', () => {
     };
     const progress: StopProgress[] = [];
     const outcome = await runStopPipeline(
-      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined, onProgress: (p) => progress.push(p) },
+      {
+        recordingId: r.id,
+        reason: 'command',
+        stoppedAt: STARTED_AT + 1000,
+        closeTracks: async () => undefined,
+        onProgress: (p) => progress.push(p),
+      },
       { store, clock, log: silentLogger(), config, mix: mixTracks, steps: [...AFTER_STOP_STEPS, chapters] },
     );
     expect(seen).toEqual([{ mix: expect.objectContaining({ file: 'mix.ogg' }), state: 'mixing' }]);

@@ -39,12 +39,22 @@ describe("DAVE's frame trailer (…tag ‖ nonce ‖ ranges ‖ u8 size ‖ 0xFA
 });
 
 describe('the voice socket asks for a larger receive buffer', () => {
-  interface LogLine { level: number; msg: string; requested?: number; before?: number; effective?: number }
+  interface LogLine {
+    level: number;
+    msg: string;
+    requested?: number;
+    before?: number;
+    effective?: number;
+  }
   const WARN = 40;
 
   function capture() {
     const lines: LogLine[] = [];
-    const log = createLogger({ level: 'info', name: 'test', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } });
+    const log = createLogger({
+      level: 'info',
+      name: 'test',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+    });
     return { lines, log };
   }
 
@@ -70,7 +80,9 @@ describe('the voice socket asks for a larger receive buffer', () => {
     const { lines, log } = capture();
     raiseReceiveBuffer(voiceUdp(socket), 4 << 20, log);
     expect(socket.getRecvBufferSize()).toBeGreaterThan(before);
-    expect(lines).toEqual([expect.objectContaining({ msg: 'voice UDP receive buffer set', requested: 4 << 20, before, effective: socket.getRecvBufferSize() })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'voice UDP receive buffer set', requested: 4 << 20, before, effective: socket.getRecvBufferSize() }),
+    ]);
   });
 
   test('a socket not bound yet (the library binds on its first send) gets it once bound', async () => {
@@ -85,12 +97,15 @@ describe('the voice socket asks for a larger receive buffer', () => {
 
   test.each([
     ['no socket where the library keeps it', () => voiceUdp(undefined)],
-    ['a socket that closed before it could be sized', () => {
-      const socket = udp4();
-      const udp = voiceUdp(socket);
-      socket.once('listening', () => socket.close());
-      return udp;
-    }],
+    [
+      'a socket that closed before it could be sized',
+      () => {
+        const socket = udp4();
+        const udp = voiceUdp(socket);
+        socket.once('listening', () => socket.close());
+        return udp;
+      },
+    ],
   ])('%s: a warning at most, never a failure', async (_name, make) => {
     const { lines, log } = capture();
     const udp = make();

@@ -9,7 +9,7 @@ const ours = fileURLToPath(new URL('../../docs/scenario.md', import.meta.url));
 const theirs = fileURLToPath(new URL('../../../shared/scenario.md', import.meta.url));
 
 describe('the scenario contract in the repository', () => {
-  test.skipIf(!existsSync(theirs))('is the team\'s contract, word for word, after its preface', () => {
+  test.skipIf(!existsSync(theirs))("is the team's contract, word for word, after its preface", () => {
     const text = readFileSync(ours, 'utf8');
     const marker = '\n---\n\n';
     expect(text.indexOf(marker)).toBeGreaterThan(0);

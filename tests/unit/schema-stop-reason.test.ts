@@ -2,8 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { RecordingSchema, STOP_REASONS } from '../../src/storage/schema.ts';
 
 const stored = (stopReason: unknown) => ({
-  id: 'k3j5x2abcd', guildId: '1', channelId: '2', textChannelId: '2', hostId: '3', hostName: 'Host',
-  startedAt: 1_000, stoppedAt: 2_000, state: 'ready', stopReason, speakers: [],
+  id: 'k3j5x2abcd',
+  guildId: '1',
+  channelId: '2',
+  textChannelId: '2',
+  hostId: '3',
+  hostName: 'Host',
+  startedAt: 1_000,
+  stoppedAt: 2_000,
+  state: 'ready',
+  stopReason,
+  speakers: [],
 });
 
 describe('the stored stop reason is one of the reasons the code knows', () => {

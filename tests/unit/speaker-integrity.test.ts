@@ -2,10 +2,17 @@ import { describe, expect, test } from 'vitest';
 import { addStats, NO_STATS, statsOf, withSpeakerStats } from '../../src/recording/speaker-integrity.ts';
 import type { Recording } from '../../src/storage/schema.ts';
 
-const track = { received: 120, lost: 3, written: 110, silenceSamples: 48_000 * 2.5, dropped: { invalid: 1, duplicate: 4, late: 2 }, reordered: 5 };
+const track = {
+  received: 120,
+  lost: 3,
+  written: 110,
+  silenceSamples: 48_000 * 2.5,
+  dropped: { invalid: 1, duplicate: 4, late: 2 },
+  reordered: 5,
+};
 
 describe('per-speaker integrity figures', () => {
-  test('from a track and its subscription: late and duplicate from the drops (and DAVE\'s refused repeats), silence in seconds', () => {
+  test("from a track and its subscription: late and duplicate from the drops (and DAVE's refused repeats), silence in seconds", () => {
     expect(statsOf(track, { undecryptable: 7, replayed: 2 })).toEqual({
       received: 120,
       lost: 3,

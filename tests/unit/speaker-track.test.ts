@@ -5,13 +5,30 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../../src/audio/opus-packet.ts';
 import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions } from '../../src/recording/speaker-track.ts';
-import { bestLag, concatPcm, decodeOggOpusFile, decodeOggOpusSummary, encodeOpusFrames, firstOnset, noise, prng, rms, toMono, tone } from '../helpers/audio.ts';
+import {
+  bestLag,
+  concatPcm,
+  decodeOggOpusFile,
+  decodeOggOpusSummary,
+  encodeOpusFrames,
+  firstOnset,
+  noise,
+  prng,
+  rms,
+  toMono,
+  tone,
+} from '../helpers/audio.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'roomrec-track-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const opts = (extra: Partial<SpeakerTrackOptions> = {}): SpeakerTrackOptions => ({
-  path: join(dir, `t${n++}.ogg`), recordingId: 'rec1', userId: 'u1', speakerName: 'Alice', startMs: 0, ...extra,
+  path: join(dir, `t${n++}.ogg`),
+  recordingId: 'rec1',
+  userId: 'u1',
+  speakerName: 'Alice',
+  startMs: 0,
+  ...extra,
 });
 const MS = 48; // samples per ms
 // Silence in a track is exact digital zero, so a low threshold finds the first word without noise
@@ -31,7 +48,10 @@ function spurt(frames: Buffer[], atMs: number, rtp?: { seq: number; ts: number; 
 }
 
 /** Network faults, reproducible: loss, duplicates, reordering (a packet held back), jitter. */
-function faulty(packets: ReceivedPacket[], f: { loss: number; dup: number; reorder: number; jitterMs: number; seed: number }): { sent: ReceivedPacket[]; lost: Set<ReceivedPacket> } {
+function faulty(
+  packets: ReceivedPacket[],
+  f: { loss: number; dup: number; reorder: number; jitterMs: number; seed: number },
+): { sent: ReceivedPacket[]; lost: Set<ReceivedPacket> } {
   const rnd = prng(f.seed);
   const out: ReceivedPacket[] = [];
   const lost = new Set<ReceivedPacket>();
@@ -82,8 +102,14 @@ describe('SpeakerTrack: time alignment, decoded with libopus', () => {
     ['bare frames (no RTP)', false],
   ])('every gap keeps its length (%s)', async (_name, withRtp) => {
     const o = opts();
-    const spurts = [[1000, 400], [2730, 600], [7015, 300]] as const;
-    const packets = spurts.flatMap(([at, len], i) => spurt(speech(len, i + 10), at, withRtp ? { seq: 65500 + i * 40, ts: 2 ** 32 - 10_000 + at * MS, ssrc: 9 } : undefined));
+    const spurts = [
+      [1000, 400],
+      [2730, 600],
+      [7015, 300],
+    ] as const;
+    const packets = spurts.flatMap(([at, len], i) =>
+      spurt(speech(len, i + 10), at, withRtp ? { seq: 65500 + i * 40, ts: 2 ** 32 - 10_000 + at * MS, ssrc: 9 } : undefined),
+    );
     await record(o, packets, 8000);
     const d = await decodeOggOpusFile(o.path);
     let from = 0;
@@ -176,7 +202,13 @@ describe('SpeakerTrack: time alignment, decoded with libopus', () => {
   test('invalid packets are dropped, counted and never written', async () => {
     const o = opts();
     const good = spurt(speech(400, 30), 1000);
-    const garbage = [Buffer.alloc(0), Buffer.from([0xfb, 0x00]), Buffer.from([0xf9, 1, 2, 3]), Buffer.from([0xfa, 200, 1]), Buffer.concat([Buffer.from([0xf8]), Buffer.alloc(1300)])];
+    const garbage = [
+      Buffer.alloc(0),
+      Buffer.from([0xfb, 0x00]),
+      Buffer.from([0xf9, 1, 2, 3]),
+      Buffer.from([0xfa, 200, 1]),
+      Buffer.concat([Buffer.from([0xf8]), Buffer.alloc(1300)]),
+    ];
     const mixed: ReceivedPacket[] = [];
     good.forEach((p, i) => {
       mixed.push(p);

@@ -137,14 +137,18 @@ function storeContract(name: string, backend: () => Backend) {
       await Promise.all(
         userIds.map((userId, i) =>
           store.updateRecording(rec.id, async (d) => {
-            d.speakers.push({ userId, name: `s${i}`, trackFile: trackFileName(i, `s${i}`, userId), consentedAt: T0 + i, includeInMix: true });
+            d.speakers.push({
+              userId,
+              name: `s${i}`,
+              trackFile: trackFileName(i, `s${i}`, userId),
+              consentedAt: T0 + i,
+              includeInMix: true,
+            });
           }),
         ),
       );
       await Promise.all(
-        userIds.map((userId, i) =>
-          store.appendConsentEvent({ recordingId: rec.id, userId, name: `s${i}`, event: 'granted', at: T0 + i }),
-        ),
+        userIds.map((userId, i) => store.appendConsentEvent({ recordingId: rec.id, userId, name: `s${i}`, event: 'granted', at: T0 + i })),
       );
       const stored = await store.getRecording(rec.id);
       expect(stored?.speakers.map((s) => s.userId).sort()).toEqual(userIds);
