@@ -36,12 +36,10 @@ async function finishLiveMix(
   const offered = ctx.input.liveMix;
   if (!offered) return undefined;
   // A live mix that breaks only costs time: its error becomes the reason the full mix runs.
-  const live = await offered
-    .finish(job)
-    .catch((err: unknown): LiveMixOutcome => ({
-      used: false,
-      reason: `the live mix failed: ${err instanceof Error ? err.message : String(err)}`,
-    }));
+  const live = await offered.finish(job).catch((err: unknown): LiveMixOutcome => ({
+    used: false,
+    reason: `the live mix failed: ${err instanceof Error ? err.message : String(err)}`,
+  }));
   if (live.used) {
     ctx.products.liveMix = { used: true, framesAtStop: live.framesAtStop };
     return live.result;
