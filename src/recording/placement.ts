@@ -132,7 +132,9 @@ export type PlacementOutput<T> =
   | { kind: 'silence'; pos: number; samples: number }
   | { kind: 'packet'; pos: number; samples: number; payload: T }
   /** A waiting packet whose slot turned out to be taken: dropped, counted as late. */
-  | { kind: 'late'; payload: T };
+  | { kind: 'late'; payload: T }
+  /** At the end of the track: a packet that would run past it, left out (it is not a loss). */
+  | { kind: 'past-end'; payload: T };
 
 export type PacketDecision = { kind: 'accepted'; reordered: boolean } | { kind: 'dropped'; reason: 'duplicate' | 'late' };
 
@@ -242,8 +244,13 @@ export function placementReducer<T>(state: PlacementState<T>, event: PlacementEv
     case 'tick':
       return release({ ...state, nowMs: Math.max(state.nowMs, event.nowMs) }, false);
     case 'end': {
-      const drained = release({ ...state, nowMs: Math.max(state.nowMs, event.endMs) }, true);
       const end = Math.ceil((event.endMs * SAMPLES_PER_MS) / GRID) * GRID;
+      // Every track of a room ends at the same sample: a frame that would run past the end is left out (its
+      // first part is at most one frame before the stop) rather than making this track a frame longer.
+      const past = state.pending.filter((p) => positionOf(state, p) + p.samples > end);
+      const kept = { ...state, pending: state.pending.filter((p) => !past.includes(p)), nowMs: Math.max(state.nowMs, event.endMs) };
+      const drained = release(kept, true);
+      drained.out.push(...past.map((p): PlacementOutput<T> => ({ kind: 'past-end', payload: p.payload })));
       const s = drained.state;
       if (end <= s.head) return drained;
       return {

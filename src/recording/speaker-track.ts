@@ -192,7 +192,7 @@ export class SpeakerTrack {
       for (const o of step.out) {
         if (o.kind === 'silence') this.#writeSilence(o.samples);
         else if (o.kind === 'late') this.#stats.dropped.late++;
-        else {
+        else if (o.kind === 'packet') {
           this.#writer.writePacket(o.payload, o.samples);
           this.#stats.written++;
         }

@@ -44,8 +44,8 @@ function run(arrivals: Arrival[], endMs: number, startMs = 0) {
   let head = Math.round((startMs * 48) / 120) * 120;
   const pos: Record<number, number> = {};
   for (const o of out) {
-    if (o.kind === 'late') {
-      dropped[o.payload] = 'late';
+    if (o.kind === 'late' || o.kind === 'past-end') {
+      dropped[o.payload] = o.kind;
       continue;
     }
     expect(o.pos).toBe(head); // contiguous: silence + packets tile the track exactly
@@ -347,6 +347,14 @@ describe('placement without RTP (bare frames)', () => {
     expect(Object.keys(r.pos).length).toBe(5);
     expect(r.dropped).toEqual({ 0: 'late', 1: 'late', 2: 'late', 3: 'late', 4: 'late' });
     expect(r.pos[5]).toBe(ms(1000));
+  });
+
+  test('a track ends exactly at its end: a frame that would run past it is left out, not written a frame long', () => {
+    // The last frame arrives 10 ms before the end, so it would end 10 ms after it.
+    const r = run(spurt({ from: 0, count: 5, startMs: 1000 }), 1090);
+    expect(r.end).toBe(ms(1090));
+    expect(r.dropped).toEqual({ 4: 'past-end' });
+    expect(Object.keys(r.pos)).toHaveLength(4);
   });
 
   test('positions snap to the 2.5 ms grid', () => {
