@@ -448,6 +448,36 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
     return { events, consent, dms, slashes, userIds };
   };
 
+  const record = (event: ScenarioEvent): void => {
+    events.push(event);
+    options.hooks?.onEvent?.(event);
+  };
+
+  /**
+   * A person reacts to the consent message when they see it: a reaction (or its removal) scheduled before the
+   * bot has posted the message waits for it, however long the bot takes to start on a busy machine, so a
+   * scenario means the same on any machine. One speaker's reactions keep their order.
+   */
+  const reactionQueue = new Map<string, Promise<void>>();
+  const reactWhenPosted = (speaker: string, event: ScenarioEvent, react: () => void): void => {
+    const previous = reactionQueue.get(speaker) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      while (!ended && sim.consentMessage() === null) {
+        const untilEnd = Math.max(1, startedAt + scenario.endAt * 1000 - sim.clock());
+        await sim.waitFor((e) => e.kind === 'rest' && e.method === 'PUT' && e.route.endsWith('/@me'), untilEnd).catch(() => undefined);
+      }
+      event.actualAt = scenarioTime();
+      try {
+        if (ended) throw new Error('the bot posted no consent message before the scenario ended');
+        react();
+      } catch (error) {
+        event.error = error instanceof Error ? error.message : String(error);
+      }
+      record(event);
+    });
+    reactionQueue.set(speaker, next);
+  };
+
   const perform = (timed: TimedAction) => {
     const { action } = timed;
     const event: ScenarioEvent = { at: timed.at, actualAt: scenarioTime(), action };
@@ -465,13 +495,14 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
           sim.leaveVoice(userId);
           break;
         case 'consent':
-          sim.reactToConsent(userId);
-          consent.push({ speaker: action.speaker, event: 'granted', at: event.actualAt });
-          break;
         case 'withdraw':
-          sim.withdrawConsent(userId);
-          consent.push({ speaker: action.speaker, event: 'withdrawn', at: event.actualAt });
-          break;
+          // Recorded when it really happens (see reactWhenPosted), so not pushed here.
+          reactWhenPosted(action.speaker, event, () => {
+            if (action.kind === 'consent') sim.reactToConsent(userId);
+            else sim.withdrawConsent(userId);
+            consent.push({ speaker: action.speaker, event: action.kind === 'consent' ? 'granted' : 'withdrawn', at: event.actualAt });
+          });
+          return;
         case 'speak': {
           const entry = speakerById.get(action.speaker);
           const audio = speech.get(action.speaker);
@@ -504,8 +535,7 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
     } catch (error) {
       event.error = error instanceof Error ? error.message : String(error);
     }
-    events.push(event);
-    options.hooks?.onEvent?.(event);
+    record(event);
   };
 
   const end = () => {

@@ -276,4 +276,35 @@ describe('the scenario player drives a real discord.js bot through the stand-in'
     expect(bot.heard.has(outcome.userIds.bob ?? '')).toBe(false);
     expect(sim.speakers.decodableArrivals(outcome.userIds.bob ?? '').length).toBeGreaterThan(0); // bob did talk
   });
+
+  test("a reaction scheduled before the consent message exists waits for it, and a speaker's reactions keep their order", async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sim-scenario-early-'));
+    await writeFile(join(dir, 'alice.wav'), encodeWav(tonePcm({ seconds: 0.3, frequency: 440, sampleRate: 48_000 })));
+    await writeFile(
+      join(dir, 'scenario.json'),
+      JSON.stringify({
+        name: 'early',
+        host: 'alice',
+        // Alice reacts, and takes it back, before anyone has run /record start.
+        speakers: [{ id: 'alice', audio: 'alice.wav', joinAt: 0, consentAt: 0.1, withdrawAt: 0.2 }],
+        commands: [{ at: 0.6, user: 'alice', slash: 'record start' }],
+        endAt: 2,
+      }),
+    );
+    const scenario = await loadScenario(join(dir, 'scenario.json'));
+    const record = new SlashCommandBuilder()
+      .setName('record')
+      .setDescription('r')
+      .addSubcommand((x) => x.setName('start').setDescription('s'));
+    sim = await startDiscordSim({ users: scenarioUsers(scenario), commands: [record.toJSON()] });
+    client = await loginClient(sim);
+    const bot = miniBot(sim, client);
+    const outcome = await (await playScenario(sim, scenario)).finished;
+
+    expect(outcome.events.filter((e) => e.error)).toEqual([]);
+    expect(bot.reactionsSeen).toEqual(['+alice', '-alice']);
+    expect(outcome.consent.map((c) => c.event)).toEqual(['granted', 'withdrawn']);
+    const started = outcome.slashes[0]?.at ?? Number.NaN;
+    for (const c of outcome.consent) expect(c.at).toBeGreaterThanOrEqual(started);
+  });
 });
