@@ -1,10 +1,13 @@
-// A bot that dies mid-room and comes back: the room runs in a worker thread that is terminated without any
-// chance to close its tracks (a crash as far as the files and the store are concerned); a fresh client then
-// resumes the recording from the store. The time the bot was away must be silence and later words on time.
+// A bot that dies mid-room and comes back: the room runs in a child process that is killed with SIGKILL, without
+// any chance to close its tracks or its store (a crash); a fresh client then resumes the recording from the
+// store. (A worker thread terminated while SQLite had a write in flight aborted the whole test process: the
+// native addon cannot throw into a thread being torn down, so the crash is a real process's.) The time the bot was away must be silence and later words on time.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { GatewayIntentBits } from 'discord.js';
 import { afterEach, expect, test } from 'vitest';
@@ -27,13 +30,13 @@ const config: RoomDeps['config'] = {
 
 // The first bot process: joins, starts the room, records Alice, reports the recording, then is killed.
 const FIRST_BOT = `
-const { parentPort, workerData } = require('node:worker_threads');
-const tls = require('node:tls');
-tls.setDefaultCACertificates(workerData.cas);
-const { createRequire } = require('node:module');
-const req = createRequire(workerData.root + '/package.json');
-const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).href;
-(async () => {
+const parentPort = { postMessage: (m) => process.send(m) };
+process.once('message', (workerData) => (async () => {
+  const tls = require('node:tls');
+  tls.setDefaultCACertificates(workerData.cas);
+  const { createRequire } = require('node:module');
+  const req = createRequire(workerData.root + '/package.json');
+  const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).href;
   const { Client, Events, GatewayIntentBits } = req('discord.js');
   const { joinVoiceChannel } = req('@discordjs/voice');
   const { openStore } = await import(url('src/storage/store.ts'));
@@ -54,7 +57,7 @@ const url = (p) => require('node:url').pathToFileURL(workerData.root + '/' + p).
     connection, deps: { store, clock: monotonicClock, log: silentLogger(), config: workerData.config, statsCheckpointMs: 300 } });
   await room.grantConsent({ userId: workerData.alice, name: 'Alice' });
   parentPort.postMessage({ id: room.id, startedAt: room.startedAt });
-})().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) }));
+})().catch((error) => parentPort.postMessage({ error: String(error && error.stack || error) })));
 `;
 
 let cleanup: (() => Promise<unknown>)[] = [];
@@ -72,27 +75,34 @@ test('after a crash the recording resumes on the same time base: downtime silent
   cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
   const tone = (s: number) => speechFromPcm(tonePcm({ seconds: s, frequency: 440, amplitude: 0.4 }));
 
-  const worker = new Worker(FIRST_BOT, {
-    eval: true,
-    workerData: {
-      root,
-      cas: tls.getCACertificates('default'),
-      restUrl: sim.clientOptions.rest.api,
-      token: sim.token,
-      guildId: sim.guildId,
-      channelId: sim.voiceChannelId,
-      textChannelId: sim.textChannelId,
-      alice,
-      dataDir,
-      config,
-    },
+  const scriptDir = await mkdtemp(path.join(tmpdir(), 'roomrec-restart-bot-'));
+  cleanup.push(() => rm(scriptDir, { recursive: true, force: true }));
+  const script = path.join(scriptDir, 'first-bot.cjs');
+  await writeFile(script, FIRST_BOT);
+  const workerData = {
+    root,
+    cas: tls.getCACertificates('default'),
+    restUrl: sim.clientOptions.rest.api,
+    token: sim.token,
+    guildId: sim.guildId,
+    channelId: sim.voiceChannelId,
+    textChannelId: sim.textChannelId,
+    alice,
+    dataDir,
+    config,
+  };
+  const bot = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  bot.send(workerData);
+  const exited = once(bot, 'exit');
+  cleanup.push(async () => {
+    bot.kill('SIGKILL');
+    await exited;
   });
-  cleanup.push(() => worker.terminate());
   const first = await new Promise<{ id: string; startedAt: number }>((resolve, reject) => {
-    worker.once('message', (m: { id: string; startedAt: number } | { error: string }) =>
+    bot.once('message', (m: { id: string; startedAt: number } | { error: string }) =>
       'error' in m ? reject(new Error(m.error)) : resolve(m),
     );
-    worker.once('error', reject);
+    bot.once('exit', (code) => reject(new Error(`the first bot exited (${code}) before reporting its recording`)));
   });
   /** sim-clock ms of recording time `ms`, from the wall-clock anchor both bots share */
   const simAt = (ms: number) => sim.clock() - (Date.now() - first.startedAt) + ms;
@@ -107,7 +117,8 @@ test('after a crash the recording resumes on the same time base: downtime silent
     const received = (await onDisk.meta())?.speakers.find((s) => s.userId === alice)?.stats?.received ?? 0;
     return received >= sentBefore ? true : undefined;
   }, 'her frames counted in the stored stats');
-  await worker.terminate();
+  bot.kill('SIGKILL');
+  await exited;
   const downFromMs = Date.now() - first.startedAt;
 
   // The second bot process.
