@@ -20,8 +20,8 @@ import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack }
 import { buildReceipt, type ReceiptInput } from '../recording/receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { deletionTime } from '../storage/retention.ts';
-import { sendFile, sizeOf } from './send-file.ts';
-import { sendZip, zipSize, type ZipEntry } from './zip.ts';
+import { sendFile, statOf, type FileVersion } from './send-file.ts';
+import { sendZip, type ZipEntry } from './zip.ts';
 
 const REFRESH_SECONDS = 10;
 const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{1,400}$/;
@@ -213,7 +213,7 @@ function createHandler(options: DownloadServerOptions): Handler {
 
   async function servePage(r: RouteRequest, catalog: Catalog): Promise<void> {
     const mixAsset = mixIfReady(r.recording, catalog);
-    const mixSize = await sizeOf(mixAsset?.path);
+    const mixSize = (await statOf(mixAsset?.path))?.size;
     const html = downloadPage({
       recording: r.recording,
       events: await source.consentEvents(r.recording.id),
@@ -229,31 +229,18 @@ function createHandler(options: DownloadServerOptions): Handler {
   }
 
   async function serveZip(r: RouteRequest, catalog: Catalog): Promise<void> {
-    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
     const entries: ZipEntry[] = [];
-    for (const { asset, size } of await presentTracks(catalog)) {
-      if (asset.path !== undefined && size !== undefined) {
-        entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, size, mtime });
-      }
+    for (const { asset, file } of await presentTracks(catalog)) {
+      if (asset.path !== undefined && file !== undefined) entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, ...file });
     }
     const mix = mixIfReady(r.recording, catalog);
-    const mixSize = await sizeOf(mix?.path);
-    if (mix?.path !== undefined && mixSize !== undefined) entries.push({ name: mix.fileName, path: mix.path, size: mixSize, mtime });
+    const mixFile = await statOf(mix?.path);
+    if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
     const receipt = buildReceipt(await receiptInput(r.recording));
-    entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8'), mtime });
-
-    r.res.statusCode = 200;
-    r.res.setHeader('Content-Type', 'application/zip');
-    r.res.setHeader('Content-Disposition', contentDisposition('attachment', zipFileName(r.recording)));
-    // Built on the fly, so byte ranges of it are not offered.
-    r.res.setHeader('Accept-Ranges', 'none');
-    if (r.req.method === 'HEAD') {
-      const size = await zipSize(entries);
-      if (size >= 0) r.res.setHeader('Content-Length', size);
-      r.res.end();
-      return;
-    }
-    await sendZip(r.res, entries, log);
+    entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8') });
+    // The recording's own time, so the archive is the same bytes on every request and a download can resume.
+    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
+    await sendZip(r.req, r.res, { entries, mtime, fileName: zipFileName(r.recording) }, log);
   }
 
   /**
@@ -261,12 +248,12 @@ function createHandler(options: DownloadServerOptions): Handler {
    * then it is simply not listed. A missing track of anyone else is listed as unavailable, because its absence
    * is a fault the host should see.
    */
-  async function presentTracks(catalog: Catalog): Promise<PresentTrack[]> {
-    const present: PresentTrack[] = [];
+  async function presentTracks(catalog: Catalog): Promise<(PresentTrack & { file: FileVersion | undefined })[]> {
+    const present = [];
     for (const asset of catalog.tracks) {
-      const size = await sizeOf(asset.path);
-      if (size === undefined && asset.speaker.withdrawnAt !== undefined) continue;
-      present.push({ asset, size });
+      const file = await statOf(asset.path);
+      if (file === undefined && asset.speaker.withdrawnAt !== undefined) continue;
+      present.push({ asset, size: file?.size, file });
     }
     return present;
   }
