@@ -146,6 +146,8 @@ beforeAll(async () => {
     retentionDays: 30,
     log: silentLogger(),
     now: () => clock,
+    // Every test here comes from one address; the limit on refused links has tests of its own.
+    refusedLinks: { limit: Infinity },
   });
 });
 

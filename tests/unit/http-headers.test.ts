@@ -42,9 +42,7 @@ describe('contentDisposition (RFC 6266)', () => {
   test('quotes, separators and control characters cannot break out of the header or the folder', () => {
     const header = contentDisposition('attachment', '../"evil"\r\nSet-Cookie: x=1;/\\.ogg');
     expect(header).not.toMatch(/[\r\n]/);
-    expect(header).toBe(
-      `attachment; filename="__evil___Set-Cookie_ x=1___.ogg"; filename*=UTF-8''__evil___Set-Cookie_%20x%3D1%3B__.ogg`,
-    );
+    expect(header).toBe(`attachment; filename="__evil___Set-Cookie_ x=1___.ogg"; filename*=UTF-8''__evil___Set-Cookie_%20x%3D1%3B__.ogg`);
   });
 
   test('an empty or dots-only name falls back', () => {
