@@ -23,7 +23,7 @@ export type Config = {
   dataDir: string;
   keyv: KeyvTarget;
   retention: { days: number; cron: string };
-  http: { host: string; port: number; publicUrl: string };
+  http: { host: string; port: number; publicUrl: string; trustProxy: boolean };
   links: { secret: string | undefined; ttlHours: number };
   recording: { maxHours: number; emptyRoomMinutes: number; deleteWithdrawnTracks: boolean };
   mix: { format: MixFormat };
@@ -77,6 +77,12 @@ const VARIABLES = {
   PUBLIC_URL: {
     purpose: 'the address hosts open download links at (what reaches HTTP_PORT from outside)',
     example: 'PUBLIC_URL=https://rec.example.org',
+  },
+  HTTP_TRUST_PROXY: {
+    purpose:
+      "the download server is reachable only through a reverse proxy that appends the client's address to " +
+      'X-Forwarded-For; its last entry is then taken as the client (for the limit on refused links and the logs)',
+    example: 'HTTP_TRUST_PROXY=true',
   },
   LINK_SECRET: {
     purpose: 'signs download links (keep it private); generate one with `openssl rand -hex 32`',
@@ -200,6 +206,7 @@ const baseShape = {
   HTTP_HOST: optionalString,
   HTTP_PORT: intVar(8080, 1).pipe(z.number().max(65535, { error: 'must be at most 65535' })),
   PUBLIC_URL: publicUrlVar,
+  HTTP_TRUST_PROXY: booleanVar(false),
   LINK_SECRET: z.preprocess(blankAsUnset, linkSecretVar.optional()),
   LINK_TTL_HOURS: positiveVar(24),
   MAX_RECORDING_HOURS: positiveVar(6),
@@ -280,7 +287,7 @@ function toConfig(parsed: ParsedEnv): Config {
     dataDir,
     keyv: keyvTarget(parsed.KEYV_URL, dataDir),
     retention: { days: parsed.RETENTION_DAYS, cron: parsed.RETENTION_CRON },
-    http: { host: parsed.HTTP_HOST ?? defaultHttpHost(publicUrl), port: parsed.HTTP_PORT, publicUrl },
+    http: { host: parsed.HTTP_HOST ?? defaultHttpHost(publicUrl), port: parsed.HTTP_PORT, publicUrl, trustProxy: parsed.HTTP_TRUST_PROXY },
     links: { secret: parsed.LINK_SECRET, ttlHours: parsed.LINK_TTL_HOURS },
     recording: {
       maxHours: parsed.MAX_RECORDING_HOURS,

@@ -102,6 +102,7 @@ async function assemble(
     retentionDays: config.retention.days,
     log: log.child({ part: 'http' }),
     now,
+    trustProxy: config.http.trustProxy,
   });
   opened('download server', () => server.close());
   const retention = startRetentionJob({

@@ -59,7 +59,8 @@ export function createDmHandler(deps: { store: Store; library: Library; log: Log
     try {
       reply = await answer(message);
     } catch (error) {
-      if (isUserFacing(error)) log.info({ ...context, refusal: error.message }, 'direct message refused');
+      // Not the refusal's text: it quotes the id that was asked for, which is whatever a stranger typed.
+      if (isUserFacing(error)) log.info(context, 'direct message refused: not a recording this user hosted');
       else log.error({ ...context, err: error }, 'direct message handling failed');
       reply = isUserFacing(error) ? DM_NOT_YOURS : INTERNAL_ERROR_TEXT;
     }

@@ -8,22 +8,28 @@
 //   /healthz                 liveness
 //
 // The URL selects an entry of the recording's catalog by key; no part of it is ever used as a file path. Files
-// come only from the metadata, resolved inside the data directory by the storage layout.
+// come only from the metadata, resolved inside the data directory by the storage layout. Slow and stalled
+// connections are bounded by connections.ts, clients that send bad link after bad link by refused-links.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
 import { catalogOf, zipFileName, type Catalog } from './catalog.ts';
+import { addressKey, clientAddress } from './client-address.ts';
+import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
 import type { LinkClaims, LinkSigner } from './link-signing.ts';
 import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack } from './page.ts';
 import { buildReceipt, type ReceiptInput } from '../recording/receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
+import { createRefusedLinks, DEFAULT_REFUSED_LINK_LIMIT, type RefusedLinkLimit, type RefusedLinks } from './refused-links.ts';
 import { deletionTime } from '../storage/retention.ts';
-import { sendFile, sizeOf } from './send-file.ts';
-import { sendZip, zipSize, type ZipEntry } from './zip.ts';
+import { sendFile, statOf, type FileVersion } from './send-file.ts';
+import { sendZip, type ZipEntry } from './zip.ts';
 
 const REFRESH_SECONDS = 10;
+/** How often windows of refused links and connections that are over get their summary line. */
+const LOG_SWEEP_MS = 60_000;
 const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{1,400}$/;
 const TRACK_KEY = /^tracks\/([1-9]\d{0,3})$/;
 
@@ -40,6 +46,13 @@ export type DownloadServerOptions = {
   retentionDays: number;
   log: Logger;
   now: () => number;
+  /**
+   * Behind a reverse proxy (HTTP_TRUST_PROXY): the client's address is the last entry of X-Forwarded-For, which
+   * the proxy appends. Otherwise the header is ignored (anyone can send it) and the socket's peer is the client.
+   */
+  trustProxy?: boolean;
+  connections?: Partial<ConnectionLimits>;
+  refusedLinks?: Partial<RefusedLinkLimit>;
 };
 
 export type IssuedDownloadLink = {
@@ -63,9 +76,11 @@ function linkUrl(publicUrl: string, token: string): string {
 }
 
 export async function startDownloadServer(options: DownloadServerOptions): Promise<DownloadServer> {
-  const { log } = options;
-  const handler = createHandler(options);
-  const server = createServer((req, res) => {
+  const { log, now } = options;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
+  const refusals = createRefusedLinks({ ...DEFAULT_REFUSED_LINK_LIMIT, ...options.refusedLinks }, log);
+  const handler = createHandler(options, refusals);
+  const server = createServer(serverOptions(limits), (req, res) => {
     handler(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'download request failed');
       if (res.headersSent) res.destroy();
@@ -80,6 +95,12 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
     });
   });
   server.on('error', (error) => log.error({ err: error }, 'download server error'));
+  const sweepDrops = limitConnections(server, limits, log, now);
+  const sweep = (at: number) => {
+    refusals.sweep(at);
+    sweepDrops(at);
+  };
+  const sweeper = setInterval(() => sweep(now()), LOG_SWEEP_MS).unref();
   const port = (server.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl}:${port}`;
@@ -100,6 +121,8 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        clearInterval(sweeper);
+        sweep(Infinity);
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
@@ -119,8 +142,9 @@ type RouteRequest = {
   base: string;
 };
 
-function createHandler(options: DownloadServerOptions): Handler {
+function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): Handler {
   const { source, signer, log, now, retentionDays } = options;
+  const trustProxy = options.trustProxy ?? false;
   const layout = createLayout(options.dataDir);
   const locate = (recording: RecordingView, file: string): string | undefined => {
     try {
@@ -154,9 +178,23 @@ function createHandler(options: DownloadServerOptions): Handler {
       return;
     }
     const token = segments[2];
+    const client = addressKey(clientAddress(req.headers['x-forwarded-for'], req.socket.remoteAddress, trustProxy));
+    const wait = refusals.retryAfter(client, now());
+    if (wait !== undefined) {
+      const minutes = Math.ceil(wait / 60);
+      res.setHeader('Retry-After', wait);
+      sendPage(
+        req,
+        res,
+        429,
+        'Too many links that do not work',
+        `Too many invalid links came from your address. Try again in ${minutes} min.`,
+      );
+      return;
+    }
     const verdict = TOKEN_SEGMENT.test(token) ? signer.verify(token, now()) : { ok: false as const, reason: 'malformed' as const };
     if (!verdict.ok) {
-      log.info({ reason: verdict.reason }, 'download link refused');
+      refusals.refused(client, verdict.reason, now());
       sendPage(
         req,
         res,
@@ -213,7 +251,7 @@ function createHandler(options: DownloadServerOptions): Handler {
 
   async function servePage(r: RouteRequest, catalog: Catalog): Promise<void> {
     const mixAsset = mixIfReady(r.recording, catalog);
-    const mixSize = await sizeOf(mixAsset?.path);
+    const mixSize = (await statOf(mixAsset?.path))?.size;
     const html = downloadPage({
       recording: r.recording,
       events: await source.consentEvents(r.recording.id),
@@ -229,31 +267,18 @@ function createHandler(options: DownloadServerOptions): Handler {
   }
 
   async function serveZip(r: RouteRequest, catalog: Catalog): Promise<void> {
-    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
     const entries: ZipEntry[] = [];
-    for (const { asset, size } of await presentTracks(catalog)) {
-      if (asset.path !== undefined && size !== undefined) {
-        entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, size, mtime });
-      }
+    for (const { asset, file } of await presentTracks(catalog)) {
+      if (asset.path !== undefined && file !== undefined) entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, ...file });
     }
     const mix = mixIfReady(r.recording, catalog);
-    const mixSize = await sizeOf(mix?.path);
-    if (mix?.path !== undefined && mixSize !== undefined) entries.push({ name: mix.fileName, path: mix.path, size: mixSize, mtime });
+    const mixFile = await statOf(mix?.path);
+    if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
     const receipt = buildReceipt(await receiptInput(r.recording));
-    entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8'), mtime });
-
-    r.res.statusCode = 200;
-    r.res.setHeader('Content-Type', 'application/zip');
-    r.res.setHeader('Content-Disposition', contentDisposition('attachment', zipFileName(r.recording)));
-    // Built on the fly, so byte ranges of it are not offered.
-    r.res.setHeader('Accept-Ranges', 'none');
-    if (r.req.method === 'HEAD') {
-      const size = await zipSize(entries);
-      if (size >= 0) r.res.setHeader('Content-Length', size);
-      r.res.end();
-      return;
-    }
-    await sendZip(r.res, entries, log);
+    entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8') });
+    // The recording's own time, so the archive is the same bytes on every request and a download can resume.
+    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
+    await sendZip(r.req, r.res, { entries, mtime, fileName: zipFileName(r.recording) }, log);
   }
 
   /**
@@ -261,12 +286,12 @@ function createHandler(options: DownloadServerOptions): Handler {
    * then it is simply not listed. A missing track of anyone else is listed as unavailable, because its absence
    * is a fault the host should see.
    */
-  async function presentTracks(catalog: Catalog): Promise<PresentTrack[]> {
-    const present: PresentTrack[] = [];
+  async function presentTracks(catalog: Catalog): Promise<(PresentTrack & { file: FileVersion | undefined })[]> {
+    const present = [];
     for (const asset of catalog.tracks) {
-      const size = await sizeOf(asset.path);
-      if (size === undefined && asset.speaker.withdrawnAt !== undefined) continue;
-      present.push({ asset, size });
+      const file = await statOf(asset.path);
+      if (file === undefined && asset.speaker.withdrawnAt !== undefined) continue;
+      present.push({ asset, size: file?.size, file });
     }
     return present;
   }

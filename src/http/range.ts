@@ -1,4 +1,5 @@
-// Byte ranges (RFC 9110 §14). Pure: header text and representation size in, what to send out.
+// Byte ranges (RFC 9110 §14). Pure: header text and representation size in, what to send out; and the range
+// cut out of a body that is produced as a stream.
 //
 //   Range: bytes=0-99      first 100 bytes            -> { start: 0, end: 99 }
 //   Range: bytes=-100      last 100 bytes (suffix)    -> { start: size-100, end: size-1 }
@@ -32,4 +33,19 @@ export function decideRange(header: string | undefined, size: number): RangeDeci
 
 export function contentRange(decision: RangeDecision, size: number): string {
   return decision.kind === 'partial' ? `bytes ${decision.start}-${decision.end}/${size}` : `bytes */${size}`;
+}
+
+/**
+ * Bytes `start`..`end` (inclusive) of a stream of chunks, for a body that can only be produced from its
+ * beginning (the zip). It stops reading once it has them, which ends (destroys) the source.
+ */
+export async function* takeRange(chunks: AsyncIterable<Buffer>, start: number, end: number): AsyncGenerator<Buffer> {
+  let at = 0;
+  for await (const chunk of chunks) {
+    const from = Math.max(0, start - at);
+    const to = Math.min(chunk.length, end + 1 - at);
+    if (from < to) yield chunk.subarray(from, to);
+    at += chunk.length;
+    if (at > end) return;
+  }
 }

@@ -34,12 +34,15 @@ export async function openRegularFile(path: string): Promise<OpenFile | undefine
   return { handle, stats };
 }
 
-export async function sizeOf(path: string | undefined): Promise<number | undefined> {
+export type FileVersion = { size: number; mtimeMs: number };
+
+/** Size and modification time of a regular file; `undefined` when it is not there. */
+export async function statOf(path: string | undefined): Promise<FileVersion | undefined> {
   if (path === undefined) return undefined;
   const file = await openRegularFile(path);
   if (!file) return undefined;
   await file.handle.close();
-  return file.stats.size;
+  return { size: file.stats.size, mtimeMs: file.stats.mtimeMs };
 }
 
 export type SendFileOptions = {
@@ -55,39 +58,67 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, option
   const file = await openRegularFile(options.path);
   if (!file) return false;
   const { handle, stats } = file;
-  const size = stats.size;
-  const etag = `"${size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
-  const lastModified = stats.mtime.toUTCString();
-  const ifRange = req.headers['if-range'];
-  // If-Range (RFC 9110 §13.1.5): a range only applies to the representation the client already has.
-  const rangeApplies = ifRange === undefined || ifRange === etag || ifRange === lastModified;
-  const decision = rangeApplies ? decideRange(req.headers.range, size) : { kind: 'full' as const };
-
-  res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('ETag', etag);
-  res.setHeader('Last-Modified', lastModified);
-  if (decision.kind === 'unsatisfiable') {
+  const span = startRangedBody(req, res, {
+    size: stats.size,
+    etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`,
+    lastModified: stats.mtime.toUTCString(),
+    contentType: options.contentType,
+    contentDisposition: contentDisposition(options.disposition, options.fileName),
+  });
+  if (!span) {
     await handle.close();
+    return true;
+  }
+  await streamTo(handle.createReadStream(span), res, options.log);
+  return true;
+}
+
+/** A file-like body of a known size, and what identifies its version for If-Range (RFC 9110 §13.1.5). */
+export type Representation = {
+  size: number;
+  etag: string;
+  lastModified?: string;
+  contentType: string;
+  contentDisposition: string;
+};
+
+/**
+ * What every ranged response shares (a file, the zip): the validators, the range decision, the status and the
+ * headers. Returns the bytes to send, inclusive; undefined when the response is already complete (HEAD, 416, or
+ * an empty body).
+ */
+export function startRangedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Representation,
+): { start: number; end: number } | undefined {
+  const { size } = body;
+  const ifRange = req.headers['if-range'];
+  // A range only applies to the version the client already has part of; otherwise it gets the whole thing.
+  const rangeApplies = ifRange === undefined || ifRange === body.etag || ifRange === body.lastModified;
+  const decision = rangeApplies ? decideRange(req.headers.range, size) : { kind: 'full' as const };
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('ETag', body.etag);
+  if (body.lastModified !== undefined) res.setHeader('Last-Modified', body.lastModified);
+  if (decision.kind === 'unsatisfiable') {
     res.writeHead(416, { 'Content-Range': contentRange(decision, size), 'Content-Length': 0 });
     res.end();
-    return true;
+    return undefined;
   }
   const start = decision.kind === 'partial' ? decision.start : 0;
   const end = decision.kind === 'partial' ? decision.end : size - 1;
-  res.setHeader('Content-Type', options.contentType);
-  res.setHeader('Content-Disposition', contentDisposition(options.disposition, options.fileName));
+  res.setHeader('Content-Type', body.contentType);
+  res.setHeader('Content-Disposition', body.contentDisposition);
   res.setHeader('Content-Length', end - start + 1);
   if (decision.kind === 'partial') {
     res.statusCode = 206;
     res.setHeader('Content-Range', contentRange(decision, size));
   }
   if (req.method === 'HEAD' || end < start) {
-    await handle.close();
     res.end();
-    return true;
+    return undefined;
   }
-  await streamTo(handle.createReadStream({ start, end }), res, options.log);
-  return true;
+  return { start, end };
 }
 
 /** Pipes to the response; a client that goes away mid-download is normal, anything else is logged. */

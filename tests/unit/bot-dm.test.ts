@@ -1,8 +1,9 @@
 import type { Message } from 'discord.js';
 import { describe, expect, test } from 'vitest';
 import { createDmHandler, DM_LINK_REFUSED, DM_NOT_YOURS, parseDirectMessage } from '../../src/bot/dm.ts';
+import { UserFacingError } from '../../src/bot/errors.ts';
 import type { Library } from '../../src/bot/services.ts';
-import { silentLogger } from '../../src/log.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import type { Recording, Store } from '../../src/storage/store.ts';
 
 describe('parseDirectMessage', () => {
@@ -51,5 +52,21 @@ describe('the DM handler', () => {
     const { message, answers } = dm('11', 'download');
     await createDmHandler({ store, library, log: silentLogger() })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
+  });
+
+  test("a stranger's words never reach the log: it says who asked, not what", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'trace', name: 'test', destination: { write: (line: string) => void lines.push(line) } });
+    const library = {
+      requireOwned: async (id: string) => {
+        throw new UserFacingError(`You have no recording \`${id}\`.`);
+      },
+    } as unknown as Library;
+    const { message, answers } = dm('11', 'download my-bank-pin-is-4321');
+    await createDmHandler({ store, library, log })(message);
+    expect(answers).toEqual([DM_NOT_YOURS]);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ userId: '11', messageId: '99' });
+    expect(lines.join('')).not.toContain('4321');
   });
 });

@@ -26,7 +26,7 @@ describe('loadConfig (no Discord needed)', () => {
       url: `sqlite://${path.resolve('data', 'roomrec.sqlite')}`,
     });
     expect(config.retention).toEqual({ days: 30, cron: '0 * * * *' });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://localhost:8080' });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, publicUrl: 'http://localhost:8080', trustProxy: false });
     expect(config.links).toEqual({ secret: undefined, ttlHours: 24 });
     expect(config.recording).toEqual({ maxHours: 6, emptyRoomMinutes: 2, deleteWithdrawnTracks: false });
     expect(config.mix.format).toBe('ogg');
@@ -99,6 +99,13 @@ describe('loadConfig (no Discord needed)', () => {
     expect(config.http.publicUrl).toBe('https://rec.example.org');
     expect(config.http.host).toBe('0.0.0.0');
     expect(loadConfig({ PUBLIC_URL: 'https://rec.example.org', HTTP_HOST: '127.0.0.1' }).http.host).toBe('127.0.0.1');
+  });
+
+  test('HTTP_TRUST_PROXY is off unless set, and says what it is for when it is not a boolean', () => {
+    expect(loadConfig({ HTTP_TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(problemsOf(() => loadConfig({ HTTP_TRUST_PROXY: 'nginx' }))).toEqual([
+      expect.stringMatching(/^HTTP_TRUST_PROXY must be true or false: .*X-Forwarded-For.*Example: HTTP_TRUST_PROXY=true$/),
+    ]);
   });
 
   test('the default PUBLIC_URL follows HTTP_PORT', () => {

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -145,6 +146,8 @@ beforeAll(async () => {
     retentionDays: 30,
     log: silentLogger(),
     now: () => clock,
+    // Every test here comes from one address; the limit on refused links has tests of its own.
+    refusedLinks: { limit: Infinity },
   });
 });
 
@@ -344,6 +347,82 @@ describe('files', () => {
     const head = await call(server.port, `${linkPath()}/all.zip`, { method: 'HEAD' });
     expect(head.headers['content-length']).toBe(reply.headers['content-length']);
     expect(head.body.length).toBe(0);
+  });
+});
+
+describe('the zip resumes', () => {
+  /** Every entry's SHA-256, read by Python's zipfile (a reader independent of ours), which checks every CRC too. */
+  function unzipWithPython(zip: Buffer): Record<string, string> {
+    const script = [
+      'import hashlib, io, json, sys, zipfile',
+      'z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))',
+      'assert z.testzip() is None',
+      'print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))',
+    ].join('\n');
+    return JSON.parse(execFileSync('python3', ['-c', script], { input: zip }).toString('utf8')) as Record<string, string>;
+  }
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+  test('the same archive on every request, cut anywhere, resumes into the whole archive, which unzips to every file', async () => {
+    const page = linkPath();
+    const full = await call(server.port, `${page}/all.zip`);
+    const size = full.body.length;
+    expect((await call(server.port, `${page}/all.zip`)).body.equals(full.body)).toBe(true);
+    expect(full.headers['accept-ranges']).toBe('bytes');
+    const etag = String(full.headers.etag);
+    // Inside the first local header, inside an audio entry, inside the central directory, inside its end record.
+    for (const cut of [1, Math.floor(size * 0.6), size - 200, size - 5]) {
+      const first = await call(server.port, `${page}/all.zip`, { headers: { Range: `bytes=0-${cut - 1}` } });
+      expect(first.status).toBe(206);
+      expect(first.headers['content-range']).toBe(`bytes 0-${cut - 1}/${size}`);
+      const rest = await call(server.port, `${page}/all.zip`, { headers: { Range: `bytes=${cut}-`, 'If-Range': etag } });
+      expect(rest.status).toBe(206);
+      expect(rest.headers['content-range']).toBe(`bytes ${cut}-${size - 1}/${size}`);
+      expect(Number(rest.headers['content-length'])).toBe(size - cut);
+      expect(Buffer.concat([first.body, rest.body]).equals(full.body)).toBe(true);
+    }
+    const receipt = (await call(server.port, `${page}/receipt.txt`)).body;
+    expect(unzipWithPython(full.body)).toEqual({
+      'tracks/01-Ålice.ogg': sha256(files.alice),
+      'tracks/02-_script_alert(_x_)__script_.ogg': sha256(files.xss),
+      'tracks/04-Dave.ogg': sha256(files.dave),
+      'roomrec-2025-03-01-1800-mix.ogg': sha256(files.mix),
+      'receipt.txt': sha256(receipt),
+    });
+  });
+
+  test('a range in the middle is exactly those bytes; HEAD of a range has its length and no body', async () => {
+    const page = linkPath();
+    const full = (await call(server.port, `${page}/all.zip`)).body;
+    const middle = await call(server.port, `${page}/all.zip`, { headers: { Range: 'bytes=100-5099' } });
+    expect(middle.status).toBe(206);
+    expect(middle.body.equals(full.subarray(100, 5100))).toBe(true);
+    const head = await call(server.port, `${page}/all.zip`, { method: 'HEAD', headers: { Range: 'bytes=-10' } });
+    expect(head.status).toBe(206);
+    expect(head.headers['content-range']).toBe(`bytes ${full.length - 10}-${full.length - 1}/${full.length}`);
+    expect(head.headers['content-length']).toBe('10');
+    expect(head.body.length).toBe(0);
+    const beyond = await call(server.port, `${page}/all.zip`, { headers: { Range: `bytes=${full.length}-` } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers['content-range']).toBe(`bytes */${full.length}`);
+  });
+
+  test('once a file in it has changed, a resume gets the whole new archive, not a splice of two', async () => {
+    const page = linkPath();
+    const before = await call(server.port, `${page}/all.zip`, { method: 'HEAD' });
+    const alice = path.join(dataDir, 'recordings', READY.id, 'tracks/1-x-111.ogg');
+    const { mtime } = await stat(alice);
+    await utimes(alice, mtime, new Date(mtime.getTime() + 60_000));
+    try {
+      const resumed = await call(server.port, `${page}/all.zip`, {
+        headers: { Range: 'bytes=100-', 'If-Range': String(before.headers.etag) },
+      });
+      expect(resumed.status).toBe(200);
+      expect(resumed.headers.etag).not.toBe(before.headers.etag);
+      expect(resumed.body.length).toBe(Number(before.headers['content-length']));
+    } finally {
+      await utimes(alice, mtime, mtime);
+    }
   });
 });
 
