@@ -9,13 +9,14 @@
 // Consent-first: nobody is subscribed to the voice receiver before their consent is stored; a withdrawal
 // unsubscribes synchronously; a resumed room subscribes only those whose ✅ is still there.
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { mixTracks } from '../audio/mixer.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
+import { mkdirPrivate } from '../storage/private-files.ts';
 import type { NewRecording, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
@@ -609,7 +610,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     const stored = findSpeaker(this.#recording, userId);
     if (!stored) throw new Error(`speaker ${userId} has no stored consent`);
     const file = this.#deps.store.layout.file(this.id, stored.trackFile);
-    await mkdir(path.dirname(file), { recursive: true });
+    await mkdirPrivate(path.dirname(file));
     const track = await SpeakerTrack.resume({
       path: file,
       recordingId: this.id,
