@@ -4,6 +4,7 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import KeyvSqlite from '@keyv/sqlite';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { mkdirPrivate, openPrivate, writePrivateFile } from '../../src/storage/private-files.ts';
@@ -82,4 +83,27 @@ test('opening the store makes a readable data folder and SQLite file private, an
   } finally {
     await store.close();
   }
+});
+
+test('the journals SQLite makes beside the database take its 0600, whichever journal mode', async () => {
+  process.umask(0);
+  const dataDir = path.join(dir, 'data');
+  await (await openStore({ dataDir, log: silentLogger() })).close();
+  const sqlite = path.join(dataDir, 'roomrec.sqlite');
+  // PERSIST and WAL keep their files after a write, where the default mode deletes its journal at once.
+  const db = new KeyvSqlite({ uri: `sqlite://${sqlite}` });
+  const modes: Record<string, string> = {};
+  try {
+    for (const [mode, suffixes] of [
+      ['PERSIST', ['-journal']],
+      ['WAL', ['-wal', '-shm']],
+    ] as const) {
+      await db.query(`PRAGMA journal_mode=${mode}`);
+      await db.set(mode, '');
+      for (const suffix of suffixes) modes[suffix] = await modeOf(`${sqlite}${suffix}`);
+    }
+  } finally {
+    await db.close();
+  }
+  expect(modes).toEqual({ '-journal': '600', '-wal': '600', '-shm': '600' });
 });
