@@ -44,7 +44,9 @@ async function trackEndOnDisk(file: string): Promise<number> {
  * end, to within the second a track's pages lag behind.
  */
 export async function lastSignOfLife(recording: Recording, layout: Layout): Promise<number> {
-  const ends = await Promise.all(recording.speakers.map((s) => trackEndOnDisk(layout.file(recording.id, s.trackFile))));
+  // A withdrawn speaker's track was closed at their withdrawal, which is among the consent changes: not read again.
+  const open = consentingSpeakers(recording);
+  const ends = await Promise.all(open.map((s) => trackEndOnDisk(layout.file(recording.id, s.trackFile))));
   const consent = recording.speakers.flatMap((s) => [s.consentedAt, s.withdrawnAt ?? 0]);
   const audio = ends.map((ms) => recording.startedAt + Math.ceil(ms));
   return Math.max(recording.startedAt, recording.aliveAt ?? 0, ...consent, ...audio);
