@@ -7,10 +7,10 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import type { LoadedScenario, ScenarioEvent, Scenario } from '../discord-sim/scenario.ts';
 import { loadScenarioWithSpeech, ScenarioError } from '../discord-sim/scenario.ts';
 import { e2eeStatusLine } from '../src/bot/format.ts';
+import { createLogger } from '../src/log.ts';
 import { runScenario } from './demo/run-scenario.ts';
 
 const BUILT_IN = path.join(import.meta.dirname, 'demo', 'scenario.json');
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 
   let session;
   try {
-    const log = pino({ level: 'debug', name: 'roomrec' }, pino.destination({ dest: logFile, mkdir: true, sync: true }));
+    const log = createLogger({ level: 'debug', name: 'roomrec', file: logFile });
     console.log(`Playing ${args.scenario ?? 'the built-in scenario'} in real time against the local Discord stand-in.`);
     console.log(`Data and result in ${outDir} (bot log: ${logFile})\n`);
     session = await runScenario({

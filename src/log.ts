@@ -1,6 +1,8 @@
 // The composition root creates one logger and passes it (or its children) down; no module holds a global.
+import path from 'node:path';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.ts';
+import { mkdirPrivateSync, openPrivateSync } from './storage/private-files.ts';
 
 export type Logger = PinoLogger;
 
@@ -9,10 +11,21 @@ export type LoggerOptions = {
   name: string;
   /** Where lines go; stdout when omitted. Tests pass a stream to read what was logged. */
   destination?: DestinationStream;
+  /**
+   * A file to append to instead (its folder created if need be), private like the recordings it talks about:
+   * 0600, whatever the umask. Written synchronously, so the log of a process that dies is complete.
+   */
+  file?: string;
 };
 
-export function createLogger({ level, name, destination }: LoggerOptions): Logger {
+export function createLogger({ level, name, destination, file }: LoggerOptions): Logger {
+  if (file !== undefined) return pino({ level, name }, privateLogFile(file));
   return destination ? pino({ level, name }, destination) : pino({ level, name });
+}
+
+function privateLogFile(file: string): DestinationStream {
+  mkdirPrivateSync(path.dirname(file));
+  return pino.destination({ fd: openPrivateSync(file, 'a'), sync: true });
 }
 
 /** A logger that drops everything, for callers (scripts, tests) that do not want output. */

@@ -8,6 +8,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
+import { openPrivate } from '../storage/private-files.ts';
 import { buildOggPage, FLAG_EOS, MAX_SEGMENTS, parseOggPage, resealOggPage, segmentsFor } from './ogg-page.ts';
 import { buildOpusHead, buildOpusTags } from './opus-head.ts';
 import { scanOggOpus } from './ogg-opus-reader.ts';
@@ -88,9 +89,9 @@ export class OggOpusWriter {
     this.#onError = init.onError;
   }
 
-  /** Create a new file (fails if it exists) and write the two header pages. */
+  /** Create a new file (fails if it exists; private: 0600) and write the two header pages. */
   static async create(opts: OggOpusWriterOptions): Promise<OggOpusWriter> {
-    const fh = await open(opts.path, 'wx');
+    const fh = await openPrivate(opts.path, 'wx');
     const serial = opts.serial ?? randomInt(0, 2 ** 32 - 1);
     const preSkip = opts.preSkip ?? 312;
     const head = buildOggPage({

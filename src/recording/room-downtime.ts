@@ -1,13 +1,19 @@
-// Consent that changed while the bot was down. Discord keeps only who reacts now, not when a reaction went, so
-// a speaker whose ✅ is gone at restart withdrew at some moment the bot never saw. Their withdrawal is stored
-// at the last moment the previous process is known to have been alive (the newest write in the recording's
-// folder), never later than now: no audio of theirs is kept after the crash, and the receipt does not claim
-// they were recorded while the bot was away. Runs before a resumed room subscribes anyone.
+// When the bot went down, and consent that changed while it was down. A process that dies leaves no stop time;
+// its last sign of life is read from the recording itself (lastSignOfLife), never from file times, which a
+// restart's own housekeeping, a backup or a copy moves. A recording finished from disk ends there, however
+// long the restart took.
+//
+// Discord keeps only who reacts now, not when a reaction went, so a speaker whose ✅ is gone at restart withdrew
+// at some moment the bot never saw. Their withdrawal is stored at that last sign of life, never later than now:
+// no audio of theirs is kept after the crash, and the receipt does not claim they were recorded while the bot
+// was away. Runs before a resumed room subscribes anyone.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { scanOggOpus } from '../audio/ogg-opus-reader.ts';
 import type { Logger } from '../log.ts';
-import { folderStats } from '../storage/retention.ts';
+import type { Layout } from '../storage/layout.ts';
 import type { Recording, Store } from '../storage/store.ts';
+import { SAMPLES_PER_MS } from './placement.ts';
 import { consentingSpeakers, withWithdrawal } from './room-speakers.ts';
 import { SpeakerTrack } from './speaker-track.ts';
 
@@ -19,15 +25,31 @@ export interface DowntimeDeps {
   deleteWithdrawnTracks: boolean;
 }
 
+/** Recording ms that the whole pages of a track on disk reach (as decoded, pre-skip off); 0 with no audio. */
+async function trackEndOnDisk(file: string): Promise<number> {
+  try {
+    const scan = await scanOggOpus(file);
+    return Math.max(0, Number(scan.lastWhole.granule) - scan.head.preSkip) / SAMPLES_PER_MS;
+  } catch {
+    // Missing (withdrawn and deleted), or cut before its headers were whole: no audio. A track damaged in another
+    // way gives no sign either, and says what is wrong with it when it is closed.
+    return 0;
+  }
+}
+
 /**
- * The last moment the previous process is known to have been alive: its newest write in the recording's
- * folder, or the latest stored consent change, clamped to [startedAt, now].
+ * Epoch ms of the last sign of life of the process that was recording `recording`: the latest of its tracks'
+ * last audio on disk, its last heartbeat (`aliveAt`, stored every 10 s) and its stored consent changes. A room
+ * that fell silent before the crash is known alive until its last heartbeat; one people talked in until the
+ * end, to within the second a track's pages lag behind.
  */
-async function lastSeenAlive(recording: Recording, store: Store, now: number): Promise<number> {
-  const stats = await folderStats(store.layout.recordingDir(recording.id));
+export async function lastSignOfLife(recording: Recording, layout: Layout): Promise<number> {
+  // A withdrawn speaker's track was closed at their withdrawal, which is among the consent changes: not read again.
+  const open = consentingSpeakers(recording);
+  const ends = await Promise.all(open.map((s) => trackEndOnDisk(layout.file(recording.id, s.trackFile))));
   const consent = recording.speakers.flatMap((s) => [s.consentedAt, s.withdrawnAt ?? 0]);
-  const seen = Math.max(recording.startedAt, stats?.newestMtimeMs ?? 0, ...consent);
-  return Math.round(Math.min(now, seen));
+  const audio = ends.map((ms) => recording.startedAt + Math.ceil(ms));
+  return Math.max(recording.startedAt, recording.aliveAt ?? 0, ...consent, ...audio);
 }
 
 /**
@@ -44,7 +66,7 @@ export async function withdrawWhileAway(
   if (gone.length === 0) return recording;
   const { store } = deps;
   const log = deps.log.child({ recordingId: recording.id });
-  const alive = await lastSeenAlive(recording, store, deps.now);
+  const alive = Math.min(deps.now, await lastSignOfLife(recording, store.layout));
   let current = recording;
   for (const speaker of gone) {
     const at = Math.max(alive, speaker.consentedAt);

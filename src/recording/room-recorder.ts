@@ -9,19 +9,20 @@
 // Consent-first: nobody is subscribed to the voice receiver before their consent is stored; a withdrawal
 // unsubscribes synchronously; a resumed room subscribes only those whose ✅ is still there.
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { mixTracks } from '../audio/mixer.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
+import { mkdirPrivate } from '../storage/private-files.ts';
 import type { NewRecording, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
-import { withdrawWhileAway } from './room-downtime.ts';
+import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
 import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
 import {
@@ -537,18 +538,23 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * Stores everyone's figures so far (banked + open stretch). The banked figures in memory stay as they are: a
-   * resumed recording banks what was stored, and its new tracks count from zero, so nothing is counted twice.
+   * Stores everyone's figures so far (banked + open stretch), and the heartbeat: if the bot dies, a finish from
+   * disk ends the recording at the later of it and the tracks' last audio (room-downtime.ts), so a room that
+   * went quiet is not cut short, nor padded to whenever the bot came back. The banked figures in memory stay as
+   * they are: a resumed recording banks what was stored, and its new tracks count from zero, so nothing is
+   * counted twice.
    */
   #checkpointStats(nowMs: number): void {
     this.#checkpointedAtMs = nowMs;
-    if (this.#checkpointing || !this.#recordingNow || this.#speakers.size === 0) return;
+    if (this.#checkpointing || !this.#recordingNow) return;
     this.#checkpointing = true;
+    const aliveAt = this.#epoch(nowMs);
     void this.#track(
-      this.#deps.store.updateRecording(this.id, (r) =>
+      this.#deps.store.updateRecording(this.id, (r) => ({
         // Read when the write runs, so it is never older than a withdrawal stored just before it.
-        withSpeakerStats(r, new Map([...this.#speakers].map(([userId, s]) => [userId, this.#figures(userId, s)]))),
-      ),
+        ...withSpeakerStats(r, new Map([...this.#speakers].map(([userId, s]) => [userId, this.#figures(userId, s)]))),
+        aliveAt,
+      })),
     ).then(
       (recording) => {
         this.#recording = recording;
@@ -609,7 +615,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     const stored = findSpeaker(this.#recording, userId);
     if (!stored) throw new Error(`speaker ${userId} has no stored consent`);
     const file = this.#deps.store.layout.file(this.id, stored.trackFile);
-    await mkdir(path.dirname(file), { recursive: true });
+    await mkdirPrivate(path.dirname(file));
     const track = await SpeakerTrack.resume({
       path: file,
       recordingId: this.id,
@@ -701,14 +707,16 @@ async function waitAudible(connection: VoiceConnection, timeoutMs: number): Prom
 /**
  * Finishes a recording the bot was running (or stopping, or mixing) when it died, without rejoining the room:
  * tracks of speakers whose consent stood are finalised on disk (a torn tail cut off) and padded to the stop
- * time, then the usual stop pipeline mixes them. The stop time is when it was stopped, or `now` if it never was.
+ * time, then the usual stop pipeline mixes them. The stop time is when it was stopped; one that never was ends
+ * at the last sign of life of the process that died in it (room-downtime.ts), never at the restart: a bot that
+ * comes back hours later still finishes the recording at its real length.
  */
 export async function finishInterrupted(
   recording: Recording,
   deps: Omit<RoomDeps, 'rejoin' | 'readyTimeoutMs' | 'tickMs'>,
   opts: { reason?: StopReason; onProgress?: (p: StopProgress) => void } = {},
 ): Promise<StopOutcome> {
-  const stoppedAt = recording.stoppedAt ?? (deps.wallNow ?? Date.now)();
+  const stoppedAt = recording.stoppedAt ?? (await lastSignOfLife(recording, deps.store.layout));
   const endMs = stoppedAt - recording.startedAt;
   const log = deps.log.child({ recordingId: recording.id });
   return runStopPipeline(

@@ -34,8 +34,7 @@ export async function removeLeftoverMixFiles(deps: {
     const entries = await readdir(dir, { withFileTypes: true });
     const files = entries.filter((e) => e.isFile() && isLeftoverMixFile(e.name)).map((e) => e.name);
     if (files.length === 0) continue;
-    // The folder's newest mtime is read as the last sign of life of the process that wrote it (when a speaker
-    // withdrew while the bot was down) and as an orphan's age (retention): housekeeping must not move it.
+    // The folder's newest mtime is an orphan's age (retention): housekeeping must not move it.
     const times = await stat(dir);
     await Promise.all(files.map((name) => rm(layout.file(recordingId, name), { force: true })));
     await utimes(dir, times.atime, times.mtime);

@@ -56,10 +56,10 @@ export type RunRetentionOptions = {
   dryRun?: boolean;
 };
 
-export type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
+type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
 
 /** Files, bytes and the newest modification time (epoch ms) under `dir`; undefined when it does not exist. */
-export async function folderStats(dir: string): Promise<FolderStats | undefined> {
+async function folderStats(dir: string): Promise<FolderStats | undefined> {
   let root;
   try {
     root = await lstat(dir);

@@ -94,6 +94,11 @@ export const RecordingSchema = z.object({
   hostName: z.string(),
   startedAt: epochMs,
   stoppedAt: epochMs.optional(),
+  /**
+   * Epoch ms of the recorder's last heartbeat (stored with the integrity figures, every 10 s while recording):
+   * with the tracks' last audio, where a recording the bot died in ends. Absent in recordings made before it.
+   */
+  aliveAt: epochMs.optional(),
   state: z.enum(RECORDING_STATES),
   // A reason this version does not know (written by a newer one) reads as absent, not as a damaged record.
   stopReason: z.enum(STOP_REASONS).optional().catch(undefined),

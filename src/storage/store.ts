@@ -10,7 +10,7 @@
 // Every value is stored as { v: SCHEMA_VERSION, data } and validated on read and write. Read-modify-write
 // sections are serialised per key inside this process (keyed-mutex.ts); one bot process owns a store.
 // Each recording's metadata is mirrored to recordings/<id>/meta.json so the index can be rebuilt from disk.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
@@ -19,6 +19,7 @@ import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { createKeyedMutex } from './keyed-mutex.ts';
 import { createLayout, isRecordingId, newRecordingId, type Layout } from './layout.ts';
+import { mkdirPrivate, openPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writePrivateFile } from './private-files.ts';
 import {
   ACTIVE_STATES,
   ConsentEventSchema,
@@ -140,9 +141,37 @@ async function connectKeyv(keyvUrl: string | undefined, layout: Layout): Promise
     return { keyv, backend: 'redis' };
   }
   const file = keyvUrl === undefined ? layout.sqliteFile : path.resolve(keyvUrl.replace(/^sqlite:\/\//, ''));
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdirPrivate(path.dirname(file));
+  await privateSqliteFile(file);
   const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
   return { keyv: new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true }), backend: 'sqlite' };
+}
+
+/**
+ * SQLite creates its file 0644 (less the umask): it is created here first, 0600, and SQLite keeps the mode of an
+ * existing file, and gives its journals the database's. One an older version left is made private too, with
+ * its journals.
+ */
+async function privateSqliteFile(file: string): Promise<void> {
+  await (await openPrivate(file, 'a')).close();
+  for (const journal of ['-journal', '-wal', '-shm']) {
+    await chmod(`${file}${journal}`, PRIVATE_FILE_MODE).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
+  }
+}
+
+/**
+ * DATA_DIR is made 0700 at every open, created or not: what an older version (or a permissive umask) left
+ * readable inside it is then out of other accounts' reach as well.
+ */
+async function privateDataDir(dir: string): Promise<void> {
+  try {
+    await mkdirPrivate(dir);
+    await chmod(dir, PRIVATE_DIR_MODE);
+  } catch (error) {
+    throw new Error(`cannot make the data folder ${dir} private (0700): ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Connects and probes, so a wrong KEYV_URL or an unwritable DATA_DIR fails at start-up with its address. */
@@ -162,6 +191,7 @@ async function openKeyv(keyvUrl: string | undefined, layout: Layout, log: Logger
 
 export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenStoreOptions): Promise<Store> {
   const layout = createLayout(dataDir);
+  await privateDataDir(layout.dataDir);
   const { keyv, backend } = await openKeyv(keyvUrl, layout, log);
   const mutex = createKeyedMutex();
 
@@ -194,10 +224,10 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
   async function writeMetaFile(recording: Recording, consentEvents: ConsentEvent[]): Promise<void> {
     const meta: MetaFile = { v: SCHEMA_VERSION, recording, consentEvents };
     const target = layout.metaFile(recording.id);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdirPrivate(path.dirname(target));
     // Write-then-rename so a crash leaves either the old or the new file, never half of one.
     const temp = `${target}.tmp`;
-    await writeFile(temp, `${JSON.stringify(meta, null, 2)}\n`);
+    await writePrivateFile(temp, `${JSON.stringify(meta, null, 2)}\n`);
     await rename(temp, target);
   }
 

@@ -73,7 +73,7 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
 
 const secret = randomBytes(32).toString('hex');
 
-/** Epoch ms of the newest write under `dir`: the last sign of life a crashed process left in a recording's folder. */
+/** Epoch ms of the newest write under `dir`: no sign of life a crashed process left in a recording's folder is later. */
 async function newestWrite(dir: string): Promise<number> {
   let newest = 0;
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -208,8 +208,9 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     // restart and after it: every packet the new process could hear.
     discord.withdrawConsent(bob);
     const bobTalks = discord.speak(bob, tone(8, BOB_HZ), { at: discord.clock() + 100 });
-    // The restart begins after the old process's last sign of life (its newest write in the recording's
-    // folder), on the wall clock both processes stamp with: a stamp taken by the new process comes after it.
+    // The restart begins after the old process's last sign of life (which is no later than its newest write in
+    // the recording's folder), on the wall clock both processes stamp with: a stamp taken by the new process
+    // comes after it.
     const lastWrite = await newestWrite(path.join(dataDir, 'recordings', onDisk.id));
     await until(() => (Date.now() > Math.ceil(lastWrite) ? true : undefined), "the wall clock past the old process's last write");
     const restartingAt = Date.now();

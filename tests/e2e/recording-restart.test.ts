@@ -13,7 +13,7 @@ import { GatewayIntentBits } from 'discord.js';
 import { afterEach, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { monotonicClock } from '../../src/recording/clock.ts';
-import { RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
+import { finishInterrupted, RoomRecorder, type RoomDeps } from '../../src/recording/room-recorder.ts';
 import { openStore } from '../../src/storage/store.ts';
 import { connectVoice, loginClient, speechFromPcm, startDiscordSim, tonePcm } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
@@ -66,20 +66,23 @@ afterEach(async () => {
   cleanup = [];
 });
 
-test('after a crash the recording resumes on the same time base: downtime silent, later words on time', async () => {
+/**
+ * A room recorded by a first bot process that records Alice (consent given), once her words at 0.5 s are in its
+ * pages on disk (written at least once a second); the test kills it.
+ */
+async function firstBot(prefix: string) {
   const sim = await startDiscordSim({ users: [{ username: 'alice' }] });
   cleanup.push(() => sim.close());
   const alice = sim.userByName('alice').id;
   sim.joinVoice(alice);
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'roomrec-restart-'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-  const tone = (s: number) => speechFromPcm(tonePcm({ seconds: s, frequency: 440, amplitude: 0.4 }));
-
   const scriptDir = await mkdtemp(path.join(tmpdir(), 'roomrec-restart-bot-'));
   cleanup.push(() => rm(scriptDir, { recursive: true, force: true }));
   const script = path.join(scriptDir, 'first-bot.cjs');
   await writeFile(script, FIRST_BOT);
-  const workerData = {
+  const bot = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  bot.send({
     root,
     cas: tls.getCACertificates('default'),
     restUrl: sim.clientOptions.rest.api,
@@ -90,14 +93,14 @@ test('after a crash the recording resumes on the same time base: downtime silent
     alice,
     dataDir,
     config,
-  };
-  const bot = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  bot.send(workerData);
+  });
   const exited = once(bot, 'exit');
-  cleanup.push(async () => {
+  /** The crash: SIGKILL, nothing closed. */
+  const kill = async (): Promise<void> => {
     bot.kill('SIGKILL');
     await exited;
-  });
+  };
+  cleanup.push(kill);
   const first = await new Promise<{ id: string; startedAt: number }>((resolve, reject) => {
     bot.once('message', (m: { id: string; startedAt: number } | { error: string }) =>
       'error' in m ? reject(new Error(m.error)) : resolve(m),
@@ -108,17 +111,23 @@ test('after a crash the recording resumes on the same time base: downtime silent
   const simAt = (ms: number) => sim.clock() - (Date.now() - first.startedAt) + ms;
   sim.speak(alice, tone(1), { at: simAt(500) });
   await sim.speakers.idle();
-  // Kill it mid-room once its pages (written at least once a second) hold her words, and its stats checkpoint
-  // (every 300 ms here) counts every frame of them: both are in its folder, meta.json mirroring the store.
   const onDisk = await recordingOnDisk(dataDir);
   await untilOnDisk(await onDisk.trackOf(alice), 1.5, "the first bot's pages of her words");
+  return { sim, alice, dataDir, kill, first, simAt, onDisk };
+}
+
+const tone = (s: number) => speechFromPcm(tonePcm({ seconds: s, frequency: 440, amplitude: 0.4 }));
+
+test('after a crash the recording resumes on the same time base: downtime silent, later words on time', async () => {
+  const { sim, alice, dataDir, kill, first, simAt, onDisk } = await firstBot('roomrec-restart-');
+  // Kill it mid-room once its stats checkpoint (every 300 ms here) counts every frame of her words too: it is
+  // in its folder, meta.json mirroring the store.
   const sentBefore = sim.speakers.framesOf(alice).length;
   await until(async () => {
     const received = (await onDisk.meta())?.speakers.find((s) => s.userId === alice)?.stats?.received ?? 0;
     return received >= sentBefore ? true : undefined;
   }, 'her frames counted in the stored stats');
-  bot.kill('SIGKILL');
-  await exited;
+  await kill();
   const downFromMs = Date.now() - first.startedAt;
 
   // The second bot process.
@@ -164,4 +173,42 @@ test('after a crash the recording resumes on the same time base: downtime silent
     expect(e2ee?.privacyCodes.length).toBeGreaterThanOrEqual(2);
     expect(e2ee?.privacyCode).toBe(e2ee?.privacyCodes.at(-1));
   }
+});
+
+test('a room the bot died in and did not rejoin is finished at its last sign of life, however late the restart', async () => {
+  const { dataDir, kill, first, onDisk } = await firstBot('roomrec-finish-late-');
+  // The room runs on, quiet, for a while: the first bot's heartbeat (every 300 ms here) says it was alive then.
+  const heardUntil = await until(async () => {
+    const aliveAt = (await onDisk.meta())?.aliveAt ?? 0;
+    return aliveAt - first.startedAt >= 3000 ? aliveAt : undefined;
+  }, 'a heartbeat 3 s into the room');
+  await kill();
+  const killedAt = Date.now();
+
+  // The next process comes back seven hours later and cannot rejoin: it finishes the recording from disk.
+  const store = await openStore({ dataDir, log: silentLogger() });
+  cleanup.push(() => store.close());
+  const stored = await store.getRecording(first.id);
+  if (!stored) throw new Error('setup');
+  const outcome = await finishInterrupted(stored, {
+    store,
+    clock: monotonicClock,
+    log: silentLogger(),
+    config,
+    wallNow: () => killedAt + 7 * 3_600_000,
+  });
+
+  expect(outcome.recording.state).toBe('ready');
+  const stoppedAt = outcome.recording.stoppedAt ?? NaN;
+  expect(stoppedAt).toBeGreaterThanOrEqual(heardUntil);
+  expect(stoppedAt).toBeLessThanOrEqual(killedAt);
+  // Track and mix last as long as the room did, with her words where she said them.
+  const length = ((stoppedAt - first.startedAt) / 1000) * RATE;
+  const track = await decodeOggOpusFile(store.layout.file(first.id, outcome.recording.speakers[0]?.trackFile ?? ''));
+  expect(Math.abs(track.samples - length)).toBeLessThanOrEqual(120);
+  const mixed = await decodeOggOpusFile(store.layout.file(first.id, outcome.recording.mix?.file ?? 'x'));
+  expect(Math.abs(mixed.samples - length)).toBeLessThanOrEqual(120);
+  const mix = toMono(mixed.pcm);
+  expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 0.5)).toBeLessThan(0.02);
+  expect(rms(mix, sec(1.6), mix.length)).toBeLessThan(1e-4);
 });

@@ -1,7 +1,6 @@
 // The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
 // withdrawn left out, a failing mix recorded as failed, and a recording the bot died in finished from disk.
-import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -14,7 +13,9 @@ import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts'
 import { SpeakerTrack } from '../../src/recording/speaker-track.ts';
 import { AFTER_STOP_STEPS, type AfterStopStep } from '../../src/recording/after-stop/index.ts';
 import { runStopPipeline, type StopProgress } from '../../src/recording/stop-pipeline.ts';
-import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
+import { deletionTime } from '../../src/storage/retention.ts';
+import { openStore, type Store } from '../../src/storage/store.ts';
+import { formatUtc } from '../../src/text/format.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
 
 const config: RoomDeps['config'] = {
@@ -35,35 +36,58 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
+type SaidTone = { userId: string; name: string; atMs: number; hz: number; toneMs?: number };
+
+const newRecording = () =>
+  store.createRecording({ guildId: '1', channelId: '2', textChannelId: '3', hostId: '10', hostName: 'Host', startedAt: STARTED_AT });
+
+/** Stores `s`'s consent at time zero and opens their track, with their tone in it (not closed). */
+async function consentedTrack(recordingId: string, s: SaidTone): Promise<{ file: string; track: SpeakerTrack }> {
+  const recording = await store.updateRecording(recordingId, (r) => withGrant(r, { userId: s.userId, name: s.name, at: STARTED_AT }));
+  await store.appendConsentEvent({ recordingId, userId: s.userId, name: s.name, event: 'granted', at: STARTED_AT });
+  const file = store.layout.file(recordingId, recording.speakers.find((x) => x.userId === s.userId)?.trackFile ?? '');
+  await mkdir(path.dirname(file), { recursive: true });
+  const track = await SpeakerTrack.create({ path: file, recordingId, userId: s.userId, speakerName: s.name, startMs: 0 });
+  encodeOpusFrames(tone(s.hz, s.toneMs ?? 500)).forEach((opus, i) => track.push({ opus, arrivalMs: s.atMs + i * 20 }));
+  return { file, track };
+}
+
 /** A recording with speakers who each said a tone at `atMs` (recording time); tracks written and closed at endMs. */
-async function recorded(
-  speakers: { userId: string; name: string; atMs: number; hz: number; withdrawnAtMs?: number; toneMs?: number }[],
-  endMs: number,
-) {
-  let recording = await store.createRecording({
-    guildId: '1',
-    channelId: '2',
-    textChannelId: '3',
-    hostId: '10',
-    hostName: 'Host',
-    startedAt: STARTED_AT,
-  });
+async function recorded(speakers: (SaidTone & { withdrawnAtMs?: number })[], endMs: number) {
+  const { id } = await newRecording();
   for (const s of speakers) {
-    recording = await store.updateRecording(recording.id, (r) => withGrant(r, { userId: s.userId, name: s.name, at: STARTED_AT }));
-    await store.appendConsentEvent({ recordingId: recording.id, userId: s.userId, name: s.name, event: 'granted', at: STARTED_AT });
-    const trackFile = recording.speakers.find((x) => x.userId === s.userId)?.trackFile ?? '';
-    const file = store.layout.file(recording.id, trackFile);
-    await mkdir(path.dirname(file), { recursive: true });
-    const track = await SpeakerTrack.create({ path: file, recordingId: recording.id, userId: s.userId, speakerName: s.name, startMs: 0 });
-    encodeOpusFrames(tone(s.hz, s.toneMs ?? 500)).forEach((opus, i) => track.push({ opus, arrivalMs: s.atMs + i * 20 }));
+    const { track } = await consentedTrack(id, s);
     await track.close(s.withdrawnAtMs ?? endMs);
     if (s.withdrawnAtMs !== undefined) {
       const at = STARTED_AT + s.withdrawnAtMs;
-      recording = await store.updateRecording(recording.id, (r) => withWithdrawal(r, s.userId, at));
-      await store.appendConsentEvent({ recordingId: recording.id, userId: s.userId, name: s.name, event: 'withdrawn', at });
+      await store.updateRecording(id, (r) => withWithdrawal(r, s.userId, at));
+      await store.appendConsentEvent({ recordingId: id, userId: s.userId, name: s.name, event: 'withdrawn', at });
     }
   }
-  return recording;
+  return (await store.getRecording(id))!;
+}
+
+/**
+ * A recording the bot died in while `speakers` talked: each track holds what was written of it when the process
+ * was killed (every page flushed, no end of stream) and the first bytes of a page it was writing then.
+ */
+async function crashed(speakers: SaidTone[]) {
+  const { id } = await newRecording();
+  for (const s of speakers) {
+    const { file, track } = await consentedTrack(id, s);
+    track.tick(s.atMs + (s.toneMs ?? 500) + 1000);
+    await track.flush();
+    // What the killed process left: its file as it was then. The page closing the track begins after it.
+    const left = `${file}.crash`;
+    await copyFile(file, left);
+    await track.close((s.atMs + (s.toneMs ?? 500)) * 2);
+    const torn = (await readFile(file)).subarray((await stat(left)).size).subarray(0, 40);
+    await rm(file);
+    await copyFile(left, file);
+    await rm(left);
+    await appendFile(file, torn);
+  }
+  return (await store.getRecording(id))!;
 }
 
 const sine = (hz: number, ms: number, atS: number, length: number) => {
@@ -228,26 +252,51 @@ describe('stop pipeline', () => {
     expect(retried.recording.error).toBeUndefined();
   });
 
-  test('a recording the bot died in is finished from disk: torn tail cut, padded to the stop time, mixed', async () => {
-    // Long enough to span several Ogg pages, so the torn one is only the last.
-    const r: Recording = await recorded([{ userId: '11', name: 'Ann', atMs: 500, hz: 440, toneMs: 12_000 }], 13_000);
-    const file = store.layout.file(r.id, r.speakers[0]?.trackFile ?? '');
-    // A crash mid-page: the file ends in the middle of its last page.
-    await truncate(file, (await stat(file)).size - 40);
-    const outcome = await finishInterrupted(r, {
-      store,
-      clock: new ManualClock(),
-      log: silentLogger(),
-      config,
-      wallNow: () => STARTED_AT + 15_000,
-    });
-    expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'interrupted', stoppedAt: STARTED_AT + 15_000 });
-    const track = await decodeOggOpusFile(file);
-    expect(track.truncated).toBe(false);
-    expect(Math.abs(track.samples - sec(15))).toBeLessThanOrEqual(120);
-    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
-    expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 0.5)).toBeLessThan(0.005);
-  });
+  test.each([
+    { heartbeat: 20_000, endsAt: 25_000, what: 'its last audio' },
+    { heartbeat: 40_000, endsAt: 40_000, what: 'its last heartbeat' },
+  ])(
+    'a recording the bot died in is finished from disk at $what, not when the bot came back hours later: torn tail cut, tracks and mix that long',
+    async ({ heartbeat, endsAt }) => {
+      // Ann talks until 25 s, Bob only at 2 s; the bot's last heartbeat was at `heartbeat`.
+      const died = await crashed([
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440, toneMs: 24_500 },
+        { userId: '12', name: 'Bob', atMs: 2000, hz: 660, toneMs: 1000 },
+      ]);
+      const r = await store.updateRecording(died.id, (x) => ({ ...x, aliveAt: STARTED_AT + heartbeat }));
+      const files = r.speakers.map((s) => store.layout.file(r.id, s.trackFile));
+      expect((await decodeOggOpusFile(files[0]!)).truncated).toBe(true);
+      const outcome = await finishInterrupted(r, {
+        store,
+        clock: new ManualClock(),
+        log: silentLogger(),
+        config,
+        wallNow: () => STARTED_AT + 7 * 3_600_000,
+      });
+      const { stoppedAt = NaN } = outcome.recording;
+      expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'interrupted' });
+      // Stored as its real end, to the track's pre-skip (6.5 ms: the decoded audio ends that much earlier).
+      expect(Math.abs(stoppedAt - STARTED_AT - endsAt)).toBeLessThanOrEqual(7);
+      const length = sec((stoppedAt - STARTED_AT) / 1000);
+      for (const file of files) {
+        const track = await decodeOggOpusFile(file);
+        expect(track.truncated).toBe(false);
+        expect(Math.abs(track.samples - length), file).toBeLessThanOrEqual(120);
+      }
+      const mixFile = store.layout.mixFile(r.id, 'ogg');
+      const mixed = await decodeOggOpusFile(mixFile);
+      expect(Math.abs(mixed.samples - length)).toBeLessThanOrEqual(120);
+      expect(Math.abs((outcome.recording.mix?.durationMs ?? 0) - (stoppedAt - STARTED_AT))).toBeLessThanOrEqual(3);
+      // Both of them where they spoke, Ann up to her last words.
+      const mix = toMono(mixed.pcm);
+      expect(Math.abs((firstOnset(mix) ?? -1) / RATE - 0.5)).toBeLessThan(0.005);
+      expect(rms(mix, sec(24), sec(24.9))).toBeGreaterThan(0.05);
+      expect(rms(mix, sec(25.1), mix.length)).toBeLessThan(1e-4);
+      // Deleted RETENTION_DAYS after the real stop, which the receipt says.
+      const receipt = await readFile(store.layout.receiptFile(r.id), 'utf8');
+      expect(receipt).toContain(`Deleted on: ${formatUtc(deletionTime({ startedAt: STARTED_AT, stoppedAt }, config.retention.days))}`);
+    },
+  );
 
   test('a new product is one more step: it runs after the others, reports its own progress and timing, and an optional one that fails leaves the recording ready', async () => {
     const r = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);

@@ -1,5 +1,6 @@
 // The one shape every output format takes, so the mixer (and a worker thread) can drive any of them.
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { rm, type FileHandle } from 'node:fs/promises';
+import { openPrivate } from '../../storage/private-files.ts';
 import { writeAll } from '../write-all.ts';
 
 /** Every format a mix can be written in: the one list the encoders, the config and the stored schema share. */
@@ -50,8 +51,9 @@ export class FileSink {
     this.#fh = fh;
   }
 
+  /** Private (0600): a mix holds people's voices. */
   static async create(path: string): Promise<FileSink> {
-    return new FileSink(path, await open(path, 'w'));
+    return new FileSink(path, await openPrivate(path, 'w'));
   }
 
   /** Bytes handed to the sink so far (written or pending). */

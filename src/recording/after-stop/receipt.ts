@@ -1,5 +1,5 @@
 // The consent receipt written beside the tracks: who opted in and out, when, and when it all is deleted.
-import { writeFile } from 'node:fs/promises';
+import { writePrivateFile } from '../../storage/private-files.ts';
 import { deletionTime } from '../../storage/retention.ts';
 import { buildReceipt } from '../receipt.ts';
 import type { AfterStopStep } from './step.ts';
@@ -15,6 +15,6 @@ export const writeReceipt: AfterStopStep = {
     const events = await ctx.store.consentEvents(ctx.recordingId);
     const retentionDays = ctx.config.retention.days;
     const deletionAt = deletionTime({ startedAt: recording.startedAt, stoppedAt: ctx.stoppedAt }, retentionDays);
-    await writeFile(ctx.layout.receiptFile(ctx.recordingId), buildReceipt({ recording, events, deletionAt, retentionDays }));
+    await writePrivateFile(ctx.layout.receiptFile(ctx.recordingId), buildReceipt({ recording, events, deletionAt, retentionDays }));
   },
 };
