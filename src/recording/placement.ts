@@ -13,11 +13,15 @@
  *    disagree by more than maxDriftMs (a sender clock or timestamp jump). The gap is measured on the RTP
  *    clock, not on arrival: packets that reach us in a burst after a stall of our own (GC, a busy event loop)
  *    were sent back to back, and re-anchoring them on their late arrival would tear a gap into the word.
- *  - A new talk spurt of the same SSRC is anchored where the RTP clock puts it (a sender's timestamps keep
- *    counting through the silence it does not send), provided its first packet arrived no earlier than
- *    that and at most spurtContinuityMs later: the previous run's anchor, learned over many packets, is
- *    better than one jittered arrival, which could put the spurt a grid step off. Anything else (a clock that
- *    did not run through the pause, a jump) re-anchors on arrival as before.
+ *  - Each SSRC has a clock: where its RTP timestamps fall on the recording's timeline, learned as the earliest
+ *    position any of its packets implied (arrival only errs late, so the earliest is the least delayed), and
+ *    allowed to creep later by 0.1 ms per second so a slow sender clock is followed. Every RTP run sits on it:
+ *    a new talk spurt of the same SSRC is placed where the clock puts it (a sender's timestamps keep counting
+ *    through the silence it does not send), and an unwritten run moves whenever the clock learns better, so
+ *    one jittered first packet cannot put a spurt off. A first packet further than spurtContinuityMs from the
+ *    clock (a clock that did not run through the pause, a jump) starts a new clock on its arrival.
+ *  - Nothing of a stream's first clock is written for learnMs (2 s, below the live mix's 3 s lag), so its
+ *    first words are placed by a clock learned from many packets, not from the first few.
  *  - Without RTP (bare frames, as @discordjs/voice 0.19 hands them over), a packet continues the run
  *    (placed right after the previous one, so jitter never inserts micro-gaps) unless it arrives later
  *    than the run predicts by more than the tolerance: just above the recently observed jitter, at least
@@ -53,11 +57,25 @@ export interface PlacementConfig {
   spurtGapMs: number;
   /** RTP position vs arrival disagreement that forces a re-anchor. Default 500. */
   maxDriftMs: number;
-  /** How late a new spurt's first packet may arrive behind its RTP position and still be placed by it. Default 60. */
+  /**
+   * How far a new spurt's first packet may arrive from where the stream's clock puts it and still be placed by
+   * the clock: above the worst network jitter expected. Default 100.
+   */
   spurtContinuityMs: number;
+  /**
+   * How long after a stream's first packet nothing of it is written, so its clock is learned from many
+   * arrivals, not the first few: kept below the live mix's lag (3 s) so it never waits for this. Default 2000.
+   */
+  learnMs: number;
 }
 
-export const DEFAULT_PLACEMENT: PlacementConfig = { reorderWindowMs: 80, spurtGapMs: 200, maxDriftMs: 500, spurtContinuityMs: 60 };
+export const DEFAULT_PLACEMENT: PlacementConfig = {
+  reorderWindowMs: 80,
+  spurtGapMs: 200,
+  maxDriftMs: 500,
+  spurtContinuityMs: 100,
+  learnMs: 2000,
+};
 
 /** Signed distance b - a between two 16-bit RTP sequence numbers, in [-32768, 32767]. */
 export function seqDiff(a: number, b: number): number {
@@ -80,6 +98,8 @@ export function msToGrid(ms: number): number {
 interface Run {
   id: number;
   ssrc: number | null;
+  /** RTP runs: the stream clock epoch the anchor follows while it is not frozen. */
+  clock: number | null;
   /** RTP timestamp at offset 0 (RTP runs). */
   refTs: number;
   /** Position of offset 0; may move earlier until the run is frozen. */
@@ -92,6 +112,23 @@ interface Run {
   nextOffset: number;
   /** RTP runs: the latest offset seen (the end of the sender's clock so far in this run). */
   lastOffset: number;
+  lastArrivalMs: number;
+}
+
+/**
+ * Where one SSRC's RTP timestamps fall on the recording's timeline: position(ts) = refPos + (ts - refTs). Learned
+ * as the earliest any of its packets implied (arrival only errs late), so after many packets it sits within a
+ * grid step of the truth; it creeps later by CLOCK_CREEP per second of arrivals so a sender clock that runs a
+ * little slow is followed. A new epoch starts when a packet disagrees with it by more than spurtContinuityMs.
+ */
+interface StreamClock {
+  ssrc: number;
+  epoch: number;
+  refTs: number;
+  /** Samples, unsnapped. */
+  refPos: number;
+  /** Until this arrival time nothing on the clock is written (a stream's first clock only). */
+  learnUntilMs: number;
   lastArrivalMs: number;
 }
 
@@ -116,6 +153,9 @@ export interface PlacementState<T> {
   readonly currentRun: number | null;
   readonly nextRunId: number;
   readonly pending: readonly Pending<T>[];
+  /** The clocks of recent SSRCs, the latest first. */
+  readonly clocks: readonly StreamClock[];
+  readonly nextClockEpoch: number;
   /** Recently accepted RTP sequences, one window per recent SSRC, the latest first. */
   readonly recentSeqs: readonly SeqWindow[];
   readonly recentBytes: readonly { bytes: Uint8Array; arrivalMs: number }[];
@@ -229,6 +269,8 @@ export function initialPlacement<T>(startMs: number, config: Partial<PlacementCo
     currentRun: null,
     nextRunId: 1,
     pending: [],
+    clocks: [],
+    nextClockEpoch: 1,
     recentSeqs: [],
     recentBytes: [],
   };
@@ -327,8 +369,9 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     run = {
       id: state.nextRunId,
       ssrc: ev.rtp ? ev.rtp.ssrc : null,
+      clock: null,
       refTs: ev.rtp ? ev.rtp.timestamp : 0,
-      pos: Math.max(floor, spurtAnchor(config, current, ev.rtp, arrivalPos)),
+      pos: Math.max(floor, arrivalPos),
       floor,
       frozen: false,
       nextOffset: ev.samples,
@@ -336,16 +379,44 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
       lastArrivalMs: ev.arrivalMs,
     };
   }
-  // Arrival only errs late: an unwritten run's anchor may move earlier to fit a member that arrived early.
-  if (!isNew && !run.frozen) {
+  let clocks = state.clocks;
+  let nextClockEpoch = state.nextClockEpoch;
+  let runs = isNew ? [...state.runs, run] : state.runs.map((r) => (r.id === run.id ? run : r));
+  if (ev.rtp) {
+    // The stream's clock places RTP runs: it learns from this packet, and every unwritten run on it follows.
+    const known = state.clocks.find((c) => c.ssrc === ev.rtp!.ssrc);
+    const onClock = known && (isNew ? clockAgrees(config, known, ev.rtp.timestamp, arrivalPos) : run.clock === known.epoch);
+    const clock = onClock
+      ? learn(known, ev.rtp.timestamp, arrivalPos, ev.arrivalMs)
+      : {
+          ssrc: ev.rtp.ssrc,
+          epoch: nextClockEpoch++,
+          refTs: ev.rtp.timestamp,
+          refPos: arrivalPos,
+          // A stream's first clock is learned before anything is written. After a jump the old clock has taught
+          // the network's delay already, and holding every spurt of a jumpy sender would only cost time.
+          learnUntilMs: known ? ev.arrivalMs : ev.arrivalMs + config.learnMs,
+          lastArrivalMs: ev.arrivalMs,
+        };
+    clocks = [clock, ...state.clocks.filter((c) => c.ssrc !== clock.ssrc).slice(0, RECENT_SSRCS - 1)];
+    if (isNew) run = { ...run, clock: clock.epoch };
+    runs = runs.map((r) => (r.id === run.id ? run : r)).map((r) => (r.clock === clock.epoch && !r.frozen ? onClockAnchor(r, clock) : r));
+    run = runs.find((r) => r.id === run.id)!;
+  } else if (!isNew && !run.frozen) {
+    // Arrival only errs late: an unwritten run's anchor may move earlier to fit a member that arrived early.
     const implied = snapToGrid(arrivalPos - offset);
-    if (implied < run.pos) run = { ...run, pos: Math.max(run.floor, implied) };
+    if (implied < run.pos) {
+      run = { ...run, pos: Math.max(run.floor, implied) };
+      runs = runs.map((r) => (r.id === run.id ? run : r));
+    }
   }
 
   const pos = snapToGrid(run.pos + offset);
   const withRun: PlacementState<T> = {
     ...state,
-    runs: isNew ? [...state.runs, run] : state.runs.map((r) => (r.id === run.id ? run : r)),
+    runs,
+    clocks,
+    nextClockEpoch,
     currentRun: run.id,
     nextRunId: isNew ? state.nextRunId + 1 : state.nextRunId,
   };
@@ -369,12 +440,40 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   return { ...release(next, false), decision: { kind: 'accepted', reordered } };
 }
 
-/** Where a new run starts: on the RTP clock of the previous run of the same SSRC when arrival agrees (see the header). */
-function spurtAnchor(config: PlacementConfig, previous: Run | null, rtp: RtpInfo | undefined, arrivalPos: number): number {
-  if (!rtp || previous === null || previous.ssrc !== rtp.ssrc) return arrivalPos;
-  const predicted = snapToGrid(previous.pos + tsDiff(previous.refTs, rtp.timestamp));
-  const late = arrivalPos - predicted;
-  return late >= 0 && late <= config.spurtContinuityMs * SAMPLES_PER_MS ? predicted : arrivalPos;
+/** Per second of arrivals, how much later a stream's clock may move: follows a sender clock up to 100 ppm slow. */
+const CLOCK_CREEP = 0.1 * SAMPLES_PER_MS;
+
+function clockPosition(clock: StreamClock, timestamp: number): number {
+  return clock.refPos + tsDiff(clock.refTs, timestamp);
+}
+
+/** Whether a new spurt's first packet is where the stream's clock puts it, give or take the network's jitter. */
+function clockAgrees(config: PlacementConfig, clock: StreamClock, timestamp: number, arrivalPos: number): boolean {
+  return Math.abs(arrivalPos - clockPosition(clock, timestamp)) <= config.spurtContinuityMs * SAMPLES_PER_MS;
+}
+
+/** The clock after one more packet: the earliest position any packet implied, rebased on this packet's timestamp. */
+function learn(clock: StreamClock, timestamp: number, arrivalPos: number, arrivalMs: number): StreamClock {
+  const creep = (Math.max(0, arrivalMs - clock.lastArrivalMs) / 1000) * CLOCK_CREEP;
+  return {
+    ...clock,
+    refTs: timestamp,
+    refPos: Math.min(arrivalPos, clockPosition(clock, timestamp) + creep),
+    lastArrivalMs: Math.max(clock.lastArrivalMs, arrivalMs),
+  };
+}
+
+/** An unwritten run on the clock starts where the clock now puts its first timestamp (never before its floor). */
+function onClockAnchor(run: Run, clock: StreamClock): Run {
+  const pos = Math.max(run.floor, snapToGrid(clockPosition(clock, run.refTs)));
+  return pos === run.pos ? run : { ...run, pos };
+}
+
+/** Whether the run's stream clock is still being learned, so nothing on it may be written yet. */
+function learning<T>(state: PlacementState<T>, runId: number): boolean {
+  const epoch = state.runs.find((r) => r.id === runId)?.clock;
+  const clock = epoch == null ? undefined : state.clocks.find((c) => c.epoch === epoch);
+  return clock !== undefined && clock.learnUntilMs > state.nowMs;
 }
 
 /** Write out, in position order, every waiting packet whose reorder window has passed (all of them on `all`). */
@@ -385,7 +484,7 @@ function release<T>(state: PlacementState<T>, all: boolean): PlacementStep<T> {
     if (s.pending.length === 0) break;
     const ordered = [...s.pending].sort((a, b) => positionOf(s, a) - positionOf(s, b));
     const first = ordered[0]!;
-    if (!all && first.arrivalMs + s.config.reorderWindowMs > s.nowMs) break;
+    if (!all && (first.arrivalMs + s.config.reorderWindowMs > s.nowMs || learning(s, first.runId))) break;
     const pos = positionOf(s, first);
     const rest = ordered.slice(1);
     if (pos < s.head) {

@@ -2,17 +2,16 @@
 // @discordjs/voice, store, track writer, mixer and download server against the local Discord stand-in.
 // One 15-second room covers: opt-in, a speaker who never opts in, a late joiner, a withdrawal mid-room, the
 // alignment of every word with the schedule, the host's link DM, a stranger's refused DM and link security.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
-import { parseWav, toStereo48k } from '../../discord-sim/audio-source.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
+import { writeDemoClip } from '../helpers/scenario-clips.ts';
 
 const CLIP_SECONDS = 2;
-const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
 
 const scenario = {
   name: 'consent-e2e',
@@ -37,29 +36,6 @@ let dir: string;
 let session: ScenarioSession;
 const reference = new Map<string, Float32Array>();
 
-/** The first CLIP_SECONDS of a demo voice as a 16-bit WAV (the scenario's audio), and its 48 kHz mono reference. */
-async function writeClip(name: string): Promise<void> {
-  const pcm = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
-  const samples = (pcm.channels[0] ?? new Float32Array(0)).subarray(0, CLIP_SECONDS * pcm.sampleRate);
-  const data = Buffer.alloc(samples.length * 2);
-  samples.forEach((v, i) => data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), i * 2));
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(pcm.sampleRate, 24);
-  header.writeUInt32LE(pcm.sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  await writeFile(path.join(dir, `${name}.wav`), Buffer.concat([header, data]));
-  reference.set(name, toMono(toStereo48k({ sampleRate: pcm.sampleRate, channels: [samples] })));
-}
-
 async function decode(file: string): Promise<Float32Array> {
   const audio = await decodeOggOpusFile(file);
   return toMono(audio.pcm);
@@ -67,7 +43,7 @@ async function decode(file: string): Promise<Float32Array> {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-scenario-'));
-  for (const name of ['alice', 'bob', 'carol']) await writeClip(name);
+  for (const name of ['alice', 'bob', 'carol']) reference.set(name, await writeDemoClip(dir, name, CLIP_SECONDS));
   await writeFile(path.join(dir, 'scenario.json'), JSON.stringify(scenario));
   session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out'), log: silentLogger() });
 }, 60_000);

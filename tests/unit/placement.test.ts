@@ -4,6 +4,7 @@ import {
   placementReducer,
   seqDiff,
   tsDiff,
+  type PlacementConfig,
   type PlacementOutput,
   type PlacementState,
   type RtpInfo,
@@ -20,8 +21,8 @@ interface Arrival {
 }
 
 /** Feed arrivals (in the given order) through the reducer, end at endMs; check the output never overlaps. */
-function run(arrivals: Arrival[], endMs: number, startMs = 0) {
-  let state: PlacementState<number> = initialPlacement<number>(startMs);
+function run(arrivals: Arrival[], endMs: number, startMs = 0, config: Partial<PlacementConfig> = {}) {
+  let state: PlacementState<number> = initialPlacement<number>(startMs, config);
   const out: PlacementOutput<number>[] = [];
   const dropped: Record<number, string> = {};
   let reordered = 0;
@@ -226,11 +227,21 @@ describe('placement with RTP', () => {
     const arrivals = spurt({ from: 0, count: 20, startMs: 0, rtp });
     arrivals[3]!.at += 200; // the window is 80 ms
     arrivals.sort((x, y) => x.at - y.at);
-    const r = run(arrivals, 1000);
+    // Once the stream's clock is learned (here at once), what is written is final.
+    const r = run(arrivals, 1000, 0, { learnMs: 0 });
     expect(r.dropped).toEqual({ 3: 'late' });
     const expected = expectedSpurt(0, 20, 0);
     delete expected[3];
     expect(r.pos).toEqual(expected);
+  });
+
+  test("while a stream's clock is being learned nothing is written, so a packet that late still finds its slot", () => {
+    const arrivals = spurt({ from: 0, count: 20, startMs: 0, rtp });
+    arrivals[3]!.at += 200;
+    arrivals.sort((x, y) => x.at - y.at);
+    const r = run(arrivals, 1000);
+    expect(r.dropped).toEqual({});
+    expect(r.pos).toEqual(expectedSpurt(0, 20, 0));
   });
 
   test('reconnect (new SSRC, new timestamp base) re-anchors on arrival time', () => {
