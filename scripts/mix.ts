@@ -8,6 +8,7 @@ import {
   describeOutputError,
   displayNames,
   formatOfExtension,
+  labelOf,
   mixTracks,
   MixInputError,
   MixOutputError,
@@ -16,6 +17,7 @@ import {
   type MixResult,
 } from '../src/audio/mixer.ts';
 import { DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
+import { scanOggOpus } from '../src/audio/ogg-opus-reader.ts';
 
 const USAGE = `usage: npm run mix -- TRACK.ogg [TRACK.ogg …] -o OUT.(ogg|mp3|flac|wav) [--format F] [--normalize[=LUFS]] [--only LABEL,…]
 
@@ -51,7 +53,10 @@ function parse(argv: string[]) {
     output: values.output,
     format: outputFormat(values.output, values.format),
     normalize: values.normalize,
-    only: values.only,
+    only: values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }
 
@@ -121,6 +126,24 @@ function splitNormalize(argv: string[]): { argv: string[]; targetLufs: number | 
   return { argv: rest, targetLufs: targetLufs ?? (rest.includes('--normalize') ? DEFAULT_TARGET_LUFS : null) };
 }
 
+/**
+ * What the reader reads differently from what the inputs to be mixed say (a granule position not believed,
+ * lost pages), one line each, before the mix starts. An input that cannot be read is left to the mix, which
+ * refuses it in its own words.
+ */
+async function inputWarnings(inputs: string[], only: string[] | undefined): Promise<string[]> {
+  const names = displayNames(inputs);
+  const mixed = (path: string) => !only || only.includes(path) || only.includes(labelOf({ path }));
+  const warnings = await Promise.all(
+    inputs.map(async (path, i) => {
+      if (!mixed(path)) return [];
+      const scan = await scanOggOpus(path).catch(() => null);
+      return (scan?.warnings ?? []).map((w) => `mix: warning: ${names[i] ?? path}: ${w}`);
+    }),
+  );
+  return warnings.flat();
+}
+
 function describe(r: MixResult, inputs: string[]): string {
   const names = displayNames(inputs);
   const nameOf = (path: string) => names[inputs.indexOf(path)] ?? path;
@@ -167,6 +190,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  for (const line of await inputWarnings(args.inputs, args.only)) console.error(line);
+
   const bar = process.stdout.isTTY
     ? new cliProgress.SingleBar(
         { format: 'mixing [{bar}] {percentage}% | {eta_formatted} left', hideCursor: true },
@@ -181,14 +206,7 @@ async function main(): Promise<number> {
       inputs: args.inputs.map((path) => ({ path })),
       output: args.output,
       format: args.format,
-      ...(args.only
-        ? {
-            include: args.only
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-          }
-        : {}),
+      ...(args.only ? { include: args.only } : {}),
       ...(targetLufs !== null ? { normalize: { targetLufs } } : {}),
       signal: controller.signal,
       onProgress: (done, total) => {
