@@ -147,9 +147,10 @@ async function inputWarnings(inputs: string[], only: string[] | undefined): Prom
 function describe(r: MixResult, inputs: string[]): string {
   const names = displayNames(inputs);
   const nameOf = (path: string) => names[inputs.indexOf(path)] ?? path;
-  const seconds = r.durationSamples / 48_000;
+  // Rounded to tenths before it is split, so 59.97 s reads 1:00.0, not 0:60.0.
+  const tenths = Math.round(r.durationSamples / 4_800);
   const parts = [
-    `${basename(r.output)}: ${r.format}, ${r.inputs} track${r.inputs === 1 ? '' : 's'}, ${Math.floor(seconds / 60)}:${(seconds % 60).toFixed(1).padStart(4, '0')}`,
+    `${basename(r.output)}: ${r.format}, ${r.inputs} track${r.inputs === 1 ? '' : 's'}, ${Math.floor(tenths / 600)}:${((tenths % 600) / 10).toFixed(1).padStart(4, '0')}`,
     `peak ${(20 * Math.log10(Math.max(r.peak, 1e-9))).toFixed(1)} dBFS`,
   ];
   if (r.limitedSamples > 0)

@@ -243,6 +243,13 @@ describe('npm run mix', () => {
     expect(bad.stderr).toBe('mix: dup2/x.ogg: not an Ogg file\n');
   });
 
+  test('the length is rounded before it is split into minutes: a mix 312 samples short of a minute is 1:00.0', async () => {
+    await writeTrack(join(dir, 'minute.ogg'), silence(60));
+    const run = await mix('minute.ogg', '-o', 'minute.ogg.wav');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^minute\.ogg\.wav: wav, 1 track, 1:00\.0;/);
+  });
+
   test('not a terminal: no progress bar and no terminal control characters in the output', async () => {
     const run = await mix('host.ogg', '-o', 'plain.ogg', '--normalize');
     expect(run.code).toBe(0);
