@@ -87,8 +87,11 @@ export async function repairTrack(path: string, output = finalisedPath(path)): P
     let copy = scan;
     if (copy) await copyFile(path, partial, constants.COPYFILE_EXCL);
     else {
-      droppedBytes += await copyInSequence(path, partial);
-      changes.push('pages put back in order');
+      const sorted = await copyInSequence(path, partial);
+      if (sorted.moved) changes.push('pages put back in order');
+      if (sorted.repeats > 0) changes.push(sorted.repeats === 1 ? 'dropped a repeated page' : `dropped ${sorted.repeats} repeated pages`);
+      if (sorted.tornBytes > 0) changes.push(`dropped ${sorted.tornBytes} torn bytes`);
+      droppedBytes += sorted.droppedBytes;
       copy = await scanOggOpus(partial);
     }
     droppedBytes += await finaliseCopy(partial, copy, changes);
@@ -113,36 +116,42 @@ export async function repairTrack(path: string, output = finalisedPath(path)): P
 
 /**
  * Writes the pages of `path` to `to` sorted by stream and sequence number (a stable sort: pages of a second
- * stream stay where the scan of the copy refuses them). Returns the bytes left out: a torn tail, and exact
- * repeats of a page. Two different pages with one number cannot be told apart, and are refused.
+ * stream stay where the scan of the copy refuses them), leaving out a torn tail and exact repeats of a page.
+ * Two different pages with one number cannot be told apart, and are refused.
  */
-async function copyInSequence(path: string, to: string): Promise<number> {
+async function copyInSequence(
+  path: string,
+  to: string,
+): Promise<{ moved: boolean; repeats: number; tornBytes: number; droppedBytes: number }> {
   const pages: { serial: number; sequence: number; offset: number; length: number }[] = [];
   const serials: number[] = [];
-  let dropped = 0;
+  let tornBytes = 0;
   for await (const ev of oggPages(path)) {
     if (ev.kind === 'torn') {
-      dropped += (await stat(path)).size - ev.offset;
+      tornBytes = (await stat(path)).size - ev.offset;
       break;
     }
     const { serial, sequence, offset, length } = ev.page;
     if (!serials.includes(serial)) serials.push(serial);
     pages.push({ serial, sequence, offset, length });
   }
-  pages.sort((a, b) => serials.indexOf(a.serial) - serials.indexOf(b.serial) || a.sequence - b.sequence);
+  const sorted = [...pages].sort((a, b) => serials.indexOf(a.serial) - serials.indexOf(b.serial) || a.sequence - b.sequence);
   const from = await open(path, 'r');
   const out = await open(to, 'wx');
+  let repeats = 0;
+  let droppedBytes = tornBytes;
   try {
     let at = 0;
     let previous: { sequence: number; serial: number; bytes: Buffer } | null = null;
-    for (const p of pages) {
+    for (const p of sorted) {
       const bytes = Buffer.alloc(p.length);
       await from.read(bytes, 0, p.length, p.offset);
       if (previous && previous.serial === p.serial && previous.sequence === p.sequence) {
         if (!previous.bytes.equals(bytes)) {
           throw new PageOrderError(`two different pages are numbered ${p.sequence}: the pages cannot be put back in order`);
         }
-        dropped += p.length;
+        repeats++;
+        droppedBytes += p.length;
         continue;
       }
       await writeAll(out, bytes, at);
@@ -154,7 +163,7 @@ async function copyInSequence(path: string, to: string): Promise<number> {
     await out.close();
     await from.close();
   }
-  return dropped;
+  return { moved: sorted.some((p, i) => p !== pages[i]), repeats, tornBytes, droppedBytes };
 }
 
 /** Cuts the copy after its last whole page, corrects that page's granule if it must, and ends it with EOS; returns the bytes cut. */

@@ -145,7 +145,7 @@ describe('finalise-track on a damaged track', () => {
   test.each([
     ['out-of-order', 'pages put back in order'],
     ['swapped', 'pages put back in order'],
-    ['repeated', 'pages put back in order'],
+    ['repeated', 'dropped a repeated page'],
     ['huge-granule', 'last granule position set to where its packets end'],
     ['hundred-hours', 'last granule position set to where its packets end'],
     ['zero-granule', 'last granule position set to where its packets end'],
@@ -184,6 +184,20 @@ describe('finalise-track on a damaged track', () => {
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(r.stderr).toMatch(problem);
     expect(readdirSync(dir).filter((f) => f.startsWith(`damaged-${name}.finalised`))).toEqual([]);
+  });
+
+  test('pages out of order and a torn tail: the copy has the pages in order without the torn one, and says a page is missing', async () => {
+    const path = join(dir, 'shuffled-and-torn.ogg');
+    const bytes = corpus['out-of-order']!;
+    writeFileSync(path, bytes.subarray(0, bytes.length - 30));
+    const result = await repairTrack(path);
+    const tornPage = pageStarts[pageStarts.length - 1]! - pageStarts[pageStarts.length - 2]!;
+    expect(result.changes).toEqual(['pages put back in order', `dropped ${tornPage - 30} torn bytes`]);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^1 page is missing before byte \d+: the audio after the gap plays 0\.200 s early$/),
+    ]);
+    const packetsLeft = await packetCount(result.output!);
+    expect(packetsLeft).toBe(packets.length - 10 + 1); // the torn page's 10 packets are gone; the EOS filler stays
   });
 
   test('two different pages with one sequence number cannot be put in order: refused, nothing written', async () => {
