@@ -11,11 +11,12 @@
  * The copy is written under a temporary name and renamed when complete.
  */
 import { constants } from 'node:fs';
-import { access, copyFile, open, rename, rm, stat } from 'node:fs/promises';
+import { access, chmod, copyFile, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { buildOggPage, resealOggPage } from './ogg-page.ts';
 import { oggPages, scanOggOpus } from './ogg-opus-reader.ts';
 import { PageOrderError, type OggOpusScan } from './ogg-opus-stream.ts';
+import { openPrivate, PRIVATE_FILE_MODE } from '../storage/private-files.ts';
 import { writeAll } from './write-all.ts';
 
 export interface RepairResult {
@@ -85,8 +86,11 @@ export async function repairTrack(path: string, output = finalisedPath(path)): P
     const changes: string[] = [];
     let droppedBytes = 0;
     let copy = scan;
-    if (copy) await copyFile(path, partial, constants.COPYFILE_EXCL);
-    else {
+    if (copy) {
+      await copyFile(path, partial, constants.COPYFILE_EXCL);
+      // A track holds someone's voice: the copy is private (0600), as every file roomrec writes, whatever the original's mode.
+      await chmod(partial, PRIVATE_FILE_MODE);
+    } else {
       const sorted = await copyInSequence(path, partial);
       if (sorted.moved) changes.push('pages put back in order');
       if (sorted.repeats > 0) changes.push(sorted.repeats === 1 ? 'dropped a repeated page' : `dropped ${sorted.repeats} repeated pages`);
@@ -137,7 +141,7 @@ async function copyInSequence(
   }
   const sorted = [...pages].sort((a, b) => serials.indexOf(a.serial) - serials.indexOf(b.serial) || a.sequence - b.sequence);
   const from = await open(path, 'r');
-  const out = await open(to, 'wx');
+  const out = await openPrivate(to, 'wx');
   let repeats = 0;
   let droppedBytes = tornBytes;
   try {

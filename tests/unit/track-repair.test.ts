@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,7 +135,8 @@ describe('finalise-track on a damaged track', () => {
   });
   const run = (name: string) => {
     const path = join(dir, `damaged-${name}.ogg`);
-    writeFileSync(path, corpus[name]!);
+    writeFileSync(path, corpus[name]!, { mode: 0o644 });
+    chmodSync(path, 0o644);
     const r = spawnSync(process.execPath, [FINALISE, path], { encoding: 'utf8' });
     expect(readFileSync(path).equals(corpus[name]!)).toBe(true); // the original is never changed
     return { path, status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -158,6 +159,7 @@ describe('finalise-track on a damaged track', () => {
       new RegExp(`: repaired into .*damaged-${name}\\.finalised\\.ogg \\(the original is kept\\): ${change}; now 2\\.996 s\\n$`),
     );
     expect(readFileSync(finalisedPath(r.path)).equals(readFileSync(whole))).toBe(true);
+    expect(statSync(finalisedPath(r.path)).mode & 0o777).toBe(0o600); // private, whatever the original's mode (0644 here)
   });
 
   test.each([
