@@ -8,6 +8,7 @@ import {
   describeOutputError,
   displayNames,
   formatOfExtension,
+  labelOf,
   mixTracks,
   MixInputError,
   MixOutputError,
@@ -16,6 +17,7 @@ import {
   type MixResult,
 } from '../src/audio/mixer.ts';
 import { DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
+import { scanOggOpus } from '../src/audio/ogg-opus-reader.ts';
 
 const USAGE = `usage: npm run mix -- TRACK.ogg [TRACK.ogg …] -o OUT.(ogg|mp3|flac|wav) [--format F] [--normalize[=LUFS]] [--only LABEL,…]
 
@@ -51,7 +53,10 @@ function parse(argv: string[]) {
     output: values.output,
     format: outputFormat(values.output, values.format),
     normalize: values.normalize,
-    only: values.only,
+    only: values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   };
 }
 
@@ -121,12 +126,31 @@ function splitNormalize(argv: string[]): { argv: string[]; targetLufs: number | 
   return { argv: rest, targetLufs: targetLufs ?? (rest.includes('--normalize') ? DEFAULT_TARGET_LUFS : null) };
 }
 
+/**
+ * What the reader reads differently from what the inputs to be mixed say (a granule position not believed,
+ * lost pages), one line each, before the mix starts. An input that cannot be read is left to the mix, which
+ * refuses it in its own words.
+ */
+async function inputWarnings(inputs: string[], only: string[] | undefined): Promise<string[]> {
+  const names = displayNames(inputs);
+  const mixed = (path: string) => !only || only.includes(path) || only.includes(labelOf({ path }));
+  const warnings = await Promise.all(
+    inputs.map(async (path, i) => {
+      if (!mixed(path)) return [];
+      const scan = await scanOggOpus(path).catch(() => null);
+      return (scan?.warnings ?? []).map((w) => `mix: warning: ${names[i] ?? path}: ${w}`);
+    }),
+  );
+  return warnings.flat();
+}
+
 function describe(r: MixResult, inputs: string[]): string {
   const names = displayNames(inputs);
   const nameOf = (path: string) => names[inputs.indexOf(path)] ?? path;
-  const seconds = r.durationSamples / 48_000;
+  // Rounded to tenths before it is split, so 59.97 s reads 1:00.0, not 0:60.0.
+  const tenths = Math.round(r.durationSamples / 4_800);
   const parts = [
-    `${basename(r.output)}: ${r.format}, ${r.inputs} track${r.inputs === 1 ? '' : 's'}, ${Math.floor(seconds / 60)}:${(seconds % 60).toFixed(1).padStart(4, '0')}`,
+    `${basename(r.output)}: ${r.format}, ${r.inputs} track${r.inputs === 1 ? '' : 's'}, ${Math.floor(tenths / 600)}:${((tenths % 600) / 10).toFixed(1).padStart(4, '0')}`,
     `peak ${(20 * Math.log10(Math.max(r.peak, 1e-9))).toFixed(1)} dBFS`,
   ];
   if (r.limitedSamples > 0)
@@ -167,6 +191,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  for (const line of await inputWarnings(args.inputs, args.only)) console.error(line);
+
   const bar = process.stdout.isTTY
     ? new cliProgress.SingleBar(
         { format: 'mixing [{bar}] {percentage}% | {eta_formatted} left', hideCursor: true },
@@ -181,14 +207,7 @@ async function main(): Promise<number> {
       inputs: args.inputs.map((path) => ({ path })),
       output: args.output,
       format: args.format,
-      ...(args.only
-        ? {
-            include: args.only
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-          }
-        : {}),
+      ...(args.only ? { include: args.only } : {}),
       ...(targetLufs !== null ? { normalize: { targetLufs } } : {}),
       signal: controller.signal,
       onProgress: (done, total) => {

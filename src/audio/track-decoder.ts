@@ -23,9 +23,11 @@ export interface DecodedTrack {
   channels: 1 | 2;
   /** Linear gain from the OpusHead output gain (§5.1); 1 for nearly every file. */
   headGain: number;
-  /** Length after end trimming when the file says (last granule - pre-skip), else null. */
-  totalSamples: number | null;
+  /** Length after pre-skip and end trimming, from the packets (the granules are believed only where they agree). */
+  totalSamples: number;
   truncated: boolean;
+  /** What was read differently from what the file says, one sentence each (ogg-opus-stream.ts). */
+  warnings: string[];
   comments: Record<string, string>;
   /** Contiguous blocks from sample 0 to the end of the track. */
   blocks(options?: BlockOptions): AsyncIterable<TrackBlock>;
@@ -55,6 +57,7 @@ export async function openTrack(path: string): Promise<DecodedTrack> {
     headGain: 10 ** (file.head.outputGain / 256 / 20),
     totalSamples: file.totalSamples,
     truncated: file.truncated,
+    warnings: file.warnings,
     comments: file.comments,
     blocks: (options) => trackBlocks(file, channels, options?.decodeSilence ?? false, options?.stats ?? newStats()),
   };

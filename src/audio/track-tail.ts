@@ -8,8 +8,9 @@
 // A page that fails its CRC although all its bytes are there is corruption, not a write in progress.
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { FLAG_EOS, parseOggPage, type OggPage } from './ogg-page.ts';
-import { MediaFormatError, PacketAssembler, scanOggOpus } from './ogg-opus-reader.ts';
+import { parseOggPage, type OggPage } from './ogg-page.ts';
+import { scanOggOpus } from './ogg-opus-reader.ts';
+import { MediaFormatError, PacketAssembler, PageSequence, StreamLength } from './ogg-opus-stream.ts';
 import { PacketBlockDecoder, type DecodeStats, type TrackBlock } from './track-decoder.ts';
 
 const CHUNK = 1 << 16;
@@ -24,8 +25,10 @@ export class TrackTail {
   /** File offset of #buf[0]: the first byte not yet consumed as a page. */
   #offset: number;
   #buf: Buffer = Buffer.alloc(0);
-  #preSkip: number;
+  #sequence = new PageSequence();
   #packets: PacketAssembler;
+  // The final length comes from the packets, as when the finished file is read (a granule is not taken on trust).
+  #length: StreamLength;
   #decoder: PacketBlockDecoder;
 
   private constructor(path: string, fh: FileHandle, scan: Awaited<ReturnType<typeof scanOggOpus>>, stats: DecodeStats) {
@@ -35,8 +38,8 @@ export class TrackTail {
     this.headGain = 10 ** (scan.head.outputGain / 256 / 20);
     this.comments = scan.comments;
     this.#offset = scan.audioStart;
-    this.#preSkip = scan.head.preSkip;
     this.#packets = new PacketAssembler(scan.serial);
+    this.#length = new StreamLength(scan.head.preSkip);
     this.#decoder = new PacketBlockDecoder({ channels: this.channels, preSkip: scan.head.preSkip, end: null, decodeSilence: false, stats });
   }
 
@@ -82,10 +85,13 @@ export class TrackTail {
     while (!this.ended && this.#decoder.reached < position) {
       const page = await this.#nextPage();
       if (!page) break;
-      if (page.serial === this.#packets.serial && (page.flags & FLAG_EOS) !== 0) {
-        this.#decoder.end = Math.max(0, Number(page.granule) - this.#preSkip);
-      }
-      for (const p of this.#packets.push(page)) out.push(...this.#decoder.push(p.data, p.samples));
+      if (page.serial !== this.#packets.serial) continue;
+      const missing = this.#sequence.next(page);
+      const packets = this.#packets.push(page);
+      this.#length.addPage(page, packets, missing);
+      // The end is known before the last page's packets are decoded, so they are trimmed as they come out.
+      if (this.ended) this.#decoder.end = this.#length.result().length;
+      for (const p of packets) out.push(...this.#decoder.push(p.data, p.samples));
       if (this.ended) out.push(...this.#decoder.finish());
     }
     return out;

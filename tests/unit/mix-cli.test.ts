@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,18 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { wavHeader } from '../../src/audio/encoders/wav.ts';
 import { concatPcm, firstOnset, noise, rms, sec, tone, toMono } from '../helpers/audio.ts';
+import { runScript } from '../helpers/cli.ts';
 import { decodeMono, HAVE_FFMPEG, HAVE_OPUSENC, readWav, writeTrack } from '../helpers/mix-fixtures.ts';
 
 const MIX = fileURLToPath(new URL('../../scripts/mix.ts', import.meta.url));
 let dir: string;
 
-function mix(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MIX, ...args], { cwd: dir }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const mix = (...args: string[]) => runScript(MIX, args, { cwd: dir });
 
 async function writeWav(path: string, pcm: Int16Array, channels: 1 | 2): Promise<void> {
   const header = wavHeader(pcm.byteLength);
@@ -246,6 +241,13 @@ describe('npm run mix', () => {
     const bad = await mix('dup1/x.ogg', 'dup2/x.ogg', '-o', 'dup-bad.ogg');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('mix: dup2/x.ogg: not an Ogg file\n');
+  });
+
+  test('the length is rounded before it is split into minutes: a mix 312 samples short of a minute is 1:00.0', async () => {
+    await writeTrack(join(dir, 'minute.ogg'), silence(60));
+    const run = await mix('minute.ogg', '-o', 'minute.ogg.wav');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^minute\.ogg\.wav: wav, 1 track, 1:00\.0;/);
   });
 
   test('not a terminal: no progress bar and no terminal control characters in the output', async () => {

@@ -238,6 +238,26 @@ describe('clear errors for files that are not Ogg Opus', () => {
     await expect(openOggOpus(path)).rejects.toThrow(new MediaFormatError(`corrupt page at byte ${third}`));
   });
 
+  // The reader looks for a valid page after a bad one in 64 kB windows: one that starts anywhere, across a
+  // window's end included, makes the bad bytes corruption; none makes them a torn tail.
+  test.each([0, 65_536 - 40, 65_536 - 1, 65_536, 65_536 + 1, 3 * 65_536 + 5])(
+    '%i bytes of junk after the end: a torn tail, unless a valid page follows them',
+    async (junk) => {
+      const path = tmp();
+      const w = await OggOpusWriter.create({ path, serial: 8 });
+      for (const p of encodeOpusFrames(noise(200))) w.writePacket(p, 960);
+      await w.close();
+      const good = readFileSync(path);
+      const bad = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(junk)]);
+      writeFileSync(path, Buffer.concat([good, bad]));
+      const torn = await openOggOpus(path);
+      expect(torn.warnings).toEqual([`${bad.length} bytes after the end of its stream (byte ${good.length}) are ignored`]);
+      const page = buildOggPage({ serial: 8, sequence: 99, granule: 0, packets: [Buffer.alloc(1000, 0xf8)] }); // 1 kB: it can straddle
+      writeFileSync(path, Buffer.concat([good, bad, page]));
+      await expect(openOggOpus(path)).rejects.toThrow(new MediaFormatError(`corrupt page at byte ${good.length}`));
+    },
+  );
+
   test.skipIf(!FFMPEG)('Ogg Vorbis made by ffmpeg (needs ffmpeg)', async () => {
     const path = tmp();
     const r = spawnSync('ffmpeg', [
