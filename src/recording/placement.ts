@@ -127,6 +127,8 @@ interface StreamClock {
   refTs: number;
   /** Samples, unsnapped. */
   refPos: number;
+  /** The clock this one replaced when a spurt disagreed with it: it comes back if later packets agree with it. */
+  parent?: StreamClock;
   /** Until this arrival time nothing on the clock is written (a stream's first clock only). */
   learnUntilMs: number;
   lastArrivalMs: number;
@@ -386,7 +388,7 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     // The stream's clock places RTP runs: it learns from this packet, and every unwritten run on it follows.
     const known = state.clocks.find((c) => c.ssrc === ev.rtp!.ssrc);
     const onClock = known && (isNew ? clockAgrees(config, known, ev.rtp.timestamp, arrivalPos) : run.clock === known.epoch);
-    const clock = onClock
+    let clock: StreamClock = onClock
       ? learn(known, ev.rtp.timestamp, arrivalPos, ev.arrivalMs)
       : {
           ssrc: ev.rtp.ssrc,
@@ -397,10 +399,21 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
           // the network's delay already, and holding every spurt of a jumpy sender would only cost time.
           learnUntilMs: known ? ev.arrivalMs : ev.arrivalMs + config.learnMs,
           lastArrivalMs: ev.arrivalMs,
+          ...(known ? { parent: withoutParent(known) } : {}),
         };
-    clocks = [clock, ...state.clocks.filter((c) => c.ssrc !== clock.ssrc).slice(0, RECENT_SSRCS - 1)];
     if (isNew) run = { ...run, clock: clock.epoch };
-    runs = runs.map((r) => (r.id === run.id ? run : r)).map((r) => (r.clock === clock.epoch && !r.frozen ? onClockAnchor(r, clock) : r));
+    runs = runs.map((r) => (r.id === run.id ? run : r));
+    // A spurt whose first packet was held up (a stall, a jitter spike) started a clock of its own; once its later
+    // packets show the old clock was right after all, it goes back to it, and so do its runs.
+    const parent = clock.parent;
+    if (parent && clockAgrees(config, parent, ev.rtp.timestamp, clockPosition(clock, ev.rtp.timestamp))) {
+      const tentative = clock.epoch;
+      clock = learn(parent, ev.rtp.timestamp, clockPosition(clock, ev.rtp.timestamp), ev.arrivalMs);
+      runs = runs.map((r) => (r.clock === tentative ? { ...r, clock: clock.epoch } : r));
+    }
+    const settled = clock;
+    clocks = [settled, ...state.clocks.filter((c) => c.ssrc !== settled.ssrc).slice(0, RECENT_SSRCS - 1)];
+    runs = runs.map((r) => (r.clock === settled.epoch && !r.frozen ? onClockAnchor(r, settled) : r));
     run = runs.find((r) => r.id === run.id)!;
   } else if (!isNew && !run.frozen) {
     // Arrival only errs late: an unwritten run's anchor may move earlier to fit a member that arrived early.
@@ -461,6 +474,12 @@ function learn(clock: StreamClock, timestamp: number, arrivalPos: number, arriva
     refPos: Math.min(arrivalPos, clockPosition(clock, timestamp) + creep),
     lastArrivalMs: Math.max(clock.lastArrivalMs, arrivalMs),
   };
+}
+
+/** One level of history is enough (the clock before the disagreement), and keeps the state small. */
+function withoutParent(clock: StreamClock): StreamClock {
+  const { parent: _older, ...rest } = clock;
+  return rest;
 }
 
 /** An unwritten run on the clock starts where the clock now puts its first timestamp (never before its floor). */

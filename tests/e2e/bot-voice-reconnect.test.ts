@@ -62,6 +62,8 @@ test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording 
   const trackFile = bot.store.layout.file(recordingId, live?.speakers[0]?.trackFile ?? '');
   const soFar = (simMs: number) => (epochBase + simMs - (live?.startedAt ?? NaN)) / 1000;
 
+  // Heard only once the call's encryption group has taken the bot in (else her first words are undecryptable).
+  await sim.dave.settled();
   const beforeAt = sim.clock() + 200;
   await sim.speak(host, speechFromPcm(before.pcm), { at: beforeAt }).done;
   // Disconnected once the bot has written the words (its pages reach the disk at least once a second).

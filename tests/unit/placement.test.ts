@@ -295,6 +295,17 @@ describe('placement with RTP', () => {
     expect(r.pos).toEqual(expectedSpurt(0, 40, 1000));
   });
 
+  test("a spurt whose first packets were held up (beyond the continuity bound) goes back to the stream's clock", () => {
+    const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
+    // Said at 4.2 s. A stall holds its first six packets until 4.33 s (the first 130 ms late, more than the
+    // continuity bound); every later one arrives 20 ms late. Its own packets alone would place it 20 ms late.
+    const b = spurt({ from: 100, count: 20, startMs: 4200, jitter: [20], rtp: { seq: rtp.seq + 10, ts: rtp.ts + ms(3200), ssrc: 42 } });
+    for (const p of b.slice(0, 6)) p.at = 4330;
+    const r = run([...a, ...b], 6000);
+    expect(r.dropped).toEqual({});
+    expect(r.pos).toEqual({ ...expectedSpurt(0, 10, 1000), ...expectedSpurt(100, 20, 4200) });
+  });
+
   test('a new talk spurt that arrives well behind its RTP position (beyond the continuity bound) is placed on arrival', () => {
     const a = spurt({ from: 0, count: 10, startMs: 1000, rtp });
     // RTP says 4.2 s; it arrives at 4.4 s: more than jitter, so the clock is not trusted across the pause.
