@@ -19,7 +19,8 @@
  *    a new talk spurt of the same SSRC is placed where the clock puts it (a sender's timestamps keep counting
  *    through the silence it does not send), and an unwritten run moves whenever the clock learns better, so
  *    one jittered first packet cannot put a spurt off. A first packet further than spurtContinuityMs from the
- *    clock (a clock that did not run through the pause, a jump) starts a new clock on its arrival.
+ *    clock (a clock that did not run through the pause, a jump, or only a held-up first packet) starts a
+ *    tentative clock on its arrival, which gives way to the old one as soon as a later packet agrees with it.
  *  - Nothing of a stream's first clock is written for learnMs (2 s, below the live mix's 3 s lag), so its
  *    first words are placed by a clock learned from many packets, not from the first few.
  *  - Without RTP (bare frames, as @discordjs/voice 0.19 hands them over), a packet continues the run
