@@ -80,9 +80,17 @@ describe('a recorded room, end to end', () => {
     ]);
     const at = (speaker: string, event: string) =>
       session.result.consent.find((e) => e.speaker === speaker && e.event === event)?.at ?? NaN;
-    expect(at('alice', 'granted')).toBeCloseTo(1.0, 0);
-    expect(at('carol', 'granted')).toBeCloseTo(3.5, 0);
-    expect(at('carol', 'withdrawn')).toBeCloseTo(9.5, 0);
+    // A person reacts once the consent message is there: on a busy machine the bot may post it after 1.0 s.
+    const posted = Date.parse(session.sim.consentMessage()?.message.timestamp ?? '');
+    const seen = (scheduled: number) => Math.max(scheduled, (posted - session.epochAt(0)) / 1000);
+    for (const [speaker, event, scheduled] of [
+      ['alice', 'granted', 1.0],
+      ['carol', 'granted', 3.5],
+      ['carol', 'withdrawn', 9.5],
+    ] as const) {
+      expect(at(speaker, event)).toBeGreaterThanOrEqual(scheduled - 0.05);
+      expect(at(speaker, event) - seen(scheduled)).toBeLessThan(0.5);
+    }
   });
 
   test("every word lands within 20 ms of the schedule in its speaker's track", async () => {
