@@ -408,6 +408,12 @@ describe('recording a room through the real voice receiver', () => {
     await h.sim.speakers.idle();
     await roomHeard(h.sim, room, [h.users.alice, h.users.bob], mark);
     await room.withdrawConsent(h.users.bob);
+    // Stopped once every frame she sent is written: a stop while her last frame is still arriving would leave
+    // that frame out (a frame past the stop is not written), and the sum below is of the frames written.
+    await until(async () => {
+      const track = (await room.status()).speakers.find((s) => s.userId === h.users.alice)?.track;
+      return track && track.written === track.received - track.dropped.duplicate ? true : undefined;
+    }, 'every frame of hers written');
     const bobAtWithdrawal = (await h.store.getRecording(room.id))?.speakers.find((s) => s.userId === h.users.bob)?.stats;
     expect(bobAtWithdrawal).toMatchObject({ received: h.sim.speakers.framesOf(h.users.bob).length, lost: 0, duplicate: 0 });
     const outcome = await room.stop('command');
