@@ -35,6 +35,9 @@
  *  - Packets wait reorderWindowMs (measured on the arrival clock) before being written, in position
  *    order: reordering inside the window is repaired. Anything whose slot was already written is "late"
  *    and dropped; the track never overlaps itself and no later audio ever shifts.
+ *  - A straggler (an RTP packet older than the newest of its SSRC) is placed by its timestamp in the current
+ *    run if it belongs to that talk spurt, however late it comes, and is late otherwise: never re-anchored on
+ *    its arrival, and it teaches the clock nothing.
  *  - Duplicates: the same (SSRC, sequence) seen recently; without RTP, identical bytes within the window.
  *
  * Cost. The reducer runs on the bot's main thread for every packet of every speaker (2,500/s at 50
@@ -113,6 +116,8 @@ interface Run {
   nextOffset: number;
   /** RTP runs: the latest offset seen (the end of the sender's clock so far in this run). */
   lastOffset: number;
+  /** RTP runs: the earliest offset seen (a member that arrived after later ones has a negative offset). */
+  firstOffset: number;
   lastArrivalMs: number;
 }
 
@@ -217,6 +222,13 @@ export function seqSeen(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
   return back >= 0 && back < SEQ_WINDOW && ((w.bits[back >>> 5]! >>> (back & 31)) & 1) === 1;
 }
 
+/** Whether `rtp` is older than the newest packet accepted from its SSRC (within the window). */
+function seqBehind(windows: readonly SeqWindow[], rtp: RtpInfo): boolean {
+  const w = windows.find((x) => x.ssrc === rtp.ssrc);
+  const back = w ? seqDiff(rtp.sequence, w.top) : 0;
+  return back > 0 && back < SEQ_WINDOW;
+}
+
 /** The windows with `rtp` remembered: a new bitmap for its SSRC (16 words), the others shared. */
 export function rememberSeq(windows: readonly SeqWindow[], rtp: RtpInfo): readonly SeqWindow[] {
   const old = windows.find((x) => x.ssrc === rtp.ssrc);
@@ -258,7 +270,11 @@ const JITTER_DECAY = 1;
 function bareFrameTolerance<T>(state: PlacementState<T>, samples: number): number {
   return Math.min(samples - SAMPLES_PER_MS, Math.max(samples / 2, state.jitter + SAMPLES_PER_MS));
 }
-const RECENT_BYTES = 16;
+/**
+ * Without RTP, the bare frames accepted within the reorder window, by which a copy is known: all of them (a
+ * handful of 20 ms frames, some 32 of the smallest, 2.5 ms), up to this many in a burst after a stall.
+ */
+const RECENT_BYTES = 256;
 
 /** Initial state: nothing before `startMs` (consent time) can ever be placed. */
 export function initialPlacement<T>(startMs: number, config: Partial<PlacementConfig> = {}): PlacementState<T> {
@@ -349,13 +365,27 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   let isNew = false;
   const continues = current !== null && ev.arrivalMs - current.lastArrivalMs <= config.spurtGapMs;
   const rtpOffset = ev.rtp && current !== null && current.ssrc === ev.rtp.ssrc ? tsDiff(current.refTs, ev.rtp.timestamp) : null;
+  // A straggler (older than the newest packet of its SSRC: held up in the network, or the copy of one dropped as
+  // late) was sent before audio already placed, so only its RTP timestamp can place it: re-anchored on its late
+  // arrival it would put old audio into the words that followed it and shift them by its length. So however late
+  // it is it stays in the current run if it is part of that talk spurt, and is late otherwise (a member of another
+  // run would move with this one's anchor, into its own spurt's audio).
+  const straggler = ev.rtp !== undefined && seqBehind(state.recentSeqs, ev.rtp);
+  const gap = config.spurtGapMs * SAMPLES_PER_MS;
   if (
     rtpOffset !== null &&
     current !== null &&
-    rtpOffset - current.lastOffset <= config.spurtGapMs * SAMPLES_PER_MS &&
-    Math.abs(current.pos + rtpOffset - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS
+    rtpOffset - current.lastOffset <= gap &&
+    (straggler
+      ? current.firstOffset - rtpOffset <= gap
+      : Math.abs(current.pos + rtpOffset - arrivalPos) <= config.maxDriftMs * SAMPLES_PER_MS)
   ) {
-    run = { ...current, lastOffset: Math.max(current.lastOffset, rtpOffset), lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
+    run = {
+      ...current,
+      lastOffset: Math.max(current.lastOffset, rtpOffset),
+      firstOffset: Math.min(current.firstOffset, rtpOffset),
+      lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs),
+    };
     offset = rtpOffset;
   } else if (
     !ev.rtp &&
@@ -365,6 +395,8 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   ) {
     offset = current.nextOffset;
     run = { ...current, nextOffset: current.nextOffset + ev.samples, lastArrivalMs: Math.max(current.lastArrivalMs, ev.arrivalMs) };
+  } else if (straggler) {
+    return drop('late');
   } else {
     const floor = frontier(state);
     isNew = true;
@@ -379,6 +411,7 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
       frozen: false,
       nextOffset: ev.samples,
       lastOffset: 0,
+      firstOffset: 0,
       lastArrivalMs: ev.arrivalMs,
     };
   }
@@ -389,19 +422,26 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     // The stream's clock places RTP runs: it learns from this packet, and every unwritten run on it follows.
     const known = state.clocks.find((c) => c.ssrc === ev.rtp!.ssrc);
     const onClock = known && (isNew ? clockAgrees(config, known, ev.rtp.timestamp, arrivalPos) : run.clock === known.epoch);
-    let clock: StreamClock = onClock
-      ? learn(known, ev.rtp.timestamp, arrivalPos, ev.arrivalMs)
-      : {
-          ssrc: ev.rtp.ssrc,
-          epoch: nextClockEpoch++,
-          refTs: ev.rtp.timestamp,
-          refPos: arrivalPos,
-          // A stream's first clock is learned before anything is written. After a jump the old clock has taught
-          // the network's delay already, and holding every spurt of a jumpy sender would only cost time.
-          learnUntilMs: known ? ev.arrivalMs : ev.arrivalMs + config.learnMs,
-          lastArrivalMs: ev.arrivalMs,
-          ...(known ? { parent: withoutParent(known) } : {}),
-        };
+    let clock: StreamClock;
+    if (straggler && known) {
+      // A straggler teaches the clock nothing (it arrived after a later packet, so it implies a later position than
+      // that one did), and its late arrival must not count as time for the clock's creep.
+      clock = known;
+    } else if (onClock) {
+      clock = learn(known, ev.rtp.timestamp, arrivalPos, ev.arrivalMs);
+    } else {
+      clock = {
+        ssrc: ev.rtp.ssrc,
+        epoch: nextClockEpoch++,
+        refTs: ev.rtp.timestamp,
+        refPos: arrivalPos,
+        // A stream's first clock is learned before anything is written. After a jump the old clock has taught
+        // the network's delay already, and holding every spurt of a jumpy sender would only cost time.
+        learnUntilMs: known ? ev.arrivalMs : ev.arrivalMs + config.learnMs,
+        lastArrivalMs: ev.arrivalMs,
+        ...(known ? { parent: withoutParent(known) } : {}),
+      };
+    }
     if (isNew) run = { ...run, clock: clock.epoch };
     runs = runs.map((r) => (r.id === run.id ? run : r));
     // A spurt whose first packet was held up (a stall, a jitter spike) started a clock of its own; once its later
@@ -449,7 +489,10 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     recentSeqs: ev.rtp ? rememberSeq(withRun.recentSeqs, ev.rtp) : withRun.recentSeqs,
     recentBytes: ev.rtp
       ? withRun.recentBytes
-      : [...withRun.recentBytes.slice(-(RECENT_BYTES - 1)), { bytes: ev.bytes, arrivalMs: ev.arrivalMs }],
+      : [
+          ...withRun.recentBytes.filter((r) => ev.arrivalMs - r.arrivalMs < windowMs).slice(-(RECENT_BYTES - 1)),
+          { bytes: ev.bytes, arrivalMs: ev.arrivalMs },
+        ],
   };
   return { ...release(next, false), decision: { kind: 'accepted', reordered } };
 }
