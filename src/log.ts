@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.ts';
+import { logFileDestination } from './log-file.ts';
 import { mkdirPrivateSync, openPrivateSync } from './storage/private-files.ts';
 
 export type Logger = PinoLogger;
@@ -13,7 +14,8 @@ export type LoggerOptions = {
   destination?: DestinationStream;
   /**
    * A file to append to instead (its folder created if need be), private like the recordings it talks about:
-   * 0600, whatever the umask. Written synchronously, so the log of a process that dies is complete.
+   * 0600, whatever the umask. Written synchronously, so the log of a process that dies is complete; a line that
+   * cannot be written (a full disk) is dropped and counted, never an error (log-file.ts).
    */
   file?: string;
 };
@@ -25,7 +27,7 @@ export function createLogger({ level, name, destination, file }: LoggerOptions):
 
 function privateLogFile(file: string): DestinationStream {
   mkdirPrivateSync(path.dirname(file));
-  return pino.destination({ fd: openPrivateSync(file, 'a'), sync: true });
+  return logFileDestination(openPrivateSync(file, 'a'));
 }
 
 /** A logger that drops everything, for callers (scripts, tests) that do not want output. */
