@@ -4,10 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { OggOpusWriter } from '../audio/ogg-opus-writer.ts';
+import { OggOpusWriter, type OggOpusWriterOptions } from '../audio/ogg-opus-writer.ts';
 import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
+import { repairTrack } from '../audio/track-repair.ts';
 import {
   initialPlacement,
   msToGrid,
@@ -44,6 +45,14 @@ export interface SpeakerTrackOptions {
   /** Default 80. */
   reorderWindowMs?: number;
   log?: TrackLog;
+  /**
+   * Told when the disk fills (writes fail with ENOSPC or EDQUOT) and when the track is written again. Meanwhile
+   * a few seconds wait in memory (`diskFullBufferMs`), then the audio becomes silence: the track stays aligned.
+   */
+  onDiskFull?: OggOpusWriterOptions['onDiskFull'];
+  diskFullBufferMs?: number;
+  /** The file-system write; injected by tests to fill the disk. */
+  write?: OggOpusWriterOptions['write'];
 }
 
 export interface SpeakerTrackStats {
@@ -88,6 +97,7 @@ export class SpeakerTrack {
 
   static async create(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
     const writer = await OggOpusWriter.create({
+      ...writerHooks(opts),
       path: opts.path,
       channels: 2,
       comments: {
@@ -112,7 +122,7 @@ export class SpeakerTrack {
     if (!existsSync(opts.path)) return SpeakerTrack.create(opts);
     let writer: OggOpusWriter;
     try {
-      writer = await OggOpusWriter.resume(opts.path);
+      writer = await OggOpusWriter.resume(opts.path, writerHooks(opts));
     } catch (err) {
       if (err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message)) {
         opts.log?.warn({ path: opts.path, err: err.message }, 'track had no complete headers; starting it again');
@@ -131,7 +141,7 @@ export class SpeakerTrack {
     return track;
   }
 
-  /** Never throws: invalid Opus is dropped and counted; an I/O error is kept, logged and rethrown by close(). */
+  /** Never throws: invalid Opus is dropped and counted; an I/O error is kept and logged, a full disk waited out. */
   push(p: ReceivedPacket): void {
     if (this.#closed) return;
     this.#stats.received++;
@@ -172,14 +182,28 @@ export class SpeakerTrack {
     return this.#error ?? this.#writer.error;
   }
 
-  /** Flush the reorder window, pad silence to endMs, write EOS. Rejects with the first I/O error. */
+  /**
+   * Flush the reorder window, pad silence to endMs, write EOS. When that cannot all be written (a write failed,
+   * the disk is still full), the track is finalised from what is on disk, as after a crash: it ends earlier, but
+   * whole (and the mix reads what is there). Never rejects for I/O.
+   */
   async close(endMs: number): Promise<void> {
     if (this.#closed) return;
     // Pad past endMs by the pre-skip so the decoded track (pre-skip removed) lasts endMs.
     this.#apply({ type: 'end', endMs: endMs + this.#writer.preSkip / SAMPLES_PER_MS });
     this.#closed = true;
-    await this.#writer.close();
-    if (this.#error) throw this.#error;
+    const failed = await this.#writer.close().then(
+      () => this.#error,
+      (err: unknown) => this.#error ?? (err as Error),
+    );
+    if (!failed) return;
+    this.#log?.warn({ path: this.path, err: failed }, 'the track could not be closed; finalising it from what is on disk');
+    try {
+      await repairTrack(this.path);
+    } catch (repairErr) {
+      // A disk still full may refuse even the small end page: the file still ends at a whole page.
+      this.#log?.warn({ path: this.path, err: repairErr }, 'could not add the end page to the track');
+    }
   }
 
   #apply(event: PlacementEvent<Buffer>): PlacementStep<Buffer>['decision'] {
@@ -208,6 +232,11 @@ export class SpeakerTrack {
     for (const s of silencePackets(samples)) this.#writer.writePacket(s.packet, s.samples);
     this.#stats.silenceSamples += samples;
   }
+}
+
+function writerHooks(opts: SpeakerTrackOptions): Pick<OggOpusWriterOptions, 'onDiskFull' | 'diskFullBufferMs' | 'write'> {
+  const { onDiskFull, diskFullBufferMs, write } = opts;
+  return { ...(onDiskFull && { onDiskFull }), ...(diskFullBufferMs !== undefined && { diskFullBufferMs }), ...(write && { write }) };
 }
 
 function config(opts: SpeakerTrackOptions): { reorderWindowMs?: number } {
