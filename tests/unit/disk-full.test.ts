@@ -1,6 +1,8 @@
 // A room on a full disk: one change when its first track is held up, one when its last is written again, and
 // the spans the host is told about, in the room's chat and in the link DM.
 import { describe, expect, test } from 'vitest';
+import { judgeFreeSpace } from '../../src/bot/disk-space.ts';
+import { loadConfig } from '../../src/config.ts';
 import { diskFullNotice, diskOkNotice, preparingIntro, readyIntro } from '../../src/bot/stop-notice.ts';
 import { DiskFullWatch } from '../../src/recording/disk-full.ts';
 import type { Recording } from '../../src/storage/store.ts';
@@ -54,5 +56,24 @@ describe('what the host reads about a full disk', () => {
     expect(failed).not.toContain('is ready');
     expect(failed).toContain('The mix could not be made (no space left on the disk');
     expect(readyIntro(recording('ready'), 'command', '10', limits)).not.toMatch(/disk/);
+  });
+});
+
+describe('the free-space check of /record start', () => {
+  const MB = 1024 * 1024;
+
+  test('refused below MIN_FREE_DISK_MB, warned below twice it, 0 turns it off', () => {
+    expect(judgeFreeSpace(499 * MB, 500)).toEqual({ verdict: 'refuse', freeMb: 499 });
+    expect(judgeFreeSpace(500 * MB, 500)).toEqual({ verdict: 'warn', freeMb: 500 });
+    expect(judgeFreeSpace(999 * MB, 500)).toEqual({ verdict: 'warn', freeMb: 999 });
+    expect(judgeFreeSpace(1000 * MB, 500)).toEqual({ verdict: 'ok', freeMb: 1000 });
+    expect(judgeFreeSpace(0, 0)).toEqual({ verdict: 'ok', freeMb: 0 });
+  });
+
+  test('MIN_FREE_DISK_MB: 500 by default, a whole number of MB, 0 allowed', () => {
+    expect(loadConfig({}).disk).toEqual({ minFreeMb: 500 });
+    expect(loadConfig({ MIN_FREE_DISK_MB: '0' }).disk.minFreeMb).toBe(0);
+    expect(() => loadConfig({ MIN_FREE_DISK_MB: '-1' })).toThrow(/MIN_FREE_DISK_MB.*at least 0/s);
+    expect(() => loadConfig({ MIN_FREE_DISK_MB: 'lots' })).toThrow(/MIN_FREE_DISK_MB.*whole number/s);
   });
 });
