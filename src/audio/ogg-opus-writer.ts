@@ -158,6 +158,8 @@ export class OggOpusWriter {
     try {
       await (opts.write ?? writeAll)(fh, headers, 0);
     } catch (err) {
+      // Torn headers (a full disk) would read as a corrupt file; an empty one reads as a track with no audio yet.
+      await fh.truncate(0).catch(() => undefined);
       await fh.close();
       throw err;
     }

@@ -124,7 +124,7 @@ export class SpeakerTrack {
     try {
       writer = await OggOpusWriter.resume(opts.path, writerHooks(opts));
     } catch (err) {
-      if (err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message)) {
+      if (hasNoHeaders(err)) {
         opts.log?.warn({ path: opts.path, err: err.message }, 'track had no complete headers; starting it again');
         await rm(opts.path);
         return SpeakerTrack.create(opts);
@@ -232,6 +232,11 @@ export class SpeakerTrack {
     for (const s of silencePackets(samples)) this.#writer.writePacket(s.packet, s.samples);
     this.#stats.silenceSamples += samples;
   }
+}
+
+/** The track's file was cut off (a crash, a full disk) before its headers were whole: no audio is in it. */
+export function hasNoHeaders(err: unknown): err is MediaFormatError {
+  return err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message);
 }
 
 function writerHooks(opts: SpeakerTrackOptions): Pick<OggOpusWriterOptions, 'onDiskFull' | 'diskFullBufferMs' | 'write'> {

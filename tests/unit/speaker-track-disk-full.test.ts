@@ -1,6 +1,6 @@
 // A full disk while a speaker talks: the file always ends at a complete page, a few seconds wait in memory,
 // the rest becomes silence of the same length, and once space is freed the track goes on, aligned.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,5 +120,20 @@ describe('SpeakerTrack on a full disk', () => {
     const mono = toMono((await decodeOggOpusFile(path)).pcm);
     expect(Math.abs(onsetMs(mono, 0)! - 500)).toBeLessThanOrEqual(5);
     expect(rms(mono, 500 * MS, 1400 * MS)).toBeGreaterThan(0.05);
+  });
+
+  test('a track opened on a full disk leaves an empty file, which a later open starts again', async () => {
+    const path = join(dir, 'opened-full.ogg');
+    const d = disk(path);
+    d.full = true;
+    const o = { path, recordingId: 'rec1', userId: 'u1', speakerName: 'Cy', startMs: 0, write: d.write };
+    await expect(SpeakerTrack.create(o)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(statSync(path).size).toBe(0);
+    d.full = false;
+    const track = await SpeakerTrack.resume({ ...o, startMs: 1000 });
+    for (const p of spurt(500, 1500, 7)) track.push(p);
+    await track.close(3000);
+    const mono = toMono((await decodeOggOpusFile(path)).pcm);
+    expect(Math.abs(onsetMs(mono, 0)! - 1500)).toBeLessThanOrEqual(5);
   });
 });
