@@ -68,6 +68,8 @@ export interface SpeakerTrackStats {
   silenceSamples: number;
   dropped: { invalid: number; duplicate: number; late: number };
   reordered: number;
+  /** Audio that did not fit in memory while the disk was full: written as silence (ogg-opus-writer.ts). */
+  diskFullSamples: number;
 }
 
 export class SpeakerTrack {
@@ -75,7 +77,7 @@ export class SpeakerTrack {
   #writer: OggOpusWriter;
   #state: PlacementState<Buffer>;
   #log: TrackLog | undefined;
-  #stats: Omit<SpeakerTrackStats, 'lost'> = {
+  #stats: Omit<SpeakerTrackStats, 'lost' | 'diskFullSamples'> = {
     received: 0,
     written: 0,
     silenceSamples: 0,
@@ -175,7 +177,7 @@ export class SpeakerTrack {
 
   stats(): SpeakerTrackStats {
     const lost = Math.max(0, lostFrames(this.#sequence) - this.#bare);
-    return { ...this.#stats, lost, dropped: { ...this.#stats.dropped } };
+    return { ...this.#stats, lost, dropped: { ...this.#stats.dropped }, diskFullSamples: this.#writer.droppedSamples };
   }
 
   get error(): Error | null {
