@@ -1,11 +1,9 @@
 // A room on a full disk: one change when its first track is held up, one when its last is written again, and
-// the spans the host is told about, in the room's chat and in the link DM.
+// the spans the host is told about (their wording: bot-stop-delivery.test.ts); the free-space check of a start.
 import { describe, expect, test } from 'vitest';
 import { judgeFreeSpace } from '../../src/bot/disk-space.ts';
 import { loadConfig } from '../../src/config.ts';
-import { diskFullNotice, diskOkNotice, preparingIntro, readyIntro } from '../../src/bot/stop-notice.ts';
 import { DiskFullWatch } from '../../src/recording/disk-full.ts';
-import type { Recording } from '../../src/storage/store.ts';
 
 describe('DiskFullWatch', () => {
   test('full from the first track held up until the last one is written again', () => {
@@ -18,44 +16,6 @@ describe('DiskFullWatch', () => {
     expect(watch.change('bob', false, 6100)).toBeUndefined();
     expect(watch.change('ann', true, 90_000)).toEqual({ full: true, atMs: 90_000 });
     expect(watch.spans()).toEqual([{ fromMs: 1000, toMs: 6000 }, { fromMs: 90_000 }]);
-  });
-});
-
-const recording = (state: Recording['state']): Recording => ({
-  id: 'abcdefghij',
-  guildId: '1',
-  channelId: '2',
-  textChannelId: '2',
-  hostId: '10',
-  hostName: 'Host',
-  startedAt: 1_000,
-  stoppedAt: 200_000,
-  state,
-  speakers: [{ userId: '11', name: 'Ann', consentedAt: 1_000, includeInMix: true, trackFile: 'tracks/1-ann-11.ogg' }],
-  ...(state === 'failed' ? { error: 'no space left on the disk; nothing was written' } : {}),
-});
-
-describe('what the host reads about a full disk', () => {
-  const limits = { emptyRoomMinutes: 2, maxHours: 6 };
-
-  test('in the room: paused, resumes by itself; then when it resumed and what is silence', () => {
-    expect(diskFullNotice('10')).toMatch(/^⚠️ <@10>, the disk is full: recording is paused\. .*resumes by itself when space is freed/);
-    expect(diskOkNotice({ fromMs: 62_000, toMs: 135_400 })).toBe(
-      '✅ There is room on the disk again: recording resumed at 2:15. From 1:02 to 2:15 it holds silence.',
-    );
-  });
-
-  test('the link DM says plainly which part was lost, and a failed mix is not called ready', () => {
-    const spans = [{ fromMs: 62_000, toMs: 135_400 }, { fromMs: 190_000 }];
-    const ready = readyIntro(recording('ready'), 'command', '10', limits, spans);
-    expect(ready).toContain('is ready (stopped by <@10>)');
-    expect(ready).toContain('⚠️ Part of the recording was lost to a full disk: 1:02–2:15, 3:10–the end (from its start) is silence');
-    expect(preparingIntro(recording('mixing'), 'command', '10', limits, spans)).toContain('lost to a full disk: 1:02–2:15');
-    const failed = readyIntro(recording('failed'), 'command', '10', limits, spans);
-    expect(failed).toContain('has stopped (stopped by <@10>)');
-    expect(failed).not.toContain('is ready');
-    expect(failed).toContain('The mix could not be made (no space left on the disk');
-    expect(readyIntro(recording('ready'), 'command', '10', limits)).not.toMatch(/disk/);
   });
 });
 
