@@ -63,20 +63,28 @@ function diskFullLine(spans: readonly DiskFullSpan[]): string[] {
   ];
 }
 
-/** The first lines of the DM that carries the link; `diskFull`: when the disk was full while it recorded. */
-export function readyIntro(
+/** What the link DM opens with: the recording, why it stopped, and when the disk was full while it recorded. */
+type IntroArgs = [
   recording: Recording,
   reason: StopReason,
   stoppedBy: string | undefined,
   limits: StopLimits,
-  diskFull: readonly DiskFullSpan[] = [],
-): string {
-  const ready = recording.state === 'failed' ? 'has stopped' : 'is ready';
-  const lines = [
-    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> ${ready} (${whyItStopped(reason, stoppedBy, limits)}).`,
+  diskFull?: readonly DiskFullSpan[],
+];
+
+/** "Your recording … <verb> (why)", who is in it, and what a full disk cost. */
+function opening(verb: string, [recording, reason, stoppedBy, limits, diskFull = []]: IntroArgs): string[] {
+  return [
+    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> ${verb} (${whyItStopped(reason, stoppedBy, limits)}).`,
     ...speakerLines(recording),
     ...diskFullLine(diskFull),
   ];
+}
+
+/** The first lines of the DM that carries the link. */
+export function readyIntro(...args: IntroArgs): string {
+  const recording = args[0];
+  const lines = opening(recording.state === 'failed' ? 'has stopped' : 'is ready', args);
   if (recording.state === 'failed') {
     lines.push(`⚠️ The mix could not be made (${recording.error ?? 'unknown error'}); the separate tracks are on the page.`);
   }
@@ -90,19 +98,8 @@ const MIX_PENDING =
  * The first lines of a link sent before the mix is done (the tracks are closed, the recording is 'mixing'): a
  * stop right after a withdrawal or a restart re-mixes the whole room, and the host should not wait for it.
  */
-export function preparingIntro(
-  recording: Recording,
-  reason: StopReason,
-  stoppedBy: string | undefined,
-  limits: StopLimits,
-  diskFull: readonly DiskFullSpan[] = [],
-): string {
-  return [
-    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> has stopped (${whyItStopped(reason, stoppedBy, limits)}).`,
-    ...speakerLines(recording),
-    ...diskFullLine(diskFull),
-    `${MIX_PENDING} I'll DM you again when it's ready.`,
-  ].join('\n');
+export function preparingIntro(...args: IntroArgs): string {
+  return [...opening('has stopped', args), `${MIX_PENDING} I'll DM you again when it's ready.`].join('\n');
 }
 
 /** A fresh link asked for (DM `download`) while the mix is being made. */
