@@ -648,7 +648,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
 
   #onDiskFull(userId: string, full: boolean, err?: Error): void {
     const change = this.#diskFull.change(userId, full, this.#now.now());
-    if (!change) return;
+    // Once stopping, a track that closes is no news for the room: the link DM tells what was lost.
+    if (!change || !this.#recordingNow) return;
     if (change.full)
       this.#log.error({ err, atMs: Math.round(change.atMs) }, 'the disk is full: the tracks wait in memory, then record silence');
     else this.#log.warn({ atMs: Math.round(change.atMs), spans: this.#diskFull.spans() }, 'the disk has room again: recording resumed');
