@@ -396,7 +396,8 @@ export class OggOpusWriter {
     if (!this.#closed) {
       this.#retry ??= setTimeout(() => {
         this.#retry = null;
-        if (this.#unwritten.length > 0) this.#drain();
+        // A closing writer has had its last try (close waits on the queue as it was).
+        if (this.#unwritten.length > 0 && !this.#closed) this.#drain();
       }, this.#flushIntervalMs).unref();
     }
   }

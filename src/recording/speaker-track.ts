@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { OggOpusWriter, type OggOpusWriterOptions } from '../audio/ogg-opus-writer.ts';
+import { isDiskFull, OggOpusWriter, type OggOpusWriterOptions } from '../audio/ogg-opus-writer.ts';
 import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
@@ -111,7 +111,10 @@ export class SpeakerTrack {
     });
     const track = new SpeakerTrack(writer, initialPlacement<Buffer>(opts.startMs, config(opts)), opts);
     track.#writeSilence(msToGrid(Math.max(0, opts.startMs)));
-    await track.#writer.flush();
+    // A disk that fills just now is waited out like any other moment (the headers are on disk).
+    await track.#writer.flush().catch((err: unknown) => {
+      if (!isDiskFull(err)) throw err;
+    });
     return track;
   }
 

@@ -139,4 +139,27 @@ describe('SpeakerTrack on a full disk', () => {
     const mono = toMono((await decodeOggOpusFile(path)).pcm);
     expect(Math.abs(onsetMs(mono, 0)! - 1500)).toBeLessThanOrEqual(5);
   });
+
+  test('a disk that fills right after the headers: the track opens, waits, and its silence up to the consent is written later', async () => {
+    const path = join(dir, 'full-after-headers.ogg');
+    const d = disk(path);
+    d.full = true;
+    const events: boolean[] = [];
+    const track = await SpeakerTrack.create({
+      path,
+      recordingId: 'rec1',
+      userId: 'u1',
+      speakerName: 'Di',
+      startMs: 2000,
+      onDiskFull: (full) => events.push(full),
+      write: (fh, data, position) => (position === 0 ? writeAll(fh, data, position) : d.write(fh, data, position)),
+    });
+    expect(events).toEqual([true]);
+    d.full = false;
+    for (const p of spurt(500, 2500, 8)) track.push(p);
+    await track.close(4000);
+    expect(events).toEqual([true, false]);
+    const mono = toMono((await decodeOggOpusFile(path)).pcm);
+    expect(Math.abs(onsetMs(mono, 0)! - 2500)).toBeLessThanOrEqual(5);
+  });
 });
