@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.ts';
-import { logFileDestination } from './log-file.ts';
+import { logFileDestination, type WriteFd } from './log-file.ts';
 import { mkdirPrivateSync, openPrivateSync } from './storage/private-files.ts';
 
 export type Logger = PinoLogger;
@@ -18,16 +18,19 @@ export type LoggerOptions = {
    * cannot be written (a full disk) is dropped and counted, never an error (log-file.ts).
    */
   file?: string;
+  /** The log file's write; injected by tests to fill the disk. */
+  fileWrite?: WriteFd;
 };
 
-export function createLogger({ level, name, destination, file }: LoggerOptions): Logger {
-  if (file !== undefined) return pino({ level, name }, privateLogFile(file));
+export function createLogger({ level, name, destination, file, fileWrite }: LoggerOptions): Logger {
+  if (file !== undefined) return pino({ level, name }, privateLogFile(file, fileWrite));
   return destination ? pino({ level, name }, destination) : pino({ level, name });
 }
 
-function privateLogFile(file: string): DestinationStream {
+function privateLogFile(file: string, write: WriteFd | undefined): DestinationStream {
   mkdirPrivateSync(path.dirname(file));
-  return logFileDestination(openPrivateSync(file, 'a'));
+  const fd = openPrivateSync(file, 'a');
+  return logFileDestination(fd, write);
 }
 
 /** A logger that drops everything, for callers (scripts, tests) that do not want output. */

@@ -1,8 +1,11 @@
 // The log file shares the disk with the recordings: when that disk fills, logging must cost lines, never the
 // process (pino's own destination emits an unhandled 'error' there, which ended the bot mid-room).
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
+import { createLogger } from '../../src/log.ts';
 import { logFileDestination, type WriteFd } from '../../src/log-file.ts';
 
 /** A file in memory whose disk is full while `full` is set; when `room` is given, that many bytes still fit. */
@@ -74,5 +77,30 @@ describe('the log file destination', () => {
     log.info('one');
     log.info('two');
     expect(lines(disk.text()).map((l) => l.msg)).toEqual(['one', 'two']);
+  });
+
+  test("createLogger's log file (the demo's roomrec.log) is written through it", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'roomrec-log-'));
+    try {
+      const file = path.join(dir, 'roomrec.log');
+      let full = false;
+      const write: WriteFd = (fd, buffer, offset, length) => {
+        if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return writeSync(fd, buffer, offset, length);
+      };
+      const log = createLogger({ level: 'info', name: 'roomrec', file, fileWrite: write });
+      log.info('before');
+      full = true;
+      expect(() => log.info('lost')).not.toThrow();
+      full = false;
+      log.info('after');
+      expect(lines(readFileSync(file, 'utf8')).map((l) => l.msg)).toEqual([
+        'before',
+        'log lines were dropped: the log file could not be written',
+        'after',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
