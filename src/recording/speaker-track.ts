@@ -8,7 +8,6 @@ import { isDiskFull, OggOpusWriter, type OggOpusWriterOptions } from '../audio/o
 import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
-import { repairTrack } from '../audio/track-repair.ts';
 import {
   initialPlacement,
   msToGrid,
@@ -77,6 +76,7 @@ export class SpeakerTrack {
   #writer: OggOpusWriter;
   #state: PlacementState<Buffer>;
   #log: TrackLog | undefined;
+  #write: SpeakerTrackOptions['write'];
   #stats: Omit<SpeakerTrackStats, 'lost' | 'diskFullSamples'> = {
     received: 0,
     written: 0,
@@ -95,6 +95,7 @@ export class SpeakerTrack {
     this.#writer = writer;
     this.#state = state;
     this.#log = opts.log;
+    this.#write = opts.write;
   }
 
   static async create(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
@@ -190,7 +191,8 @@ export class SpeakerTrack {
   /**
    * Flush the reorder window, pad silence to endMs, write EOS. When that cannot all be written (a write failed,
    * the disk is still full), the track is finalised from what is on disk, as after a crash: it ends earlier, but
-   * whole (and the mix reads what is there). Never rejects for I/O.
+   * whole; if even its end page does not fit, it ends at its last whole page, which the mixer reads. Never
+   * rejects for I/O.
    */
   async close(endMs: number): Promise<void> {
     if (this.#closed) return;
@@ -204,7 +206,9 @@ export class SpeakerTrack {
     if (!failed) return;
     this.#log?.warn({ path: this.path, err: failed }, 'the track could not be closed; finalising it from what is on disk');
     try {
-      await repairTrack(this.path);
+      // As after a crash (finishInterrupted): reopened, any torn tail cut off, and closed with an end page.
+      const writer = await OggOpusWriter.resume(this.path, this.#write ? { write: this.#write } : {});
+      await writer.close();
     } catch (repairErr) {
       // A disk still full may refuse even the small end page: the file still ends at a whole page.
       this.#log?.warn({ path: this.path, err: repairErr }, 'could not add the end page to the track');

@@ -108,7 +108,7 @@ describe('SpeakerTrack on a full disk', () => {
     expect(rms(mono, 12_000 * MS, 13_000 * MS)).toBeGreaterThan(0.05);
   });
 
-  test('a disk still full at the stop: the track is finalised from what is on disk, and close does not fail', async () => {
+  test('a disk still full at the stop: close does not fail, and the track ends at its last whole page', async () => {
     const path = join(dir, 'full-at-stop.ogg');
     const d = disk(path);
     const track = await SpeakerTrack.create({ path, recordingId: 'rec1', userId: 'u1', speakerName: 'Bob', startMs: 0, write: d.write });
@@ -116,6 +116,32 @@ describe('SpeakerTrack on a full disk', () => {
     await track.flush();
     d.full = true;
     for (const p of spurt(1000, 2000, 6)) track.push(p);
+    await track.close(4000);
+    const scan = await scanOggOpus(path);
+    expect(scan.tailBytes).toBe(0);
+    expect(scan.lastWhole.eos).toBe(false);
+    const mono = toMono((await decodeOggOpusFile(path)).pcm);
+    expect(Math.abs(onsetMs(mono, 0)! - 500)).toBeLessThanOrEqual(5);
+    expect(rms(mono, 500 * MS, 1400 * MS)).toBeGreaterThan(0.05);
+  });
+
+  test('a track whose writer failed for good (EIO) is finalised from what is on disk at the stop, with its end page', async () => {
+    const path = join(dir, 'eio.ogg');
+    let failOnce = false;
+    const write = async (fh: FileHandle, data: Uint8Array, position: number): Promise<void> => {
+      if (failOnce) {
+        failOnce = false;
+        await fh.write(data, 0, Math.floor(data.length / 2), position);
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      }
+      await writeAll(fh, data, position);
+    };
+    const track = await SpeakerTrack.create({ path, recordingId: 'rec1', userId: 'u1', speakerName: 'Eve', startMs: 0, write });
+    for (const p of spurt(1000, 500, 9)) track.push(p);
+    await track.flush();
+    failOnce = true;
+    for (const p of spurt(1000, 2000, 10)) track.push(p);
+    await expect(track.flush()).rejects.toMatchObject({ code: 'EIO' });
     await track.close(4000);
     const scan = await scanOggOpus(path);
     expect(scan.tailBytes).toBe(0);
