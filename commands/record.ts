@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import { CONSENT_EMOJI } from '../src/bot/consent.ts';
 import { UserFacingError } from '../src/bot/errors.ts';
+import { judgeFreeSpace, lowSpaceRefusal, lowSpaceWarning } from '../src/bot/disk-space.ts';
 import { discordTime, e2eeStatusLine, nameList } from '../src/bot/format.ts';
 import { describeMissing, missingRoomPermissions } from '../src/bot/permissions.ts';
 import type { BotServices } from '../src/bot/services.ts';
@@ -60,13 +61,25 @@ async function start(raw: ChatInputCommandInteraction, deps: BotServices): Promi
     throw new UserFacingError(`<#${channel.id}> is full, so I can't join it. Raise its user limit or make room.`);
   }
 
+  // Not knowing the free space is no reason to refuse: a full disk is handled while recording.
+  const free = await deps.freeDiskBytes().catch((error: unknown) => {
+    deps.log.warn({ err: error }, 'could not read the free space on the data folder');
+    return Infinity;
+  });
+  const space = judgeFreeSpace(free, deps.minFreeDiskMb);
+  if (space.verdict === 'refuse') {
+    deps.log.warn({ freeMb: space.freeMb, minFreeMb: deps.minFreeDiskMb, guildId: guild.id }, 'start refused: the disk is nearly full');
+    throw new UserFacingError(lowSpaceRefusal(space.freeMb, deps.minFreeDiskMb));
+  }
+
   // Joining voice can take longer than Discord's 3-second reply window.
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   await deps.rooms.start({ guildId: guild.id, channelId: channel.id, hostId: member.id, hostName: member.displayName });
+  const warning = space.verdict === 'warn' ? `\n${lowSpaceWarning(space.freeMb)}` : '';
   await interaction.editReply({
     content:
       `🔴 Recording <#${channel.id}>. I posted the consent message in its chat: only people who react with ${CONSENT_EMOJI} are recorded ` +
-      `(you too: react to be in your own recording). Stop with \`/record stop\`; I'll DM you the download link.`,
+      `(you too: react to be in your own recording). Stop with \`/record stop\`; I'll DM you the download link.${warning}`,
     allowedMentions: { parse: [] },
   });
 }

@@ -27,6 +27,8 @@ export type Config = {
   links: { secret: string | undefined; ttlHours: number };
   recording: { maxHours: number; emptyRoomMinutes: number; deleteWithdrawnTracks: boolean };
   mix: { format: MixFormat };
+  /** `/record start` refuses below `minFreeMb` free on DATA_DIR's file system, and warns below twice that. */
+  disk: { minFreeMb: number };
   discord: { token: string | undefined; clientId: string | undefined; guildId: string | undefined };
   logLevel: LogLevel;
 };
@@ -96,6 +98,10 @@ const VARIABLES = {
   EMPTY_ROOM_MINUTES: {
     purpose: 'a recording stops when the room has had no humans for this many minutes',
     example: 'EMPTY_ROOM_MINUTES=2',
+  },
+  MIN_FREE_DISK_MB: {
+    purpose: '`/record start` refuses when DATA_DIR has less free space than this (MB), and warns below twice it; 0 turns the check off',
+    example: 'MIN_FREE_DISK_MB=500',
   },
   MIX_FORMAT: { purpose: `format of the mix: ${MIX_FORMATS.join(', ')}`, example: 'MIX_FORMAT=ogg' },
   DELETE_WITHDRAWN_TRACKS: {
@@ -211,6 +217,7 @@ const baseShape = {
   LINK_TTL_HOURS: positiveVar(24),
   MAX_RECORDING_HOURS: positiveVar(6),
   EMPTY_ROOM_MINUTES: positiveVar(2),
+  MIN_FREE_DISK_MB: intVar(500, 0),
   MIX_FORMAT: z.preprocess(
     (v) => (typeof blankAsUnset(v) === 'string' ? String(v).trim().toLowerCase() : undefined),
     z.enum(MIX_FORMATS, { error: `must be one of ${MIX_FORMATS.join(', ')}` }).default('ogg'),
@@ -295,6 +302,7 @@ function toConfig(parsed: ParsedEnv): Config {
       deleteWithdrawnTracks: parsed.DELETE_WITHDRAWN_TRACKS,
     },
     mix: { format: parsed.MIX_FORMAT },
+    disk: { minFreeMb: parsed.MIN_FREE_DISK_MB },
     discord: { token: parsed.DISCORD_TOKEN, clientId: parsed.DISCORD_CLIENT_ID, guildId: parsed.DISCORD_GUILD_ID },
     logLevel: parsed.LOG_LEVEL,
   };

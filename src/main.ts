@@ -4,6 +4,7 @@
 import { Events, type Client } from 'discord.js';
 import { commands } from '../commands/index.ts';
 import { createDiscordClient, DiscordLoginError, explainLoginError } from './bot/client.ts';
+import { freeBytesAt } from './bot/disk-space.ts';
 import { createDmHandler } from './bot/dm.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary } from './bot/library.ts';
@@ -15,6 +16,7 @@ import { createLinkSigner } from './http/link-signing.ts';
 import { startRetentionJob, type RetentionJob, type Scheduler } from './jobs/retention-job.ts';
 import { createLogger, type Logger } from './log.ts';
 import { monotonicClock, type Clock } from './recording/clock.ts';
+import type { RoomDeps } from './recording/room-recorder.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
 import type { Timers } from './bot/coalescing-editor.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
@@ -45,6 +47,10 @@ export type StartBotOptions = {
   earlyLinkAfterMs?: number;
   /** The timers that wait for that moment (tests pass manual ones, so a slow machine never decides the path). */
   earlyLinkTimers?: Timers;
+  /** Free bytes on the data folder's file system, read by `/record start`. Default: statfs (tests fake a full disk). */
+  freeDiskBytes?: () => Promise<number>;
+  /** The tracks' file-system write (tests make it fail with ENOSPC for a while). Default: the real one. */
+  trackWrite?: RoomDeps['trackWrite'];
 };
 
 export type Bot = {
@@ -131,7 +137,15 @@ async function assemble(
     client,
     store,
     library,
-    recorder: { store, clock, wallNow: now, log: log.child({ part: 'recording' }), config, ...(options.mix ? { mix: options.mix } : {}) },
+    recorder: {
+      store,
+      clock,
+      wallNow: now,
+      log: log.child({ part: 'recording' }),
+      config,
+      ...(options.mix ? { mix: options.mix } : {}),
+      ...(options.trackWrite ? { trackWrite: options.trackWrite } : {}),
+    },
     retentionDays: config.retention.days,
     limits: { emptyRoomMinutes: config.recording.emptyRoomMinutes, maxHours: config.recording.maxHours },
     now,
@@ -143,7 +157,16 @@ async function assemble(
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
     commands,
-    services: { rooms, library, retentionDays: config.retention.days, linkTtlHours: config.links.ttlHours, now, log: botLog },
+    services: {
+      rooms,
+      library,
+      retentionDays: config.retention.days,
+      linkTtlHours: config.links.ttlHours,
+      freeDiskBytes: options.freeDiskBytes ?? (() => freeBytesAt(config.dataDir)),
+      minFreeDiskMb: config.disk.minFreeMb,
+      now,
+      log: botLog,
+    },
     log: botLog,
   });
   const onDm = createDmHandler({ store, library, log: botLog });

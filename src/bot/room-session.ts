@@ -19,7 +19,7 @@ import { createProgressMessage } from './progress-message.ts';
 import { consentReactors, humansIn, joinRoom, voiceChannel } from './room-voice-channel.ts';
 import type { RoomSummary, StartRequest, StoppingSummary } from './services.ts';
 import { startRefusal } from './start-errors.ts';
-import { progressDoneLine, progressLine, stoppingStatusLine } from './stop-notice.ts';
+import { diskFullNotice, diskOkNotice, progressDoneLine, progressLine, stoppingStatusLine } from './stop-notice.ts';
 import { stopAndTell, type TellHostDeps } from './tell-host.ts';
 
 const INDICATOR_OFF_CAP_MS = 1000;
@@ -279,8 +279,21 @@ export class RoomSession {
       void this.stop(reason, undefined).catch((error: unknown) => log.error({ err: error, reason }, 'automatic stop failed'));
     });
     recorder.on('voice', (change) => log.info({ change }, 'voice connection change'));
+    recorder.on('diskFull', (change) => {
+      const span = recorder.diskFullSpans().at(-1);
+      const text = change.full || !span ? diskFullNotice(this.hostId) : diskOkNotice(span);
+      void this.#postInRoom(guild, text, [this.hostId]).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not tell the room about the full disk'),
+      );
+    });
     recorder.setHumansInRoom(humansIn(deps.client, guild, this.channelId));
     return live;
+  }
+
+  /** Posts in the room's chat (the voice channel's), mentioning only `mention`; nothing when it cannot. */
+  async #postInRoom(guild: Guild, content: string, mention: string[]): Promise<void> {
+    const channel = guild.channels.cache.get(this.channelId);
+    if (channel?.isVoiceBased() && channel.isSendable()) await channel.send({ content, allowedMentions: { users: mention } });
   }
 
   /** Makes the recorder's consent set match the ✅ reactions of people in the room (start race, restart). */
@@ -355,7 +368,7 @@ export class RoomSession {
             // rate-limited API cannot hold the stop up.
             beforeLeaving: () => Promise.race([live.indicator.off(), delay(INDICATOR_OFF_CAP_MS)]),
           }),
-        intro: { reason, stoppedBy },
+        intro: { reason, stoppedBy, diskFull: () => live.recorder.diskFullSpans() },
         channel: voice,
         onProgress: (p) => {
           this.#stopProgress = p;

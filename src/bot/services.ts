@@ -68,6 +68,9 @@ export type BotServices = {
   library: Library;
   retentionDays: number;
   linkTtlHours: number;
+  /** Free bytes on the file system of the data folder, and the MIN_FREE_DISK_MB `/record start` holds to (disk-space.ts). */
+  freeDiskBytes: () => Promise<number>;
+  minFreeDiskMb: number;
   now: () => number;
   log: Logger;
 };

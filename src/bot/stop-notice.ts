@@ -1,8 +1,10 @@
 // What the host is told when a recording ends, and the progress line shown while a long room is prepared.
 // Pure text, so every wording is visible (and tested) in one place.
+import type { DiskFullSpan } from '../recording/disk-full.ts';
 import type { StopProgress } from '../recording/stop-pipeline.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import type { Recording } from '../storage/store.ts';
+import { formatDuration } from '../text/format.ts';
 import { nameList, plural } from './format.ts';
 
 export type StopLimits = { emptyRoomMinutes: number; maxHours: number };
@@ -37,12 +39,52 @@ function speakerLines(recording: Recording): string[] {
   return lines;
 }
 
-/** The first lines of the DM that carries the link. */
-export function readyIntro(recording: Recording, reason: StopReason, stoppedBy: string | undefined, limits: StopLimits): string {
-  const lines = [
-    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> is ready (${whyItStopped(reason, stoppedBy, limits)}).`,
-    ...speakerLines(recording),
+/** In the room's chat as soon as the disk fills while recording. */
+export function diskFullNotice(hostId: string): string {
+  return (
+    `⚠️ <@${hostId}>, the disk is full: recording is paused. What is already recorded is safe; the next few seconds are ` +
+    "kept in memory, then the recording holds silence. It resumes by itself when space is freed on the bot's disk."
+  );
+}
+
+/** In the room's chat when the disk has room again. */
+export function diskOkNotice(span: DiskFullSpan): string {
+  const at = formatDuration(span.toMs ?? span.fromMs);
+  return `✅ There is room on the disk again: recording resumed at ${at}. From ${formatDuration(span.fromMs)} to ${at} it holds silence.`;
+}
+
+/** The DM's line about a full disk, when there was one: when (recording time), and what it cost. */
+function diskFullLine(spans: readonly DiskFullSpan[]): string[] {
+  if (spans.length === 0) return [];
+  const when = spans.map((s) => `${formatDuration(s.fromMs)}–${s.toMs === undefined ? 'the end' : formatDuration(s.toMs)}`);
+  return [
+    `⚠️ Part of the recording was lost to a full disk: ${when.join(', ')} (from its start) is silence in the tracks and the mix, ` +
+      'bar the first few seconds of each stretch.',
   ];
+}
+
+/** What the link DM opens with: the recording, why it stopped, and when the disk was full while it recorded. */
+type IntroArgs = [
+  recording: Recording,
+  reason: StopReason,
+  stoppedBy: string | undefined,
+  limits: StopLimits,
+  diskFull?: readonly DiskFullSpan[],
+];
+
+/** "Your recording … <verb> (why)", who is in it, and what a full disk cost. */
+function opening(verb: string, [recording, reason, stoppedBy, limits, diskFull = []]: IntroArgs): string[] {
+  return [
+    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> ${verb} (${whyItStopped(reason, stoppedBy, limits)}).`,
+    ...speakerLines(recording),
+    ...diskFullLine(diskFull),
+  ];
+}
+
+/** The first lines of the DM that carries the link. */
+export function readyIntro(...args: IntroArgs): string {
+  const recording = args[0];
+  const lines = opening(recording.state === 'failed' ? 'has stopped' : 'is ready', args);
   if (recording.state === 'failed') {
     lines.push(`⚠️ The mix could not be made (${recording.error ?? 'unknown error'}); the separate tracks are on the page.`);
   }
@@ -56,12 +98,8 @@ const MIX_PENDING =
  * The first lines of a link sent before the mix is done (the tracks are closed, the recording is 'mixing'): a
  * stop right after a withdrawal or a restart re-mixes the whole room, and the host should not wait for it.
  */
-export function preparingIntro(recording: Recording, reason: StopReason, stoppedBy: string | undefined, limits: StopLimits): string {
-  return [
-    `🎙️ Your recording \`${recording.id}\` of <#${recording.channelId}> has stopped (${whyItStopped(reason, stoppedBy, limits)}).`,
-    ...speakerLines(recording),
-    `${MIX_PENDING} I'll DM you again when it's ready.`,
-  ].join('\n');
+export function preparingIntro(...args: IntroArgs): string {
+  return [...opening('has stopped', args), `${MIX_PENDING} I'll DM you again when it's ready.`].join('\n');
 }
 
 /** A fresh link asked for (DM `download`) while the mix is being made. */

@@ -4,6 +4,7 @@
 import type { VoiceBasedChannel } from 'discord.js';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../recording/clock.ts';
+import type { DiskFullSpan } from '../recording/disk-full.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import type { StopOutcome, StopProgress } from '../recording/stop-pipeline.ts';
 import type { Recording, Store } from '../storage/store.ts';
@@ -29,7 +30,8 @@ export type StopAndTell = {
   /** When the stop was asked for (monotonic): the early link is timed from there. */
   since: number;
   run: (onProgress: (p: StopProgress) => void) => Promise<StopOutcome>;
-  intro: { reason: StopReason; stoppedBy: string | undefined };
+  /** `diskFull`: when the disk was full while the room recorded (read once the stop is done). */
+  intro: { reason: StopReason; stoppedBy: string | undefined; diskFull?: () => readonly DiskFullSpan[] };
   channel: VoiceBasedChannel | undefined;
   onProgress?: (p: StopProgress) => void;
   onEarlyLink?: (result: DeliveryResult, recording: Recording) => void;
@@ -48,8 +50,11 @@ export async function stopAndTell(deps: TellHostDeps, opts: StopAndTell): Promis
       timers: deps.timers,
       current: () => deps.store.getRecording(opts.recordingId),
       sendLink: async (recording, when) => {
+        const diskFull = opts.intro.diskFull?.() ?? [];
         const intro =
-          when === 'early' ? preparingIntro(recording, reason, stoppedBy, limits) : readyIntro(recording, reason, stoppedBy, limits);
+          when === 'early'
+            ? preparingIntro(recording, reason, stoppedBy, limits, diskFull)
+            : readyIntro(recording, reason, stoppedBy, limits, diskFull);
         const result = await deliverLink({ library, log, chat: chatIn(opts.channel) }, recording, intro);
         linkAt ??= clock.now();
         return result;

@@ -24,7 +24,8 @@ import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './ro
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
-import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackStats } from './speaker-track.ts';
+import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions, type SpeakerTrackStats } from './speaker-track.ts';
+import { DiskFullWatch, type DiskFullChange, type DiskFullSpan } from './disk-full.ts';
 import {
   discardLiveMix,
   runStopPipeline,
@@ -68,6 +69,8 @@ export interface RoomDeps {
    * custom `mix` is given (then that function makes the mix). `false` turns it off.
    */
   liveMix?: false | LiveMixSettings;
+  /** The tracks' file-system write (speaker-track.ts); injected by tests to fill the disk. */
+  trackWrite?: SpeakerTrackOptions['write'];
 }
 
 interface RoomSpeakerStatus {
@@ -113,6 +116,8 @@ export type RoomEvents = {
   stopped: [outcome: StopOutcome];
   /** Each step of the room's life (room-lifecycle.ts), as it happens. */
   lifecycle: [life: RoomLifecycle];
+  /** The disk filled (tracks wait, then record silence) or has room again (disk-full.ts). */
+  diskFull: [change: DiskFullChange];
 };
 
 class RoomNotRecordingError extends Error {
@@ -178,6 +183,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   #onTransitioned = (): void => this.#observeE2ee(true);
   /** Recording ms since when a ready E2EE connection has had no group (it cannot decrypt anyone). */
   #outOfGroupSinceMs: number | undefined;
+  #diskFull = new DiskFullWatch();
 
   /** Waits for the voice connection, then creates the recording: its time zero is now. */
   static async start(opts: { meta: Omit<NewRecording, 'startedAt'>; connection: VoiceConnection; deps: RoomDeps }): Promise<RoomRecorder> {
@@ -299,6 +305,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     return this.#now.now();
   }
 
+  /** When the disk was full, on the recording clock: what the tracks hold as silence (at most a few seconds less). */
+  diskFullSpans(): readonly DiskFullSpan[] {
+    return this.#diskFull.spans();
+  }
+
   /** End-to-end encryption as recorded so far: the current voice privacy code, transitions; null when not E2EE. */
   e2ee(): StoredE2ee {
     return this.#e2ee;
@@ -353,6 +364,8 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       this.#mutex.run(userId, async () => {
         const at = this.#epoch(atMs);
         await speaker.track?.close(atMs);
+        // A closed track waits for no disk.
+        this.#onDiskFull(userId, false);
         // Their figures up to the withdrawal are kept (and stored with it); a re-grant counts on from them.
         const figures = this.#bank(userId, speaker);
         this.#recording = await this.#deps.store.updateRecording(this.id, (r) =>
@@ -623,12 +636,24 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       speakerName: speaker.name,
       startMs,
       log: this.#log,
+      onDiskFull: (full, err) => this.#onDiskFull(userId, full, err),
+      ...(this.#deps.trackWrite && { write: this.#deps.trackWrite }),
     });
     for (const packet of speaker.queue) track.push(packet);
     speaker.queue = [];
     speaker.track = track;
     // Withdrawn while the file was being opened: end the track where the withdrawal happened.
     if (this.#speakers.get(userId) !== speaker && this.#recordingNow) await track.close(this.#now.now());
+  }
+
+  #onDiskFull(userId: string, full: boolean, err?: Error): void {
+    const change = this.#diskFull.change(userId, full, this.#now.now());
+    // Once stopping, a track that closes is no news for the room: the link DM tells what was lost.
+    if (!change || !this.#recordingNow) return;
+    if (change.full)
+      this.#log.error({ err, atMs: Math.round(change.atMs) }, 'the disk is full: the tracks wait in memory, then record silence');
+    else this.#log.warn({ atMs: Math.round(change.atMs), spans: this.#diskFull.spans() }, 'the disk has room again: recording resumed');
+    this.emit('diskFull', change);
   }
 
   #tick(): void {

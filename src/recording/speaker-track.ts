@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { OggOpusWriter } from '../audio/ogg-opus-writer.ts';
+import { isDiskFull, OggOpusWriter, type OggOpusWriterOptions } from '../audio/ogg-opus-writer.ts';
 import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
@@ -44,6 +44,14 @@ export interface SpeakerTrackOptions {
   /** Default 80. */
   reorderWindowMs?: number;
   log?: TrackLog;
+  /**
+   * Told when the disk fills (writes fail with ENOSPC or EDQUOT) and when the track is written again. Meanwhile
+   * a few seconds wait in memory (`diskFullBufferMs`), then the audio becomes silence: the track stays aligned.
+   */
+  onDiskFull?: OggOpusWriterOptions['onDiskFull'];
+  diskFullBufferMs?: number;
+  /** The file-system write; injected by tests to fill the disk. */
+  write?: OggOpusWriterOptions['write'];
 }
 
 export interface SpeakerTrackStats {
@@ -59,6 +67,8 @@ export interface SpeakerTrackStats {
   silenceSamples: number;
   dropped: { invalid: number; duplicate: number; late: number };
   reordered: number;
+  /** Audio that did not fit in memory while the disk was full: written as silence (ogg-opus-writer.ts). */
+  diskFullSamples: number;
 }
 
 export class SpeakerTrack {
@@ -66,7 +76,8 @@ export class SpeakerTrack {
   #writer: OggOpusWriter;
   #state: PlacementState<Buffer>;
   #log: TrackLog | undefined;
-  #stats: Omit<SpeakerTrackStats, 'lost'> = {
+  #write: SpeakerTrackOptions['write'];
+  #stats: Omit<SpeakerTrackStats, 'lost' | 'diskFullSamples'> = {
     received: 0,
     written: 0,
     silenceSamples: 0,
@@ -84,10 +95,12 @@ export class SpeakerTrack {
     this.#writer = writer;
     this.#state = state;
     this.#log = opts.log;
+    this.#write = opts.write;
   }
 
   static async create(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
     const writer = await OggOpusWriter.create({
+      ...writerHooks(opts),
       path: opts.path,
       channels: 2,
       comments: {
@@ -99,7 +112,10 @@ export class SpeakerTrack {
     });
     const track = new SpeakerTrack(writer, initialPlacement<Buffer>(opts.startMs, config(opts)), opts);
     track.#writeSilence(msToGrid(Math.max(0, opts.startMs)));
-    await track.#writer.flush();
+    // A disk that fills just now is waited out like any other moment (the headers are on disk).
+    await track.#writer.flush().catch((err: unknown) => {
+      if (!isDiskFull(err)) throw err;
+    });
     return track;
   }
 
@@ -112,9 +128,9 @@ export class SpeakerTrack {
     if (!existsSync(opts.path)) return SpeakerTrack.create(opts);
     let writer: OggOpusWriter;
     try {
-      writer = await OggOpusWriter.resume(opts.path);
+      writer = await OggOpusWriter.resume(opts.path, writerHooks(opts));
     } catch (err) {
-      if (err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message)) {
+      if (hasNoHeaders(err)) {
         opts.log?.warn({ path: opts.path, err: err.message }, 'track had no complete headers; starting it again');
         await rm(opts.path);
         return SpeakerTrack.create(opts);
@@ -131,7 +147,7 @@ export class SpeakerTrack {
     return track;
   }
 
-  /** Never throws: invalid Opus is dropped and counted; an I/O error is kept, logged and rethrown by close(). */
+  /** Never throws: invalid Opus is dropped and counted; an I/O error is kept and logged, a full disk waited out. */
   push(p: ReceivedPacket): void {
     if (this.#closed) return;
     this.#stats.received++;
@@ -165,21 +181,38 @@ export class SpeakerTrack {
 
   stats(): SpeakerTrackStats {
     const lost = Math.max(0, lostFrames(this.#sequence) - this.#bare);
-    return { ...this.#stats, lost, dropped: { ...this.#stats.dropped } };
+    return { ...this.#stats, lost, dropped: { ...this.#stats.dropped }, diskFullSamples: this.#writer.droppedSamples };
   }
 
   get error(): Error | null {
     return this.#error ?? this.#writer.error;
   }
 
-  /** Flush the reorder window, pad silence to endMs, write EOS. Rejects with the first I/O error. */
+  /**
+   * Flush the reorder window, pad silence to endMs, write EOS. When that cannot all be written (a write failed,
+   * the disk is still full), the track is finalised from what is on disk, as after a crash: it ends earlier, but
+   * whole; if even its end page does not fit, it ends at its last whole page, which the mixer reads. Never
+   * rejects for I/O.
+   */
   async close(endMs: number): Promise<void> {
     if (this.#closed) return;
     // Pad past endMs by the pre-skip so the decoded track (pre-skip removed) lasts endMs.
     this.#apply({ type: 'end', endMs: endMs + this.#writer.preSkip / SAMPLES_PER_MS });
     this.#closed = true;
-    await this.#writer.close();
-    if (this.#error) throw this.#error;
+    const failed = await this.#writer.close().then(
+      () => this.#error,
+      (err: unknown) => this.#error ?? (err as Error),
+    );
+    if (!failed) return;
+    this.#log?.warn({ path: this.path, err: failed }, 'the track could not be closed; finalising it from what is on disk');
+    try {
+      // As after a crash (finishInterrupted): reopened, any torn tail cut off, and closed with an end page.
+      const writer = await OggOpusWriter.resume(this.path, this.#write ? { write: this.#write } : {});
+      await writer.close();
+    } catch (repairErr) {
+      // A disk still full may refuse even the small end page: the file still ends at a whole page.
+      this.#log?.warn({ path: this.path, err: repairErr }, 'could not add the end page to the track');
+    }
   }
 
   #apply(event: PlacementEvent<Buffer>): PlacementStep<Buffer>['decision'] {
@@ -208,6 +241,16 @@ export class SpeakerTrack {
     for (const s of silencePackets(samples)) this.#writer.writePacket(s.packet, s.samples);
     this.#stats.silenceSamples += samples;
   }
+}
+
+/** The track's file was cut off (a crash, a full disk) before its headers were whole: no audio is in it. */
+export function hasNoHeaders(err: unknown): err is MediaFormatError {
+  return err instanceof MediaFormatError && /before the Opus headers are complete|empty file/.test(err.message);
+}
+
+function writerHooks(opts: SpeakerTrackOptions): Pick<OggOpusWriterOptions, 'onDiskFull' | 'diskFullBufferMs' | 'write'> {
+  const { onDiskFull, diskFullBufferMs, write } = opts;
+  return { ...(onDiskFull && { onDiskFull }), ...(diskFullBufferMs !== undefined && { diskFullBufferMs }), ...(write && { write }) };
 }
 
 function config(opts: SpeakerTrackOptions): { reorderWindowMs?: number } {

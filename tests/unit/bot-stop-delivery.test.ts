@@ -5,7 +5,15 @@ import { describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import type { StopOutcome, StopProgress } from '../../src/recording/stop-pipeline.ts';
 import { deliverLink, stopAndDeliver, type DeliveryResult } from '../../src/bot/stop-delivery.ts';
-import { mixFinishedNote, preparingIntro, progressLine, readyIntro, stoppingStatusLine } from '../../src/bot/stop-notice.ts';
+import {
+  diskFullNotice,
+  diskOkNotice,
+  mixFinishedNote,
+  preparingIntro,
+  progressLine,
+  readyIntro,
+  stoppingStatusLine,
+} from '../../src/bot/stop-notice.ts';
 import type { Recording } from '../../src/storage/store.ts';
 import { manualTime } from '../helpers/manual-time.ts';
 
@@ -214,5 +222,35 @@ describe('why a recording stopped, in the DM', () => {
   test('a room shut out of its end-to-end encryption group says so', async () => {
     const { whyItStopped } = await import('../../src/bot/stop-notice.ts');
     expect(whyItStopped('e2ee-lost', undefined, { maxHours: 6, emptyRoomMinutes: 2 })).toMatch(/end-to-end encryption \(DAVE\)/);
+  });
+});
+
+describe('what the host reads about a full disk', () => {
+  const limits = { emptyRoomMinutes: 2, maxHours: 6 };
+
+  test('in the room: paused, resumes by itself; then when it resumed and what is silence', () => {
+    expect(diskFullNotice('10')).toMatch(/^⚠️ <@10>, the disk is full: recording is paused\. .*resumes by itself when space is freed/);
+    expect(diskOkNotice({ fromMs: 62_000, toMs: 135_400 })).toBe(
+      '✅ There is room on the disk again: recording resumed at 2:15. From 1:02 to 2:15 it holds silence.',
+    );
+  });
+
+  test('the link DM says plainly which part was lost, and a failed mix is not called ready', () => {
+    const spans = [{ fromMs: 62_000, toMs: 135_400 }, { fromMs: 190_000 }];
+    const ready = readyIntro(recordingIn('ready'), 'command', '10', limits, spans);
+    expect(ready).toContain('is ready (stopped by <@10>)');
+    expect(ready).toContain('⚠️ Part of the recording was lost to a full disk: 1:02–2:15, 3:10–the end (from its start) is silence');
+    expect(preparingIntro(recordingIn('mixing'), 'command', '10', limits, spans)).toContain('lost to a full disk: 1:02–2:15');
+    const failed = readyIntro(
+      recordingIn('failed', { error: 'no space left on the disk; nothing was written' }),
+      'command',
+      '10',
+      limits,
+      spans,
+    );
+    expect(failed).toContain('has stopped (stopped by <@10>)');
+    expect(failed).not.toContain('is ready');
+    expect(failed).toContain('The mix could not be made (no space left on the disk');
+    expect(readyIntro(recordingIn('ready'), 'command', '10', limits)).not.toMatch(/disk/);
   });
 });

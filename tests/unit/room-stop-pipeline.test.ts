@@ -1,6 +1,6 @@
 // The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
 // withdrawn left out, a failing mix recorded as failed, and a recording the bot died in finished from disk.
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -223,6 +223,28 @@ describe('stop pipeline', () => {
     const receipt = await readFile(store.layout.receiptFile(r.id), 'utf8');
     expect(receipt).toContain('End-to-end encryption:\n  Yes, Discord DAVE v1, for the whole recording.');
     expect(receipt).toContain('    11111 22222 33333 44444 55555 66666\n    99999 88888 77777 66666 55555 44444');
+  });
+
+  test.each([
+    ['is empty (its headers did not fit on a full disk)', (file: string) => writeFile(file, '')],
+    ['is missing', (file: string) => rm(file)],
+  ])('a track that %s is left out: the mix is made of what exists', async (_what, spoil) => {
+    const r = await recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 1500, hz: 660 },
+      ],
+      3000,
+    );
+    await spoil(store.layout.file(r.id, r.speakers[1]!.trackFile));
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {} },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: mixTracks },
+    );
+    expect(outcome.recording.state).toBe('ready');
+    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
+    expect(correlation(mix, sine(440, 500, 0.5, mix.length), sec(0.52), sec(0.98))).toBeGreaterThan(0.9);
+    expect(rms(mix, sec(1.5), sec(2))).toBe(0);
   });
 
   test('with DELETE_WITHDRAWN_TRACKS the withdrawn track is gone', async () => {

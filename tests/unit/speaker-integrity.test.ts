@@ -9,6 +9,7 @@ const track = {
   silenceSamples: 48_000 * 2.5,
   dropped: { invalid: 1, duplicate: 4, late: 2 },
   reordered: 5,
+  diskFullSamples: 0,
 };
 
 describe('per-speaker integrity figures', () => {

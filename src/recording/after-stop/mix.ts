@@ -1,6 +1,10 @@
 // The mix of every speaker whose consent stood: the live mix's last seconds when it can be used, else a full
-// mix of the closed tracks. Nobody left in it → no mix (the recording is the receipt only).
+// mix of the closed tracks. Nobody left in it → no mix (the recording is the receipt only). A track with no
+// audio on disk (never created, or cut off before its headers by a full disk) is left out: the mix is made of
+// what exists.
+import { scanOggOpus } from '../../audio/ogg-opus-reader.ts';
 import { mixFileName } from '../../storage/layout.ts';
+import { hasNoHeaders } from '../speaker-track.ts';
 import type { MixResult } from '../../audio/mixer.ts';
 import type { LiveMixOutcome } from '../room-live-mix.ts';
 import type { AfterStopStep, StepContext } from './step.ts';
@@ -12,7 +16,10 @@ export const mix: AfterStopStep = {
   runsOn: 'closed-tracks',
   required: true,
   async run(ctx) {
-    const included = ctx.recording().speakers.filter((s) => s.includeInMix);
+    const included = await withAudio(
+      ctx,
+      ctx.recording().speakers.filter((s) => s.includeInMix),
+    );
     if (included.length === 0) return;
     ctx.progress(0, 1);
     const format = ctx.config.mix.format;
@@ -27,6 +34,23 @@ export const mix: AfterStopStep = {
     ctx.products.mixStats = { peak: result.peak, limitedSamples: result.limitedSamples };
   },
 };
+
+/** The speakers whose track holds audio (at least its headers); the others are logged and left out. */
+async function withAudio<S extends { name: string; trackFile: string }>(ctx: StepContext, speakers: S[]): Promise<S[]> {
+  const found = await Promise.all(
+    speakers.map((s) =>
+      scanOggOpus(ctx.layout.file(ctx.recordingId, s.trackFile)).then(
+        () => true,
+        (err: unknown) => {
+          if ((err as { code?: unknown }).code !== 'ENOENT' && !hasNoHeaders(err)) throw err;
+          ctx.log.warn({ recordingId: ctx.recordingId, speaker: s.name, err }, 'no audio on disk for this speaker; left out of the mix');
+          return false;
+        },
+      ),
+    ),
+  );
+  return speakers.filter((_, i) => found[i]);
+}
 
 /** The live mix's result when it could be used; undefined (and why, noted) when the full mix must run. */
 async function finishLiveMix(

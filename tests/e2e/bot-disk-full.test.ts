@@ -1,0 +1,127 @@
+// A disk that fills while a room records, then has room again: the real bot against the stand-in, with the
+// tracks' file-system write failing with ENOSPC for a while (the write is injected: no real disk is filled).
+// The host is told in the room at once and again when recording resumes; what was recorded stays; what came
+// past the few seconds kept in memory is silence; the mix is made and the DM says what was lost. And
+// `/record start` on a nearly full disk: refused, or warned.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { writeAll } from '../../src/audio/write-all.ts';
+import { loadBotConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startBot } from '../../src/main.ts';
+import { speechFromPcm, tonePcm } from '../../discord-sim/index.ts';
+import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
+import { decodeOggOpusFile, firstOnset, rms, toMono } from '../helpers/audio.ts';
+import { answersTo } from '../helpers/interaction-answers.ts';
+import { until } from '../helpers/until.ts';
+
+const MB = 1024 * 1024;
+let dir: string;
+let env: BotInSim;
+let hana = '';
+/** What `/record start` reads as free, and whether the tracks' writes fail for a full disk. */
+const disk = { freeBytes: 10_000 * MB, full: false };
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-disk-full-'));
+  const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
+  const config = loadBotConfig({
+    DISCORD_TOKEN: sim.token,
+    LINK_SECRET: randomBytes(32).toString('hex'),
+    DATA_DIR: dir,
+    LOG_LEVEL: 'info',
+  });
+  const bot = await startBot({
+    config,
+    discordApi: sim.restUrl,
+    httpPort: 0,
+    log: silentLogger(),
+    freeDiskBytes: () => Promise.resolve(disk.freeBytes),
+    trackWrite: async (fh: FileHandle, data: Uint8Array, position: number) => {
+      if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      await writeAll(fh, data, position);
+    },
+  });
+  env = { sim, bot, ownsSim: true };
+  hana = sim.userByName('hana').id;
+  await joinAndSeen(env, hana);
+}, 60_000);
+
+afterAll(async () => {
+  await closeBotInSim(env, dir);
+});
+
+async function slash(text: string): Promise<string> {
+  const record = env.sim.slash(hana, text);
+  return until(() => answersTo(env.sim, record).at(-1), `an answer to /${text}`);
+}
+
+const roomChat = () => env.sim.messagesIn(env.sim.voiceChannelId).map((m) => m.content);
+const tone = (seconds: number, frequency: number) => speechFromPcm(tonePcm({ seconds, frequency, amplitude: 0.4 }));
+
+/** Hana says a tone after a second's pause; resolves with when it began (sim clock) once its last packet is out. */
+async function say(seconds: number, frequency: number): Promise<number> {
+  const at = env.sim.clock() + 1000;
+  await env.sim.speak(hana, tone(seconds, frequency), { at }).done;
+  return at;
+}
+
+describe('the disk fills while a room records', () => {
+  test('below MIN_FREE_DISK_MB the start is refused, and nothing is posted in the room', async () => {
+    disk.freeBytes = 120 * MB;
+    const before = roomChat().length;
+    expect(await slash('record start')).toMatch(/can't start recording: the bot's disk has only 120 MB free, below the 500 MB/);
+    expect(env.bot.rooms.current(env.sim.guildId)).toBeUndefined();
+    expect(roomChat().length).toBe(before);
+  });
+
+  test('told in the room, resumed by itself, the lost stretch silent and the rest aligned, a mix, and the DM says so', async () => {
+    disk.freeBytes = 700 * MB;
+    expect(await slash('record start')).toMatch(/Recording <#\d+>[^]*only 700 MB free/);
+    env.sim.reactToConsent(hana);
+    await until(() => (env.bot.rooms.current(env.sim.guildId)?.recording.length ? true : undefined), 'Hana to be recorded');
+    await env.sim.dave.settled();
+    const id = (await env.bot.store.activeRecordingForGuild(env.sim.guildId))?.id ?? '';
+
+    const a = await say(1, 440);
+    disk.full = true;
+    // 9 s on a full disk: about its first 5 s wait in memory, the rest becomes silence.
+    const b = await say(9, 660);
+    await until(
+      () => (roomChat().some((m) => m.includes(`<@${hana}>, the disk is full: recording is paused`)) ? true : undefined),
+      'the disk-full notice',
+    );
+    disk.full = false;
+    await until(() => (roomChat().some((m) => m.includes('There is room on the disk again')) ? true : undefined), 'the resumed notice');
+    const c = await say(1, 880);
+
+    const dmsBefore = env.sim.dmsTo(hana).length;
+    await slash('record stop');
+    const dm = await until(() => env.sim.dmsTo(hana)[dmsBefore]?.content, 'the link DM');
+    expect(dm).toMatch(/is ready/);
+    expect(dm).toMatch(/Part of the recording was lost to a full disk: \d+:\d\d–\d+:\d\d \(from its start\)/);
+    const recording = await until(async () => {
+      const r = await env.bot.store.getRecording(id);
+      return r?.state === 'ready' ? r : undefined;
+    }, 'the recording to be ready');
+
+    // The track and the mix, each: where each tone was said relative to the first, as the stand-in sent them.
+    const track = env.bot.store.layout.file(recording.id, recording.speakers[0]!.trackFile);
+    for (const file of [track, env.bot.store.layout.mixFile(recording.id, 'ogg')]) {
+      const mono = toMono((await decodeOggOpusFile(file)).pcm);
+      const onset = (fromMs: number): number => (firstOnset(mono, 0.01, Math.round(fromMs * 48)) ?? NaN) / 48;
+      const zero = onset(0);
+      const pos = (simMs: number, plus = 0) => Math.round((zero + simMs - a + plus) * 48);
+      expect(Math.abs(onset(zero + b - a - 200) - zero - (b - a))).toBeLessThanOrEqual(20);
+      // What came while the disk was full: its first seconds kept, the rest (past the 5 s in memory) silence.
+      expect(rms(mono, pos(b, 100), pos(b, 2000))).toBeGreaterThan(0.05);
+      expect(rms(mono, pos(b, 7000), pos(b, 8800))).toBe(0);
+      expect(Math.abs(onset(zero + c - a - 200) - zero - (c - a))).toBeLessThanOrEqual(20);
+    }
+  }, 90_000);
+});
