@@ -42,6 +42,9 @@ export async function startBotAgainst(sim: DiscordSim, options: Omit<BotInSimOpt
     LINK_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: options.dataDir,
     LOG_LEVEL: 'info',
+    // A simulated room needs a few MB: the demo and the tests must not depend on how full this machine's disk
+    // is (a test of the free-space check sets it).
+    MIN_FREE_DISK_MB: '0',
     ...options.env,
   });
   return startBot({

@@ -55,6 +55,7 @@ async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Pr
       ...parentEnv,
       NODE_EXTRA_CA_CERTS: caFile,
       DISCORD_TOKEN: sim.token,
+      MIN_FREE_DISK_MB: '0',
       LINK_SECRET: secret,
       DATA_DIR: dataDir,
       SIM_API: sim.restUrl,

@@ -50,6 +50,7 @@ beforeAll(async () => {
   const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
   const config = loadBotConfig({
     DISCORD_TOKEN: sim.token,
+    MIN_FREE_DISK_MB: '0',
     LINK_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: dir,
     LOG_LEVEL: 'info',

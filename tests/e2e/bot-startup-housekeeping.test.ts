@@ -55,6 +55,7 @@ beforeAll(async () => {
   sim = await startSimForBot();
   const config = loadBotConfig({
     DISCORD_TOKEN: sim.token,
+    MIN_FREE_DISK_MB: '0',
     LINK_SECRET: randomBytes(32).toString('hex'),
     DATA_DIR: dir,
     HTTP_HOST: '127.0.0.1',
