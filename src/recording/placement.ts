@@ -417,7 +417,9 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
   }
   let clocks = state.clocks;
   let nextClockEpoch = state.nextClockEpoch;
-  let runs = isNew ? [...state.runs, run] : state.runs.map((r) => (r.id === run.id ? run : r));
+  // The runs with this packet's run as it ends up (added when new, replaced otherwise): built once it is final.
+  const withThisRun = (): Run[] => (isNew ? [...state.runs, run] : state.runs.map((r) => (r.id === run.id ? run : r)));
+  let runs: readonly Run[];
   if (ev.rtp) {
     // The stream's clock places RTP runs: it learns from this packet, and every unwritten run on it follows.
     const known = state.clocks.find((c) => c.ssrc === ev.rtp!.ssrc);
@@ -443,7 +445,7 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
       };
     }
     if (isNew) run = { ...run, clock: clock.epoch };
-    runs = runs.map((r) => (r.id === run.id ? run : r));
+    runs = withThisRun();
     // A spurt whose first packet was held up (a stall, a jitter spike) started a clock of its own; once its later
     // packets show the old clock was right after all, it goes back to it, and so do its runs.
     const parent = clock.parent;
@@ -456,13 +458,11 @@ function placePacket<T>(state0: PlacementState<T>, ev: Extract<PlacementEvent<T>
     clocks = [settled, ...state.clocks.filter((c) => c.ssrc !== settled.ssrc).slice(0, RECENT_SSRCS - 1)];
     runs = runs.map((r) => (r.clock === settled.epoch && !r.frozen ? onClockAnchor(r, settled) : r));
     run = runs.find((r) => r.id === run.id)!;
-  } else if (!isNew && !run.frozen) {
+  } else {
     // Arrival only errs late: an unwritten run's anchor may move earlier to fit a member that arrived early.
     const implied = snapToGrid(arrivalPos - offset);
-    if (implied < run.pos) {
-      run = { ...run, pos: Math.max(run.floor, implied) };
-      runs = runs.map((r) => (r.id === run.id ? run : r));
-    }
+    if (!isNew && !run.frozen && implied < run.pos) run = { ...run, pos: Math.max(run.floor, implied) };
+    runs = withThisRun();
   }
 
   const pos = snapToGrid(run.pos + offset);
