@@ -1,12 +1,12 @@
 // The real bot (startBot) wired to the local Discord stand-in: what `npm run demo` and the end-to-end tests
-// run. Offline, loopback only. The stand-in lives in tests/discord-sim; nothing here reaches Discord.
+// run. Offline, loopback only. The stand-in lives in discord-sim/; nothing here reaches Discord.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { commands } from '../../commands/index.ts';
 import { loadBotConfig, type Env } from '../../src/config.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Clock } from '../../src/recording/clock.ts';
-import { startBot, type Bot } from '../../src/main.ts';
+import { startBot, type Bot, type StartBotOptions } from '../../src/main.ts';
 import type { Scheduler } from '../../src/jobs/retention-job.ts';
 import { startDiscordSim, type DiscordSim, type DiscordSimOptions } from '../../discord-sim/index.ts';
 
@@ -22,6 +22,8 @@ export type BotInSimOptions = {
   clock?: Clock;
   retentionScheduler?: Scheduler;
   httpPort?: number;
+  /** Any other startBot option a test needs (a mixer, timers, the file system's write). */
+  startBot?: Omit<StartBotOptions, 'config' | 'discordApi' | 'log'>;
 };
 
 export type BotInSim = { sim: DiscordSim; bot: Bot; ownsSim: boolean };
@@ -55,6 +57,7 @@ export async function startBotAgainst(sim: DiscordSim, options: Omit<BotInSimOpt
     ...(options.now ? { now: options.now } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.retentionScheduler ? { retentionScheduler: options.retentionScheduler } : {}),
+    ...options.startBot,
   });
 }
 

@@ -3,18 +3,15 @@
 // The host is told in the room at once and again when recording resumes; what was recorded stays; what came
 // past the few seconds kept in memory is silence; the mix is made and the DM says what was lost. And
 // `/record start` on a nearly full disk: refused, or warned.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { writeAll } from '../../src/audio/write-all.ts';
-import { loadBotConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startBot } from '../../src/main.ts';
 import { speechFromPcm, tonePcm } from '../../discord-sim/index.ts';
-import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { startBotAgainst, startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { decodeOggOpusFile, firstOnset, rms, toMono } from '../helpers/audio.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
@@ -30,21 +27,17 @@ const disk = { freeBytes: 10_000 * MB, full: false };
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-disk-full-'));
   const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
-  const config = loadBotConfig({
-    DISCORD_TOKEN: sim.token,
-    LINK_SECRET: randomBytes(32).toString('hex'),
-    DATA_DIR: dir,
-    LOG_LEVEL: 'info',
-  });
-  const bot = await startBot({
-    config,
-    discordApi: sim.restUrl,
-    httpPort: 0,
+  const bot = await startBotAgainst(sim, {
+    dataDir: dir,
     log: silentLogger(),
-    freeDiskBytes: () => Promise.resolve(disk.freeBytes),
-    trackWrite: async (fh: FileHandle, data: Uint8Array, position: number) => {
-      if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      await writeAll(fh, data, position);
+    // The default threshold, which the demo and other tests turn off.
+    env: { MIN_FREE_DISK_MB: '500' },
+    startBot: {
+      freeDiskBytes: () => Promise.resolve(disk.freeBytes),
+      trackWrite: async (fh: FileHandle, data: Uint8Array, position: number) => {
+        if (disk.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        await writeAll(fh, data, position);
+      },
     },
   });
   env = { sim, bot, ownsSim: true };

@@ -3,17 +3,14 @@
 // `/record status` says the room is being prepared. The real bot against the stand-in, with the mixer injected
 // so the test decides when the mix ends, and the early link's timer on manual time, so the test also decides when
 // "3 s after the stop" has come: how busy the machine is never picks the path.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mixTracks } from '../../src/audio/mixer.ts';
-import { loadBotConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startBot } from '../../src/main.ts';
 import type { MixFunction } from '../../src/recording/stop-pipeline.ts';
-import { startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { startBotAgainst, startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { until } from '../helpers/until.ts';
 import { manualTime } from '../helpers/manual-time.ts';
@@ -48,14 +45,7 @@ const release = (failure?: Error) => {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-slow-mix-'));
   const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
-  const config = loadBotConfig({
-    DISCORD_TOKEN: sim.token,
-    MIN_FREE_DISK_MB: '0',
-    LINK_SECRET: randomBytes(32).toString('hex'),
-    DATA_DIR: dir,
-    LOG_LEVEL: 'info',
-  });
-  const bot = await startBot({ config, discordApi: sim.restUrl, httpPort: 0, log: silentLogger(), mix, earlyLinkTimers: early.timers });
+  const bot = await startBotAgainst(sim, { dataDir: dir, log: silentLogger(), startBot: { mix, earlyLinkTimers: early.timers } });
   env = { sim, bot, ownsSim: true };
   hana = sim.userByName('hana').id;
   await joinAndSeen(env, hana);
