@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick]`: every benchmark part in turn. Figures are printed, never asserted:
 // timings belong here, not in unit tests (shared two-core machines).
 import { parseArgs } from 'node:util';
-import { runMixerBench } from './bench/mixer.ts';
+import { opusencScale, runMixerBench, runOpusencMixBench } from './bench/mixer.ts';
 import { runPlacementBench } from './bench/placement.ts';
 import { runRecordingBench } from './bench/recording.ts';
 import { runStopToLinkBench } from './bench/stop-to-link.ts';
@@ -15,6 +15,10 @@ const parts: { name: string; run: () => Promise<void> }[] = [
     name: 'mixer',
     run: () =>
       runMixerBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, keep: values.keep, judge: !values.quick, log }),
+  },
+  {
+    name: 'mixer-opusenc',
+    run: () => runOpusencMixBench({ ...opusencScale(values.quick), runs: 3, keep: values.keep, judge: !values.quick, log }),
   },
   { name: 'placement', run: () => runPlacementBench({ quick: values.quick, log }) },
   { name: 'recording', run: async () => void (await runRecordingBench({ quick: values.quick, log })) },

@@ -4,10 +4,16 @@
 //
 // Each measured mix runs in a fresh child process (this file with --job), so wall time includes start-up
 // for both sides and the peak RSS is the mixer's own.
+//
+// The opusenc case (issue 10, item 11) is the full re-mix's worst case: every track is continuous audio
+// encoded by `opusenc` (no exact-silence packets, so every packet is decoded), mixed by `npm run mix` and by
+// ffmpeg's amix in alternation, each in a fresh child process, the median of several runs on each side.
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { silencePackets } from '../../src/audio/opus-silence.ts';
@@ -142,9 +148,56 @@ async function writeSpeakerTrack(path: string, speaker: number, turns: Turn[], t
   await writer.close();
 }
 
-function hasFfmpeg(): boolean {
+/** 16-bit PCM WAV header for `frames` stereo 48 kHz frames. */
+function wavHeader(frames: number): Buffer {
+  const h = Buffer.alloc(44);
+  const bytes = frames * 4;
+  h.write('RIFF', 0, 'latin1');
+  h.writeUInt32LE(36 + bytes, 4);
+  h.write('WAVEfmt ', 8, 'latin1');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(2, 22);
+  h.writeUInt32LE(RATE, 24);
+  h.writeUInt32LE(RATE * 4, 28);
+  h.writeUInt16LE(4, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'latin1');
+  h.writeUInt32LE(bytes, 40);
+  return h;
+}
+
+/**
+ * One speaker talking without a pause over a room's noise floor (independent per channel, about -46 dBFS),
+ * as a WAV piped into opusenc at its defaults: every frame carries audio, none is exact silence.
+ */
+async function writeOpusencTrack(path: string, speaker: number, minutes: number): Promise<void> {
+  const child = spawn('opusenc', ['--quiet', '-', path], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(child, 'close') as Promise<[number | null]>;
+  const voice = new Voice(speaker, 2000 + speaker);
+  const rnd = prng(3000 + speaker);
+  const frames = minutes * 60 * 50;
+  const frame = new Int16Array(OPUS_FRAME * 2);
+  child.stdin.write(wavHeader(frames * OPUS_FRAME));
+  for (let written = 0; written < frames;) {
+    const chunk = new Int16Array(OPUS_FRAME * 2 * Math.min(50, frames - written));
+    for (let at = 0; at < chunk.length; at += frame.length, written++) {
+      voice.frame(frame);
+      for (let i = 0; i < frame.length; i++) frame[i] = frame[i]! + Math.round((rnd() * 2 - 1) * 200);
+      chunk.set(frame, at);
+    }
+    if (!child.stdin.write(Buffer.from(chunk.buffer))) await once(child.stdin, 'drain');
+  }
+  child.stdin.end();
+  const [code] = await exited;
+  if (code !== 0) throw new Error(`opusenc exited ${code}: ${stderr.trim().slice(-500)}`);
+}
+
+function hasTool(command: string, versionFlag: string): boolean {
   try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    execFileSync(command, [versionFlag], { stdio: 'ignore' });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -179,6 +232,12 @@ async function ours(tracks: string[], output: string): Promise<Timed> {
   const { seconds, stdout } = await run(process.execPath, [self, '--job', output, ...tracks]);
   const job = JSON.parse(stdout.trim().split('\n').pop()!) as { maxRssMb: number };
   return { seconds, maxRssMb: job.maxRssMb };
+}
+
+/** `npm run mix` itself (scripts/mix.ts), as a user re-mixes. */
+async function mixCli(tracks: string[], output: string): Promise<number> {
+  const cli = fileURLToPath(new URL('../mix.ts', import.meta.url));
+  return (await run(process.execPath, [cli, ...tracks, '-o', output])).seconds;
 }
 
 async function ffmpeg(tracks: string[], output: string, codec: string[]): Promise<Timed> {
@@ -225,7 +284,7 @@ export async function runMixerBench({ speakers, minutes, keep = false, judge = t
     const trackBytes = (await Promise.all(tracks.map((t) => stat(t)))).reduce((a, s) => a + s.size, 0);
     log(`  the ${speakers} tracks: ${fmt(trackBytes / 1e6, 1)} MB for ${fmt((speakers * audioSeconds) / 3600, 2)} speaker-hours`);
 
-    const ffmpegPresent = hasFfmpeg();
+    const ffmpegPresent = hasTool('ffmpeg', '-version');
     const jobs: { format: MixFormat; codec: string[]; target: string; minSpeedup: number }[] = [
       { format: 'ogg', codec: ['-c:a', 'libopus', '-b:a', '112k'], target: '>= 2x faster', minSpeedup: 2 },
       { format: 'mp3', codec: ['-c:a', 'libmp3lame', '-b:a', '128k'], target: 'no slower', minSpeedup: 1 },
@@ -254,10 +313,89 @@ export async function runMixerBench({ speakers, minutes, keep = false, judge = t
   }
 }
 
+export interface OpusencBenchOptions {
+  tracks: number;
+  minutes: number;
+  /** Runs on each side; the medians are compared. */
+  runs: number;
+  keep?: boolean;
+  judge?: boolean;
+  log: (line: string) => void;
+}
+
+/** The issue's case, or a smoke-sized one. */
+export const opusencScale = (quick: boolean) => ({ tracks: quick ? 2 : 10, minutes: quick ? 1 : 10 });
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function runOpusencMixBench({
+  tracks: count,
+  minutes,
+  runs,
+  keep = false,
+  judge = true,
+  log,
+}: OpusencBenchOptions): Promise<void> {
+  if (!hasTool('opusenc', '--version') || !hasTool('ffmpeg', '-version')) {
+    log('mixer (opusenc tracks): skipped: needs opusenc and ffmpeg');
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'roomrec-bench-opusenc-'));
+  try {
+    log(`mixer (opusenc tracks): ${count} continuous tracks x ${minutes} min, generating in ${dir} ...`);
+    const tracks = Array.from({ length: count }, (_, i) => join(dir, `speaker${i + 1}.opus`));
+    const genStart = performance.now();
+    await Promise.all(tracks.map((t, i) => writeOpusencTrack(t, i, minutes)));
+    const trackBytes = (await Promise.all(tracks.map((t) => stat(t)))).reduce((a, s) => a + s.size, 0);
+    log(`  generated in ${fmt((performance.now() - genStart) / 1000, 1)} s: ${fmt(trackBytes / 1e6, 1)} MB (opusenc defaults)`);
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      mine.push(await mixCli(tracks, join(dir, 'mix.ogg')));
+      theirs.push((await ffmpeg(tracks, join(dir, 'ffmpeg.ogg'), ['-c:a', 'libopus', '-b:a', '112k'])).seconds);
+      log(`  run ${r + 1}: npm run mix ${fmt(mine[r]!)} s, ffmpeg ${fmt(theirs[r]!)} s`);
+    }
+    const speedup = median(theirs) / median(mine);
+    const audioSeconds = minutes * 60;
+    log(`  npm run mix -> ogg: median ${fmt(median(mine))} s, ${fmt(audioSeconds / median(mine), 0)}x real time`);
+    log(`  ffmpeg      -> ogg: median ${fmt(median(theirs))} s (amix=inputs=${count}:normalize=0, libopus 112k)`);
+    log(
+      `  ratio (medians of ${runs}): ${fmt(speedup)}x the speed of ffmpeg; target >= 2x: ${judge ? (speedup >= 2 ? 'met' : 'MISSED') : 'not judged on a --quick run'}`,
+    );
+  } finally {
+    if (keep) log(`  kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // Child-process entry: one mix, then its peak RSS as JSON on the last line.
 if (process.argv[2] === '--job') {
   const [output, ...inputs] = process.argv.slice(3);
   if (!output || inputs.length === 0) throw new Error('usage: mixer.ts --job OUTPUT INPUT...');
   await mixTracks({ inputs: inputs.map((path) => ({ path })), output });
   console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+// `node scripts/bench/mixer.ts --opusenc [--quick] [--runs N] [--keep]`: the opusenc case alone.
+if (import.meta.main && process.argv[2] !== '--job') {
+  const { values } = parseArgs({
+    options: {
+      opusenc: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '3' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.opusenc) throw new Error('usage: mixer.ts --opusenc [--quick] [--runs N] [--keep] (the whole bench: npm run bench)');
+  await runOpusencMixBench({
+    ...opusencScale(values.quick),
+    runs: Number(values.runs),
+    keep: values.keep,
+    judge: !values.quick,
+    log: console.log,
+  });
 }
