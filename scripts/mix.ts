@@ -17,7 +17,6 @@ import {
   type MixResult,
 } from '../src/audio/mixer.ts';
 import { DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
-import { scanOggOpus } from '../src/audio/ogg-opus-reader.ts';
 
 const USAGE = `usage: npm run mix -- TRACK.ogg [TRACK.ogg …] -o OUT.(ogg|mp3|flac|wav) [--format F] [--normalize[=LUFS]] [--only LABEL,…]
 
@@ -131,19 +130,6 @@ function splitNormalize(argv: string[]): { argv: string[]; targetLufs: number | 
  * lost pages), one line each, before the mix starts. An input that cannot be read is left to the mix, which
  * refuses it in its own words.
  */
-async function inputWarnings(inputs: string[], only: string[] | undefined): Promise<string[]> {
-  const names = displayNames(inputs);
-  const mixed = (path: string) => !only || only.includes(path) || only.includes(labelOf({ path }));
-  const warnings = await Promise.all(
-    inputs.map(async (path, i) => {
-      if (!mixed(path)) return [];
-      const scan = await scanOggOpus(path).catch(() => null);
-      return (scan?.warnings ?? []).map((w) => `mix: warning: ${names[i] ?? path}: ${w}`);
-    }),
-  );
-  return warnings.flat();
-}
-
 function describe(r: MixResult, inputs: string[]): string {
   const names = displayNames(inputs);
   const nameOf = (path: string) => names[inputs.indexOf(path)] ?? path;
@@ -191,8 +177,6 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  for (const line of await inputWarnings(args.inputs, args.only)) console.error(line);
-
   const bar = process.stdout.isTTY
     ? new cliProgress.SingleBar(
         { format: 'mixing [{bar}] {percentage}% | {eta_formatted} left', hideCursor: true },
@@ -210,6 +194,7 @@ async function main(): Promise<number> {
       ...(args.only ? { include: args.only } : {}),
       ...(targetLufs !== null ? { normalize: { targetLufs } } : {}),
       signal: controller.signal,
+      onInputWarning: (name, warning) => console.error(`mix: warning: ${name}: ${warning}`),
       onProgress: (done, total) => {
         if (!bar) return;
         if (!barStarted) bar.start(total, done);

@@ -8,9 +8,13 @@
 // With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no limiter,
 // no encoder) to find the gain.
 import { basename, dirname, extname } from 'node:path';
-import { rename, rm } from 'node:fs/promises';
-import { openTrack, newStats, type DecodeStats, type DecodedTrack, type TrackBlock } from './track-decoder.ts';
-import { MediaFormatError } from './ogg-opus-reader.ts';
+import { rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { trackFromScan, newStats, type DecodeStats, type DecodedTrack } from './track-decoder.ts';
+import { MediaFormatError, scanOggOpus } from './ogg-opus-reader.ts';
+import type { OggOpusScan } from './ogg-opus-stream.ts';
+import { LocalGrids, type GridSource } from './track-grid.ts';
+import { DecodePool } from './decode-pool.ts';
 import { PeakLimiter } from './limiter.ts';
 import { LoudnessMeter, normalisationGain, DEFAULT_TARGET_LUFS } from './loudness.ts';
 import { MIX_FORMATS, type Encoder, type EncoderOptions, type MixFormat } from './encoders/index.ts';
@@ -34,11 +38,18 @@ export interface MixOptions {
   /** Speakers to include (default all): each entry is a label or an input's path exactly as given. */
   include?: string[];
   normalize?: boolean | { targetLufs: number };
+  /** Called once the inputs are read, before mixing, for each thing read differently from what a file says. */
+  onInputWarning?: (name: string, warning: string) => void;
   /** Called after each block. With normalisation the work is two passes, so total is twice the length. */
   onProgress?: (doneSamples: number, totalSamples: number) => void;
   signal?: AbortSignal;
-  /** Encode on a worker thread so decoding and encoding use two cores (default true). */
+  /** Encode on a worker thread, so encoding runs beside decoding and summing (default true). */
   encoderThread?: boolean;
+  /**
+   * Threads decoding the tracks (each takes a share). Default: one per core, at most one per track, and none
+   * for a mix of under 2 minutes of track audio in all. 0 decodes on the calling thread.
+   */
+  decodeThreads?: number;
 }
 
 export interface MixResult {
@@ -164,60 +175,12 @@ export function accumulate(
   }
 }
 
-/** Reads one track's blocks in step with the mix timeline. */
-class TrackCursor {
-  readonly track: DecodedTrack;
-  readonly name: string;
-  readonly scale: number;
-  done = false;
-  /** End of the last block seen: the track's length once `done`. */
-  end = 0;
-  #blocks: AsyncIterator<TrackBlock>;
-  #block: TrackBlock | null = null;
-
-  constructor(track: DecodedTrack, name: string, gain: number, stats: DecodeStats) {
-    this.track = track;
-    this.name = name;
-    this.scale = (gain * track.headGain) / 32768;
-    this.#blocks = track.blocks({ stats })[Symbol.asyncIterator]();
-  }
-
-  /** Adds the track's samples in [t0, t0 + frames) into `mix` (whose frame 0 is t0). */
-  async addInto(mix: Float32Array, t0: number, frames: number): Promise<void> {
-    const t1 = t0 + frames;
-    for (;;) {
-      if (!this.#block) {
-        if (this.done) return;
-        let next: IteratorResult<TrackBlock>;
-        try {
-          next = await this.#blocks.next();
-        } catch (err) {
-          // A page or packet that turns out bad mid-mix must still name its file.
-          throw describeInputError(this.track.path, err, this.name);
-        }
-        if (next.done) {
-          this.done = true;
-          return;
-        }
-        this.#block = next.value;
-        this.end = next.value.start + next.value.frames;
-      }
-      const b = this.#block;
-      if (b.start >= t1) return;
-      const from = Math.max(b.start, t0);
-      const to = Math.min(b.start + b.frames, t1);
-      if (b.pcm && to > from) accumulate(mix, from - t0, b.pcm, this.track.channels, from - b.start, to - from, this.scale);
-      if (b.start + b.frames > t1) return;
-      this.#block = null;
-    }
-  }
-}
-
 interface OpenedInput {
   input: MixInput;
   /** How messages name it (displayNames). */
   name: string;
   track: DecodedTrack;
+  scan: OggOpusScan;
 }
 
 async function openInputs(inputs: MixInput[], names: string[]): Promise<OpenedInput[]> {
@@ -225,7 +188,8 @@ async function openInputs(inputs: MixInput[], names: string[]): Promise<OpenedIn
     inputs.map(async (input, i) => {
       const name = names[i] ?? input.path;
       try {
-        return { input, name, track: await openTrack(input.path) };
+        const scan = await scanOggOpus(input.path);
+        return { input, name, track: trackFromScan(input.path, scan), scan };
       } catch (err) {
         throw describeInputError(input.path, err, name);
       }
@@ -263,11 +227,32 @@ export function describeOutputError(output: string, err: unknown): Error {
   return new MixOutputError(`cannot write ${output}: ${reason}`, { cause: err });
 }
 
+// Below this many bytes of input in all (about 0.4 s of decoding on one core: 2 minutes of continuous
+// 128 kbit/s Opus, far longer of a Discord track with pauses), starting decoding threads costs more than
+// they save.
+const THREADS_FROM_BYTES = 2_000_000;
+
+/** Decoding threads for a mix: one per core, at most one per track; none for a small one. */
+async function decodeThreadsFor(inputs: MixInput[]): Promise<number> {
+  // A file that cannot be read counts for nothing here; opening it reports why.
+  const sizes = await Promise.all(
+    inputs.map((i) =>
+      stat(i.path).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  const bytes = sizes.reduce((a, b) => a + b, 0);
+  return bytes < THREADS_FROM_BYTES ? 0 : Math.min(availableParallelism(), inputs.length);
+}
+
 /**
- * Runs the summation over the whole timeline, calling `sink` with each mixed block (reused between
- * calls). Returns the mix length.
+ * Runs the summation over the whole timeline, reading rows from `source` (closed at the end), calling
+ * `sink` with each mixed block (reused between calls). Returns the mix length.
  */
 async function sumTracks(
+  source: GridSource,
   opened: OpenedInput[],
   knownLength: number,
   stats: DecodeStats,
@@ -275,18 +260,30 @@ async function sumTracks(
   progress: (t: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const cursors = opened.map(({ input, name, track }) => new TrackCursor(track, name, input.gain ?? 1, stats));
+  const scales = opened.map(({ input, track }) => ((input.gain ?? 1) * track.headGain) / 32768);
   const mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
-  for (let t = 0; ; t += MIX_BLOCK_FRAMES) {
-    signal?.throwIfAborted();
-    mix.fill(0);
-    for (const c of cursors) await c.addInto(mix, t, MIX_BLOCK_FRAMES);
-    const allDone = cursors.every((c) => c.done);
-    const length = Math.max(knownLength, ...cursors.map((c) => c.end));
-    const frames = Math.min(MIX_BLOCK_FRAMES, length - t);
-    if (frames > 0) await sink(frames === MIX_BLOCK_FRAMES ? mix : mix.subarray(0, frames * 2));
-    progress(Math.min(t + MIX_BLOCK_FRAMES, length));
-    if (allDone && t + MIX_BLOCK_FRAMES >= length) return length;
+  try {
+    for (let t = 0; ; t += MIX_BLOCK_FRAMES) {
+      signal?.throwIfAborted();
+      const row = await source.next();
+      mix.fill(0);
+      for (const [i, pcm] of row.pcm.entries()) {
+        if (pcm) accumulate(mix, 0, pcm, opened[i]!.track.channels, 0, MIX_BLOCK_FRAMES, scales[i]!);
+      }
+      source.recycle(row);
+      const allDone = row.done.every(Boolean);
+      const length = Math.max(knownLength, ...row.ends);
+      const frames = Math.min(MIX_BLOCK_FRAMES, length - t);
+      if (frames > 0) await sink(frames === MIX_BLOCK_FRAMES ? mix : mix.subarray(0, frames * 2));
+      progress(Math.min(t + MIX_BLOCK_FRAMES, length));
+      if (allDone && t + MIX_BLOCK_FRAMES >= length) return length;
+    }
+  } finally {
+    const decoded = source.stats();
+    stats.decodedPackets += decoded.decodedPackets;
+    stats.skippedPackets += decoded.skippedPackets;
+    stats.undecodablePackets += decoded.undecodablePackets;
+    await source.close();
   }
 }
 
@@ -303,10 +300,32 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
   if (selected.length === 0) throw new MixInputError('no speaker selected');
 
   const names = displayNames(opts.inputs.map((i) => i.path));
-  const opened = await openInputs(
-    selected,
-    selected.map((i) => names[opts.inputs.indexOf(i)] ?? i.path),
-  );
+  const threads = opts.decodeThreads ?? (await decodeThreadsFor(selected));
+  // Started before the files are scanned, so the threads load meanwhile; a second pass gets threads of its own.
+  let pool = threads > 0 ? new DecodePool(threads) : null;
+  try {
+    const opened = await openInputs(
+      selected,
+      selected.map((i) => names[opts.inputs.indexOf(i)] ?? i.path),
+    );
+    const rows = (): GridSource => {
+      const tracks = opened.map(({ track, scan }) => ({ path: track.path, scan }));
+      // A page or packet that turns out bad mid-mix must still name its file.
+      const fail = (i: number, err: unknown) => describeInputError(opened[i]!.track.path, err, opened[i]!.name);
+      const threadsOfPass = pool ?? (threads > 0 ? new DecodePool(threads) : null);
+      pool = null;
+      if (!threadsOfPass) return new LocalGrids(tracks, MIX_BLOCK_FRAMES, fail);
+      threadsOfPass.start(tracks, MIX_BLOCK_FRAMES, fail);
+      return threadsOfPass;
+    };
+    return await mixOpened(opts, format, opened, rows);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInput[], rows: () => GridSource): Promise<MixResult> {
+  for (const o of opened) for (const w of o.track.warnings) opts.onInputWarning?.(o.name, w);
   const knownLength = Math.max(0, ...opened.map((o) => o.track.totalSamples ?? 0));
   const passes = opts.normalize ? 2 : 1;
   const stats = newStats();
@@ -317,25 +336,32 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
   if (opts.normalize) {
     const targetLufs = typeof opts.normalize === 'object' ? opts.normalize.targetLufs : DEFAULT_TARGET_LUFS;
     const meter = new LoudnessMeter();
-    await sumTracks(opened, knownLength, newStats(), (block) => meter.add(block), report(0), opts.signal);
+    await sumTracks(rows(), opened, knownLength, newStats(), (block) => meter.add(block), report(0), opts.signal);
     const measuredLufs = meter.integrated();
     gain = normalisationGain(measuredLufs, targetLufs);
     loudness = { measuredLufs, targetLufs, gainDb: 20 * Math.log10(gain) };
   }
 
-  const sink = await LimitedEncoder.open({
-    format,
-    output: opts.output,
-    partial: `${opts.output}.partial-${process.pid}`,
-    totalFrames: knownLength,
-    tags: mixTags(opened),
-    thread: opts.encoderThread ?? true,
-  }).catch((err: unknown) => {
+  // Decoding starts while the encoder's thread loads.
+  const source = rows();
+  let sink: LimitedEncoder;
+  try {
+    sink = await LimitedEncoder.open({
+      format,
+      output: opts.output,
+      partial: `${opts.output}.partial-${process.pid}`,
+      totalFrames: knownLength,
+      tags: mixTags(opened),
+      thread: opts.encoderThread ?? true,
+    });
+  } catch (err) {
+    await source.close();
     throw describeOutputError(opts.output, err);
-  });
+  }
   let length: number;
   try {
     length = await sumTracks(
+      source,
       opened,
       knownLength,
       stats,

@@ -123,7 +123,11 @@ export async function* oggPages(path: string): AsyncGenerator<PageEvent> {
 
 /** Open an Ogg Opus file: headers and length now, packets streamed on demand. */
 export async function openOggOpus(path: string): Promise<OggOpusFile> {
-  const scan = await scanOggOpus(path);
+  return oggOpusFromScan(path, await scanOggOpus(path));
+}
+
+/** The file `scan` describes, without reading it again (a decoding thread is handed the scan its caller made). */
+export function oggOpusFromScan(path: string, scan: OggOpusScan): OggOpusFile {
   return {
     head: scan.head,
     vendor: scan.vendor,

@@ -7,7 +7,8 @@
 // the first silence packet after audio (it carries the MDCT overlap tail of the last word) and the last
 // one before audio resumes are really decoded: a CELT silence frame resets the band energies to a fixed
 // floor, so after those two the decoder is in the state a full decode would have left it in.
-import { openOggOpus, type OggOpusFile } from './ogg-opus-reader.ts';
+import { oggOpusFromScan, openOggOpus, type OggOpusFile } from './ogg-opus-reader.ts';
+import type { OggOpusScan } from './ogg-opus-stream.ts';
 import { createOpusDecoder, type OpusDecoder } from './opus-codec.ts';
 
 export interface TrackBlock {
@@ -49,7 +50,15 @@ export interface BlockOptions {
 }
 
 export async function openTrack(path: string): Promise<DecodedTrack> {
-  const file = await openOggOpus(path);
+  return trackOf(path, await openOggOpus(path));
+}
+
+/** The track `scan` describes, without reading the file again (scanOggOpus made it). */
+export function trackFromScan(path: string, scan: OggOpusScan): DecodedTrack {
+  return trackOf(path, oggOpusFromScan(path, scan));
+}
+
+function trackOf(path: string, file: OggOpusFile): DecodedTrack {
   const channels: 1 | 2 = file.head.channels === 1 ? 1 : 2;
   return {
     path,
