@@ -8,7 +8,6 @@ import {
   describeOutputError,
   displayNames,
   formatOfExtension,
-  labelOf,
   mixTracks,
   MixInputError,
   MixOutputError,

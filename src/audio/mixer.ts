@@ -1,12 +1,15 @@
 // Tracks -> one time-aligned mix. Every track starts at sample 0 (the recording's start), so mixing is
 // plain summation on a shared timeline: in float (no wrap-around possible), then the look-ahead limiter,
-// then an encoder. Memory is bounded: one block of mix (1 s) plus each track's current packet.
+// then an encoder. Memory is bounded: one block of mix (1 s) per track and a few blocks of read-ahead.
 //
-//   track files --openTrack--> positioned int16 blocks (silence skipped) --accumulate--> float block
-//      --(x normalisation gain)--> PeakLimiter --> Encoder (ogg | mp3 | flac | wav) --> temp file --rename--> output
+//   track files --scan--> decoding threads (decode-pool.ts; or this thread for a small mix, track-grid.ts)
+//      --rows of 1 s int16 blocks per track (null when silent)--> accumulate, in input order --> float block
+//      --(x normalisation gain)--> PeakLimiter --> Encoder (ogg | mp3 | flac | wav) on its thread --> temp file
+//      --rename--> output
 //
-// With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no limiter,
-// no encoder) to find the gain.
+// Where a track is decoded changes nothing in the sum: the blocks are the same, and they are added in the
+// same order. With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no
+// limiter, no encoder) to find the gain.
 import { basename, dirname, extname } from 'node:path';
 import { rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';

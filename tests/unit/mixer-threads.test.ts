@@ -1,5 +1,6 @@
 // Decoding on threads (decode-pool.ts) must give the mix that decoding on the calling thread gives, sample
 // for sample; fail with the same messages; and leave no thread running on any way out.
+import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -54,11 +55,10 @@ afterAll(async () => {
 function watchThreads(): { started: Set<Worker>; exited: Set<Worker> } {
   const started = new Set<Worker>();
   const exited = new Set<Worker>();
-  const emit = Worker.prototype.emit;
   vi.spyOn(Worker.prototype, 'emit').mockImplementation(function (this: Worker, event: string | symbol, ...args: unknown[]) {
     started.add(this);
     if (event === 'exit') exited.add(this);
-    return emit.call(this, event, ...args);
+    return EventEmitter.prototype.emit.call(this, event, ...args);
   });
   return { started, exited };
 }

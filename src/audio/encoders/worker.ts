@@ -1,5 +1,5 @@
-// Encoder thread entry: runs one Encoder for the mixer, so libopus/LAME/libFLAC work on the second core
-// while the main thread decodes and sums. Protocol in worker-client.ts.
+// Encoder thread entry: runs one Encoder for the mixer, so libopus/LAME/libFLAC work on a core of their own,
+// beside the threads that decode and sum. Protocol in worker-client.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEncoder } from './index.ts';
 import { toThreadError } from '../thread-error.ts';
