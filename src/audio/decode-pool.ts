@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { newStats, type DecodeStats } from './track-decoder.ts';
 import { fromThreadError, type ThreadError } from './thread-error.ts';
+import { Wakeup } from './wakeup.ts';
 import { channelsOf, type GridRow, type GridSource, type ScannedTrack } from './track-grid.ts';
 
 /** What a thread decodes, sent once it has started (it starts while the calling thread scans the files). */
@@ -39,23 +40,23 @@ class DecodeThread {
   #failed: Error | null = null;
   #exited: Promise<void>;
   #running = true;
-  #wake: (() => void) | null = null;
+  #wakeup = new Wakeup();
 
   constructor() {
     this.#worker = new Worker(new URL('./decode-worker.ts', import.meta.url));
     this.#worker.on('message', (m: FromDecodeWorker) => {
       this.#rows.push(m);
-      this.#notify();
+      this.#wakeup.notify();
     });
     this.#worker.on('error', (err) => {
       this.#failed ??= err;
-      this.#notify();
+      this.#wakeup.notify();
     });
     this.#exited = new Promise((resolve) =>
       this.#worker.once('exit', (code) => {
         if (this.#running) this.#failed ??= new Error(`decoding thread exited early (code ${code})`);
         this.#running = false;
-        this.#notify();
+        this.#wakeup.notify();
         resolve();
       }),
     );
@@ -69,18 +70,12 @@ class DecodeThread {
     this.#worker.postMessage(message);
   }
 
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = null;
-    wake?.();
-  }
-
   async next(): Promise<FromDecodeWorker> {
     for (;;) {
       const row = this.#rows.shift();
       if (row) return row;
       if (this.#failed) throw this.#failed;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      await this.#wakeup.wait();
     }
   }
 

@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { newStats, trackFromScan, type DecodeStats } from './track-decoder.ts';
 import { toThreadError } from './thread-error.ts';
+import { Wakeup } from './wakeup.ts';
 import { channelsOf, fillRow, TrackGrid, TrackReadError } from './track-grid.ts';
 import type { DecodeJob, FromDecodeWorker, ToDecodeWorker } from './decode-pool.ts';
 
@@ -15,12 +16,7 @@ const take = (length: number) => free.get(length)?.pop() ?? new Int16Array(lengt
 let credit = 0;
 let stopping = false;
 let decoding: Promise<void> = Promise.resolve();
-let wake: (() => void) | null = null;
-const notify = () => {
-  const w = wake;
-  wake = null;
-  w?.();
-};
+const wakeup = new Wakeup();
 
 port.on('message', (m: ToDecodeWorker) => {
   if (m.type === 'start') {
@@ -28,7 +24,7 @@ port.on('message', (m: ToDecodeWorker) => {
     decoding = decode(m);
   } else if (m.type === 'stop') {
     stopping = true;
-    notify();
+    wakeup.notify();
     // Exits once the row being decoded is done and every file is closed.
     void decoding.finally(() => process.exit(0));
   } else {
@@ -39,7 +35,7 @@ port.on('message', (m: ToDecodeWorker) => {
       list.push(pcm);
       free.set(pcm.length, list);
     }
-    notify();
+    wakeup.notify();
   }
 });
 
@@ -64,7 +60,7 @@ async function decodeRows(grids: TrackGrid[], stats: DecodeStats, sizes: number[
   let buffers = sizes.map(take);
   // Rows go on (all silence) after the last track ends: the summing thread decides where the mix ends.
   for (let t = 0; ; t += frames) {
-    while (credit === 0 && !stopping) await new Promise<void>((resolve) => (wake = resolve));
+    while (credit === 0 && !stopping) await wakeup.wait();
     if (stopping) return;
     credit--;
     let row;

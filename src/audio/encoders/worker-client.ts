@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { createEncoder } from './index.ts';
 import { fromThreadError, type ThreadError } from '../thread-error.ts';
+import { Wakeup } from '../wakeup.ts';
 import type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
 
 export type ToWorker = { type: 'write'; pcm: Float32Array } | { type: 'finish' } | { type: 'abort' };
@@ -17,31 +18,26 @@ export async function createEncoderInWorker(format: MixFormat, options: EncoderO
   let outstanding = 1; // the 'ready' message
   let failed: Error | null = null;
   let finished = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const wakeup = new Wakeup();
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'error') {
       failed ??= fromThreadError(m);
     } else outstanding--;
-    notify();
+    wakeup.notify();
   });
   worker.on('error', (err) => {
     failed ??= err;
-    notify();
+    wakeup.notify();
   });
   worker.on('exit', (code) => {
     if (!finished) failed ??= new Error(`encoder thread exited early (code ${code})`);
-    notify();
+    wakeup.notify();
   });
   const waitFor = async (done: () => boolean) => {
     for (;;) {
       if (failed) throw failed;
       if (done()) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      await wakeup.wait();
     }
   };
   const send = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
