@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -357,7 +357,8 @@ export async function runOpusencMixBench({
     for (let r = 0; r < runs; r++) {
       mine.push(await mixCli(tracks, join(dir, 'mix.ogg')));
       theirs.push((await ffmpeg(tracks, join(dir, 'ffmpeg.ogg'), ['-c:a', 'libopus', '-b:a', '112k'])).seconds);
-      log(`  run ${r + 1}: npm run mix ${fmt(mine[r]!)} s, ffmpeg ${fmt(theirs[r]!)} s`);
+      // The load says how much of the two cores others left: the threads only help when they get both.
+      log(`  run ${r + 1}: npm run mix ${fmt(mine[r]!)} s, ffmpeg ${fmt(theirs[r]!)} s (load average ${fmt(loadavg()[0]!, 1)})`);
     }
     const speedup = median(theirs) / median(mine);
     const audioSeconds = minutes * 60;
