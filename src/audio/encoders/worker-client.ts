@@ -2,12 +2,12 @@
 // worker, so the mixer only waits when the encoder is the slower side, and memory stays bounded.
 import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { fromThreadError, type ThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
 import type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
 
 export type ToWorker = { type: 'write'; pcm: Float32Array } | { type: 'finish' } | { type: 'abort' };
-// `code` carries the errno code (ENOENT, ENOSPC…) across the thread boundary so the caller can explain it.
-export type FromWorker = { type: 'ready' } | { type: 'ack' } | { type: 'error'; message: string; name: string; code?: string };
+export type FromWorker = { type: 'ready' } | { type: 'ack' } | ({ type: 'error' } & ThreadError);
 
 const MAX_IN_FLIGHT = 4;
 
@@ -25,7 +25,7 @@ export async function createEncoderInWorker(format: MixFormat, options: EncoderO
   };
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'error') {
-      failed ??= Object.assign(new Error(m.message), { name: m.name }, m.code === undefined ? {} : { code: m.code });
+      failed ??= fromThreadError(m);
     } else outstanding--;
     notify();
   });

@@ -1,6 +1,7 @@
 // Encoder thread entry: runs one Encoder for the mixer, so libopus/LAME/libFLAC work on the second core
 // while the main thread decodes and sums. Protocol in worker-client.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import { toThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
 import type { EncoderOptions, MixFormat } from './encoder.ts';
 import type { FromWorker, ToWorker } from './worker-client.ts';
@@ -10,15 +11,7 @@ if (!port) throw new Error('worker.ts must run in a worker thread');
 const { format, options } = workerData as { format: MixFormat; options: EncoderOptions };
 
 const post = (message: FromWorker) => port.postMessage(message);
-const failure = (err: unknown): FromWorker => {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return {
-    type: 'error',
-    message: err instanceof Error ? err.message : String(err),
-    name: err instanceof Error ? err.name : 'Error',
-    ...(typeof code === 'string' ? { code } : {}),
-  };
-};
+const failure = (err: unknown): FromWorker => ({ type: 'error', ...toThreadError(err) });
 
 // Messages are handled strictly in order: each waits for the previous one's file writes.
 let queue: Promise<unknown> = createEncoder(format, options).then(
