@@ -66,6 +66,7 @@ export interface WindowFigures {
 
 export type FromBot =
   | { type: 'joined'; rssMb: number }
+  | { type: 'window-open' }
   | { type: 'window'; figures: WindowFigures }
   | { type: 'subscribed'; setupMs: number }
   | { type: 'error'; message: string };
@@ -355,6 +356,7 @@ async function main(): Promise<void> {
         case 'window-begin':
           window = Window.open(sink, voiceSocket(connection)?.address().port);
           await window;
+          send({ type: 'window-open' });
           return;
         case 'window-end': {
           if (!window) throw new Error('window-end before window-begin');

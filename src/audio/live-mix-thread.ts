@@ -67,9 +67,10 @@ export class LiveMixThread implements LiveMixHandle {
     this.#worker = new Worker(new URL('./live-mix-worker.ts', import.meta.url), { workerData: opts });
     this.#worker.on('message', (m: FromLiveMixThread) => this.#onMessage(m));
     this.#worker.on('error', (err) => this.#die(err));
-    this.#worker.on('exit', (code) => {
-      if (!this.#ending) this.#die(new Error(`the live mix thread exited unexpectedly (code ${code})`));
-    });
+    // Whatever was still asked of it can have no answer now.
+    this.#worker.on('exit', (code) =>
+      this.#die(new Error(this.#ending ? 'the live mix thread has ended' : `the live mix thread exited unexpectedly (code ${code})`)),
+    );
   }
 
   static async create(opts: LiveMixOptions): Promise<LiveMixThread> {
