@@ -66,7 +66,7 @@ export class LiveMixThread implements LiveMixHandle {
     this.#calls.set(0, started);
     this.#worker = new Worker(new URL('./live-mix-worker.ts', import.meta.url), { workerData: opts });
     this.#worker.on('message', (m: FromLiveMixThread) => this.#onMessage(m));
-    this.#worker.on('error', (err) => this.#die(err));
+    this.#worker.on('error', (err: Error) => this.#die(err));
     // Whatever was still asked of it can have no answer now.
     this.#worker.on('exit', (code) =>
       this.#die(new Error(this.#ending ? 'the live mix thread has ended' : `the live mix thread exited unexpectedly (code ${code})`)),

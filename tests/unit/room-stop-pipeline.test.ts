@@ -191,13 +191,8 @@ describe('stop pipeline', () => {
       ],
       3000,
     );
-    // The threads this process starts, caught as they are first sent work: the live mix's comes first.
-    const threads: Worker[] = [];
-    const post = Worker.prototype.postMessage;
-    const spy = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, ...args) {
-      if (!threads.includes(this)) threads.push(this);
-      post.apply(this, args);
-    });
+    // The threads this process starts, as they are sent work (the spy passes the call on): the live mix's is first.
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
     const liveMix = new RoomLiveMix({ output: store.layout.mixFile(r.id, 'ogg'), format: 'ogg', now: () => 3000, log: silentLogger() });
     const inputs = r.speakers.map((s) => ({ path: store.layout.file(r.id, s.trackFile), label: s.name }));
     try {
@@ -206,12 +201,12 @@ describe('stop pipeline', () => {
       await liveMix.idle();
       if (how === 'dies') {
         expect(liveMix.status().failed).toBeUndefined();
-        await threads[0]!.terminate();
+        await (sent.mock.contexts[0] as Worker).terminate();
       }
       liveMix.tick();
       await liveMix.idle();
     } finally {
-      spy.mockRestore();
+      sent.mockRestore();
     }
     expect(liveMix.status().failed).toMatch(why);
 
