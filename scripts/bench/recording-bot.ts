@@ -12,7 +12,6 @@
 //            the tracks are read back, decoded, summed and encoded up to 3 s ago, on its own thread).
 // Before anyone is subscribed, both measure an idle window: connected, every stream arriving, nobody heard.
 import { Socket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
@@ -46,11 +45,8 @@ export interface WindowFigures {
   /** How late the event loop ran (beyond the 5 ms sampling interval): how promptly packets are read. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
-  /**
-   * The worst stall with the time the main thread sat runnable waiting for a CPU taken out (Linux schedstat):
-   * the stall the bot's own work caused, apart from a shared machine's other load. Null where not readable.
-   */
-  ownStallMaxMs: number | null;
+  /** The worst stall the main thread's own work caused (see OwnStalls), apart from waiting for a CPU. */
+  ownStallMaxMs: number;
   /** Packets handed on after the window closed (the backlog of a busy machine), counted in `receive`. */
   drainedAfter: number;
   /** Datagrams the kernel dropped for the voice socket in the window (its receive buffer was full), if known. */
@@ -139,27 +135,26 @@ async function kernelDrops(port: number | undefined): Promise<number | null> {
 }
 
 const STALL_TICK_MS = 5;
+const threadCpuMs = () => {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
+};
 
-/** The main thread's time spent runnable but waiting for a CPU so far (ms), or null off Linux. */
-function runqueueWaitMs(): number | null {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return null;
-  }
-}
-
-/** How late a 5 ms timer fires, less the time the thread waited for a CPU meanwhile: stalls of the bot's own making. */
+/**
+ * How late a 5 ms timer fires, but never more than the CPU the main thread used meanwhile: the stall its own
+ * work caused. On a loaded machine a timer is also late while the thread waits for a CPU, and that lateness is
+ * other programs' doing, not the bot's.
+ */
 class OwnStalls {
-  max: number | null = runqueueWaitMs() === null ? null : 0;
+  max = 0;
   #at = performance.now();
-  #wait = runqueueWaitMs() ?? 0;
+  #cpu = threadCpuMs();
   #timer = setInterval(() => {
     const at = performance.now();
-    const wait = runqueueWaitMs() ?? 0;
-    if (this.max !== null) this.max = Math.max(this.max, at - this.#at - (wait - this.#wait) - STALL_TICK_MS);
+    const cpu = threadCpuMs();
+    this.max = Math.max(this.max, Math.min(at - this.#at - STALL_TICK_MS, cpu - this.#cpu));
     this.#at = at;
-    this.#wait = wait;
+    this.#cpu = cpu;
   }, STALL_TICK_MS);
 
   stop(): void {
@@ -326,7 +321,7 @@ class Window {
       // The histogram holds whole sampling intervals; the lag is what exceeds the interval.
       loopDelayP99Ms: Math.max(0, this.#delay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
       loopDelayMaxMs: Math.max(0, this.#delay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
-      ownStallMaxMs: this.#stalls?.max ?? null,
+      ownStallMaxMs: this.#stalls?.max ?? 0,
       drainedAfter: receive.delivered - atClose.delivered,
       kernelDrops: drops === null || this.#drops === null ? null : drops - this.#drops,
       receive: minus(receive, this.#receive),
