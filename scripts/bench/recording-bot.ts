@@ -9,10 +9,10 @@
 //   tracks   the product's RoomRecorder with its live mix turned off: the same adapter, plus consent in the
 //            store, placement, one SpeakerTrack (Ogg Opus file) per speaker and the 200 ms tick.
 //   record   the product's RoomRecorder as the bot runs it: all of the above plus the live mix (every 5 s
-//            the tracks are read back, decoded, summed and encoded up to 3 s ago).
+//            the tracks are read back, decoded, summed and encoded up to 3 s ago, on its own thread).
 // Before anyone is subscribed, both measure an idle window: connected, every stream arriving, nobody heard.
 import { Socket } from 'node:dgram';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { entersState, joinVoiceChannel, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { Events, type Client } from 'discord.js';
@@ -45,6 +45,12 @@ export interface WindowFigures {
   /** How late the event loop ran (beyond the 5 ms sampling interval): how promptly packets are read. */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** The worst stall the main thread's own work caused (see OwnStalls), apart from waiting for a CPU. */
+  ownStallMaxMs: number;
+  /** Packets handed on after the window closed (the backlog of a busy machine), counted in `receive`. */
+  drainedAfter: number;
+  /** Datagrams the kernel dropped for the voice socket in the window (its receive buffer was full), if known. */
+  kernelDrops: number | null;
   receive: ReceiveStats;
   /** The voice UDP socket's receive buffer in effect (as the kernel reports it), null if it could not be read. */
   recvBufferBytes: number | null;
@@ -56,6 +62,7 @@ export interface WindowFigures {
 
 export type FromBot =
   | { type: 'joined'; rssMb: number }
+  | { type: 'window-open' }
   | { type: 'window'; figures: WindowFigures }
   | { type: 'subscribed'; setupMs: number }
   | { type: 'error'; message: string };
@@ -105,12 +112,69 @@ function minus(a: ReceiveStats, b: ReceiveStats): ReceiveStats {
   return out;
 }
 
-/** Read from the library's objects (bench only; the product's adapter sets it and logs it at info level). */
-function recvBufferBytes(connection: VoiceConnection): number | null {
+/** Read from the library's objects (bench only; the product's adapter holds it). */
+function voiceSocket(connection: VoiceConnection): Socket | null {
   const networking: unknown = Reflect.get(connection.state, 'networking');
   const udp: unknown = networking ? Reflect.get(Reflect.get(networking, 'state') as object, 'udp') : undefined;
   const socket: unknown = udp ? Reflect.get(udp, 'socket') : undefined;
-  return socket instanceof Socket ? socket.getRecvBufferSize() : null;
+  return socket instanceof Socket ? socket : null;
+}
+
+/** The kernel's drop count for the UDP socket bound to `port` (/proc/net/udp's last column), null if unknown. */
+async function kernelDrops(port: number | undefined): Promise<number | null> {
+  if (port === undefined) return null;
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(hexPort)) return Number(fields[fields.length - 1]);
+    }
+  }
+  return null;
+}
+
+const STALL_TICK_MS = 5;
+const threadCpuMs = () => {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
+};
+
+/**
+ * How late a 5 ms timer fires, but never more than the CPU the main thread used meanwhile: the stall its own
+ * work caused. On a loaded machine a timer is also late while the thread waits for a CPU, and that lateness is
+ * other programs' doing, not the bot's.
+ */
+class OwnStalls {
+  max = 0;
+  #at = performance.now();
+  #cpu = threadCpuMs();
+  #timer = setInterval(() => {
+    const at = performance.now();
+    const cpu = threadCpuMs();
+    this.max = Math.max(this.max, Math.min(at - this.#at - STALL_TICK_MS, cpu - this.#cpu));
+    this.#at = at;
+    this.#cpu = cpu;
+  }, STALL_TICK_MS);
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Waits until no packet has been handed on for a while: what the socket still held when the window closed. */
+async function drained(sink: Sink): Promise<ReceiveStats> {
+  const QUIET_MS = 500;
+  const LIMIT_MS = 15_000;
+  const until = performance.now() + LIMIT_MS;
+  let last = await sink.receiveStats();
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const now = await sink.receiveStats();
+    if (now.delivered === last.delivered) return now;
+    last = now;
+  }
+  return last;
 }
 
 /** What each mode subscribes with, and how it reports what it received. */
@@ -181,6 +245,9 @@ async function recordSink(
 /** CPU, memory, event-loop delay and packets between window-begin and window-end. */
 class Window {
   #sink: Sink;
+  #port: number | undefined;
+  #drops: number | null = null;
+  #stalls: OwnStalls | null = null;
   #cpu = process.cpuUsage();
   #thread = process.threadCpuUsage();
   #started = performance.now();
@@ -193,8 +260,9 @@ class Window {
   #delay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   #sampler: NodeJS.Timeout;
 
-  private constructor(sink: Sink) {
+  private constructor(sink: Sink, port: number | undefined) {
     this.#sink = sink;
+    this.#port = port;
     this.#sampler = setInterval(() => {
       const m = process.memoryUsage();
       this.#rssPeak = Math.max(this.#rssPeak, m.rss);
@@ -203,10 +271,12 @@ class Window {
     }, RSS_SAMPLE_MS);
   }
 
-  static async open(sink: Sink): Promise<Window> {
-    const window = new Window(sink);
+  static async open(sink: Sink, port: number | undefined): Promise<Window> {
+    const window = new Window(sink, port);
     window.#receive = await sink.receiveStats();
     window.#tracks = await sink.trackStats();
+    window.#drops = await kernelDrops(port);
+    window.#stalls = new OwnStalls();
     window.#cpu = process.cpuUsage();
     window.#thread = process.threadCpuUsage();
     window.#started = performance.now();
@@ -219,7 +289,12 @@ class Window {
     const thread = process.threadCpuUsage(this.#thread);
     const wallMs = performance.now() - this.#started;
     this.#delay.disable();
+    this.#stalls?.stop();
     clearInterval(this.#sampler);
+    const atClose = await this.#sink.receiveStats();
+    // Counted as lost only if it never comes: a busy machine leaves a backlog in the socket, not a hole.
+    const receive = await drained(this.#sink);
+    const drops = await kernelDrops(this.#port);
     const before = this.#tracks;
     const after = await this.#sink.trackStats();
     const live = await this.#sink.liveMix();
@@ -246,7 +321,10 @@ class Window {
       // The histogram holds whole sampling intervals; the lag is what exceeds the interval.
       loopDelayP99Ms: Math.max(0, this.#delay.percentile(99) / 1e6 - LOOP_DELAY_RESOLUTION_MS),
       loopDelayMaxMs: Math.max(0, this.#delay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS),
-      receive: minus(await this.#sink.receiveStats(), this.#receive),
+      ownStallMaxMs: this.#stalls?.max ?? 0,
+      drainedAfter: receive.delivered - atClose.delivered,
+      kernelDrops: drops === null || this.#drops === null ? null : drops - this.#drops,
+      receive: minus(receive, this.#receive),
       ...(tracks ? { tracks } : {}),
       ...(live ? { liveMix: live } : {}),
     };
@@ -271,14 +349,15 @@ async function main(): Promise<void> {
     const work = async (): Promise<void> => {
       switch (message.type) {
         case 'window-begin':
-          window = Window.open(sink);
+          window = Window.open(sink, voiceSocket(connection)?.address().port);
           await window;
+          send({ type: 'window-open' });
           return;
         case 'window-end': {
           if (!window) throw new Error('window-end before window-begin');
           const figures = await (await window).close();
           window = undefined;
-          send({ type: 'window', figures: { ...figures, recvBufferBytes: recvBufferBytes(connection) } });
+          send({ type: 'window', figures: { ...figures, recvBufferBytes: voiceSocket(connection)?.getRecvBufferSize() ?? null } });
           return;
         }
         case 'subscribe': {

@@ -15,11 +15,13 @@
 // only non-silent output expected there is the decode of the exact-silence packet that primes the decoder
 // before a spurt (track-decoder.ts), a few LSB at most: output this quiet is counted apart and not a reason.
 //
-// It runs on the bot's main thread, next to the voice UDP socket, so it never holds the event loop for long:
-// decoding one 1 s block of 50 speakers takes a quarter of a second, during which the socket's receive
-// buffer would fill and drop packets. The work yields after any track once SLICE_MS have passed since the
-// last yield (WorkSlices), so a packet waits for at most about one track's decode. Yielding changes nothing
-// in the result: the horizon was fixed before the advance, and a track that grows meanwhile only grows past it.
+// In the bot it runs on a worker thread of its own (live-mix-thread.ts), away from the voice UDP socket
+// on the main thread: decoding one 1 s block of 50 speakers takes a quarter of a second, and on the main
+// thread the socket's receive buffer would fill and drop packets meanwhile. It still works in slices,
+// yielding after any track once SLICE_MS have passed since the last yield (WorkSlices): run in-thread (tests,
+// `thread: false`) that keeps a packet's wait to about one track's decode, and on its thread it lets an abort
+// (a withdrawal, the room gone) stop a long catch-up at the next block. Yielding changes nothing in the
+// result: the horizon was fixed before the advance, and a track that grows meanwhile only grows past it.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   accumulate,
@@ -44,6 +46,9 @@ export interface LiveMixOptions {
   encoderThread?: boolean;
 }
 
+/** Told after every block mixed (live-mix-thread.ts passes it on, so a caller's status stays current). */
+export type OnMixed = (mixedFrames: number) => void;
+
 export interface LiveMixStats {
   /** Labels of the inputs, in the order they were added. */
   inputs: string[];
@@ -54,6 +59,11 @@ export interface LiveMixStats {
   /** Frames of near-silent decoder output (priming) found there; not mixed, inaudible. */
   lateQuietFrames: number;
   decode: DecodeStats;
+}
+
+/** Where the live mix writes until finish() moves it to `output` (the same in a worker: one pid). */
+export function livePartialPath(output: string): string {
+  return `${output}.live-partial-${process.pid}`;
 }
 
 /** Decoded output at or below this (int16) in an already-mixed range is decoder priming, not audio: -72 dBFS. */
@@ -178,23 +188,25 @@ export class LiveMix {
   #state: 'open' | 'finished' | 'aborted' | 'failed' = 'open';
   #error: Error | null = null;
   #discarded = false;
+  #onMixed: OnMixed | undefined;
 
-  private constructor(opts: LiveMixOptions, sink: LimitedEncoder) {
+  private constructor(opts: LiveMixOptions, sink: LimitedEncoder, onMixed: OnMixed | undefined) {
     this.output = opts.output;
     this.format = opts.format;
     this.#sink = sink;
+    this.#onMixed = onMixed;
   }
 
-  static async create(opts: LiveMixOptions): Promise<LiveMix> {
+  static async create(opts: LiveMixOptions, onMixed?: OnMixed): Promise<LiveMix> {
     const sink = await LimitedEncoder.open({
       format: opts.format,
       output: opts.output,
-      partial: `${opts.output}.live-partial-${process.pid}`,
+      partial: livePartialPath(opts.output),
       totalFrames: 0,
       tags: { ENCODER: 'roomrec', ...opts.tags },
       thread: opts.encoderThread ?? true,
     });
-    return new LiveMix(opts, sink);
+    return new LiveMix(opts, sink, onMixed);
   }
 
   stats(): LiveMixStats {
@@ -306,6 +318,7 @@ export class LiveMix {
     }
     this.#stats.mixedFrames = t0 + frames;
     await this.#sink.write(mix);
+    this.#onMixed?.(this.#stats.mixedFrames);
     return true;
   }
 

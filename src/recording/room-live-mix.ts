@@ -12,7 +12,13 @@
 // the others, catching up in the background (far faster than real time) and tailing again. The same restart
 // happens if audio ever turns up in a range already mixed (a re-granted speaker's old track, or a broken
 // guarantee): the live mix is only ever used when it is exactly the mix of the finished tracks.
-import { LiveMix, type LiveMixStats } from '../audio/live-mix.ts';
+//
+// Where it runs. Each live mix has a worker thread of its own (audio/live-mix-thread.ts): reading the
+// tracks back, decoding, summing and encoding would otherwise share the main thread with the voice socket,
+// and at 50 speakers delay its reads enough to lose packets. A thread that fails or dies fails the live mix
+// like any other error (status().failed; the stop mixes the tracks in full); the bot goes on recording.
+import type { LiveMixStats } from '../audio/live-mix.ts';
+import { openLiveMix, type LiveMixHandle } from '../audio/live-mix-thread.ts';
 import type { MixFormat, MixInput, MixResult } from '../audio/mixer.ts';
 import type { Logger } from '../log.ts';
 import { SAMPLES_PER_MS } from './placement.ts';
@@ -22,7 +28,9 @@ export interface LiveMixSettings {
   marginMs?: number;
   /** How often it advances (ms of recording time); default 5000. Each advance mixes about this much. */
   advanceEveryMs?: number;
-  /** Encode on a worker thread (default true). */
+  /** Run the live mix on a worker thread of its own (default true); false runs it on this thread, in slices. */
+  thread?: boolean;
+  /** Encode on a worker thread of its own (default true). */
   encoderThread?: boolean;
 }
 
@@ -59,7 +67,7 @@ export class RoomLiveMix {
   #opts: RoomLiveMixOptions;
   #margin: number;
   #every: number;
-  #mix: LiveMix | null = null;
+  #mix: LiveMixHandle | null = null;
   #inputs: MixInput[] = [];
   // Every change to #mix runs on this chain, one at a time.
   #chain: Promise<void> = Promise.resolve();
@@ -195,12 +203,15 @@ export class RoomLiveMix {
       this.#opts.log.info({ why, restarts: this.#restarts }, 'live mix starting again from the beginning');
     }
     if (this.#inputs.length === 0) return;
-    const mix = await LiveMix.create({
-      output: this.#opts.output,
-      format: this.#opts.format,
-      ...(this.#opts.tags ? { tags: this.#opts.tags } : {}),
-      ...(this.#opts.encoderThread === undefined ? {} : { encoderThread: this.#opts.encoderThread }),
-    });
+    const mix = await openLiveMix(
+      {
+        output: this.#opts.output,
+        format: this.#opts.format,
+        ...(this.#opts.tags ? { tags: this.#opts.tags } : {}),
+        ...(this.#opts.encoderThread === undefined ? {} : { encoderThread: this.#opts.encoderThread }),
+      },
+      { thread: this.#opts.thread ?? true },
+    );
     this.#mix = mix;
     for (const input of this.#inputs) await mix.addInput(input);
   }

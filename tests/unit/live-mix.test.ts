@@ -1,11 +1,15 @@
 // The mix made while the room runs, checked against the mix of the finished tracks by real decoding: same
 // audio (correlation), same place (lag), for Ogg Opus and MP3; a late joiner; a withdrawal (the speaker absent
 // from the whole mix); a live mix that fell behind; and how much is left to mix at stop, as a count of work.
+// Rooms run it as they do in the bot, on a thread of its own; one test checks it never runs on this thread.
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { threadId } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { LiveMix } from '../../src/audio/live-mix.ts';
+import { LiveMixThread } from '../../src/audio/live-mix-thread.ts';
 import { mixTracks, type MixFormat, type MixInput } from '../../src/audio/mixer.ts';
 import { RoomLiveMix, type LiveMixOutcome } from '../../src/recording/room-live-mix.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -43,7 +47,11 @@ function speakers(): RoomSpeaker[] {
 const inputsOf = (files: Map<string, string>, names: string[]): MixInput[] => names.map((n) => ({ path: files.get(n)!, label: n }));
 
 /** Plays the room with a RoomLiveMix ticked every simulated second, as the recorder ticks it. */
-async function liveRoom(format: MixFormat, room: RoomSpeaker[], opts: { advanceEveryMs?: number; mixFrom?: number; endMs?: number } = {}) {
+async function liveRoom(
+  format: MixFormat,
+  room: RoomSpeaker[],
+  opts: { advanceEveryMs?: number; mixFrom?: number; endMs?: number; thread?: boolean } = {},
+) {
   const endMs = opts.endMs ?? END_MS;
   let nowMs = 0;
   const output = path.join(dir, `live.${format}`);
@@ -53,6 +61,7 @@ async function liveRoom(format: MixFormat, room: RoomSpeaker[], opts: { advanceE
     now: () => nowMs,
     log: silentLogger(),
     ...(opts.advanceEveryMs ? { advanceEveryMs: opts.advanceEveryMs } : {}),
+    ...(opts.thread === undefined ? {} : { thread: opts.thread }),
   });
   const included = new Map<string, MixInput>();
   const files = await playRoom(
@@ -99,6 +108,13 @@ function expectSameMix(live: Float32Array, full: Float32Array) {
   expect(c).toBeGreaterThan(0.99);
 }
 
+/** A thread's nice value, from /proc/self/task/<tid>/stat (field 19; the name before it may hold spaces). */
+function niceOf(task: string): number {
+  const stat = readFileSync(task === 'thread-self' ? '/proc/thread-self/stat' : `/proc/self/task/${task}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+const threadNices = () => readdirSync('/proc/self/task').map(niceOf);
+
 function used(outcome: LiveMixOutcome) {
   if (!outcome.used) throw new Error(`live mix not used: ${outcome.reason}`);
   return outcome;
@@ -135,6 +151,35 @@ describe('live mix', () => {
     used(outcome);
     const full = await fullMix(files, ['ann', 'bob', 'cat'], format);
     expectSameMix(await decodeMono(output), await decodeMono(full));
+  });
+
+  test('runs on a thread of its own, never on this one, and makes the same mix as on this one', async () => {
+    const created = vi.spyOn(LiveMix, 'create');
+    try {
+      const onThread = await liveRoom('ogg', speakers());
+      used(onThread.outcome);
+      expect(created).not.toHaveBeenCalled();
+      const there = await decodeMono(onThread.output);
+      // The same room again (its tracks come out the same), mixed on this thread.
+      await rm(path.join(dir, 'tracks'), { recursive: true });
+      const onThisOne = await liveRoom('ogg', speakers(), { thread: false });
+      used(onThisOne.outcome);
+      // The spy does see a live mix made on this thread.
+      expect(created).toHaveBeenCalled();
+      const here = await decodeMono(onThisOne.output);
+      expect(rms(here)).toBeGreaterThan(0.05);
+      expect(there.length).toBe(here.length);
+      expect(there.every((v, i) => v === here[i])).toBe(true);
+    } finally {
+      created.mockRestore();
+    }
+    const mix = await LiveMixThread.create({ output: path.join(dir, 'x.ogg'), format: 'ogg' });
+    expect(mix.threadId).not.toBe(threadId);
+    // Under load the voice socket's thread comes first: the live mix's threads run at a lower priority.
+    if (process.platform === 'linux') {
+      expect(threadNices()).toContain(Math.max(10, niceOf('thread-self')));
+    }
+    await mix.abort();
   });
 
   test('a withdrawal mid-room leaves the speaker out of the whole mix (the live mix starts again)', async () => {

@@ -1,9 +1,11 @@
 // The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
-// withdrawn left out, a failing mix recorded as failed, and a recording the bot died in finished from disk.
+// withdrawn left out, a failing mix recorded as failed, a live mix whose thread failed or died replaced by the
+// full mix, and a recording the bot died in finished from disk.
 import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { mixTracks } from '../../src/audio/mixer.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ManualClock } from '../../src/recording/clock.ts';
@@ -172,6 +174,50 @@ describe('stop pipeline', () => {
       used ? { used: true, framesAtStop: expect.closeTo(sec(3), -3) } : { used: false, reason: expect.stringMatching(/other speakers/) },
     );
     // Either way the mix holds both speakers where they spoke, and no live partial file is left behind.
+    const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
+    expect(correlation(mix, sine(440, 500, 0.5, mix.length), sec(0.52), sec(0.98))).toBeGreaterThan(0.9);
+    expect(correlation(mix, sine(660, 500, 1.5, mix.length), sec(1.52), sec(1.98))).toBeGreaterThan(0.9);
+    expect((await readdir(store.layout.recordingDir(r.id))).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+
+  test.each([
+    { how: 'fails', why: /no such file/ },
+    { how: 'dies', why: /thread exited unexpectedly/ },
+  ])('a live mix whose thread $how is reported failed, and the stop mixes the tracks in full', async ({ how, why }) => {
+    const r = await recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 1500, hz: 660 },
+      ],
+      3000,
+    );
+    // The threads this process starts, as they are sent work (the spy passes the call on): the live mix's is first.
+    const sent = vi.spyOn(Worker.prototype, 'postMessage');
+    const liveMix = new RoomLiveMix({ output: store.layout.mixFile(r.id, 'ogg'), format: 'ogg', now: () => 3000, log: silentLogger() });
+    const inputs = r.speakers.map((s) => ({ path: store.layout.file(r.id, s.trackFile), label: s.name }));
+    try {
+      // The thread reads the tracks itself: a path it cannot open fails it there.
+      liveMix.setInputs(how === 'fails' ? [...inputs, { path: path.join(dataDir, 'missing.ogg'), label: 'Cat' }] : inputs);
+      await liveMix.idle();
+      if (how === 'dies') {
+        expect(liveMix.status().failed).toBeUndefined();
+        await (sent.mock.contexts[0] as Worker).terminate();
+      }
+      liveMix.tick();
+      await liveMix.idle();
+    } finally {
+      sent.mockRestore();
+    }
+    expect(liveMix.status().failed).toMatch(why);
+
+    let fullMixes = 0;
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {}, liveMix },
+      { store, clock: new ManualClock(), log: silentLogger(), config, mix: (o) => (fullMixes++, mixTracks(o)) },
+    );
+    expect(outcome.recording.state).toBe('ready');
+    expect(fullMixes).toBe(1);
+    expect(outcome.liveMix).toEqual({ used: false, reason: expect.stringMatching(why) });
     const mix = toMono((await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).pcm);
     expect(correlation(mix, sine(440, 500, 0.5, mix.length), sec(0.52), sec(0.98))).toBeGreaterThan(0.9);
     expect(correlation(mix, sine(660, 500, 1.5, mix.length), sec(1.52), sec(1.98))).toBeGreaterThan(0.9);

@@ -2,6 +2,7 @@
 // worker, so the mixer only waits when the encoder is the slower side, and memory stays bounded.
 import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { fromThreadError, type ThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
 import { fromThreadError, type ThreadError } from '../thread-error.ts';
 import { Wakeup } from '../wakeup.ts';

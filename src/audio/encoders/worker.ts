@@ -1,6 +1,7 @@
 // Encoder thread entry: runs one Encoder for the mixer, so libopus/LAME/libFLAC work on a core of their own,
 // beside the threads that decode and sum. Protocol in worker-client.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import { toThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
 import { toThreadError } from '../thread-error.ts';
 import type { EncoderOptions, MixFormat } from './encoder.ts';
