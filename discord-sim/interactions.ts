@@ -101,12 +101,7 @@ function tokenize(text: string): string[] {
  * Turns a slash command typed as words into the interaction options Discord would send, using the commands
  * the bot registered (so a typo or an unregistered command fails here, as it would in a Discord client).
  */
-export function parseSlash(
-  text: string,
-  registry: CommandRegistry,
-  guildId: string,
-  resolveUser: (word: string) => string,
-): ParsedSlash {
+export function parseSlash(text: string, registry: CommandRegistry, guildId: string, resolveUser: (word: string) => string): ParsedSlash {
   const [name, ...words] = tokenize(text.replace(/^\//, ''));
   if (!name) throw new Error('discord-sim: empty slash command');
   const command = registry.find(name, guildId);

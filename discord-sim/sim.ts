@@ -10,7 +10,15 @@ import {
   type APIMessage,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
-import { World, type GuildOptions, type SimGuild, type SimUser, type SimUserInput, type StoredMessage, type WorldOptions } from './world.ts';
+import {
+  World,
+  type GuildOptions,
+  type SimGuild,
+  type SimUser,
+  type SimUserInput,
+  type StoredMessage,
+  type WorldOptions,
+} from './world.ts';
 import { SimLog, type SimLogEntry } from './log.ts';
 import { CommandRegistry, parseSlash, type InteractionRecord } from './interactions.ts';
 import { startRest, messageText, type RateLimitBurst } from './rest.ts';
@@ -276,9 +284,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     if (channelId !== undefined) return candidates.filter((m) => m.message.channel_id === channelId).at(-1) ?? null;
     const botVoiceChannel = world.voiceStateOf(world.bot.id, guild.id)?.channelId;
     const inGuild = candidates.filter((m) => world.channels.get(m.message.channel_id)?.guildId === guild.id);
-    return (
-      candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? inGuild.at(-1) ?? candidates.at(-1) ?? null
-    );
+    return candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? inGuild.at(-1) ?? candidates.at(-1) ?? null;
   };
 
   const sim: DiscordSim = {
@@ -379,7 +385,10 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
                   members: Object.fromEntries(
                     resolvedUsers
                       .filter((id) => world.requireGuild(guildId).members.has(id))
-                      .map((id) => [id, { ...world.memberWithoutUser(id, guildId), permissions: world.permissionsOf(id, channelId).toString() }]),
+                      .map((id) => [
+                        id,
+                        { ...world.memberWithoutUser(id, guildId), permissions: world.permissionsOf(id, channelId).toString() },
+                      ]),
                   ),
                 },
               }
