@@ -14,6 +14,10 @@ export interface SoakSample {
   atMs: number;
   rssMb: number;
   heapMb: number;
+  /** Buffers outside the JS heap (packets, Ogg pages, PCM of the live mix). */
+  arrayBuffersMb: number;
+  /** CPU time (every thread) in the last second. */
+  cpuMs: number;
   /** How late the event loop ran in the last second, beyond the sampling interval: the worst, and p99. */
   loopMaxMs: number;
   loopP99Ms: number;
@@ -36,20 +40,29 @@ function send(message: FromSoakBot): void {
 }
 
 async function main(): Promise<void> {
-  const bot = await startBotAgainst(
-    { token: required('SOAK_SIM_TOKEN'), restUrl: required('SOAK_SIM_API') },
-    { dataDir: required('SOAK_DATA_DIR'), log: createLogger({ level: 'info', name: 'roomrec', file: required('SOAK_LOG') }) },
-  );
+  // SOAK_IDLE: no bot, only the sampling: the bench's baseline for what the machine alone does to an event loop.
+  const bot = process.env.SOAK_IDLE
+    ? undefined
+    : await startBotAgainst(
+        { token: required('SOAK_SIM_TOKEN'), restUrl: required('SOAK_SIM_API') },
+        { dataDir: required('SOAK_DATA_DIR'), log: createLogger({ level: 'info', name: 'roomrec', file: required('SOAK_LOG') }) },
+      );
   const delay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   delay.enable();
   const lateMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS);
+  let cpu = process.cpuUsage();
   const sampler = setInterval(() => {
+    const memory = process.memoryUsage();
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
     send({
       type: 'sample',
       sample: {
         atMs: performance.timeOrigin + performance.now(),
-        rssMb: mb(process.memoryUsage.rss()),
-        heapMb: mb(process.memoryUsage().heapUsed),
+        rssMb: mb(memory.rss),
+        heapMb: mb(memory.heapUsed),
+        arrayBuffersMb: mb(memory.arrayBuffers),
+        cpuMs: (used.user + used.system) / 1000,
         loopMaxMs: lateMs(delay.max),
         loopP99Ms: lateMs(delay.percentile(99)),
       },
@@ -59,7 +72,7 @@ async function main(): Promise<void> {
   process.on('message', (message: ToSoakBot) => {
     if (message.type !== 'exit') return;
     clearInterval(sampler);
-    bot.stop().then(
+    Promise.resolve(bot?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -14,13 +14,15 @@
 //             integrity figures, `received`, plus `undecryptable`); a packet sent while that room's voice was
 //             down for an injected fault (from the fault until the bot's session is back and the call's DAVE
 //             group has taken it in again) is counted apart, as the fault's.
-//   stall     the worst event-loop delay while the rooms ran (and apart, while they started and stopped)
+//   stall     the worst event-loop delay while the rooms ran (and apart, while they started and stopped),
+//             against a baseline in the same seconds: an idle process (soak-bot.ts without the bot) that only
+//             samples its own event loop, which shows what the shared machine alone does to one
 //   RSS       medians of the first and last thirds of the run: flat, or growing
 //   rooms     every consent message ends listing who consented, despite the bursts; every room stopped with
 //             /record stop ends `ready`, its host DM'd a link
 import { fork } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -69,11 +71,12 @@ function faultPlan(talkMs: number, rooms: number, seed: number): Fault[] {
   const count = (perMinute: number) => Math.max(1, Math.round(perMinute * minutes));
   const at = () => Math.round(QUIET_EDGE_MS + rnd() * (talkMs - 2 * QUIET_EDGE_MS));
   const faults: Fault[] = [
-    ...Array.from({ length: count(FAULTS_PER_MINUTE.voice) }, (): Fault => ({
+    // Each kind of disconnect in turn, so a short run has them all; the room and the moment are drawn.
+    ...Array.from({ length: count(FAULTS_PER_MINUTE.voice) }, (_, i): Fault => ({
       atMs: at(),
       kind: 'voice',
       room: Math.floor(rnd() * rooms),
-      how: VOICE_HOWS[Math.floor(rnd() * VOICE_HOWS.length)]!,
+      how: VOICE_HOWS[i % VOICE_HOWS.length]!,
     })),
     ...Array.from({ length: count(FAULTS_PER_MINUTE.gateway) }, (_, i): Fault => ({
       atMs: at(),
@@ -273,7 +276,7 @@ function samplesBetween(samples: SoakSample[], fromEpochMs: number, toEpochMs: n
 export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPerRoom = 5, seed = 1, keep = false, log }: SoakBenchOptions) {
   const talkMs = Math.round(minutes * 60_000);
   log(
-    `soak: ${roomCount} rooms (one per guild) × ${speakersPerRoom} speakers talking in turns for ${fmt(minutes, 1)} min in one bot process, ` +
+    `soak: ${roomCount} rooms (one per guild) × ${speakersPerRoom} speakers talking in turns for ${minutes} min in one bot process, ` +
       `DAVE on, seed ${seed}; faults per minute: ${FAULTS_PER_MINUTE.voice} voice disconnects, ${FAULTS_PER_MINUTE.gateway} gateway resume, ${FAULTS_PER_MINUTE.burst} REST 429 burst`,
   );
   const dir = await mkdtemp(path.join(tmpdir(), 'roomrec-bench-soak-'));
@@ -281,7 +284,8 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
   const botLog = path.join(dir, 'bot.log');
   const sim = await startSimForBot({ guilds: roomCount });
   const epochOf = (simMs: number) => performance.timeOrigin + simMs;
-  let bot: BotProcess<FromSoakBot, ToSoakBot> | undefined;
+  let bot: SoakProcess['process'] | undefined;
+  let idle: SoakProcess['process'] | undefined;
   let ok = false;
   try {
     const rooms: Room[] = sim.guilds().map((guild, index) => ({
@@ -298,24 +302,20 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
 
     const caFile = path.join(dir, 'discord-sim-ca.pem');
     await writeFile(caFile, sim.caCertPem);
-    let output = '';
-    const child = fork(path.join(import.meta.dirname, 'soak-bot.ts'), [], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: {
-        ...process.env,
-        NODE_EXTRA_CA_CERTS: caFile,
-        SOAK_SIM_API: sim.restUrl,
-        SOAK_SIM_TOKEN: sim.token,
-        SOAK_DATA_DIR: dataDir,
-        SOAK_LOG: botLog,
-      },
-    });
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    const samples: SoakSample[] = [];
-    child.on('message', (m: FromSoakBot) => void (m.type === 'sample' && samples.push(m.sample)));
-    bot = new BotProcess<FromSoakBot, ToSoakBot>(child, 'soak bench');
-    await bot.next('ready');
+    const env = {
+      NODE_EXTRA_CA_CERTS: caFile,
+      SOAK_SIM_API: sim.restUrl,
+      SOAK_SIM_TOKEN: sim.token,
+      SOAK_DATA_DIR: dataDir,
+      SOAK_LOG: botLog,
+    };
+    const botProcess = soakProcess(env);
+    bot = botProcess.process;
+    // The baseline: a process that does nothing but sample, on the same machine in the same seconds. What it
+    // sees of the event loop is the machine's (other processes holding both cores), not the bot's.
+    const idleProcess = soakProcess({ SOAK_IDLE: '1' });
+    idle = idleProcess.process;
+    await Promise.all([bot.next('ready'), idle.next('ready')]);
 
     const startingAt = sim.clock();
     await startRooms(sim, rooms);
@@ -345,8 +345,9 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
     sim.rateLimitBurst(STOP_BURST);
     const linkMs = await stopRooms(sim, rooms);
     const stopEnd = sim.clock();
-    await bot.exit(60_000);
-    if (bot.child.exitCode !== 0) throw new Error(`the bot process exited with ${bot.child.exitCode}: ${output.slice(-2000)}`);
+    await Promise.all([bot.exit(60_000), idle.exit()]);
+    if (bot.child.exitCode !== 0) throw new Error(`the bot process exited with ${bot.child.exitCode}: ${botProcess.output().slice(-2000)}`);
+    const samples = botProcess.samples;
     const store = await openStore({ dataDir, log: silentLogger() });
     const recordings = await store.listRecordings();
     await store.close();
@@ -378,6 +379,7 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
     const packets = roomPackets(sim, rooms, recordings);
     const sum = (pick: (p: RoomPackets) => number) => packets.reduce((n, p) => n + pick(p), 0);
     const worst = packets.reduce((w, p, i) => (p.lostOutsideFaults > (packets[w]?.lostOutsideFaults ?? 0) ? i : w), 0);
+    log(`  per room, sent/recorded: ${packets.map((p, i) => `${i + 1}: ${p.sent}/${p.received}`).join(', ')}`);
     log(
       `  packets: ${sum((p) => p.sent)} sent to the bot, ${sum((p) => p.sentWhileDown)} of them while their room's voice was down for a fault; ` +
         `${sum((p) => p.received)} recorded, ${sum((p) => p.undecryptable)} undecryptable (a room rejoining its DAVE group), ${sum((p) => p.missing)} never handed on; ` +
@@ -386,7 +388,10 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
     );
 
     const soak = samplesBetween(samples, epochOf(talkStart), epochOf(talkEnd));
+    const idleSoak = samplesBetween(idleProcess.samples, epochOf(talkStart), epochOf(talkEnd));
     const maxStall = (list: SoakSample[]) => Math.max(0, ...list.map((s) => s.loopMaxMs));
+    const stalledSeconds = (list: SoakSample[]) =>
+      `${list.filter((s) => s.loopMaxMs >= 50).length} of ${list.length} seconds with a stall ≥ 50 ms`;
     log(
       `  event loop: worst stall ${fmt(maxStall(soak))} ms while the rooms talked (p99 of the per-second p99s ${fmt(
         percentile(
@@ -394,18 +399,25 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
           99,
         ),
       )} ms, ` +
-        `${soak.filter((s) => s.loopMaxMs >= 50).length} of ${soak.length} seconds with a stall ≥ 50 ms); ` +
+        `${stalledSeconds(soak)}); ` +
         `${fmt(maxStall(samplesBetween(samples, epochOf(startingAt), epochOf(talkStart))))} ms while the rooms started, ` +
-        `${fmt(maxStall(samplesBetween(samples, epochOf(talkEnd), epochOf(stopEnd))))} ms while they stopped and mixed`,
+        `${fmt(maxStall(samplesBetween(samples, epochOf(talkEnd), epochOf(stopEnd))))} ms while they stopped and mixed; ` +
+        `the bot used ${fmt((soak.reduce((n, s) => n + s.cpuMs, 0) / Math.max(1, soak.length * 1000)) * 100, 0)} % of a core while they talked`,
+    );
+    log(
+      `  baseline, an idle process in the same seconds: worst stall ${fmt(maxStall(idleSoak))} ms, ${stalledSeconds(idleSoak)} ` +
+        `(1-minute load average ${os.loadavg()[0]?.toFixed(1)} on ${os.availableParallelism()} cores)`,
     );
 
     const third = Math.floor(soak.length / 3);
+    const thirds = (pick: (s: SoakSample) => number) =>
+      `${fmt(median(soak.slice(0, third).map(pick)), 0)} → ${fmt(median(soak.slice(soak.length - third).map(pick)), 0)}`;
     const first = median(soak.slice(0, third).map((s) => s.rssMb));
     const last = median(soak.slice(soak.length - third).map((s) => s.rssMb));
     log(
       `  RSS: first third median ${fmt(first, 0)} MB, last third ${fmt(last, 0)} MB (${last >= first ? '+' : ''}${fmt(((last - first) / first) * 100)} %, ` +
         `${fmt((last - first) / Math.max(1e-9, ((talkEnd - talkStart) * (2 / 3)) / 60_000), 1)} MB/min); peak ${fmt(Math.max(...soak.map((s) => s.rssMb)), 0)} MB, ` +
-        `heap ${fmt(median(soak.slice(0, third).map((s) => s.heapMb)), 0)} → ${fmt(median(soak.slice(soak.length - third).map((s) => s.heapMb)), 0)} MB`,
+        `heap ${thirds((s) => s.heapMb)} MB, buffers outside it ${thirds((s) => s.arrayBuffersMb)} MB`,
     );
 
     const ready = rooms.filter((room) => recordings.some((r) => r.guildId === room.guild.id && r.state === 'ready'));
@@ -415,11 +427,31 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
     );
     ok = ready.length === roomCount && upToDate.every(Boolean);
   } finally {
-    await bot?.exit();
+    await Promise.all([bot?.exit(), idle?.exit()]);
     await sim.close();
     if (ok && !keep) await rm(dir, { recursive: true, force: true });
     else log(`  kept ${dir} (the bot's data and log)`);
   }
+}
+
+/** A soak-bot.ts process, what it printed, and the samples it has sent so far. */
+interface SoakProcess {
+  process: BotProcess<FromSoakBot, ToSoakBot>;
+  samples: SoakSample[];
+  output: () => string;
+}
+
+function soakProcess(env: Record<string, string>): SoakProcess {
+  const child = fork(path.join(import.meta.dirname, 'soak-bot.ts'), [], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const samples: SoakSample[] = [];
+  child.on('message', (m: FromSoakBot) => void (m.type === 'sample' && samples.push(m.sample)));
+  return { process: new BotProcess<FromSoakBot, ToSoakBot>(child, 'soak bench'), samples, output: () => output };
 }
 
 function percentile(values: number[], p: number): number {
