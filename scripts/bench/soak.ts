@@ -4,9 +4,10 @@
 // (4015 "voice server crashed" and a dead TCP connection, both resumed; 4006, a new session through the main
 // gateway), the main gateway's socket closed with a resumable code or op 7 Reconnect (the client resumes), and
 // bursts of REST 429s on every authenticated route (discord.js must wait and retry). A room's REST traffic is
-// mostly at its start and stop, so each burst comes with a guest (in the call, silent) in some rooms adding or
-// removing their ✅, which the bot answers by editing the consent message; and the rooms are stopped inside a
-// burst too.
+// mostly at its start and stop, so each burst comes with a guest (in the call, silent) in some rooms adding
+// their ✅, which the bot answers by editing the consent message; and the rooms are stopped inside a burst too.
+// (Guests only join: a withdrawal restarts the room's live mix from zero, a cost of its own, measured by the
+// stop-to-link bench.)
 //
 // The bot is the real one (startBot) in a child process (soak-bot.ts), which reports its RSS and event-loop
 // delay every second. Everything else is the stand-in in this process. What is measured:
@@ -59,8 +60,9 @@ const VOICE_HOWS: readonly VoiceHow[] = [4015, 'drop', 4006];
 /** No fault in the first and last seconds of the talk: the rooms are settled, and the stop is not a fault's. */
 const QUIET_EDGE_MS = 5000;
 const RECOVERY_TIMEOUT_MS = 30_000;
-/** Share of the rooms whose guest changes their consent in each burst. */
+/** Share of the rooms where a guest consents in each burst. */
 const GUEST_SHARE = 0.25;
+const GUESTS_PER_ROOM = 3;
 const STOP_BURST = { forMs: 3000, retryAfterMs: 1000 };
 const DRAIN_MS = 1000;
 
@@ -78,11 +80,15 @@ function faultPlan(talkMs: number, rooms: number, seed: number): Fault[] {
       room: Math.floor(rnd() * rooms),
       how: VOICE_HOWS[i % VOICE_HOWS.length]!,
     })),
-    ...Array.from({ length: count(FAULTS_PER_MINUTE.gateway) }, (_, i): Fault => ({
-      atMs: at(),
-      kind: 'gateway',
-      how: i % 2 === 0 ? 'close 4000' : 'op 7',
-    })),
+    // With each gateway resume, a 4006 in one room at the same moment: its rejoin (op 4) meets a gateway that is
+    // down, the case that left rooms deaf for good before room-voice.ts rejoined an unanswered connection.
+    ...Array.from({ length: count(FAULTS_PER_MINUTE.gateway) }, (_, i): Fault[] => {
+      const atMs = at();
+      return [
+        { atMs, kind: 'gateway', how: i % 2 === 0 ? 'close 4000' : 'op 7' },
+        { atMs, kind: 'voice', room: Math.floor(rnd() * rooms), how: 4006 },
+      ];
+    }).flat(),
     ...Array.from({ length: count(FAULTS_PER_MINUTE.burst) }, (): Fault => ({
       atMs: at(),
       kind: '429',
@@ -97,9 +103,9 @@ interface Room {
   index: number;
   guild: SimGuild;
   speakers: SimUser[];
-  /** In the call, never talks; adds or removes their ✅ during 429 bursts. */
-  guest: SimUser;
-  guestConsents: boolean;
+  /** In the call, never talk; one after another adds their ✅ during 429 bursts. */
+  guests: SimUser[];
+  guestsConsenting: number;
   /** Sim-clock spans in which this room's voice was down for an injected fault; `to` undefined while it is. */
   down: { from: number; to: number | undefined; how: VoiceHow }[];
 }
@@ -138,7 +144,7 @@ async function injectFaults(sim: DiscordSim, rooms: Room[], plan: Fault[], start
       else sim.dropGateway(4000);
     } else if (fault.kind === '429') {
       sim.rateLimitBurst({ forMs: fault.forMs, retryAfterMs: fault.retryAfterMs });
-      for (const room of rooms.filter(() => rnd() < GUEST_SHARE)) toggleGuest(sim, room);
+      for (const room of rooms.filter(() => rnd() < GUEST_SHARE)) guestConsents(sim, room);
     } else {
       const room = rooms[fault.room]!;
       // A room still coming back from the last fault is left to finish.
@@ -158,7 +164,7 @@ async function injectFaults(sim: DiscordSim, rooms: Room[], plan: Fault[], start
       recoveries.push(
         recovered(sim, room, seq).then(
           () => void (span.to = sim.clock()),
-          () => log(`  room ${room.index + 1}: voice not back within ${RECOVERY_TIMEOUT_MS / 1000} s of a ${fault.how} disconnect`),
+          () => log(`  room ${room.index + 1}: voice NOT back within ${RECOVERY_TIMEOUT_MS / 1000} s of a ${fault.how} disconnect`),
         ),
       );
     }
@@ -167,14 +173,15 @@ async function injectFaults(sim: DiscordSim, rooms: Room[], plan: Fault[], start
   return { skipped };
 }
 
-function toggleGuest(sim: DiscordSim, room: Room): void {
-  if (room.guestConsents) sim.withdrawConsent(room.guest.id);
-  else sim.reactToConsent(room.guest.id, room.guild.voiceChannelId);
-  room.guestConsents = !room.guestConsents;
+function guestConsents(sim: DiscordSim, room: Room): void {
+  const guest = room.guests[room.guestsConsenting];
+  if (!guest) return;
+  sim.reactToConsent(guest.id, room.guild.voiceChannelId);
+  room.guestsConsenting++;
 }
 
-/** Who a room's consent message should list: its speakers, and its guest while they consent. */
-const consenting = (room: Room) => [...room.speakers, ...(room.guestConsents ? [room.guest] : [])].map((u) => u.globalName);
+/** Who a room's consent message should list: its speakers, and the guests who consented. */
+const consenting = (room: Room) => [...room.speakers, ...room.guests.slice(0, room.guestsConsenting)].map((u) => u.globalName);
 
 /** Schedules each room's turns a little ahead of time, so the stand-in holds only the next few utterances. */
 async function talk(sim: DiscordSim, rooms: Room[], talkMs: number, startedAt: number, seed: number): Promise<Utterance[]> {
@@ -294,11 +301,13 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
       speakers: Array.from({ length: speakersPerRoom }, (_, s) =>
         sim.addUser({ username: `r${index + 1}s${s + 1}`, globalName: `Speaker ${index + 1}.${s + 1}`, guildId: guild.id }),
       ),
-      guest: sim.addUser({ username: `r${index + 1}guest`, globalName: `Guest ${index + 1}`, guildId: guild.id }),
-      guestConsents: false,
+      guests: Array.from({ length: GUESTS_PER_ROOM }, (_, g) =>
+        sim.addUser({ username: `r${index + 1}guest${g + 1}`, globalName: `Guest ${index + 1}.${g + 1}`, guildId: guild.id }),
+      ),
+      guestsConsenting: 0,
       down: [],
     }));
-    for (const room of rooms) for (const user of [...room.speakers, room.guest]) sim.joinVoice(user.id, room.guild.voiceChannelId);
+    for (const room of rooms) for (const user of [...room.speakers, ...room.guests]) sim.joinVoice(user.id, room.guild.voiceChannelId);
 
     const caFile = path.join(dir, 'discord-sim-ca.pem');
     await writeFile(caFile, sim.caCertPem);
@@ -360,19 +369,14 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
     const bursts = plan.filter((f) => f.kind === '429');
     const answered429 = (from: number, to: number) =>
       sim.log.entries.filter((e) => e.kind === 'rest' && e.status === 429 && e.at >= from && e.at <= to).length;
-    const guestChanges = sim.log.entries.filter(
-      (e) =>
-        e.kind === 'gateway-out' &&
-        e.at > talkStart &&
-        e.at < talkEnd &&
-        (e.t === 'MESSAGE_REACTION_ADD' || e.t === 'MESSAGE_REACTION_REMOVE'),
-    ).length;
+    const guestConsents = rooms.reduce((n, room) => n + room.guestsConsenting, 0);
     log(
-      `  faults: ${voiceFaults.length} voice disconnects (${byHow}; ${skipped.length} skipped, their room still reconnecting), ` +
+      `  faults: ${voiceFaults.length} voice disconnects (${byHow}, one 4006 with each gateway resume; ${skipped.length} skipped, their room still reconnecting; ` +
+        `${voiceFaults.filter((d) => d.to === undefined).length} never back), ` +
         `down ${fmt(median(downMs) / 1000, 2)} s median, ${fmt(Math.max(0, ...downMs) / 1000, 2)} s worst; ` +
         `${gateway.length} gateway resumes (${gateway.filter((f) => f.how === 'close 4000').length} × close 4000, ${gateway.filter((f) => f.how === 'op 7').length} × op 7), ` +
         `resumed ${sim.log.entries.filter((e) => e.kind === 'gateway-out' && e.t === 'RESUMED').length} times; ` +
-        `${bursts.length} REST 429 bursts (${bursts.map((b) => `${fmt(b.forMs / 1000)} s`).join(', ')}) with ${guestChanges} guest consent changes, ` +
+        `${bursts.length} REST 429 bursts (${bursts.map((b) => `${fmt(b.forMs / 1000)} s`).join(', ')}) with ${guestConsents} guest consents, ` +
         `${answered429(talkStart, talkEnd)} requests answered 429 and retried; consent messages up to date after them in ${upToDate.filter(Boolean).length} of ${roomCount} rooms`,
     );
 
@@ -425,7 +429,7 @@ export async function runSoakBench({ minutes, rooms: roomCount = 20, speakersPer
       `  rooms: ${ready.length} of ${roomCount} ready with a link DM'd to the host; ${roomCount} stops at once inside a ${fmt(STOP_BURST.forMs / 1000)} s ` +
         `429 burst (${answered429(talkEnd, stopEnd)} requests answered 429): link ${fmt(median(linkMs) / 1000)} s median, ${fmt(Math.max(...linkMs) / 1000)} s worst`,
     );
-    ok = ready.length === roomCount && upToDate.every(Boolean);
+    ok = ready.length === roomCount && upToDate.every(Boolean) && voiceFaults.every((d) => d.to !== undefined);
   } finally {
     await Promise.all([bot?.exit(), idle?.exit()]);
     await sim.close();
