@@ -35,7 +35,7 @@ export class CommandRegistry {
   private store(scope: CommandScope): Map<string, APIApplicationCommand> {
     if (scope === 'global') return this.global;
     let store = this.guilds.get(scope);
-    if (!store) this.guilds.set(scope, (store = new Map()));
+    if (!store) this.guilds.set(scope, (store = new Map<string, APIApplicationCommand>()));
     return store;
   }
 

@@ -63,3 +63,22 @@ export class BotProcess<FromBot extends Message, ToBot extends Message> {
 function isError(message: Message): message is BotError {
   return message.type === 'error';
 }
+
+/* In the bot process. */
+
+/** An environment variable the bench set for its bot process (`script`: the bot side, named in the error). */
+export function fromParent(name: string, script: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${script}: ${name} is not set (it is started by its bench, scripts/bench/)`);
+  return value;
+}
+
+/** Sends a message to the bench. */
+export function toParent(message: Message | BotError): void {
+  process.send?.(message);
+}
+
+/** A failure in the bot process, sent to the bench, which ends with it. */
+export function reportError(error: unknown): void {
+  toParent({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+}

@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createLogger } from '../../src/log.ts';
 import { startBotAgainst } from '../demo/bot-in-sim.ts';
+import { fromParent, reportError, toParent } from './bot-process.ts';
 
 export type ToSoakBot = { type: 'exit' };
 
@@ -29,15 +30,8 @@ const SAMPLE_MS = 1000;
 const LOOP_DELAY_RESOLUTION_MS = 5;
 const mb = (bytes: number) => bytes / 1_048_576;
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`soak-bot.ts: ${name} is not set (it is started by scripts/bench/soak.ts)`);
-  return value;
-}
-
-function send(message: FromSoakBot): void {
-  process.send?.(message);
-}
+const required = (name: string) => fromParent(name, 'soak-bot.ts');
+const send = (message: FromSoakBot) => toParent(message);
 
 async function main(): Promise<void> {
   // SOAK_IDLE: no bot, only the sampling: the bench's baseline for what the machine alone does to an event loop.
@@ -75,7 +69,7 @@ async function main(): Promise<void> {
     Promise.resolve(bot?.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
-        send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+        reportError(error);
         process.exit(1);
       },
     );
@@ -85,7 +79,7 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   main().catch((error: unknown) => {
-    send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    reportError(error);
     process.exit(1);
   });
 }

@@ -111,10 +111,7 @@ interface Room {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN);
-};
+const median = (values: number[]) => percentile(values, 50);
 
 /** The bot's session in the room is back (resumed, or a new one described) and the call's DAVE group has it. */
 async function recovered(sim: DiscordSim, room: Room, afterSeq: number): Promise<void> {

@@ -8,13 +8,13 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
 import { DiscordAPIError, Events, RESTEvents, type Client, type Interaction } from 'discord.js';
 import type { VoiceConnection } from '@discordjs/voice';
-import { joinVoice, loginClient, parseWav, speechFromPcm, startDiscordSim, type DiscordSim, type Pcm } from '../../discord-sim/index.ts';
-import { toStereo48k } from '../../discord-sim/audio-source.ts';
+import { joinVoice, loginClient, parseWav, speechFromPcm, startDiscordSim, type DiscordSim } from '../../discord-sim/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim } from '../helpers/bot-env.ts';
 import { decodeOggOpusFile, locate, toMono } from '../helpers/audio.ts';
 import { untilListed } from '../helpers/consent-message.ts';
+import { demoClip } from '../helpers/scenario-clips.ts';
 import { until } from '../helpers/until.ts';
 
 const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
@@ -147,14 +147,6 @@ describe('the real bot in two guilds', () => {
   let env: BotInSim | undefined;
   afterEach(() => closeBotInSim(env, dir));
 
-  /** Seconds [from, to) of a demo voice: what is sent, and its 48 kHz mono reference for correlation. */
-  async function clip(name: string, from: number, to: number): Promise<{ pcm: Pcm; reference: Float32Array }> {
-    const wav = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
-    const samples = (wav.channels[0] ?? new Float32Array(0)).slice(Math.round(from * wav.sampleRate), Math.round(to * wav.sampleRate));
-    const pcm = { sampleRate: wav.sampleRate, channels: [samples] };
-    return { pcm, reference: toMono(toStereo48k(pcm)) };
-  }
-
   test('records two rooms in two guilds at once: each track holds its own speaker’s words, where they were said', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-guilds-'));
     // The bot's wall clock is the stand-in's clock shifted to the epoch, so sent and stored times compare exactly.
@@ -166,7 +158,7 @@ describe('the real bot in two guilds', () => {
       sim: { guilds: 2 },
     });
     const { sim, bot } = env;
-    const voices = [await clip('alice', 0, 1.5), await clip('carol', 0, 1.5)];
+    const voices = [await demoClip('alice', 0, 1.5), await demoClip('carol', 0, 1.5)];
     const rooms = sim
       .guilds()
       .map((guild, i) => ({ guild, host: sim.addUser({ username: `host${i}`, globalName: `Host ${i}`, guildId: guild.id }) }));
