@@ -181,7 +181,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         dispatchTo(session, 'READY', {
           v: 10,
           user: { ...world.apiUser(world.bot.id), verified: true, mfa_enabled: false, flags: 0 },
-          guilds: [{ id: world.guildId, unavailable: true }],
+          guilds: [...world.guilds.keys()].map((id) => ({ id, unavailable: true })),
           session_id: session.id,
           resume_gateway_url: url,
           shard: [0, 1],
@@ -195,7 +195,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           session_type: 'normal',
           geo_ordered_rtc_regions: ['local'],
         });
-        if ((intents & GatewayIntentBits.Guilds) !== 0) dispatchTo(session, 'GUILD_CREATE', world.guildCreatePayload());
+        if ((intents & GatewayIntentBits.Guilds) !== 0)
+          for (const guildId of world.guilds.keys()) dispatchTo(session, 'GUILD_CREATE', world.guildCreatePayload(guildId));
         return;
       }
       case GatewayOpcodes.Resume: {
@@ -227,13 +228,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         selfDeaf: Boolean(d.self_deaf),
       });
     } else if (op === GatewayOpcodes.RequestGuildMembers) {
-      const ids = Array.isArray(d.user_ids) ? d.user_ids.map(String) : [...world.members.keys()];
+      const guild = world.guilds.get(String(d.guild_id));
+      if (!guild) return;
+      const ids = Array.isArray(d.user_ids) ? d.user_ids.map(String) : [...guild.members.keys()];
       dispatchTo(socket.session, 'GUILD_MEMBERS_CHUNK', {
-        guild_id: world.guildId,
-        members: ids.filter((id) => world.members.has(id)).map((id) => world.apiMember(id)),
+        guild_id: guild.id,
+        members: ids.filter((id) => guild.members.has(id)).map((id) => world.apiMember(id, guild.id)),
         chunk_index: 0,
         chunk_count: 1,
-        not_found: ids.filter((id) => !world.members.has(id)),
+        not_found: ids.filter((id) => !guild.members.has(id)),
         nonce: d.nonce,
       });
     } else if (op !== GatewayOpcodes.PresenceUpdate) {

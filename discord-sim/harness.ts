@@ -24,21 +24,27 @@ export async function loginClient(sim: DiscordSim, options: Partial<ClientOption
   return client;
 }
 
+interface VoiceJoin {
+  /** Default: the voice channel of `guildId`'s guild. */
+  channelId?: string;
+  /** Default: the primary guild. */
+  guildId?: string;
+  selfDeaf?: boolean;
+  dave?: boolean;
+}
+
 /**
  * The real @discordjs/voice join as a recorder makes it: hearing others (Discord sends no audio to a deafened
  * bot), with DAVE when the stand-in speaks it (`dave: false` offers none, which a DAVE stand-in closes with
  * 4017). Returned at once, not yet Ready, for code that waits for readiness itself.
  */
-export function connectVoice(
-  client: Client,
-  sim: DiscordSim,
-  options: { channelId?: string; selfDeaf?: boolean; dave?: boolean } = {},
-): VoiceConnection {
-  const guild = client.guilds.cache.get(sim.guildId);
-  if (!guild) throw new Error('discord-sim: the client has not received the guild');
+export function connectVoice(client: Client, sim: DiscordSim, options: VoiceJoin = {}): VoiceConnection {
+  const guildId = options.guildId ?? sim.guildId;
+  const guild = client.guilds.cache.get(guildId);
+  if (!guild) throw new Error(`discord-sim: the client has not received guild ${guildId}`);
   return joinVoiceChannel({
-    channelId: options.channelId ?? sim.voiceChannelId,
-    guildId: sim.guildId,
+    channelId: options.channelId ?? sim.world.requireGuild(guildId).voiceChannelId,
+    guildId,
     adapterCreator: guild.voiceAdapterCreator,
     selfDeaf: options.selfDeaf ?? false,
     daveEncryption: options.dave ?? sim.dave.enabled,
@@ -49,7 +55,7 @@ export function connectVoice(
 export async function joinVoice(
   client: Client,
   sim: DiscordSim,
-  options: { channelId?: string; selfDeaf?: boolean; dave?: boolean; timeoutMs?: number } = {},
+  options: VoiceJoin & { timeoutMs?: number } = {},
 ): Promise<VoiceConnection> {
   const connection = connectVoice(client, sim, options);
   try {

@@ -13,6 +13,8 @@ export {
 export type { NetworkFaults, FrameFate } from './faults.ts';
 export type { SentFrame, Utterance, SpeakOptions } from './speaker.ts';
 export type { SimLogEntry } from './log.ts';
+export type { SimGuild, GuildOptions, SimUser } from './world.ts';
+export type { RateLimitBurst } from './rest.ts';
 export type { InteractionRecord } from './interactions.ts';
 export { OPUS_SILENCE_FRAME } from './rtp.ts';
 export {

@@ -20,7 +20,8 @@ interface OptionJSON {
 /** Application commands as Discord stores them after PUT /applications/:app/(guilds/:g/)commands. */
 export class CommandRegistry {
   readonly global = new Map<string, APIApplicationCommand>();
-  readonly guild = new Map<string, APIApplicationCommand>();
+  /** by guild id */
+  readonly guilds = new Map<string, Map<string, APIApplicationCommand>>();
   private version = 1n;
   private readonly ids: () => string;
   private readonly applicationId: string;
@@ -31,8 +32,15 @@ export class CommandRegistry {
   }
 
   /** Bulk overwrite: commands not in the list are deleted, existing names keep their id. */
+  private store(scope: CommandScope): Map<string, APIApplicationCommand> {
+    if (scope === 'global') return this.global;
+    let store = this.guilds.get(scope);
+    if (!store) this.guilds.set(scope, (store = new Map<string, APIApplicationCommand>()));
+    return store;
+  }
+
   put(scope: CommandScope, body: readonly CommandJSON[]): APIApplicationCommand[] {
-    const store = scope === 'global' ? this.global : this.guild;
+    const store = this.store(scope);
     const previous = new Map(store);
     store.clear();
     for (const json of body) store.set(json.name, this.materialise(json, scope, previous.get(json.name)?.id));
@@ -40,19 +48,24 @@ export class CommandRegistry {
   }
 
   add(scope: CommandScope, json: CommandJSON): APIApplicationCommand {
-    const store = scope === 'global' ? this.global : this.guild;
+    const store = this.store(scope);
     const command = this.materialise(json, scope, store.get(json.name)?.id);
     store.set(json.name, command);
     return command;
   }
 
   list(scope: CommandScope): APIApplicationCommand[] {
-    return [...(scope === 'global' ? this.global : this.guild).values()];
+    return [...this.store(scope).values()];
   }
 
   /** Guild commands shadow global ones with the same name, as in the Discord client. */
-  find(name: string): APIApplicationCommand | undefined {
-    return this.guild.get(name) ?? this.global.get(name);
+  find(name: string, guildId: string): APIApplicationCommand | undefined {
+    return this.guilds.get(guildId)?.get(name) ?? this.global.get(name);
+  }
+
+  /** Names usable in a guild: its own commands, then the global ones. */
+  names(guildId: string): string[] {
+    return [...(this.guilds.get(guildId)?.keys() ?? []), ...this.global.keys()];
   }
 
   private materialise(json: CommandJSON, scope: string, id: string | undefined): APIApplicationCommand {
@@ -88,12 +101,12 @@ function tokenize(text: string): string[] {
  * Turns a slash command typed as words into the interaction options Discord would send, using the commands
  * the bot registered (so a typo or an unregistered command fails here, as it would in a Discord client).
  */
-export function parseSlash(text: string, registry: CommandRegistry, resolveUser: (word: string) => string): ParsedSlash {
+export function parseSlash(text: string, registry: CommandRegistry, guildId: string, resolveUser: (word: string) => string): ParsedSlash {
   const [name, ...words] = tokenize(text.replace(/^\//, ''));
   if (!name) throw new Error('discord-sim: empty slash command');
-  const command = registry.find(name);
+  const command = registry.find(name, guildId);
   if (!command) {
-    const known = [...registry.guild.keys(), ...registry.global.keys()];
+    const known = registry.names(guildId);
     throw new Error(`discord-sim: /${name} is not registered (registered: ${known.length ? known.join(', ') : 'none'})`);
   }
   const userIds: string[] = [];

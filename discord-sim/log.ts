@@ -21,6 +21,8 @@ export type SimLogEntry =
   | { kind: 'gateway-out'; seq: number; at: number; t: string; d: unknown }
   | { kind: 'voice-in'; seq: number; at: number; op: number; d: unknown }
   | { kind: 'voice'; seq: number; at: number; event: string; detail: Record<string, unknown> }
+  /** sim.rateLimitBurst began: authenticated routes (or those under `routes`) answer 429 for `forMs`. */
+  | { kind: 'rest-burst'; seq: number; at: number; forMs: number; retryAfterMs: number; routes: readonly string[] | null }
   /** The voice server's DAVE group management (dave-group.ts): proposals, commits, transitions, recoveries. */
   | { kind: 'dave'; seq: number; at: number; event: string; detail: Record<string, unknown> };
 

@@ -61,17 +61,38 @@ interface Route {
 const ok = (body: unknown): Reply => ({ status: 200, body });
 const noContent = (): Reply => ({ status: 204 });
 
+/** A stretch of time in which some routes answer 429 whatever their bucket says (sim.rateLimitBurst). */
+export interface RateLimitBurst {
+  forMs: number;
+  /** `retry_after` of each 429. Default 1000 ms. */
+  retryAfterMs?: number;
+  /** Route templates' prefixes, e.g. `['/channels/']`. Default: every authenticated route. */
+  routes?: readonly string[];
+}
+
 export interface RestServer {
   url: string;
   bound: { address: string; port: number };
+  rateLimitBurst(burst: RateLimitBurst): void;
   close(): Promise<void>;
+}
+
+interface ActiveBurst {
+  untilMs: number;
+  retryAfterMs: number;
+  routes: readonly string[] | undefined;
 }
 
 export async function startRest(ctx: RestContext): Promise<RestServer> {
   const routes = buildRoutes(ctx);
   const buckets = new Map<string, { resetAt: number; used: number }>();
+  let bursts: ActiveBurst[] = [];
+  const burstFor = (route: Route, now: number): ActiveBurst | undefined => {
+    bursts = bursts.filter((b) => b.untilMs > now);
+    return route.auth ? bursts.find((b) => b.routes?.some((prefix) => route.template.startsWith(prefix)) ?? true) : undefined;
+  };
   const server = createServer((req, res) => {
-    handle(ctx, routes, buckets, req, res).catch((error: unknown) => {
+    handle(ctx, routes, buckets, burstFor, req, res).catch((error: unknown) => {
       // A bug in the stand-in must be loud: answer 500 and log it so the failing test shows why.
       console.error('discord-sim REST handler crashed', error);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -84,6 +105,10 @@ export async function startRest(ctx: RestContext): Promise<RestServer> {
   return {
     url: `http://127.0.0.1:${address.port}/api`,
     bound: { address: address.address, port: address.port },
+    rateLimitBurst(burst) {
+      bursts.push({ untilMs: Date.now() + burst.forMs, retryAfterMs: burst.retryAfterMs ?? 1000, routes: burst.routes });
+      ctx.log.add({ kind: 'rest-burst', forMs: burst.forMs, retryAfterMs: burst.retryAfterMs ?? 1000, routes: burst.routes ?? null });
+    },
     close: () => closeServer(server),
   };
 }
@@ -92,6 +117,7 @@ async function handle(
   ctx: RestContext,
   routes: Route[],
   buckets: Map<string, { resetAt: number; used: number }>,
+  burstFor: (route: Route, now: number) => ActiveBurst | undefined,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -106,7 +132,12 @@ async function handle(
   let reply: Reply;
   const request: Request = { params: matched?.params ?? {}, query: url.searchParams, body: {}, files: [], note: {} };
   const bucketKey = route ? `${method} ${route.template} ${majorParameter(path)}` : `${method} unknown`;
-  const bucket = takeFromBucket(buckets, bucketKey, ctx.rateLimit, Date.now());
+  const now = Date.now();
+  const burst = route ? burstFor(route, now) : undefined;
+  // In a burst the answer is the shared limit's: nothing left, retry after the burst's delay.
+  const bucket = burst
+    ? { remaining: 0, resetAt: now + burst.retryAfterMs, resetAfter: burst.retryAfterMs / 1000, limited: true }
+    : takeFromBucket(buckets, bucketKey, ctx.rateLimit, now);
   try {
     if (!route) throw new DiscordHttpError(404, 0, '404: Not Found');
     if (route.auth && req.headers.authorization !== `Bot ${ctx.token}`) throw new DiscordHttpError(401, 0, '401: Unauthorized');
@@ -132,7 +163,7 @@ async function handle(
   };
   if (reply.status === 429) {
     headers['retry-after'] = String(Math.ceil(bucket.resetAfter));
-    headers['x-ratelimit-scope'] = 'user';
+    headers['x-ratelimit-scope'] = burst ? 'shared' : 'user';
   }
   ctx.log.add({
     kind: 'rest',
@@ -291,7 +322,9 @@ function buildRoutes(ctx: RestContext): Route[] {
     return stored;
   };
   const guildOf = (guildId: string) => {
-    if (guildId !== world.guildId) throw new DiscordHttpError(404, 10004, 'Unknown Guild');
+    const guild = world.guilds.get(guildId);
+    if (!guild) throw new DiscordHttpError(404, 10004, 'Unknown Guild');
+    return guild;
   };
   const ownMessage = (stored: StoredMessage) => {
     if (stored.message.author.id !== botId) throw new DiscordHttpError(403, 50005, 'Cannot edit a message authored by another user');
@@ -319,7 +352,7 @@ function buildRoutes(ctx: RestContext): Route[] {
     team: null,
     owner: world.apiUser(world.ownerId),
     bot: world.apiUser(botId),
-    approximate_guild_count: 1,
+    approximate_guild_count: world.guilds.size,
   });
 
   return [
@@ -546,11 +579,11 @@ function buildRoutes(ctx: RestContext): Route[] {
       const channel = channelOf(channelId);
       req.note = { channelId };
       if (channel.type !== ChannelType.GuildVoice) throw new DiscordHttpError(400, 50024, 'Cannot execute action on this channel type');
-      const connected = world.voiceStates.get(botId)?.channelId === channelId;
+      const connected = world.voiceStateOf(botId, channel.guildId ?? undefined)?.channelId === channelId;
       if (!world.can(botId, channelId, 'ManageChannels') && !(connected && world.can(botId, channelId, 'SetVoiceChannelStatus')))
         throw missingPermissions();
       channel.status = typeof req.body.status === 'string' && req.body.status.length > 0 ? req.body.status : null;
-      world.dispatch('VOICE_CHANNEL_STATUS_UPDATE', { id: channelId, guild_id: world.guildId, status: channel.status }, 1);
+      world.dispatch('VOICE_CHANNEL_STATUS_UPDATE', { id: channelId, guild_id: channel.guildId, status: channel.status }, 1);
       return noContent();
     }),
     compile('POST', '/users/@me/channels', (req) => {
@@ -566,43 +599,43 @@ function buildRoutes(ctx: RestContext): Route[] {
     }),
 
     compile('GET', '/guilds/:guild', (req) => {
-      guildOf(req.params.guild ?? '');
+      const guild = guildOf(req.params.guild ?? '');
       return ok({
-        ...world.apiGuild(),
-        ...(req.query.get('with_counts') === 'true' ? { approximate_member_count: world.members.size, approximate_presence_count: 0 } : {}),
+        ...world.apiGuild(guild.id),
+        ...(req.query.get('with_counts') === 'true' ? { approximate_member_count: guild.members.size, approximate_presence_count: 0 } : {}),
       });
     }),
     compile('GET', '/guilds/:guild/channels', (req) => {
-      guildOf(req.params.guild ?? '');
-      return ok([...world.channels.values()].filter((c) => c.type !== ChannelType.DM).map((c) => world.apiChannel(c.id)));
+      const guild = guildOf(req.params.guild ?? '');
+      return ok(world.guildChannels(guild.id).map((c) => world.apiChannel(c.id)));
     }),
     compile('GET', '/guilds/:guild/roles', (req) => {
-      guildOf(req.params.guild ?? '');
-      return ok([...world.roles.keys()].map((id) => world.apiRole(id)));
+      const guild = guildOf(req.params.guild ?? '');
+      return ok([...guild.roles.keys()].map((id) => world.apiRole(id, guild.id)));
     }),
     compile('PATCH', '/guilds/:guild/members/@me', (req) => {
-      guildOf(req.params.guild ?? '');
+      const guild = guildOf(req.params.guild ?? '');
       req.note = { userId: botId };
-      if (!world.can(botId, world.textChannelId, 'ChangeNickname')) throw missingPermissions();
+      if (!world.can(botId, guild.textChannelId, 'ChangeNickname')) throw missingPermissions();
       const nick = req.body.nick;
       if (typeof nick === 'string' && nick.length > 32) {
         throw new DiscordHttpError(400, 50035, 'Invalid Form Body', {
           nick: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 32 in length.' }] },
         });
       }
-      world.setBotNick(typeof nick === 'string' && nick.length > 0 ? nick : null);
-      return ok(world.apiMember(botId));
+      world.setBotNick(typeof nick === 'string' && nick.length > 0 ? nick : null, guild.id);
+      return ok(world.apiMember(botId, guild.id));
     }),
     compile('GET', '/guilds/:guild/members/:user', (req) => {
-      guildOf(req.params.guild ?? '');
+      const guild = guildOf(req.params.guild ?? '');
       req.note = { userId: req.params.user };
-      if (!world.members.has(req.params.user ?? '')) throw new DiscordHttpError(404, 10007, 'Unknown Member');
-      return ok(world.apiMember(req.params.user ?? ''));
+      if (!guild.members.has(req.params.user ?? '')) throw new DiscordHttpError(404, 10007, 'Unknown Member');
+      return ok(world.apiMember(req.params.user ?? '', guild.id));
     }),
     compile('GET', '/guilds/:guild/voice-states/:user', (req) => {
-      guildOf(req.params.guild ?? '');
+      const guild = guildOf(req.params.guild ?? '');
       const userId = req.params.user === '@me' ? botId : (req.params.user ?? '');
-      const state = world.voiceStates.get(userId);
+      const state = guild.voiceStates.get(userId);
       if (!state) throw new DiscordHttpError(404, 10065, 'Unknown Voice State');
       return ok(world.apiVoiceState(state));
     }),

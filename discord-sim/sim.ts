@@ -10,10 +10,18 @@ import {
   type APIMessage,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
-import { World, type SimUser, type SimUserInput, type StoredMessage, type WorldOptions } from './world.ts';
+import {
+  World,
+  type GuildOptions,
+  type SimGuild,
+  type SimUser,
+  type SimUserInput,
+  type StoredMessage,
+  type WorldOptions,
+} from './world.ts';
 import { SimLog, type SimLogEntry } from './log.ts';
 import { CommandRegistry, parseSlash, type InteractionRecord } from './interactions.ts';
-import { startRest, messageText } from './rest.ts';
+import { startRest, messageText, type RateLimitBurst } from './rest.ts';
 import { startGateway, type VoiceStateRequest } from './gateway.ts';
 import { DEFAULT_DAVE, startVoiceServer, type DaveOptions, type VoiceSession } from './voice-server.ts';
 import type { DaveGroup } from './dave-group.ts';
@@ -24,6 +32,11 @@ import type { NetworkFaults } from './faults.ts';
 import type { PermissionName } from './permissions.ts';
 
 export interface DiscordSimOptions extends Omit<WorldOptions, 'now'> {
+  /**
+   * How many guilds the bot is in at start (default 1). The first is set up by the options here and its ids
+   * are on the handle (`guildId`, `voiceChannelId`...); the others are laid out alike (`sim.guilds()`).
+   */
+  guilds?: number;
   /** Bot token the sim accepts (REST `Authorization: Bot …` and gateway Identify). Default 'sim-token'. */
   token?: string;
   /** People to create before the bot logs in (they are in GUILD_CREATE's member list). */
@@ -82,6 +95,11 @@ export interface DiscordSim {
   /** Every socket the stand-in listens on (all loopback). */
   readonly boundAddresses: { service: 'rest' | 'gateway' | 'voice-wss' | 'voice-udp'; address: string; port: number }[];
 
+  /** Every guild the bot is in, the primary first. */
+  guilds(): SimGuild[];
+  /** Adds the bot to another guild laid out as the first (GUILD_CREATE); the start-up commands are registered there too. */
+  addGuild(options?: GuildOptions): SimGuild;
+  /** A new person, a member of `input.guildId` (default: the primary guild). */
   addUser(input: SimUserInput): SimUser;
   /** Gives a member a new role with these guild-wide permissions (GUILD_ROLE_CREATE + GUILD_MEMBER_UPDATE); returns its id. */
   grantRole(userId: string, permissions: readonly PermissionName[], name?: string): string;
@@ -118,12 +136,21 @@ export interface DiscordSim {
   /** The simulated user's client never announces its SSRC (op 5), so receivers cannot map it. */
   setSsrcAnnounced(userId: string, announced: boolean): void;
   setFaults(faults: NetworkFaults): void;
-  botVoiceSession(): VoiceSession | undefined;
-  /** Forces the bot's voice socket down (see VoiceServer.disconnect for the codes). */
-  disconnectBotVoice(how?: number | 'drop'): void;
+  /** The bot's voice session in a guild (default: the primary guild). */
+  botVoiceSession(guildId?: string): VoiceSession | undefined;
+  /** Forces the bot's voice socket in a guild (default: the primary) down (see VoiceServer.disconnect for the codes). */
+  disconnectBotVoice(how?: number | 'drop', guildId?: string): void;
   /** Sends op 7 Reconnect on the main gateway. */
   requestGatewayReconnect(): void;
+  /** Closes the main gateway socket with `code`: 4000 (the default) and other resumable codes make the client resume. */
   dropGateway(code?: number): void;
+  /**
+   * A burst of rate limiting: for `forMs`, every request to an authenticated route (the bot's token; not the
+   * interaction callback or webhooks, which Discord limits apart) whose route template starts with one of
+   * `routes` (default: all of them) is answered 429 with `retry_after` of `retryAfterMs`, as a shared limit
+   * would. discord.js must wait and retry.
+   */
+  rateLimitBurst(burst: RateLimitBurst): void;
   setBotOverwrite(channelId: string, change: { allow?: readonly PermissionName[]; deny?: readonly PermissionName[] }): void;
   /** Messages in a channel as stored (oldest first; includes ephemeral interaction replies, flags 64). */
   messagesIn(channelId: string): APIMessage[];
@@ -142,7 +169,13 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
   const world = new World(options);
   const log = new SimLog(clock);
   const commands = new CommandRegistry(world.newId, world.applicationId);
+  const addGuild = (guildOptions: GuildOptions = {}) => {
+    const guild = world.addGuild(guildOptions);
+    if (options.commands) commands.put(guild.id, options.commands);
+    return guild;
+  };
   if (options.commands) commands.put(world.guildId, options.commands);
+  for (let n = 1; n < (options.guilds ?? 1); n++) addGuild();
   for (const user of options.users ?? []) world.addUser(user);
   const interactions = new Map<string, InteractionRecord>();
   let faults: NetworkFaults = options.faults ?? {};
@@ -161,7 +194,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
   });
   // End-to-end encryption happens in the speaker's client, before the media server relays the frame to anyone.
   const e2ee = (userId: string, opus: Buffer): Buffer => {
-    const channelId = world.voiceStates.get(userId)?.channelId;
+    const channelId = world.voiceStateOf(userId)?.channelId;
     const group = channelId ? voice.daveGroup(channelId) : undefined;
     return group ? group.encrypt(userId, opus) : opus;
   };
@@ -170,36 +203,37 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
 
   const onVoiceStateRequest = (request: VoiceStateRequest) => {
     const botId = world.bot.id;
-    if (request.guildId !== world.guildId) return;
+    const guild = world.guilds.get(request.guildId);
+    if (!guild) return;
     if (request.channelId === null) {
-      world.setVoiceState(botId, null);
-      voice.release(world.guildId);
+      world.setVoiceState(botId, null, { guildId: guild.id });
+      voice.release(guild.id);
       return;
     }
     const channel = world.channels.get(request.channelId);
     const denied = (reason: string) => log.add({ kind: 'voice', event: 'join-ignored', detail: { channelId: request.channelId, reason } });
     // Discord ignores op 4 it will not honour: no event comes back, the library times out.
-    if (!channel || channel.type !== ChannelType.GuildVoice) return void denied('not a voice channel');
+    if (!channel || channel.type !== ChannelType.GuildVoice || channel.guildId !== guild.id) return void denied('not a voice channel');
     if (!world.can(botId, channel.id, 'ViewChannel', 'Connect')) return void denied('missing Connect');
     const occupants = world.usersInVoice(channel.id).filter((id) => id !== botId).length;
     if (channel.userLimit > 0 && occupants >= channel.userLimit && !world.can(botId, channel.id, 'MoveMembers'))
       return void denied('channel full');
 
-    const existing = voice.session(world.guildId);
+    const existing = voice.session(guild.id);
     const alive = existing?.ws !== null && existing?.ws !== undefined;
     world.setVoiceState(botId, channel.id, { sessionId: request.sessionId, selfDeaf: request.selfDeaf, selfMute: request.selfMute });
     if (existing && alive && existing.sessionId === request.sessionId) {
-      voice.update(world.guildId, { channelId: channel.id, selfDeaf: request.selfDeaf });
+      voice.update(guild.id, { channelId: channel.id, selfDeaf: request.selfDeaf });
       return;
     }
     const session = voice.allocate({
-      guildId: world.guildId,
+      guildId: guild.id,
       userId: botId,
       sessionId: request.sessionId,
       channelId: channel.id,
       selfDeaf: request.selfDeaf,
     });
-    world.dispatch('VOICE_SERVER_UPDATE', { token: session.token, guild_id: world.guildId, endpoint: voice.endpoint }, null);
+    world.dispatch('VOICE_SERVER_UPDATE', { token: session.token, guild_id: guild.id, endpoint: voice.endpoint }, null);
   };
 
   const gateway = await startGateway({
@@ -235,6 +269,24 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       : [];
   };
 
+  /**
+   * The latest message the bot posted with its own reaction: in `channelId` when given; otherwise in the chat
+   * of the voice channel the bot is in in `guild`, else in any guild channel (that guild's first).
+   */
+  const consentMessageIn = (guild: SimGuild, channelId: string | undefined): StoredMessage | null => {
+    const candidates = [...world.messages.values()].filter(
+      (m) =>
+        !m.ephemeral &&
+        m.message.author.id === world.bot.id &&
+        world.channels.get(m.message.channel_id)?.type !== ChannelType.DM &&
+        [...m.reactions.values()].some((users) => users.includes(world.bot.id)),
+    );
+    if (channelId !== undefined) return candidates.filter((m) => m.message.channel_id === channelId).at(-1) ?? null;
+    const botVoiceChannel = world.voiceStateOf(world.bot.id, guild.id)?.channelId;
+    const inGuild = candidates.filter((m) => world.channels.get(m.message.channel_id)?.guildId === guild.id);
+    return candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? inGuild.at(-1) ?? candidates.at(-1) ?? null;
+  };
+
   const sim: DiscordSim = {
     restUrl: rest.url,
     gatewayUrl: gateway.url,
@@ -259,6 +311,8 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       { service: 'voice-udp', ...voice.bound.udp },
     ],
 
+    guilds: () => [...world.guilds.values()],
+    addGuild,
     addUser: (input) => world.addUser(input),
     grantRole: (userId, permissions, name) => world.grantRole(userId, permissions, name),
     userByName(username) {
@@ -267,7 +321,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       return user;
     },
     joinVoice(userId, channelId = world.voiceChannelId, join = {}) {
-      const previous = world.voiceStates.get(userId)?.channelId;
+      const previous = world.voiceStateOf(userId)?.channelId;
       if (previous === channelId) return;
       if (previous) sim.leaveVoice(userId);
       world.setVoiceState(userId, channelId);
@@ -278,7 +332,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       speakerEngine.connected(userId, channelId);
     },
     leaveVoice(userId) {
-      const previous = world.voiceStates.get(userId)?.channelId;
+      const previous = world.voiceStateOf(userId)?.channelId;
       if (!previous) return;
       world.setVoiceState(userId, null);
       voice.clientDisconnect(previous, userId);
@@ -291,7 +345,8 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       requireVersion: (version) => void (daveOptions.requiredVersion = version),
     },
     slash(userId, text, { channelId = world.textChannelId } = {}) {
-      const parsed = parseSlash(text, commands, (word) => {
+      const guildId = world.guildOfChannel(channelId).id;
+      const parsed = parseSlash(text, commands, guildId, (word) => {
         const id = word.replace(/^<@!?(\d+)>$/, '$1');
         const user = world.users.get(id) ?? [...world.users.values()].find((u) => u.username === word);
         if (!user) throw new Error(`discord-sim: no user "${word}"`);
@@ -311,7 +366,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
         ephemeral: false,
       };
       interactions.set(record.id, record);
-      const memberView = (id: string) => ({ ...world.apiMember(id), permissions: world.permissionsOf(id, channelId).toString() });
+      const memberView = (id: string) => ({ ...world.apiMember(id, guildId), permissions: world.permissionsOf(id, channelId).toString() });
       const resolvedUsers = parsed.userIds.filter((id) => world.users.has(id));
       const payload = {
         id: record.id,
@@ -321,7 +376,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
           id: parsed.command.id,
           name: parsed.command.name,
           type: ApplicationCommandType.ChatInput,
-          guild_id: world.guildId,
+          guild_id: guildId,
           ...(parsed.options.length > 0 ? { options: parsed.options } : {}),
           ...(resolvedUsers.length > 0
             ? {
@@ -329,15 +384,18 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
                   users: Object.fromEntries(resolvedUsers.map((id) => [id, world.apiUser(id)])),
                   members: Object.fromEntries(
                     resolvedUsers
-                      .filter((id) => world.members.has(id))
-                      .map((id) => [id, { ...world.memberWithoutUser(id), permissions: world.permissionsOf(id, channelId).toString() }]),
+                      .filter((id) => world.requireGuild(guildId).members.has(id))
+                      .map((id) => [
+                        id,
+                        { ...world.memberWithoutUser(id, guildId), permissions: world.permissionsOf(id, channelId).toString() },
+                      ]),
                   ),
                 },
               }
             : {}),
         },
-        guild_id: world.guildId,
-        guild: { id: world.guildId, features: [], locale: 'en-US' },
+        guild_id: guildId,
+        guild: { id: guildId, features: [], locale: 'en-US' },
         channel: world.apiChannel(channelId),
         channel_id: channelId,
         member: memberView(userId),
@@ -347,7 +405,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
         locale: 'en-US',
         guild_locale: 'en-US',
         entitlements: [],
-        authorizing_integration_owners: { '0': world.guildId },
+        authorizing_integration_owners: { '0': guildId },
         context: InteractionContextType.Guild,
         attachment_size_limit: 10_485_760,
       } as unknown as APIChatInputApplicationCommandInteraction;
@@ -372,20 +430,11 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     unreact(userId, messageId, emoji) {
       world.removeReaction(storedMessage(messageId), emoji, userId);
     },
-    consentMessage(channelId) {
-      const candidates = [...world.messages.values()].filter(
-        (m) =>
-          !m.ephemeral &&
-          m.message.author.id === world.bot.id &&
-          world.channels.get(m.message.channel_id)?.type !== ChannelType.DM &&
-          [...m.reactions.values()].some((users) => users.includes(world.bot.id)),
-      );
-      if (channelId !== undefined) return candidates.filter((m) => m.message.channel_id === channelId).at(-1) ?? null;
-      const botVoiceChannel = world.voiceStates.get(world.bot.id)?.channelId;
-      return candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? candidates.at(-1) ?? null;
-    },
+    consentMessage: (channelId) => consentMessageIn(world.primary, channelId),
     reactToConsent(userId, channelId) {
-      const stored = sim.consentMessage(channelId);
+      // A person reacts in the guild whose call they are in.
+      const guild = world.guilds.get(world.voiceStateOf(userId)?.guildId ?? '') ?? world.guildOfMember(userId) ?? world.primary;
+      const stored = consentMessageIn(guild, channelId);
       if (!stored) throw new Error('discord-sim: the bot has posted no message with its own reaction (no consent message to react to)');
       const emoji = [...stored.reactions].find(([, users]) => users.includes(world.bot.id))?.[0] ?? '';
       world.addReaction(stored, emoji, userId);
@@ -406,10 +455,11 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     setFaults(next) {
       faults = next;
     },
-    botVoiceSession: () => voice.session(world.guildId),
-    disconnectBotVoice: (how = 4015) => voice.disconnect(world.guildId, how),
+    botVoiceSession: (guildId = world.guildId) => voice.session(guildId),
+    disconnectBotVoice: (how = 4015, guildId = world.guildId) => voice.disconnect(guildId, how),
     requestGatewayReconnect: () => gateway.requestReconnect(),
     dropGateway: (code) => gateway.dropConnections(code),
+    rateLimitBurst: (burst) => rest.rateLimitBurst(burst),
     setBotOverwrite: (channelId, change) => world.setBotOverwrite(channelId, change),
     messagesIn: (channelId) =>
       [...world.messages.values()].filter((m) => m.message.channel_id === channelId).map((m) => world.messageView(m)),

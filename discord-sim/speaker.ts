@@ -128,7 +128,7 @@ export class SpeakerEngine {
   }
 
   speak(userId: string, speech: Speech, options: SpeakOptions = {}): Utterance {
-    if (!this.world.voiceStates.has(userId)) throw new Error(`discord-sim: ${userId} is not in a voice channel, so cannot speak`);
+    if (!this.world.voiceStateOf(userId)) throw new Error(`discord-sim: ${userId} is not in a voice channel, so cannot speak`);
     const sender = this.senderFor(userId);
     const start = options.at ?? this.clock();
     const faults = options.faults ?? this.defaultFaults();
@@ -204,7 +204,7 @@ export class SpeakerEngine {
   }
 
   private deliver(frame: SentFrame, payload: 'packet' | 'duplicate' | 'truncated' | 'bad-tag', sender: Sender): void {
-    const state = this.world.voiceStates.get(frame.userId);
+    const state = this.world.voiceStateOf(frame.userId);
     if (!state) return; // the user left mid-utterance: their client stops sending
     for (const session of this.voice.readySessionsIn(state.channelId)) {
       if (session.selfDeaf) continue; // Discord sends no audio to a self-deafened client

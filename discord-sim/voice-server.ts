@@ -401,7 +401,7 @@ export async function startVoiceServer(options: VoiceServerOptions): Promise<Voi
     disconnect(guildId, how) {
       const session = sessions.get(guildId);
       if (!session?.ws) throw new Error('discord-sim: the bot has no open voice socket to disconnect');
-      log.add({ kind: 'voice', event: 'forced-disconnect', detail: { how } });
+      log.add({ kind: 'voice', event: 'forced-disconnect', detail: { how, guildId } });
       if (how === 'drop') session.ws.terminate();
       else {
         if (how === VoiceCloseCodes.SessionNoLongerValid) session.secretKey = null;

@@ -25,6 +25,8 @@ export interface SimUserInput {
   dmsClosed?: boolean;
   /** Guild-wide permissions beyond @everyone's, given through a role of their own (e.g. ['ManageChannels']). */
   permissions?: readonly PermissionName[];
+  /** The guild they are a member of (default: the first guild). */
+  guildId?: string;
 }
 
 /** A simulated Discord user (a person, or the bot itself). */
@@ -39,6 +41,8 @@ export interface SimUser {
 
 export interface SimChannel {
   id: string;
+  /** null for a DM channel */
+  guildId: string | null;
   type: ChannelType.GuildText | ChannelType.GuildVoice | ChannelType.DM;
   name: string;
   position: number;
@@ -51,6 +55,7 @@ export interface SimChannel {
 }
 
 export interface SimVoiceState {
+  guildId: string;
   userId: string;
   channelId: string;
   sessionId: string;
@@ -112,31 +117,56 @@ const EVERYONE_PERMISSIONS: readonly PermissionName[] = [
   'ChangeNickname',
 ];
 
+/** How a guild is set up: `WorldOptions` for the first one, `World.addGuild` for the others. */
+export type GuildOptions = Pick<WorldOptions, 'guildName' | 'botPermissions' | 'botDeny' | 'voiceUserLimit'>;
+
+interface SimMember {
+  nick: string | null;
+  roles: string[];
+  joinedAt: string;
+}
+
 /**
- * The stand-in's model of Discord: one guild, its channels, members, roles, voice states, messages and
- * reactions, plus DM channels. REST handlers and the gateway both read and change it; every change that
- * Discord would announce is emitted as a `dispatch` event.
+ * One guild the bot is in, with what belongs to it alone: members, roles and voice states (a bot has one voice
+ * state per guild). Channels and messages live in the world's maps, each channel naming its guild.
+ */
+export interface SimGuild {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly botRoleId: string;
+  readonly textChannelId: string;
+  /** the main voice channel, where rooms are recorded */
+  readonly voiceChannelId: string;
+  /** a second voice channel with user_limit 2 */
+  readonly otherVoiceChannelId: string;
+  readonly members: Map<string, SimMember>;
+  readonly roles: Map<string, { name: string; permissions: bigint; position: number }>;
+  /** by user id */
+  readonly voiceStates: Map<string, SimVoiceState>;
+  /** the bot's nickname in this guild */
+  botNick: string | null;
+}
+
+/**
+ * The stand-in's model of Discord: the guilds the bot is in (one unless a test adds more), their channels,
+ * members, roles, voice states, messages and reactions, plus DM channels. REST handlers and the gateway both
+ * read and change it; every change that Discord would announce is emitted as a `dispatch` event. The first
+ * guild's fields are also on the world itself (`guildId`, `voiceChannelId`, `members`...), for the many tests
+ * that need only one.
  */
 export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
   readonly newId: SnowflakeFactory;
   readonly now: () => number;
   readonly applicationId: string;
   readonly bot: SimUser;
-  readonly guildId: string;
-  readonly guildName: string;
-  readonly ownerId: string;
-  readonly botRoleId: string;
-  readonly textChannelId: string;
-  readonly voiceChannelId: string;
-  readonly otherVoiceChannelId: string;
+  /** in the order they were created; the first is the primary guild */
+  readonly guilds = new Map<string, SimGuild>();
+  readonly primary: SimGuild;
   readonly users = new Map<string, SimUser>();
-  readonly members = new Map<string, { nick: string | null; roles: string[]; joinedAt: string }>();
-  readonly roles = new Map<string, { name: string; permissions: bigint; position: number }>();
   readonly channels = new Map<string, SimChannel>();
-  readonly voiceStates = new Map<string, SimVoiceState>();
   readonly messages = new Map<string, StoredMessage>();
   readonly dmChannelByUser = new Map<string, string>();
-  botNick: string | null = null;
 
   constructor(options: WorldOptions = {}) {
     super();
@@ -151,36 +181,126 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       dmsClosed: false,
     };
     this.users.set(this.bot.id, this.bot);
-    this.guildId = this.newId();
-    this.guildName = options.guildName ?? 'Sim Guild';
-    const owner = this.addUser({ username: 'owner' });
-    this.ownerId = owner.id;
-    this.roles.set(this.guildId, { name: '@everyone', permissions: bitsOf(EVERYONE_PERMISSIONS), position: 0 });
-    this.botRoleId = this.newId();
-    this.roles.set(this.botRoleId, {
-      name: this.bot.username,
-      permissions: bitsOf(options.botPermissions ?? DEFAULT_BOT_PERMISSIONS),
-      position: 1,
-    });
-    this.members.set(this.bot.id, { nick: null, roles: [this.botRoleId], joinedAt: new Date(this.now()).toISOString() });
+    this.primary = this.createGuild({ guildName: 'Sim Guild', ...options });
+  }
 
+  get guildId(): string {
+    return this.primary.id;
+  }
+  get guildName(): string {
+    return this.primary.name;
+  }
+  get ownerId(): string {
+    return this.primary.ownerId;
+  }
+  get botRoleId(): string {
+    return this.primary.botRoleId;
+  }
+  get textChannelId(): string {
+    return this.primary.textChannelId;
+  }
+  get voiceChannelId(): string {
+    return this.primary.voiceChannelId;
+  }
+  get otherVoiceChannelId(): string {
+    return this.primary.otherVoiceChannelId;
+  }
+  get members(): Map<string, SimMember> {
+    return this.primary.members;
+  }
+  get roles(): SimGuild['roles'] {
+    return this.primary.roles;
+  }
+  /** The primary guild's voice states (`voiceStateOf` finds a person's in any guild). */
+  get voiceStates(): Map<string, SimVoiceState> {
+    return this.primary.voiceStates;
+  }
+  get botNick(): string | null {
+    return this.primary.botNick;
+  }
+
+  /**
+   * Another guild with the bot in it, laid out as the first one (text channel, voice channel, small voice
+   * channel, owner, @everyone and the bot's role), announced with GUILD_CREATE as when a bot is added to a server.
+   */
+  addGuild(options: GuildOptions = {}): SimGuild {
+    const guild = this.createGuild({ guildName: `Sim Guild ${this.guilds.size + 1}`, ...options });
+    this.dispatch('GUILD_CREATE', this.guildCreatePayload(guild.id), GatewayIntentBits.Guilds);
+    return guild;
+  }
+
+  private createGuild(options: GuildOptions): SimGuild {
+    const id = this.newId();
+    const members = new Map<string, SimMember>();
+    const roles: SimGuild['roles'] = new Map();
+    const joinedAt = () => new Date(this.now()).toISOString();
+    // Ids are taken in the order the single-guild stand-in always took them.
+    const owner = this.createUser({ username: 'owner' });
+    members.set(owner.id, { nick: null, roles: [], joinedAt: joinedAt() });
+    roles.set(id, { name: '@everyone', permissions: bitsOf(EVERYONE_PERMISSIONS), position: 0 });
+    const botRoleId = this.newId();
+    roles.set(botRoleId, { name: this.bot.username, permissions: bitsOf(options.botPermissions ?? DEFAULT_BOT_PERMISSIONS), position: 1 });
+    members.set(this.bot.id, { nick: null, roles: [botRoleId], joinedAt: joinedAt() });
     const botOverwrite = (deny: readonly PermissionName[] | undefined): Overwrite[] =>
       deny && deny.length > 0 ? [{ id: this.bot.id, type: 1, allow: 0n, deny: bitsOf(deny) }] : [];
-    this.textChannelId = this.addChannel({ type: ChannelType.GuildText, name: 'general', overwrites: botOverwrite(options.botDeny?.text) });
-    this.voiceChannelId = this.addChannel({
+    const textChannelId = this.addChannel({
+      guildId: id,
+      type: ChannelType.GuildText,
+      name: 'general',
+      overwrites: botOverwrite(options.botDeny?.text),
+    });
+    const voiceChannelId = this.addChannel({
+      guildId: id,
       type: ChannelType.GuildVoice,
       name: 'Podcast',
       userLimit: options.voiceUserLimit ?? 0,
       overwrites: botOverwrite(options.botDeny?.voice),
     });
-    this.otherVoiceChannelId = this.addChannel({ type: ChannelType.GuildVoice, name: 'Lounge', userLimit: 2 });
+    const otherVoiceChannelId = this.addChannel({ guildId: id, type: ChannelType.GuildVoice, name: 'Lounge', userLimit: 2 });
+    const guild: SimGuild = {
+      id,
+      name: options.guildName ?? 'Sim Guild',
+      ownerId: owner.id,
+      botRoleId,
+      textChannelId,
+      voiceChannelId,
+      otherVoiceChannelId,
+      members,
+      roles,
+      voiceStates: new Map(),
+      botNick: null,
+    };
+    this.guilds.set(id, guild);
+    return guild;
+  }
+
+  requireGuild(guildId: string): SimGuild {
+    const guild = this.guilds.get(guildId);
+    if (!guild) throw new Error(`discord-sim: no guild ${guildId}`);
+    return guild;
+  }
+
+  /** The guild a channel belongs to; the primary guild for a DM or an unknown channel. */
+  guildOfChannel(channelId: string): SimGuild {
+    const guildId = this.channels.get(channelId)?.guildId;
+    return (guildId ? this.guilds.get(guildId) : undefined) ?? this.primary;
+  }
+
+  /** A person's voice state, in whichever guild it is (a person is in one call at a time). */
+  voiceStateOf(userId: string, guildId?: string): SimVoiceState | undefined {
+    if (guildId !== undefined) return this.guilds.get(guildId)?.voiceStates.get(userId);
+    for (const guild of this.guilds.values()) {
+      const state = guild.voiceStates.get(userId);
+      if (state) return state;
+    }
+    return undefined;
   }
 
   dispatch(t: string, d: unknown, intent: number | null): void {
     this.emit('dispatch', { t, d, intent });
   }
 
-  addUser(input: SimUserInput & { id?: string }): SimUser {
+  private createUser(input: SimUserInput & { id?: string }): SimUser {
     const user: SimUser = {
       id: input.id ?? this.newId(),
       username: input.username,
@@ -189,19 +309,33 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       dmsClosed: input.dmsClosed ?? false,
     };
     this.users.set(user.id, user);
-    const roles = input.permissions && input.permissions.length > 0 ? [this.createRole(`${input.username}'s role`, input.permissions)] : [];
-    this.members.set(user.id, { nick: null, roles, joinedAt: new Date(this.now()).toISOString() });
-    this.dispatch('GUILD_MEMBER_ADD', { ...this.apiMember(user.id), guild_id: this.guildId }, GatewayIntentBits.GuildMembers);
+    return user;
+  }
+
+  /** A new person, a member of `input.guildId` (default: the primary guild), announced with GUILD_MEMBER_ADD. */
+  addUser(input: SimUserInput & { id?: string }): SimUser {
+    const user = this.createUser(input);
+    const guild = input.guildId ? this.requireGuild(input.guildId) : this.primary;
+    const roles =
+      input.permissions && input.permissions.length > 0 ? [this.createRole(`${input.username}'s role`, input.permissions, guild.id)] : [];
+    guild.members.set(user.id, { nick: null, roles, joinedAt: new Date(this.now()).toISOString() });
+    this.dispatch('GUILD_MEMBER_ADD', { ...this.apiMember(user.id, guild.id), guild_id: guild.id }, GatewayIntentBits.GuildMembers);
     return user;
   }
 
   /** A new guild role with these permissions, announced by GUILD_ROLE_CREATE as Discord does. */
-  createRole(name: string, permissions: readonly PermissionName[]): string {
+  createRole(name: string, permissions: readonly PermissionName[], guildId = this.guildId): string {
+    const guild = this.requireGuild(guildId);
     const id = this.newId();
-    const position = Math.max(0, ...[...this.roles.values()].map((r) => r.position)) + 1;
-    this.roles.set(id, { name, permissions: bitsOf(permissions), position });
-    this.dispatch('GUILD_ROLE_CREATE', { guild_id: this.guildId, role: this.apiRole(id) }, GatewayIntentBits.Guilds);
+    const position = Math.max(0, ...[...guild.roles.values()].map((r) => r.position)) + 1;
+    guild.roles.set(id, { name, permissions: bitsOf(permissions), position });
+    this.dispatch('GUILD_ROLE_CREATE', { guild_id: guildId, role: this.apiRole(id, guildId) }, GatewayIntentBits.Guilds);
     return id;
+  }
+
+  /** The first guild (in creation order) the user is a member of. */
+  guildOfMember(userId: string): SimGuild | undefined {
+    return [...this.guilds.values()].find((g) => g.members.has(userId));
   }
 
   /**
@@ -209,15 +343,18 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
    * the role's id. Discord announces the member's new roles with GUILD_MEMBER_UPDATE (GUILD_MEMBERS intent).
    */
   grantRole(userId: string, permissions: readonly PermissionName[], name = 'Moderator'): string {
-    const member = this.members.get(userId);
-    if (!member) throw new Error(`discord-sim: ${userId} is not a member`);
-    const roleId = this.createRole(name, permissions);
+    const guild = this.guildOfMember(userId);
+    const member = guild?.members.get(userId);
+    if (!guild || !member) throw new Error(`discord-sim: ${userId} is not a member`);
+    const roleId = this.createRole(name, permissions, guild.id);
     member.roles.push(roleId);
-    this.dispatch('GUILD_MEMBER_UPDATE', { ...this.apiMember(userId), guild_id: this.guildId }, GatewayIntentBits.GuildMembers);
+    this.dispatch('GUILD_MEMBER_UPDATE', { ...this.apiMember(userId, guild.id), guild_id: guild.id }, GatewayIntentBits.GuildMembers);
     return roleId;
   }
 
   addChannel(input: {
+    /** null (the default) only for a DM channel */
+    guildId?: string | null;
     type: SimChannel['type'];
     name: string;
     userLimit?: number;
@@ -225,11 +362,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     recipientId?: string;
   }): string {
     const id = this.newId();
+    const guildId = input.guildId ?? null;
     this.channels.set(id, {
       id,
+      guildId,
       type: input.type,
       name: input.name,
-      position: this.channels.size,
+      position: [...this.channels.values()].filter((c) => c.guildId === guildId).length,
       userLimit: input.userLimit ?? 0,
       overwrites: input.overwrites ?? [],
       status: null,
@@ -240,12 +379,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
 
   permissionsOf(userId: string, channelId: string): bigint {
     const channel = this.channels.get(channelId);
-    const member = this.members.get(userId);
+    const guild = this.guildOfChannel(channelId);
+    const member = guild.members.get(userId);
     if (!member) return 0n;
-    const rolePermissions = new Map([...this.roles].map(([id, r]) => [id, r.permissions]));
+    const rolePermissions = new Map([...guild.roles].map(([id, r]) => [id, r.permissions]));
     return computePermissions({
-      guildId: this.guildId,
-      ownerId: this.ownerId,
+      guildId: guild.id,
+      ownerId: guild.ownerId,
       userId,
       memberRoleIds: member.roles,
       rolePermissions,
@@ -304,12 +444,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     };
   }
 
-  apiMember(userId: string): APIGuildMember {
-    const m = this.members.get(userId);
-    if (!m) throw new Error(`discord-sim: ${userId} is not a member`);
+  apiMember(userId: string, guildId = this.guildId): APIGuildMember {
+    const guild = this.requireGuild(guildId);
+    const m = guild.members.get(userId);
+    if (!m) throw new Error(`discord-sim: ${userId} is not a member of ${guildId}`);
     return {
       user: this.apiUser(userId),
-      nick: userId === this.bot.id ? this.botNick : m.nick,
+      nick: userId === this.bot.id ? guild.botNick : m.nick,
       avatar: null,
       banner: null,
       roles: m.roles,
@@ -323,8 +464,9 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     };
   }
 
-  apiRole(roleId: string): APIRole {
-    const r = this.roles.get(roleId);
+  apiRole(roleId: string, guildId = this.guildId): APIRole {
+    const guild = this.requireGuild(guildId);
+    const r = guild.roles.get(roleId);
     if (!r) throw new Error(`discord-sim: no role ${roleId}`);
     return {
       id: roleId,
@@ -336,7 +478,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       unicode_emoji: null,
       position: r.position,
       permissions: r.permissions.toString(),
-      managed: roleId === this.botRoleId,
+      managed: roleId === guild.botRoleId,
       mentionable: false,
       flags: 0 as RoleFlags,
     };
@@ -357,7 +499,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     const base = {
       id: c.id,
       type: c.type,
-      guild_id: this.guildId,
+      guild_id: c.guildId ?? this.guildId,
       name: c.name,
       position: c.position,
       parent_id: null,
@@ -380,10 +522,10 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
 
   apiVoiceState(state: SimVoiceState): GatewayVoiceState {
     return {
-      guild_id: this.guildId,
+      guild_id: state.guildId,
       channel_id: state.channelId,
       user_id: state.userId,
-      member: this.apiMember(state.userId),
+      member: this.apiMember(state.userId, state.guildId),
       session_id: state.sessionId,
       deaf: false,
       mute: false,
@@ -395,26 +537,27 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     };
   }
 
-  apiGuild(): APIGuild {
+  apiGuild(guildId = this.guildId): APIGuild {
+    const guild = this.requireGuild(guildId);
     return {
-      id: this.guildId,
-      name: this.guildName,
+      id: guild.id,
+      name: guild.name,
       icon: null,
       splash: null,
       discovery_splash: null,
-      owner_id: this.ownerId,
+      owner_id: guild.ownerId,
       afk_channel_id: null,
       afk_timeout: 300,
       verification_level: 0,
       default_message_notifications: 0,
       explicit_content_filter: 0,
-      roles: [...this.roles.keys()].map((id) => this.apiRole(id)),
+      roles: [...guild.roles.keys()].map((id) => this.apiRole(id, guild.id)),
       emojis: [],
       stickers: [],
       features: [],
       mfa_level: 0,
       application_id: null,
-      system_channel_id: this.textChannelId,
+      system_channel_id: guild.textChannelId,
       system_channel_flags: 0,
       rules_channel_id: null,
       vanity_url_code: null,
@@ -433,18 +576,19 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
   }
 
   /** GUILD_CREATE payload: the guild plus the gateway-only fields (members, channels, voice states...). */
-  guildCreatePayload(): Record<string, unknown> {
+  guildCreatePayload(guildId = this.guildId): Record<string, unknown> {
+    const guild = this.requireGuild(guildId);
     return {
-      ...this.apiGuild(),
+      ...this.apiGuild(guildId),
       unavailable: false,
-      joined_at: this.members.get(this.bot.id)?.joinedAt,
+      joined_at: guild.members.get(this.bot.id)?.joinedAt,
       large: false,
-      member_count: this.members.size,
-      members: [...this.members.keys()].map((id) => this.apiMember(id)),
-      channels: [...this.channels.values()].filter((c) => c.type !== ChannelType.DM).map((c) => this.apiChannel(c.id)),
+      member_count: guild.members.size,
+      members: [...guild.members.keys()].map((id) => this.apiMember(id, guildId)),
+      channels: this.guildChannels(guildId).map((c) => this.apiChannel(c.id)),
       threads: [],
       presences: [],
-      voice_states: [...this.voiceStates.values()].map((s) => {
+      voice_states: [...guild.voiceStates.values()].map((s) => {
         const { member: _member, guild_id: _guild, ...rest } = this.apiVoiceState(s);
         return rest;
       }),
@@ -452,6 +596,10 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
       guild_scheduled_events: [],
       soundboard_sounds: [],
     };
+  }
+
+  guildChannels(guildId: string): SimChannel[] {
+    return [...this.channels.values()].filter((c) => c.guildId === guildId);
   }
 
   lastMessageId(channelId: string): string | null {
@@ -475,7 +623,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     const message = {
       id,
       channel_id: input.channelId,
-      ...(channel.type === ChannelType.DM ? {} : { guild_id: this.guildId }),
+      ...(channel.guildId ? { guild_id: channel.guildId } : {}),
       author: this.apiUser(input.authorId),
       content: typeof body.content === 'string' ? body.content : '',
       timestamp: new Date(this.now()).toISOString(),
@@ -497,7 +645,7 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
               id: input.interaction.id,
               type: 2,
               user: this.apiUser(input.interaction.userId),
-              authorizing_integration_owners: { '0': this.guildId },
+              authorizing_integration_owners: { '0': channel.guildId ?? this.guildId },
             },
           }
         : {}),
@@ -520,25 +668,29 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
   deleteMessage(stored: StoredMessage): void {
     this.messages.delete(stored.message.id);
     if (stored.ephemeral) return;
-    const dm = this.requireChannel(stored.message.channel_id).type === ChannelType.DM;
+    const guildId = this.requireChannel(stored.message.channel_id).guildId;
+    const dm = guildId === null;
     this.dispatch(
       'MESSAGE_DELETE',
-      { id: stored.message.id, channel_id: stored.message.channel_id, ...(dm ? {} : { guild_id: this.guildId }) },
+      { id: stored.message.id, channel_id: stored.message.channel_id, ...(dm ? {} : { guild_id: guildId }) },
       dm ? GatewayIntentBits.DirectMessages : GatewayIntentBits.GuildMessages,
     );
   }
 
   private announceMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', stored: StoredMessage): void {
-    const channelType = this.requireChannel(stored.message.channel_id).type;
-    const dm = channelType === ChannelType.DM;
+    const channel = this.requireChannel(stored.message.channel_id);
+    const dm = channel.guildId === null;
     // channel_type lets libraries build an uncached DM channel (discord.js needs it with Partials.Channel).
-    const extra = { channel_type: channelType, ...(dm ? {} : { member: this.memberWithoutUser(stored.message.author.id) }) };
+    const extra = {
+      channel_type: channel.type,
+      ...(channel.guildId === null ? {} : { member: this.memberWithoutUser(stored.message.author.id, channel.guildId) }),
+    };
     this.dispatch(t, { ...stored.message, ...extra }, dm ? GatewayIntentBits.DirectMessages : GatewayIntentBits.GuildMessages);
   }
 
-  memberWithoutUser(userId: string): Omit<APIGuildMember, 'user'> | undefined {
-    if (!this.members.has(userId)) return undefined;
-    const { user: _user, ...rest } = this.apiMember(userId);
+  memberWithoutUser(userId: string, guildId = this.guildId): Omit<APIGuildMember, 'user'> | undefined {
+    if (!this.guilds.get(guildId)?.members.has(userId)) return undefined;
+    const { user: _user, ...rest } = this.apiMember(userId, guildId);
     return rest;
   }
 
@@ -582,13 +734,13 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
   }
 
   private reactionPayload(stored: StoredMessage, emojiKey: string, userId: string, add: boolean): Record<string, unknown> {
-    const inGuild = this.requireChannel(stored.message.channel_id).type !== ChannelType.DM;
+    const guildId = this.requireChannel(stored.message.channel_id).guildId;
     return {
       user_id: userId,
       channel_id: stored.message.channel_id,
       message_id: stored.message.id,
-      ...(inGuild ? { guild_id: this.guildId } : {}),
-      ...(add && inGuild ? { member: this.apiMember(userId), message_author_id: stored.message.author.id } : {}),
+      ...(guildId ? { guild_id: guildId } : {}),
+      ...(add && guildId ? { member: this.apiMember(userId, guildId), message_author_id: stored.message.author.id } : {}),
       emoji: emojiFromKey(emojiKey),
       burst: false,
       type: 0,
@@ -596,40 +748,47 @@ export class World extends EventEmitter<{ dispatch: [WorldDispatch] }> {
     };
   }
 
-  /** Moves a user's voice state (null = disconnect) and announces VOICE_STATE_UPDATE. */
+  /**
+   * Moves a user's voice state (null = disconnect) and announces VOICE_STATE_UPDATE. The guild is the
+   * channel's; for a disconnect, `extra.guildId` (the bot has a voice state in each guild), else wherever the
+   * user is.
+   */
   setVoiceState(
     userId: string,
     channelId: string | null,
-    extra: { sessionId?: string; selfDeaf?: boolean; selfMute?: boolean } = {},
+    extra: { sessionId?: string; selfDeaf?: boolean; selfMute?: boolean; guildId?: string } = {},
   ): SimVoiceState | null {
-    const previous = this.voiceStates.get(userId);
     if (channelId === null) {
+      const previous = this.voiceStateOf(userId, extra.guildId);
       if (!previous) return null;
-      this.voiceStates.delete(userId);
+      this.requireGuild(previous.guildId).voiceStates.delete(userId);
       this.dispatch('VOICE_STATE_UPDATE', { ...this.apiVoiceState(previous), channel_id: null }, GatewayIntentBits.GuildVoiceStates);
       return null;
     }
+    const guild = this.guildOfChannel(channelId);
+    const previous = guild.voiceStates.get(userId);
     const state: SimVoiceState = {
+      guildId: guild.id,
       userId,
       channelId,
       sessionId: extra.sessionId ?? previous?.sessionId ?? randomHex(16),
       selfDeaf: extra.selfDeaf ?? previous?.selfDeaf ?? false,
       selfMute: extra.selfMute ?? previous?.selfMute ?? false,
     };
-    this.voiceStates.set(userId, state);
+    guild.voiceStates.set(userId, state);
     // The bot's own voice state is always delivered: @discordjs/voice cannot connect without it.
     this.dispatch('VOICE_STATE_UPDATE', this.apiVoiceState(state), userId === this.bot.id ? null : GatewayIntentBits.GuildVoiceStates);
     return state;
   }
 
   usersInVoice(channelId: string): string[] {
-    return [...this.voiceStates.values()].filter((s) => s.channelId === channelId).map((s) => s.userId);
+    return [...this.guildOfChannel(channelId).voiceStates.values()].filter((s) => s.channelId === channelId).map((s) => s.userId);
   }
 
-  setBotNick(nick: string | null): void {
-    this.botNick = nick;
+  setBotNick(nick: string | null, guildId = this.guildId): void {
+    this.requireGuild(guildId).botNick = nick;
     // Updates to the current user's own member are delivered without the privileged GUILD_MEMBERS intent.
-    this.dispatch('GUILD_MEMBER_UPDATE', { ...this.apiMember(this.bot.id), guild_id: this.guildId }, null);
+    this.dispatch('GUILD_MEMBER_UPDATE', { ...this.apiMember(this.bot.id, guildId), guild_id: guildId }, null);
   }
 }
 

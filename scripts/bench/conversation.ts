@@ -3,10 +3,11 @@
 // too).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseWav, speechFromPcm } from '../../discord-sim/index.ts';
+import { OPUS_SILENCE_FRAME, parseWav, speechFromPcm, type Speech } from '../../discord-sim/index.ts';
 import { mulberry32 } from '../../discord-sim/ids.ts';
 
 export const FRAME_MS = 20;
+const FRAME_SAMPLES = 960;
 /** A Discord client sends five silence frames after each talk spurt. */
 export const TRAILING_SILENCE_FRAMES = 5;
 const VOICES = ['alice.wav', 'bob.wav', 'carol.wav'];
@@ -43,4 +44,20 @@ export function talkInTurns(speakers: number, totalMs: number, seed: number): Tu
     startMs = endMs + Math.round(300 + rnd() * 1200);
     if (speakers > 1) speaker = (speaker + 1 + Math.floor(rnd() * (speakers - 1))) % speakers;
   }
+}
+
+/**
+ * A turn as a simulated speaker sends it through the stand-in: its frames of `voice` from frame `from` on
+ * (so turns do not repeat each other), then the trailing silence frames.
+ */
+export function turnSpeech(turn: Turn, voice: Buffer[], from: number): Speech {
+  const total = turn.frames + TRAILING_SILENCE_FRAMES;
+  return {
+    frames: Array.from({ length: total }, (_, k) => ({
+      offset: k * FRAME_SAMPLES,
+      opus: k < turn.frames ? voice[(from + k) % voice.length]! : OPUS_SILENCE_FRAME,
+      trailingSilence: k >= turn.frames,
+    })),
+    durationSamples: turn.frames * FRAME_SAMPLES,
+  };
 }

@@ -23,6 +23,7 @@ import { monotonicClock } from '../../src/recording/clock.ts';
 import { RoomRecorder } from '../../src/recording/room-recorder.ts';
 import { createVoiceReceive, type ReceiveStats } from '../../src/recording/voice-receive.ts';
 import { openStore } from '../../src/storage/store.ts';
+import { fromParent, reportError, toParent } from './bot-process.ts';
 
 export type BotMode = 'discard' | 'tracks' | 'record';
 
@@ -71,15 +72,8 @@ const RSS_SAMPLE_MS = 100;
 const LOOP_DELAY_RESOLUTION_MS = 5;
 const mb = (bytes: number) => bytes / 1_048_576;
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`recording-bot.ts: ${name} is not set (it is started by scripts/bench/recording.ts)`);
-  return value;
-}
-
-function send(message: FromBot): void {
-  process.send?.(message);
-}
+const required = (name: string) => fromParent(name, 'recording-bot.ts');
+const send = (message: FromBot) => toParent(message);
 
 async function login(client: Client, token: string): Promise<void> {
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
@@ -374,7 +368,7 @@ async function main(): Promise<void> {
       }
     };
     work().catch((error: unknown) => {
-      send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      reportError(error);
       process.exitCode = 1;
     });
   });
@@ -382,7 +376,7 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   main().catch((error: unknown) => {
-    send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    reportError(error);
     process.exit(1);
   });
 }

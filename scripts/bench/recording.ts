@@ -17,7 +17,7 @@
 // packet path's thread; the live mix has a thread of its own). A stall is also shown as much of it as the main
 // thread's own CPU time covers, since on a shared machine waiting for a CPU is other programs' doing.
 // `--seconds N` shortens the talk window, `--modes discard,record` picks the modes (discard is the baseline).
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,10 @@ import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { startDiscordSim, type DiscordSim, type Speech, type Utterance } from '../../discord-sim/index.ts';
 import { demoVoiceFrames } from './conversation.ts';
+import { BotProcess } from './bot-process.ts';
 import type { BotMode, FromBot, ToBot, WindowFigures } from './recording-bot.ts';
+
+type RecordingBot = BotProcess<FromBot, ToBot>;
 
 export interface RecordingBenchOptions {
   quick: boolean;
@@ -91,55 +94,6 @@ function simCertificates(): string {
     .join('\n');
 }
 
-/** The bot process and a typed way to wait for its next message. */
-class BotProcess {
-  readonly child: ChildProcess;
-  #inbox: FromBot[] = [];
-  #waiting: ((m: FromBot) => void) | undefined;
-  #exited: Promise<number | null>;
-
-  constructor(child: ChildProcess) {
-    this.child = child;
-    child.on('message', (m: FromBot) => {
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      if (waiting) waiting(m);
-      else this.#inbox.push(m);
-    });
-    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  send(message: ToBot): void {
-    this.child.send(message);
-  }
-
-  async next<T extends FromBot['type']>(type: T, timeoutMs = 60_000): Promise<Extract<FromBot, { type: T }>> {
-    const message =
-      this.#inbox.shift() ??
-      (await Promise.race([
-        new Promise<FromBot>((resolve) => (this.#waiting = resolve)),
-        this.#exited.then((code): FromBot => ({ type: 'error', message: `the bot process exited (${code}) before sending ${type}` })),
-        // Unreferenced: a pending timeout must not keep the bench alive once the answer came.
-        sleep(timeoutMs, undefined, { ref: false }).then((): FromBot => ({
-          type: 'error',
-          message: `no ${type} from the bot process within ${timeoutMs} ms`,
-        })),
-      ]));
-    if (message.type === 'error') throw new Error(`recording bench, bot process: ${message.message}`);
-    if (message.type !== type) throw new Error(`recording bench: expected ${type} from the bot process, got ${message.type}`);
-    return message as Extract<FromBot, { type: T }>;
-  }
-
-  async exit(): Promise<void> {
-    if (this.child.exitCode === null) this.send({ type: 'exit' });
-    const code = await Promise.race([this.#exited, sleep(10_000, undefined, { ref: false }).then(() => 'timeout' as const)]);
-    if (code === 'timeout') {
-      this.child.kill('SIGKILL');
-      await this.#exited;
-    }
-  }
-}
-
 /** Packets the stand-in put on the wire to the bot for these utterances. */
 function sentTo(utterances: Utterance[]): number {
   return utterances.reduce((n, u) => n + u.frames.reduce((m, f) => m + f.arrivals.length, 0), 0);
@@ -148,7 +102,7 @@ function sentTo(utterances: Utterance[]): number {
 /** Everyone talks at once from a common start; the bot measures from just before it to just after the end. */
 async function talkWindow(
   sim: DiscordSim,
-  bot: BotProcess,
+  bot: RecordingBot,
   userIds: string[],
   speech: Speech[],
 ): Promise<{ figures: WindowFigures; sent: number; simCpuMs: number }> {
@@ -198,7 +152,7 @@ async function measureMode(
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const bot = new BotProcess(child);
+  const bot: RecordingBot = new BotProcess(child, 'recording bench');
   try {
     const { rssMb } = await bot.next('joined');
     // With DAVE the bot is heard only once it is in the call's MLS group.

@@ -37,7 +37,11 @@ export async function startSimForBot(options: DiscordSimOptions = {}): Promise<D
   return startDiscordSim({ commands: commandDefinitions(), ...options });
 }
 
-export async function startBotAgainst(sim: DiscordSim, options: Omit<BotInSimOptions, 'sim' | 'existingSim'>): Promise<Bot> {
+/** The real bot against a stand-in: this process's, or (its token and REST address) one in another process. */
+export async function startBotAgainst(
+  sim: Pick<DiscordSim, 'token' | 'restUrl'>,
+  options: Omit<BotInSimOptions, 'sim' | 'existingSim'>,
+): Promise<Bot> {
   await mkdir(options.dataDir, { recursive: true });
   const config = loadBotConfig({
     DISCORD_TOKEN: sim.token,

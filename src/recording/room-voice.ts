@@ -100,6 +100,8 @@ export function watchVoice(
     opts.onChange(daveRequired ? { status: 'lost', error, daveRequired } : { status: 'lost', error });
   };
 
+  const failed = (error: unknown): void => lose(error instanceof Error ? error.message : String(error));
+
   const wait = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -109,38 +111,67 @@ export function watchVoice(
       });
     });
 
-  async function recover(state: VoiceConnectionState & { status: VoiceConnectionStatus.Disconnected }): Promise<void> {
+  /** Runs one recovery at a time: `recovering` keeps state changes meanwhile from starting another. */
+  async function recovery(run: () => Promise<void>): Promise<void> {
     recovering = true;
     try {
-      const kicked = state.reason === VoiceConnectionDisconnectReason.WebSocketClose && state.closeCode === 4014;
-      if (kicked) {
-        // 4014 is also what a channel move looks like: give Discord a moment to send us the new server.
-        const resumed = await Promise.race([
-          entersState(connection, VoiceConnectionStatus.Signalling, policy.signalMs),
-          entersState(connection, VoiceConnectionStatus.Connecting, policy.signalMs),
-        ]).then(
-          () => true,
-          () => false,
-        );
-        if (resumed || abort.signal.aborted) return;
-      }
-      for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-        if (abort.signal.aborted) return;
-        if (connection.state.status === VoiceConnectionStatus.Disconnected) {
-          opts.log.warn({ attempt }, 'rejoining the voice channel');
-          connection.rejoin();
-        }
-        const ready = await entersState(connection, VoiceConnectionStatus.Ready, policy.readyMs).then(
-          () => true,
-          () => false,
-        );
-        if (ready || abort.signal.aborted) return;
-        await wait(attempt * policy.backoffMs);
-      }
-      lose(`could not rejoin the voice channel after ${policy.attempts} attempts`);
+      await run();
     } finally {
       recovering = false;
     }
+  }
+
+  async function afterDisconnect(state: VoiceConnectionState & { status: VoiceConnectionStatus.Disconnected }): Promise<void> {
+    const kicked = state.reason === VoiceConnectionDisconnectReason.WebSocketClose && state.closeCode === 4014;
+    if (kicked) {
+      // 4014 is also what a channel move looks like: give Discord a moment to send us the new server.
+      const resumed = await Promise.race([
+        entersState(connection, VoiceConnectionStatus.Signalling, policy.signalMs),
+        entersState(connection, VoiceConnectionStatus.Connecting, policy.signalMs),
+      ]).then(
+        () => true,
+        () => false,
+      );
+      if (resumed || abort.signal.aborted) return;
+    }
+    await rejoinUntilReady();
+  }
+
+  /**
+   * The library reconnects by itself after most voice websocket closes: a resume, or after 4006 a rejoin
+   * through the main gateway. That join request is lost if the gateway is itself reconnecting at that moment,
+   * and nothing ever answers it: the connection would wait in Signalling for good. So a connection that is
+   * not Ready again within readyMs is rejoined here (and one that ends Disconnected is recovered as such).
+   */
+  async function afterLeavingReady(): Promise<void> {
+    await Promise.race([
+      entersState(connection, VoiceConnectionStatus.Ready, policy.readyMs),
+      entersState(connection, VoiceConnectionStatus.Disconnected, policy.readyMs),
+    ]).catch(() => undefined);
+    const state = connection.state;
+    if (abort.signal.aborted || state.status === VoiceConnectionStatus.Ready) return;
+    if (state.status === VoiceConnectionStatus.Disconnected) return afterDisconnect(state);
+    opts.log.warn({ status: state.status }, 'the voice connection did not come back by itself');
+    await rejoinUntilReady();
+  }
+
+  /** Our own rejoin() attempts; a join request still unanswered (Signalling) is sent again. */
+  async function rejoinUntilReady(): Promise<void> {
+    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+      if (abort.signal.aborted) return;
+      const status = connection.state.status;
+      if (status === VoiceConnectionStatus.Disconnected || status === VoiceConnectionStatus.Signalling) {
+        opts.log.warn({ attempt }, 'rejoining the voice channel');
+        connection.rejoin();
+      }
+      const ready = await entersState(connection, VoiceConnectionStatus.Ready, policy.readyMs).then(
+        () => true,
+        () => false,
+      );
+      if (ready || abort.signal.aborted) return;
+      await wait(attempt * policy.backoffMs);
+    }
+    lose(`could not rejoin the voice channel after ${policy.attempts} attempts`);
   }
 
   const onState = (old: VoiceConnectionState, state: VoiceConnectionState): void => {
@@ -158,15 +189,14 @@ export function watchVoice(
         disconnectedAt = now();
         opts.onChange({ status: 'disconnected' });
       }
-      if (!recovering) {
-        recover(state).catch((error: unknown) => lose(error instanceof Error ? error.message : String(error)));
-      }
+      if (!recovering) recovery(() => afterDisconnect(state)).catch(failed);
       return;
     }
     // The library reconnects by itself after most voice websocket closes (Ready → Signalling → … → Ready).
     if (state.status !== VoiceConnectionStatus.Ready && old.status === VoiceConnectionStatus.Ready) {
       disconnectedAt ??= now();
       opts.onChange({ status: 'disconnected' });
+      if (!recovering) recovery(afterLeavingReady).catch(failed);
     }
     if (state.status === VoiceConnectionStatus.Ready && disconnectedAt !== undefined) {
       const afterMs = now() - disconnectedAt;

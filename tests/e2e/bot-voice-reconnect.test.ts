@@ -1,7 +1,7 @@
 // Discord invalidates the bot's voice session mid-room (close code 4006): the bot must rejoin through the main
 // gateway and go on recording the same room on the same time base. The outage is silence of its real length
 // in the speaker's track, and words said after it land where they were said.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,14 +9,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
-import { parseWav, speechFromPcm, type Pcm } from '../../discord-sim/index.ts';
-import { toStereo48k } from '../../discord-sim/audio-source.ts';
+import { speechFromPcm } from '../../discord-sim/index.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
 import { untilListed } from '../helpers/consent-message.ts';
+import { demoClip } from '../helpers/scenario-clips.ts';
 import { untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
-const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
 const SESSION_NO_LONGER_VALID = 4006;
 
 let dir: string;
@@ -36,19 +35,11 @@ beforeAll(async () => {
 
 afterAll(() => closeBotInSim(env, dir));
 
-/** Seconds [from, to) of a demo voice: what is sent, and its 48 kHz mono reference for correlation. */
-async function clip(name: string, from: number, to: number): Promise<{ pcm: Pcm; reference: Float32Array }> {
-  const wav = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
-  const samples = (wav.channels[0] ?? new Float32Array(0)).slice(Math.round(from * wav.sampleRate), Math.round(to * wav.sampleRate));
-  const pcm = { sampleRate: wav.sampleRate, channels: [samples] };
-  return { pcm, reference: toMono(toStereo48k(pcm)) };
-}
-
 test('a forced voice disconnect (4006) mid-room: the bot rejoins, the recording continues, the gap is silence', async () => {
   const { sim, bot } = env;
   const host = sim.userByName('host').id;
-  const before = await clip('alice', 0, 1.5);
-  const after = await clip('carol', 0, 1.5);
+  const before = await demoClip('alice', 0, 1.5);
+  const after = await demoClip('carol', 0, 1.5);
 
   await joinAndSeen(env, host);
   sim.slash(host, 'record start');

@@ -1,9 +1,9 @@
 import type { DiscordSim } from '../../discord-sim/index.ts';
 import { until } from './until.ts';
 
-/** Who the room's consent message says is being recorded, sorted. */
-function beingRecorded(sim: DiscordSim): string[] {
-  const line = /\*\*Being recorded:\*\* (.*)/.exec(sim.consentMessage()?.message.content ?? '')?.[1] ?? '';
+/** Who the room's consent message (in `channelId`, default the one consentMessage finds) says is being recorded, sorted. */
+function beingRecorded(sim: DiscordSim, channelId?: string): string[] {
+  const line = /\*\*Being recorded:\*\* (.*)/.exec(sim.consentMessage(channelId)?.message.content ?? '')?.[1] ?? '';
   return line === '' || line === 'nobody yet' ? [] : line.split(', ').sort();
 }
 
@@ -13,10 +13,10 @@ function beingRecorded(sim: DiscordSim): string[] {
  * bot in this process or another. Let one consent complete before the next: an edit lists everyone who reacted,
  * including a consent still being stored.
  */
-export async function untilListed(sim: DiscordSim, names: readonly string[], timeoutMs = 10_000): Promise<void> {
+export async function untilListed(sim: DiscordSim, names: readonly string[], timeoutMs = 10_000, channelId?: string): Promise<void> {
   const want = [...names].sort().join(', ');
   await until(
-    () => (beingRecorded(sim).join(', ') === want ? true : undefined),
+    () => (beingRecorded(sim, channelId).join(', ') === want ? true : undefined),
     `the consent message to list ${want || 'nobody'}`,
     timeoutMs,
   );

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseWav, toStereo48k } from '../../discord-sim/audio-source.ts';
+import { parseWav, toStereo48k, type Pcm } from '../../discord-sim/audio-source.ts';
 import { toMono } from './audio.ts';
 
 const DEMO_AUDIO = path.join(import.meta.dirname, '..', '..', 'scripts', 'demo');
@@ -29,4 +29,12 @@ export async function writeDemoClip(dir: string, name: string, seconds: number):
   header.writeUInt32LE(data.length, 40);
   await writeFile(path.join(dir, `${name}.wav`), Buffer.concat([header, data]));
   return toMono(toStereo48k({ sampleRate: pcm.sampleRate, channels: [samples] }));
+}
+
+/** Seconds [from, to) of a demo voice: what a simulated speaker sends, and its 48 kHz mono reference for correlation. */
+export async function demoClip(name: string, from: number, to: number): Promise<{ pcm: Pcm; reference: Float32Array }> {
+  const wav = parseWav(await readFile(path.join(DEMO_AUDIO, `${name}.wav`)));
+  const samples = (wav.channels[0] ?? new Float32Array(0)).slice(Math.round(from * wav.sampleRate), Math.round(to * wav.sampleRate));
+  const pcm = { sampleRate: wav.sampleRate, channels: [samples] };
+  return { pcm, reference: toMono(toStereo48k(pcm)) };
 }

@@ -4,7 +4,6 @@ import { rm } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { fromThreadError, type ThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
-import { fromThreadError, type ThreadError } from '../thread-error.ts';
 import { Wakeup } from '../wakeup.ts';
 import type { Encoder, EncoderOptions, MixFormat } from './encoder.ts';
 

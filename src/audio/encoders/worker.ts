@@ -3,7 +3,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toThreadError } from '../thread-error.ts';
 import { createEncoder } from './index.ts';
-import { toThreadError } from '../thread-error.ts';
 import type { EncoderOptions, MixFormat } from './encoder.ts';
 import type { FromWorker, ToWorker } from './worker-client.ts';
 
