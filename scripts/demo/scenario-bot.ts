@@ -39,7 +39,7 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
    * The process that runs the bot, from the moment it is told to start; `ready` settles when it is ready (with
    * undefined) or could not start (with why).
    */
-  let current: { bot: BotProcess; ready: Promise<unknown> } | null = null;
+  let current: { bot: BotProcess; ready: Promise<Error | undefined> } | null = null;
 
   let closed = false;
   const died = (bot: BotProcess, exit: string) => {
@@ -48,13 +48,13 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
     events.push({ event: 'crash', at: options.now(), exit });
     spare = options.fork(forks++);
   };
-  const launch = (onReady: () => void): Promise<unknown> => {
+  const launch = (onReady: () => void): Promise<Error | undefined> => {
     const bot = spare;
     if (!bot) throw new Error('no process to start the bot in');
     spare = null;
     const ready = bot.start().then(
       () => void onReady(),
-      (error: unknown) => error ?? new Error('the bot could not start'),
+      (error: unknown) => (error instanceof Error ? error : new Error('the bot could not start', { cause: error })),
     );
     current = { bot, ready };
     void bot.exited.then((exit) => died(bot, exit));
@@ -65,7 +65,7 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
     events,
     async first() {
       const failure = await launch(() => undefined);
-      if (failure !== undefined) throw failure;
+      if (failure) throw failure;
     },
     perform(event) {
       if (event === 'crash') {
@@ -82,7 +82,7 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
     },
     async stopAll() {
       const running = current;
-      if (!running || (await running.ready) !== undefined) return false;
+      if (!running || (await running.ready)) return false;
       // A bot that dies while stopping leaves the recording as a crash does: result.json says what is on disk.
       return running.bot.stopAll().then(
         () => true,
