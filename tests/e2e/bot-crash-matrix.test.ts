@@ -1,8 +1,9 @@
 // The bot's process killed with SIGKILL at ten different moments of a room, through the scenario format's
 // `{"bot": "crash"}` and `{"bot": "start"}` (what `npm run demo -- --scenario` plays): during consent, mid-word
 // (one speaker, two at once), during a withdrawal, during a withdrawal made while it is down, in a silence,
-// during the restart's own recovery, during the stop and during the mix. Three rooms, played at once, each
-// against its own stand-in, which outlives every bot process. For each moment, with the files decoded:
+// during the restart's own recovery, during the stop, during the mix, and with the scenario ending while it is
+// down. Four rooms, three at a time, each against its own stand-in, which outlives every bot process (a fifth
+// shows a known defect). For each moment, with the files decoded:
 //   - each speaker loses at most 1 s of what they said while the bot was up before the crash (pages reach the
 //     disk at least once a second), and nothing said once the next process is ready;
 //   - the recording ends ready (or is left resumable, and a bot started on the data finishes it);
@@ -51,7 +52,7 @@ const start = (at: number) => ({ at, bot: 'start' });
 const slash = (at: number, text: string) => ({ at, user: 'alice', slash: text });
 
 /**
- * The ten moments, three rooms' worth, plus a fourth room for what a crash in a stream's first seconds loses.
+ * The ten moments, in four rooms, plus a fifth for what a crash in a stream's first seconds loses.
  * A restart is given 5 s to be ready (it takes 1.5 s on a quiet 2-core machine, up to 6 s on a very busy one),
  * and a crash that is to lose at most 1 s comes at least 4.5 s after the speakers' first words in that process:
  * a stream's first 2 s are held in memory while its clock is learned (placement.ts, learnMs), and pages reach
