@@ -43,7 +43,7 @@ export async function serveBot(extra: BotInSimOptions['startBot'] = {}): Promise
     if (message.kind === 'stop-all') void started.rooms.stopAll('shutdown').then(() => send({ kind: 'stopped-all' }));
     if (message.kind === 'shut-down') void started.stop().then(() => process.exit(0));
   });
-  send({ kind: 'ready', pid: process.pid });
+  send({ kind: 'ready' });
 }
 
 if (import.meta.main) await serveBot();

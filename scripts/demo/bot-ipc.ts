@@ -23,7 +23,7 @@ export type ChildSetup = {
 export type ParentMessage = { kind: 'setup'; setup: ChildSetup } | { kind: 'stop-all' } | { kind: 'shut-down' };
 
 export type ChildMessage =
-  | { kind: 'ready'; pid: number }
+  | { kind: 'ready' }
   | { kind: 'failed'; error: string }
   | { kind: 'started'; room: RoomSummary }
   | { kind: 'stopped'; report: StopReport }

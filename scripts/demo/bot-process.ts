@@ -15,8 +15,6 @@ export type BotProcessOptions = Omit<ChildSetup, 'caCertPem' | 'token' | 'restUr
   logLevel?: ChildSetup['logLevel'];
   /** The script to fork: bot-child.ts, or a test's own that calls its serveBot with other startBot options. */
   script?: string;
-  /** Every message the child sends (a test's own child may send more kinds). */
-  onMessage?: (message: ChildMessage) => void;
   onStarted?: (room: RoomSummary) => void;
   onStopped?: (report: StopReport) => void;
 };
@@ -27,7 +25,6 @@ export type BotProcessOptions = Omit<ChildSetup, 'caCertPem' | 'token' | 'restUr
  * the store, resume), not Node's loading of discord.js.
  */
 export type BotProcess = {
-  readonly pid: number;
   /** Resolves with the exit code or signal once the process is gone, however it went. */
   readonly exited: Promise<string>;
   /** Resolves once the bot has logged in and resumed or finished what an earlier process left. */
@@ -41,7 +38,7 @@ export type BotProcess = {
 };
 
 export function forkBot(options: BotProcessOptions): BotProcess {
-  const { sim, script = CHILD, onMessage, onStarted, onStopped, ...rest } = options;
+  const { sim, script = CHILD, onStarted, onStopped, ...rest } = options;
   // The child trusts the stand-in's certificate because it is told to; never because verification is off.
   const { NODE_TLS_REJECT_UNAUTHORIZED: _never, ...env } = process.env;
   const child: ChildProcess = fork(script, [], { execArgv: [], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -52,7 +49,6 @@ export function forkBot(options: BotProcessOptions): BotProcess {
   const send = (message: ParentMessage) => child.send(message);
   const listeners: ((message: ChildMessage) => void)[] = [];
   child.on('message', (message: ChildMessage) => {
-    onMessage?.(message);
     if (message.kind === 'started') onStarted?.(message.room);
     if (message.kind === 'stopped') onStopped?.(message.report);
     for (const listener of listeners) listener(message);
@@ -68,7 +64,6 @@ export function forkBot(options: BotProcessOptions): BotProcess {
   const gone = () => child.exitCode !== null || child.signalCode !== null;
 
   return {
-    pid: child.pid ?? 0,
     exited,
     async start() {
       const ready = next('ready');

@@ -24,7 +24,6 @@ import {
 import { e2eeSummary } from '../../src/recording/e2ee-record.ts';
 import type { RoomSummary } from '../../src/bot/services.ts';
 import { startSimForBot } from './bot-in-sim.ts';
-import type { ChildMessage } from './bot-ipc.ts';
 import { forkBot } from './bot-process.ts';
 import { scenarioBot, type BotEvent } from './scenario-bot.ts';
 import { tracksOnDisk, withStoredStats, type TrackOnDisk } from './tracks-on-disk.ts';
@@ -78,8 +77,6 @@ export type RunScenarioOptions = {
   onRecordingStarted?: (room: RoomSummary, atScenarioSeconds: number) => void;
   /** The child script for the n-th start of the bot (0: the first), for a test's own; default bot-child.ts. */
   botScript?: (n: number) => string | undefined;
-  /** Every message a bot's process sends, with which start it was (a test's own child may send more kinds). */
-  onBotMessage?: (n: number, message: ChildMessage) => void;
 };
 
 /** Loads and validates the scenario first: a bad file fails before anything starts (ScenarioError). */
@@ -114,7 +111,6 @@ export async function runScenario(options: RunScenarioOptions): Promise<Scenario
       forkBot({
         ...common,
         ...(options.botScript?.(n) ? { script: options.botScript(n) } : {}),
-        onMessage: (message) => options.onBotMessage?.(n, message),
         onStopped: (report) => stops.push(report),
         onStarted: (room) => {
           const at = scenarioStartedAt === undefined ? 0 : round3((room.startedAt - epochBase - scenarioStartedAt) / 1000);
