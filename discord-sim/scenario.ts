@@ -35,9 +35,12 @@ const speakerSchema = z.object({
 
 const commandSchema = z.object({
   at: seconds,
-  user: z.string().min(1),
+  /** Who sends the slash command or DM; a `bot` command has none. */
+  user: z.string().min(1).optional(),
   slash: z.string().min(1).optional(),
   dm: z.string().min(1).optional(),
+  /** The bot's process is killed with SIGKILL, or started again on the same data (whoever runs the bot does it). */
+  bot: z.enum(['crash', 'start']).optional(),
 });
 
 const networkSchema = z.object({
@@ -222,12 +225,54 @@ function crossCheck(s: {
     issues.push({ path: 'host', message: `"${s.host}" is not a speaker (speakers: ${known()})` });
   s.commands.forEach((c, i) => {
     if (!c) return;
-    if (s.ids && !ids.has(c.user))
+    if (c.user !== undefined && s.ids && !ids.has(c.user))
       issues.push({ path: `commands[${i}].user`, message: `"${c.user}" is not a speaker (speakers: ${known()})` });
-    if ((c.slash === undefined) === (c.dm === undefined))
-      issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash" or "dm"' });
+    if ([c.slash, c.dm, c.bot].filter((x) => x !== undefined).length !== 1)
+      issues.push({ path: `commands[${i}]`, message: 'needs exactly one of "slash", "dm" or "bot"' });
+    else if (c.bot === undefined && c.user === undefined)
+      issues.push({
+        path: `commands[${i}].user`,
+        message: `needs the speaker who sends the ${c.slash !== undefined ? 'slash command' : 'DM'}`,
+      });
     if (c.at > endAt) issues.push({ path: `commands[${i}].at`, message: `${c.at} is after endAt (${endAt})` });
   });
+  issues.push(...botSequenceIssues(s.commands));
+  return issues;
+}
+
+/**
+ * The bot runs from the start; each `crash` must find it running and each `start` must find it crashed, in time
+ * order (commands at the same second in file order), so every command means what it says.
+ */
+function botSequenceIssues(commands: readonly (Command | undefined)[]): ScenarioIssue[] {
+  const issues: ScenarioIssue[] = [];
+  const sequence = commands
+    .map((c, i) => ({ c, i }))
+    .filter((e): e is { c: Command & { bot: 'crash' | 'start' }; i: number } => e.c?.bot !== undefined)
+    .sort((a, b) => a.c.at - b.c.at || a.i - b.i);
+  let crashedAt: number | null = null;
+  let startedAt: number | null = null;
+  for (const { c, i } of sequence) {
+    const path = `commands[${i}].bot`;
+    if (c.bot === 'crash') {
+      if (crashedAt !== null)
+        issues.push({
+          path,
+          message: `"crash" at ${c.at}, but the bot is not running then (it crashed at ${crashedAt} and was not started again)`,
+        });
+      crashedAt = c.at;
+    } else {
+      if (crashedAt === null) {
+        const since = startedAt === null ? 'it runs from the start of the scenario' : `started again at ${startedAt}`;
+        issues.push({
+          path,
+          message: `"start" at ${c.at}, but the bot is already running then (${since}); only a crashed bot can be started`,
+        });
+      }
+      crashedAt = null;
+      startedAt = c.at;
+    }
+  }
   return issues;
 }
 
@@ -323,10 +368,24 @@ type ScenarioAction =
   | { kind: 'speak'; speaker: string; utterance: number }
   | { kind: 'slash'; speaker: string; text: string }
   | { kind: 'dm'; speaker: string; text: string }
+  | { kind: 'bot'; event: 'crash' | 'start' }
   | { kind: 'end' };
 
-/** When several things happen at the same second, people are in the room before they react, talk or leave. */
-const ORDER: Record<ScenarioAction['kind'], number> = { join: 0, slash: 1, dm: 1, consent: 2, speak: 3, withdraw: 4, leave: 5, end: 6 };
+/**
+ * When several things happen at the same second, people are in the room before they react, talk or leave, and
+ * the bot crashes (or starts) after what people did at that second: a crash "during" a reaction comes right after it.
+ */
+const ORDER: Record<ScenarioAction['kind'], number> = {
+  join: 0,
+  slash: 1,
+  dm: 1,
+  consent: 2,
+  speak: 3,
+  withdraw: 4,
+  bot: 5,
+  leave: 6,
+  end: 7,
+};
 
 interface TimedAction {
   at: number;
@@ -344,10 +403,14 @@ export function timeline(s: Scenario): TimedAction[] {
     sp.speakAt.forEach((at, utterance) => out.push({ at, action: { kind: 'speak', speaker: sp.id, utterance } }));
   }
   for (const c of s.commands) {
-    out.push({
-      at: c.at,
-      action: c.slash !== undefined ? { kind: 'slash', speaker: c.user, text: c.slash } : { kind: 'dm', speaker: c.user, text: c.dm ?? '' },
-    });
+    const speaker = c.user ?? '';
+    const action: ScenarioAction =
+      c.bot !== undefined
+        ? { kind: 'bot', event: c.bot }
+        : c.slash !== undefined
+          ? { kind: 'slash', speaker, text: c.slash }
+          : { kind: 'dm', speaker, text: c.dm ?? '' };
+    out.push({ at: c.at, action });
   }
   out.push({ at: s.endAt, action: { kind: 'end' } });
   return out.sort((a, b) => a.at - b.at || ORDER[a.action.kind] - ORDER[b.action.kind]);
@@ -395,6 +458,11 @@ export interface PlayOptions {
   hooks?: ScenarioHooks;
   /** Pre-loaded audio per speaker id (otherwise loaded before the clock starts). */
   speech?: Map<string, Speech>;
+  /**
+   * Performs a `bot` command: whoever runs the bot kills its process or starts a new one (the stand-in goes on
+   * either way). Without it, such a command is recorded with an error.
+   */
+  bot?: (event: 'crash' | 'start') => void;
 }
 
 /** Loads every speaker's audio once (WAV is encoded to Opus here, before the clock starts). */
@@ -484,6 +552,12 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
     try {
       if (action.kind === 'end') {
         end();
+        return;
+      }
+      if (action.kind === 'bot') {
+        if (!options.bot) throw new Error(`nothing here runs the bot, so it cannot ${action.event}`);
+        options.bot(action.event);
+        record(event);
         return;
       }
       const userId = userIds[action.speaker] ?? '';

@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import type { LoadedScenario, ScenarioEvent, Scenario } from '../discord-sim/scenario.ts';
 import { loadScenarioWithSpeech, ScenarioError } from '../discord-sim/scenario.ts';
 import { e2eeStatusLine } from '../src/bot/format.ts';
-import { createLogger } from '../src/log.ts';
 import { runScenario } from './demo/run-scenario.ts';
+import type { BotEvent } from './demo/scenario-bot.ts';
 
 const BUILT_IN = path.join(import.meta.dirname, 'demo', 'scenario.json');
 
@@ -58,9 +58,19 @@ function describe(event: ScenarioEvent, scenario: Scenario): string | undefined 
       return `${t}  ${name(a.speaker)}: /${a.text}${failed}`;
     case 'dm':
       return `${t}  ${name(a.speaker)} DMs the bot: "${a.text}"${failed}`;
+    case 'bot':
+      return a.event === 'crash'
+        ? `${t}  the bot's process is killed (SIGKILL); the stand-in goes on${failed}`
+        : `${t}  the bot's process is started again on the same data${failed}`;
     case 'end':
       return `${t}  end of scenario`;
   }
+}
+
+function describeBotEvent(b: BotEvent): string {
+  const t = `${b.at.toFixed(1).padStart(5)} s`;
+  if (b.event === 'crash') return `${t}  the bot's process ended (${b.exit ?? 'killed'})`;
+  return `${t}  the bot's process started again; ${b.readyAt === undefined ? 'it never became ready' : `ready at ${b.readyAt.toFixed(1)} s`}`;
 }
 
 async function main(): Promise<void> {
@@ -93,14 +103,14 @@ async function main(): Promise<void> {
 
   let session;
   try {
-    const log = createLogger({ level: 'debug', name: 'roomrec', file: logFile });
     console.log(`Playing ${args.scenario ?? 'the built-in scenario'} in real time against the local Discord stand-in.`);
     console.log(`Data and result in ${outDir} (bot log: ${logFile})\n`);
     session = await runScenario({
       scenarioFile,
       loaded,
       outDir,
-      log,
+      logFile,
+      logLevel: 'debug',
       onEvent: (event, scenario) => {
         const line = describe(event, scenario);
         if (line) console.log(line);
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
 
   const { result, resultFile } = session;
   console.log('');
+  for (const b of result.bot) console.log(describeBotEvent(b));
   for (const dm of result.dms) console.log(`DM to ${dm.to}: ${dm.text.split('\n')[0]}`);
   if (result.stop) console.log(`\nStop → link DM'd to the host: ${result.stop.stopToLinkMs} ms`);
   console.log(`Result: ${resultFile}`);

@@ -37,11 +37,10 @@ export async function startSimForBot(options: DiscordSimOptions = {}): Promise<D
   return startDiscordSim({ commands: commandDefinitions(), ...options });
 }
 
-/** The real bot against a stand-in: this process's, or (its token and REST address) one in another process. */
-export async function startBotAgainst(
-  sim: Pick<DiscordSim, 'token' | 'restUrl'>,
-  options: Omit<BotInSimOptions, 'sim' | 'existingSim'>,
-): Promise<Bot> {
+/** The two things a bot needs of a stand-in: given as plain values, a bot in a child process can use them too. */
+export type SimEndpoint = Pick<DiscordSim, 'token' | 'restUrl'>;
+
+export async function startBotAgainst(sim: SimEndpoint, options: Omit<BotInSimOptions, 'sim' | 'existingSim'>): Promise<Bot> {
   await mkdir(options.dataDir, { recursive: true });
   const config = loadBotConfig({
     DISCORD_TOKEN: sim.token,

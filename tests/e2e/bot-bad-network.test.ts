@@ -8,7 +8,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
 import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
 import { decodeOggOpusFile, locate, toMono } from '../helpers/audio.ts';
 import { writeDemoClip } from '../helpers/scenario-clips.ts';
@@ -40,7 +39,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-badnet-'));
   for (const name of ['alice', 'bob']) reference.set(name, await writeDemoClip(dir, name, CLIP_SECONDS));
   await writeFile(path.join(dir, 'scenario.json'), JSON.stringify(scenario));
-  session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out'), log: silentLogger() });
+  session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out') });
 }, 90_000);
 
 afterAll(async () => {

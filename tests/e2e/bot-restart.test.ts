@@ -2,77 +2,37 @@
 // new process finds the recording in the store, rejoins, and the host's track continues on the same time
 // base: words before and after the crash are where they were said, the downtime is silence.
 //
-// The bot runs in a child process against the stand-in in this one. The stand-in's voice server uses a
-// self-signed loopback certificate that only this process trusts; the child is given that certificate
-// (NODE_EXTRA_CA_CERTS) and verifies the voice server against it, as it would verify Discord.
-import { fork, type ChildProcess } from 'node:child_process';
+// The bot runs in a child process (scripts/demo/bot-process.ts) against the stand-in in this one. The stand-in's
+// voice server uses a self-signed loopback certificate that only this process trusts; the child is given that
+// certificate and verifies the voice server against it, as it would verify Discord.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openStore } from '../../src/storage/store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
+import { startBotProcess, type BotProcess } from '../../scripts/demo/bot-process.ts';
 import { speechFromPcm, tonePcm, type DiscordSim } from '../../discord-sim/index.ts';
-import { decodeOggOpusFile, RATE, rms, toMono } from '../helpers/audio.ts';
+import { decodeOggOpusFile, RATE, rms, toMono, toneAmplitude } from '../helpers/audio.ts';
 import { untilListed } from '../helpers/consent-message.ts';
 import { recordingOnDisk, untilOnDisk } from '../helpers/track-on-disk.ts';
 import { until } from '../helpers/until.ts';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
 let dir: string;
 let sim: DiscordSim;
-const children = new Set<ChildProcess>();
-
-const CHILD = `
-import { createRequire } from 'node:module';
-const { pino } = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})('pino');
-import { startBot } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'main.ts')).href)};
-import { loadBotConfig } from ${JSON.stringify(pathToFileURL(path.join(ROOT, 'src', 'config.ts')).href)};
-const log = pino({ level: 'info' }, pino.destination({ dest: process.env.BOT_LOG, sync: true, append: true }));
-const config = loadBotConfig(process.env);
-await startBot({ config, discordApi: process.env.SIM_API, httpPort: 0, log });
-process.send?.('ready');
-`;
+const children = new Set<BotProcess>();
+const secret = randomBytes(32).toString('hex');
 
 /** Each data folder's bots log beside it: what one test reads is its own bots' log, whichever test ran first. */
 const logOf = (dataDir: string) => `${dataDir}.log`;
 
-async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Promise<ChildProcess> {
-  const script = path.join(dir, 'bot-child.mjs');
-  await writeFile(script, CHILD);
-  const caFile = path.join(dir, 'discord-sim-ca.pem');
-  await writeFile(caFile, sim.caCertPem);
-  // Verification stays on in the child whatever the parent's environment says.
-  const { NODE_TLS_REJECT_UNAUTHORIZED: _never, ...parentEnv } = process.env;
-  const child = fork(script, [], {
-    cwd: ROOT,
-    execPath: path.join(ROOT, 'node_modules', '.bin', 'node'),
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: {
-      ...parentEnv,
-      NODE_EXTRA_CA_CERTS: caFile,
-      DISCORD_TOKEN: sim.token,
-      MIN_FREE_DISK_MB: '0',
-      LINK_SECRET: secret,
-      DATA_DIR: dataDir,
-      SIM_API: sim.restUrl,
-      BOT_LOG: logOf(dataDir),
-      NODE_NO_WARNINGS: '1',
-    },
-  });
+async function startChild(sim: DiscordSim, dataDir = path.join(dir, 'data')): Promise<BotProcess> {
+  const child = await startBotProcess({ sim, dataDir, logFile: logOf(dataDir), httpPort: 0, env: { LINK_SECRET: secret } });
   children.add(child);
-  child.once('exit', () => children.delete(child));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`bot child exited early (${code}); see ${logOf(dataDir)}`)));
-  });
   return child;
 }
-
-const secret = randomBytes(32).toString('hex');
 
 /** Epoch ms of the newest write under `dir`: no sign of life a crashed process left in a recording's folder is later. */
 async function newestWrite(dir: string): Promise<number> {
@@ -89,7 +49,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  await Promise.all([...children].map((child) => child.crash()));
   await sim?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -116,8 +76,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   // Killed once the words are in its pages on disk (written at least once a second): what a crash keeps.
   await untilOnDisk(hostTrack, soFar(beforeAt) + 1, 'the words before the crash');
 
-  bot.kill('SIGKILL');
-  await new Promise((resolve) => bot.once('exit', resolve));
+  await bot.crash();
   const downAt = sim.clock();
 
   // startBot resumes the recordings it finds before it reports ready: from then on the host is heard again.
@@ -130,7 +89,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   sim.slash(host, 'record stop');
   const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
   expect(dm).toMatch(/\/r\//);
-  bot.kill('SIGKILL');
+  await bot.crash();
 
   const store = await openStore({ dataDir: path.join(dir, 'data'), log: silentLogger() });
   try {
@@ -158,17 +117,6 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   const log = await readFile(logOf(path.join(dir, 'data')), 'utf8');
   expect(log).toContain('recording resumed after restart');
 }, 60_000);
-
-/** Amplitude of the `hz` component of `mono` over [from, to) (a single-bin DFT). */
-function toneAmplitude(mono: Float32Array, hz: number, from: number, to: number): number {
-  let re = 0;
-  let im = 0;
-  for (let i = from; i < to; i++) {
-    re += mono[i]! * Math.cos((2 * Math.PI * hz * i) / RATE);
-    im -= mono[i]! * Math.sin((2 * Math.PI * hz * i) / RATE);
-  }
-  return to > from ? (2 * Math.hypot(re, im)) / (to - from) : 0;
-}
 
 test('a speaker who removes their ✅ while the bot is down is not recorded after the crash, in any file', async () => {
   const discord = await startSimForBot({
@@ -202,8 +150,7 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     await discord.speak(bob, tone(1, BOB_HZ), { at: bobAt }).done;
     await untilOnDisk(await onDisk.trackOf(bob), soFar(bobAt) + 1, "Bob's words before the crash");
 
-    bot.kill('SIGKILL');
-    await new Promise((resolve) => bot.once('exit', resolve));
+    await bot.crash();
     const crashedAt = epochBase + discord.clock();
     // While the bot is away Bob takes his ✅ back (nobody tells the bot) and keeps talking, right through the
     // restart and after it: every packet the new process could hear.
@@ -232,7 +179,7 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     const dmsBefore = discord.dmsTo(host).length;
     discord.slash(host, 'record stop');
     await until(() => discord.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
-    bot.kill('SIGKILL');
+    await bot.crash();
 
     const store = await openStore({ dataDir, log: silentLogger() });
     try {

@@ -6,7 +6,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
 import { runScenario, type ScenarioSession } from '../../scripts/demo/run-scenario.ts';
 import { decodeOggOpusFile, locate, RATE, rms, toMono } from '../helpers/audio.ts';
 import { writeDemoClip } from '../helpers/scenario-clips.ts';
@@ -45,7 +44,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-scenario-'));
   for (const name of ['alice', 'bob', 'carol']) reference.set(name, await writeDemoClip(dir, name, CLIP_SECONDS));
   await writeFile(path.join(dir, 'scenario.json'), JSON.stringify(scenario));
-  session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out'), log: silentLogger() });
+  session = await runScenario({ scenarioFile: path.join(dir, 'scenario.json'), outDir: path.join(dir, 'out') });
 }, 60_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import {
   ScenarioError,
   scenarioUsers,
   startDiscordSim,
+  timeline,
   tonePcm,
   type DiscordSim,
 } from '../../discord-sim/index.ts';
@@ -125,6 +126,59 @@ describe('scenario files', () => {
       expect.arrayContaining(['speakers[0].joinAt', 'commands[1].at', 'speakers[1].withdrawAt', 'commands[0].user', 'commands[0].at']),
     );
     expect(paths).not.toContain('host');
+  });
+
+  test('bot commands: a crash needs a running bot and a start a crashed one, every misplaced one reported', () => {
+    const bot = (at: number, event: string) => ({ at, bot: event });
+    const ok = parseScenario({ ...valid, commands: [...valid.commands, bot(2, 'crash'), bot(3, 'start'), bot(4, 'crash')] });
+    expect(ok.commands.slice(1)).toEqual([bot(2, 'crash'), bot(3, 'start'), bot(4, 'crash')]);
+    expect(timeline(ok).filter((t) => t.action.kind === 'bot')).toEqual([
+      { at: 2, action: { kind: 'bot', event: 'crash' } },
+      { at: 3, action: { kind: 'bot', event: 'start' } },
+      { at: 4, action: { kind: 'bot', event: 'crash' } },
+    ]);
+
+    let error: unknown = null;
+    try {
+      parseScenario({
+        ...valid,
+        // In file order, not time order: the validator sorts by time (crash 1, start 2, start 3, crash 4, crash 4.5).
+        commands: [
+          bot(4, 'crash'),
+          bot(3, 'start'),
+          bot(1, 'crash'),
+          bot(4.5, 'crash'),
+          bot(2, 'start'),
+          bot(0.5, 'restart'),
+          { at: 1, slash: 'record stop' },
+        ],
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScenarioError);
+    const issues = (error as ScenarioError).issues;
+    expect(issues.map((i) => i.path).sort()).toEqual(['commands[1].bot', 'commands[3].bot', 'commands[5].bot', 'commands[6].user']);
+    const says = (path: string) => issues.find((i) => i.path === path)?.message;
+    expect(says('commands[1].bot')).toBe(
+      '"start" at 3, but the bot is already running then (started again at 2); only a crashed bot can be started',
+    );
+    expect(says('commands[3].bot')).toBe('"crash" at 4.5, but the bot is not running then (it crashed at 4 and was not started again)');
+    expect(says('commands[6].user')).toBe('needs the speaker who sends the slash command');
+
+    try {
+      parseScenario({ ...valid, commands: [bot(1, 'start'), { at: 1, user: 'alice', bot: 'crash', dm: 'hi' }] });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ScenarioError).issues).toEqual([
+      { path: 'commands[1]', message: 'needs exactly one of "slash", "dm" or "bot"' },
+      {
+        path: 'commands[0].bot',
+        message:
+          '"start" at 1, but the bot is already running then (it runs from the start of the scenario); only a crashed bot can be started',
+      },
+    ]);
   });
 
   test('loadScenario: shape, cross-field and audio-file problems all in one report', async () => {

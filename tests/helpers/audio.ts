@@ -142,6 +142,25 @@ export function rms(mono: Float32Array, from = 0, to = mono.length): number {
 }
 
 /**
+ * Amplitude of the `hz` component of `mono` over [from, to): a single-bin DFT through a Hann window, so that a
+ * tone a few hundred hertz away leaks nothing measurable into it (a rectangular window would leak a few percent).
+ */
+export function toneAmplitude(mono: Float32Array, hz: number, from: number, to: number): number {
+  let re = 0;
+  let im = 0;
+  let weight = 0;
+  const n = to - from;
+  for (let i = from; i < to; i++) {
+    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * (i - from)) / n);
+    const v = (mono[i] ?? 0) * w;
+    re += v * Math.cos((2 * Math.PI * hz * i) / RATE);
+    im -= v * Math.sin((2 * Math.PI * hz * i) / RATE);
+    weight += w;
+  }
+  return weight > 0 ? (2 * Math.hypot(re, im)) / weight : 0;
+}
+
+/**
  * First sample at or after `from` whose absolute value exceeds `threshold` (linear, default -40 dBFS):
  * where a word starts. Null when the signal never gets there.
  */

@@ -36,7 +36,7 @@ const FIELD_PATH = /^$|^[A-Za-z]+(\[\d+\])*(\.[A-Za-z]+(\[\d+\])*)*$/;
 
 const ROOT_FIELDS = ['name', 'host', 'speakers', 'commands', 'network', 'endAt'];
 const SPEAKER_FIELDS = ['id', 'name', 'audio', 'joinAt', 'consentAt', 'withdrawAt', 'leaveAt', 'speakAt'];
-const COMMAND_FIELDS = ['at', 'user', 'slash', 'dm'];
+const COMMAND_FIELDS = ['at', 'user', 'slash', 'dm', 'bot'];
 const NETWORK_FIELDS = ['loss', 'duplicate', 'reorder', 'jitterMs', 'seed', 'dave'];
 const DEFAULT_NETWORK = { loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1, dave: true };
 
