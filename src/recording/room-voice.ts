@@ -142,6 +142,8 @@ export function watchVoice(
    * through the main gateway. That join request is lost if the gateway is itself reconnecting at that moment,
    * and nothing ever answers it: the connection would wait in Signalling for good. So a connection that is
    * not Ready again within readyMs is rejoined here (and one that ends Disconnected is recovered as such).
+   * Upstream: connections left in Signalling for good are discordjs/discord.js#9185 (closed without a library
+   * fix) and #11553 (open, 2026); @discordjs/voice 0.19.2 has no timeout of its own for that state.
    */
   async function afterLeavingReady(): Promise<void> {
     await Promise.race([
