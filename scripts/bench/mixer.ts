@@ -21,6 +21,7 @@ import { createOpusEncoder, OPUS_FRAME } from '../../src/audio/opus-codec.ts';
 import { mixTracks, type MixFormat } from '../../src/audio/mixer.ts';
 // The same seeded PRNG the tests use, so every run benchmarks the same conversation.
 import { prng } from '../../tests/helpers/audio.ts';
+import { median } from './stats.ts';
 
 const RATE = 48_000;
 
@@ -325,12 +326,6 @@ export interface OpusencBenchOptions {
 
 /** The case, or a smoke-sized one. */
 export const opusencScale = (quick: boolean) => ({ tracks: quick ? 2 : 10, minutes: quick ? 1 : 10 });
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export async function runOpusencMixBench({
   tracks: count,

@@ -37,6 +37,7 @@ import { startSimForBot } from '../demo/bot-in-sim.ts';
 import { BotProcess } from './bot-process.ts';
 import { demoVoiceFrames, talkInTurns, turnSpeech } from './conversation.ts';
 import type { FromSoakBot, SoakSample, ToSoakBot } from './soak-bot.ts';
+import { median, percentile } from './stats.ts';
 
 export interface SoakBenchOptions {
   minutes: number;
@@ -111,7 +112,6 @@ interface Room {
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
-const median = (values: number[]) => percentile(values, 50);
 
 /** The bot's session in the room is back (resumed, or a new one described) and the call's DAVE group has it. */
 async function recovered(sim: DiscordSim, room: Room, afterSeq: number): Promise<void> {
@@ -453,11 +453,6 @@ function soakProcess(env: Record<string, string>): SoakProcess {
   const samples: SoakSample[] = [];
   child.on('message', (m: FromSoakBot) => void (m.type === 'sample' && samples.push(m.sample)));
   return { process: new BotProcess<FromSoakBot, ToSoakBot>(child, 'soak bench'), samples, output: () => output };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 if (import.meta.main) {
