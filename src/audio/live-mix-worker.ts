@@ -4,7 +4,7 @@
 //
 // The live mix is background work and may fall behind for a while; the voice socket may not. So this thread
 // runs at a lower CPU priority: when the cores are busy (other rooms, other programs) the main thread gets
-// the CPU first instead of sharing it equally with up to two threads per room.
+// the CPU first instead of sharing it equally with a thread per room.
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { basename } from 'node:path';
@@ -14,7 +14,7 @@ import type { FromLiveMixThread, ToLiveMixThread } from './live-mix-thread.ts';
 import type { MixResult } from './mixer.ts';
 import { toThreadError } from './thread-error.ts';
 
-/** Nice value of the live mix thread (0 is normal, 19 the lowest); its encoder thread inherits it. */
+/** Nice value of the live mix thread (0 is normal, 19 the lowest); an encoder thread of its own would inherit it. */
 const BACKGROUND_NICE = 10;
 
 // On Linux the nice value belongs to a thread, set through the thread's own id; elsewhere it would lower the
@@ -35,7 +35,7 @@ const post = (message: FromLiveMixThread) => port.postMessage(message);
 
 const started = LiveMix.create(workerData as LiveMixOptions, (frames) => post({ type: 'mixed', frames }));
 started.then(
-  () => post({ type: 'ready', threadId }),
+  (mix) => post({ type: 'ready', threadId, encoderThread: mix.encoderThread }),
   (err: unknown) => post({ type: 'failed', id: 0, error: toThreadError(err) }),
 );
 

@@ -42,7 +42,7 @@ export interface LiveMixOptions {
   format: MixFormat;
   /** Tags written at the start (the speakers are not known yet, so there is no SPEAKERS tag). */
   tags?: Record<string, string>;
-  /** Encode on a worker thread (default true). */
+  /** Encode on a worker thread (default true; live-mix-thread.ts, already off the main thread, defaults to false). */
   encoderThread?: boolean;
 }
 
@@ -207,6 +207,11 @@ export class LiveMix {
       thread: opts.encoderThread ?? true,
     });
     return new LiveMix(opts, sink, onMixed);
+  }
+
+  /** Whether its encoder has a worker thread of its own. */
+  get encoderThread(): boolean {
+    return this.#sink.encoderThread;
   }
 
   stats(): LiveMixStats {

@@ -405,13 +405,16 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
 export class LimitedEncoder {
   readonly limiter = new PeakLimiter();
   readonly output: string;
+  /** The encoder runs on a worker thread of its own. */
+  readonly encoderThread: boolean;
   #partial: string;
   #encoder: Encoder;
   // finish() or abort() has run: the encoder is gone either way.
   #settled = false;
 
-  private constructor(output: string, partial: string, encoder: Encoder) {
+  private constructor(output: string, partial: string, encoder: Encoder, encoderThread: boolean) {
     this.output = output;
+    this.encoderThread = encoderThread;
     this.#partial = partial;
     this.#encoder = encoder;
   }
@@ -435,7 +438,7 @@ export class LimitedEncoder {
       await rm(opts.partial, { force: true });
       throw err;
     }
-    return new LimitedEncoder(opts.output, opts.partial, encoder);
+    return new LimitedEncoder(opts.output, opts.partial, encoder, opts.thread);
   }
 
   async write(block: Float32Array): Promise<void> {

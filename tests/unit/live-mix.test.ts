@@ -175,6 +175,8 @@ describe('live mix', () => {
     }
     const mix = await LiveMixThread.create({ output: path.join(dir, 'x.ogg'), format: 'ogg' });
     expect(mix.threadId).not.toBe(threadId);
+    // One thread per room, not two: the encoder runs in the live mix's thread (an encoder thread is ~30 MB).
+    expect(mix.encoderThread).toBe(false);
     // Under load the voice socket's thread comes first: the live mix's threads run at a lower priority.
     if (process.platform === 'linux') {
       expect(threadNices()).toContain(Math.max(10, niceOf('thread-self')));
