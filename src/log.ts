@@ -1,5 +1,7 @@
 // The composition root creates one logger and passes it (or its children) down; no module holds a global.
+import { fstatSync } from 'node:fs';
 import path from 'node:path';
+import { isatty } from 'node:tty';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.ts';
 import { logFileDestination, type WriteFd } from './log-file.ts';
@@ -24,7 +26,23 @@ export type LoggerOptions = {
 
 export function createLogger({ level, name, destination, file, fileWrite }: LoggerOptions): Logger {
   if (file !== undefined) return pino({ level, name }, privateLogFile(file, fileWrite));
-  return destination ? pino({ level, name }, destination) : pino({ level, name });
+  if (destination) return pino({ level, name }, destination);
+  return stdoutIsAFile() ? pino({ level, name }, logFileDestination(1)) : pino({ level, name });
+}
+
+/**
+ * `npm start > bot.log` makes stdout a file on the recordings' disk, where pino's own destination would end
+ * the process when the disk fills, as it did for the log file. Pipes and terminals (systemd, Docker, a shell)
+ * keep pino's, which waits on a full pipe instead of dropping lines.
+ */
+function stdoutIsAFile(): boolean {
+  if (isatty(1)) return false;
+  try {
+    const stat = fstatSync(1);
+    return !stat.isFIFO() && !stat.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function privateLogFile(file: string, write: WriteFd | undefined): DestinationStream {

@@ -1,5 +1,6 @@
 // The log file shares the disk with the recordings: when that disk fills, logging must cost lines, never the
 // process (pino's own destination emits an unhandled 'error' there, which ended the bot mid-room).
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,6 +102,30 @@ describe('the log file destination', () => {
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('stdout redirected to a full disk (/dev/full) costs lines, not the process', () => {
+    const script = [
+      `const { createLogger } = await import(${JSON.stringify(path.resolve('src/log.ts'))});`,
+      "const log = createLogger({ level: 'info', name: 'roomrec' });",
+      "for (let i = 0; i < 100; i++) log.info({ i }, 'a line that cannot be written');",
+      // pino writes stdout asynchronously: a failed write surfaces by the time its flush answers.
+      'await new Promise((resolve) => log.flush(() => resolve()));',
+      "process.stderr.write('still running');",
+    ].join('\n');
+    const stdout = openSync('/dev/full', 'w');
+    try {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', stdout, 'pipe'],
+        encoding: 'utf8',
+        // pino's own destination does not end on a full disk: it retries for good (or exits on the error).
+        timeout: 60_000,
+      });
+      expect(run.stderr).toBe('still running');
+      expect(run.status).toBe(0);
+    } finally {
+      closeSync(stdout);
     }
   });
 });
