@@ -38,6 +38,8 @@ type ScenarioResult = {
   /** DAVE end-to-end encryption as the recording stored it; null when it was off; absent when unknown. */
   e2ee?: ReturnType<typeof e2eeSummary>;
   consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
+  /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
+  notes: { at: number; by: string; text: string }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
   exitReason: 'completed';
@@ -207,6 +209,7 @@ async function buildResult(input: {
       mix: null,
       tracks: [],
       consent: [],
+      notes: [],
       dms,
       downloadUrl: null,
       exitReason: 'completed',
@@ -233,6 +236,7 @@ async function buildResult(input: {
     tracks,
     ...(e2ee === undefined ? {} : { e2ee }),
     consent,
+    notes: (recording.notes ?? []).map((n) => ({ at: round3(n.at / 1000), by: nameOf(n.by), text: n.text })),
     dms,
     downloadUrl: hostDm?.links[0] ?? null,
     exitReason: 'completed',

@@ -17,7 +17,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
 import { mkdirPrivate } from '../storage/private-files.ts';
-import type { NewRecording, Recording, Store } from '../storage/store.ts';
+import type { NewRecording, Note, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
@@ -110,6 +110,8 @@ export interface RoomStatus {
 export type RoomEvents = {
   /** Who is being recorded changed (the bot updates the consent message). */
   speakers: [speakers: { userId: string; name: string }[]];
+  /** A note was added (the bot updates the consent message). */
+  notes: [notes: readonly Note[]];
   /** The room should stop; the bot calls stop(reason) and tells the host why. Emitted once per room. */
   autoStop: [reason: LostReason];
   voice: [change: VoiceChange];
@@ -313,6 +315,21 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
   /** End-to-end encryption as recorded so far: the current voice privacy code, transitions; null when not E2EE. */
   e2ee(): StoredE2ee {
     return this.#e2ee;
+  }
+
+  /** Notes added so far, oldest first. */
+  notes(): readonly Note[] {
+    return this.#recording.notes ?? [];
+  }
+
+  /** Stores a note at this moment of the recording (who may add one is the caller's rule: notes.ts). */
+  async addNote(by: { userId: string; name: string }, text: string): Promise<Note> {
+    if (!this.#recordingNow) throw new RoomNotRecordingError(this.id, 'add a note');
+    const note: Note = { at: Math.max(0, Math.round(this.#now.now())), by: by.userId, byName: by.name, text };
+    this.#recording = await this.#track(this.#deps.store.updateRecording(this.id, (r) => ({ ...r, notes: [...(r.notes ?? []), note] })));
+    this.#log.info({ userId: by.userId, atMs: note.at }, 'note added');
+    this.emit('notes', this.notes());
+    return note;
   }
 
   /**
