@@ -9,7 +9,7 @@
 // Consent-first: nobody is subscribed to the voice receiver before their consent is stored; a withdrawal
 // unsubscribes synchronously; a resumed room subscribes only those whose ✅ is still there.
 import { EventEmitter } from 'node:events';
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { mixTracks } from '../audio/mixer.ts';
@@ -24,7 +24,7 @@ import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './ro
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
-import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions, type SpeakerTrackStats } from './speaker-track.ts';
+import { removeTrackFiles, SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions, type SpeakerTrackStats } from './speaker-track.ts';
 import { DiskFullWatch, type DiskFullChange, type DiskFullSpan } from './disk-full.ts';
 import {
   discardLiveMix,
@@ -393,7 +393,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
         await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event: 'withdrawn', at });
         const stored = findSpeaker(this.#recording, userId);
         if (this.#deps.config.recording.deleteWithdrawnTracks && stored) {
-          await rm(this.#deps.store.layout.file(this.id, stored.trackFile), { force: true });
+          await removeTrackFiles(this.#deps.store.layout.file(this.id, stored.trackFile));
         }
         this.#log.info({ userId }, 'consent withdrawn: speaker no longer recorded');
         this.emit('speakers', this.recordingSpeakers());
