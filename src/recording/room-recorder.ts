@@ -20,7 +20,7 @@ import { mkdirPrivate } from '../storage/private-files.ts';
 import type { NewRecording, Note, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
-import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
+import { consentingSpeakers, findSpeaker, missingConsentEvents, withGrant, withWithdrawal } from './room-speakers.ts';
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
@@ -216,6 +216,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       throw new Error(`recording ${opts.recording.id} is ${opts.recording.state}, only a recording in progress can resume`);
     }
     const wallNow = deps.wallNow ?? Date.now;
+    await restoreConsentLog(opts.recording, deps);
     const recording = await withdrawWhileAway(opts.recording, opts.consenting, {
       store: deps.store,
       log: deps.log,
@@ -761,6 +762,7 @@ export async function finishInterrupted(
   const stoppedAt = recording.stoppedAt ?? (await lastSignOfLife(recording, deps.store.layout));
   const endMs = stoppedAt - recording.startedAt;
   const log = deps.log.child({ recordingId: recording.id });
+  await restoreConsentLog(recording, deps);
   return runStopPipeline(
     {
       recordingId: recording.id,
@@ -786,4 +788,16 @@ export async function finishInterrupted(
     },
     { store: deps.store, clock: deps.clock, log, config: deps.config, mix: deps.mix ?? mixTracks },
   );
+}
+
+/** Appends what a crash between a consent's two writes kept out of the consent log (missingConsentEvents). */
+async function restoreConsentLog(recording: Recording, deps: Pick<RoomDeps, 'store' | 'log'>): Promise<void> {
+  const missing = missingConsentEvents(recording, await deps.store.consentEvents(recording.id));
+  for (const event of missing) await deps.store.appendConsentEvent(event);
+  if (missing.length > 0) {
+    deps.log.warn(
+      { recordingId: recording.id, events: missing.map((e) => ({ userId: e.userId, event: e.event, at: e.at })) },
+      'restored consent events a crash kept out of the log',
+    );
+  }
 }

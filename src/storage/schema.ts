@@ -57,7 +57,10 @@ const SpeakerSchema = z.object({
   name: z.string(),
   /** Relative to the recording folder, e.g. `tracks/1-alice-1234.ogg` (see layout.trackFileName). */
   trackFile: z.string().min(1),
+  /** Their first consent. */
   consentedAt: epochMs,
+  /** Their latest consent (a re-grant after a withdrawal); absent in records made before it was kept. */
+  grantedAt: epochMs.optional(),
   withdrawnAt: epochMs.optional(),
   includeInMix: z.boolean(),
   stats: SpeakerStatsSchema.optional(),

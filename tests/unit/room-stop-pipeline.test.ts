@@ -101,6 +101,17 @@ const sine = (hz: number, ms: number, atS: number, length: number) => {
 };
 
 describe('stop pipeline', () => {
+  test('a consent the crash caught between its two writes (speaker stored, event not) is logged when the recording is finished', async () => {
+    const died = await crashed([{ userId: '11', name: 'Ann', atMs: 500, hz: 440 }]);
+    // Killed after the speaker was stored and before the 'granted' event was appended.
+    const r = await store.updateRecording(died.id, (x) => withGrant(x, { userId: '12', name: 'Bob', at: STARTED_AT + 1_500 }));
+    await finishInterrupted(r, { store, clock: new ManualClock(), log: silentLogger(), config });
+    expect((await store.consentEvents(r.id)).map((e) => [e.userId, e.event, e.at - STARTED_AT])).toEqual([
+      ['11', 'granted', 0],
+      ['12', 'granted', 1_500],
+    ]);
+  });
+
   test('closes, mixes the speakers whose consent stood, writes the receipt and ends ready', async () => {
     const r = await recorded(
       [
