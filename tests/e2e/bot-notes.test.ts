@@ -1,34 +1,18 @@
 // /note while recording, with the real bot against the local Discord stand-in: who may add one, what is kept,
 // where it shows (the reply, the consent message, /record status) and when it is on the recording's clock.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { silentLogger } from '../../src/log.ts';
-import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
+import type { BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim, joinAndSeen, startBotWithPeople } from '../helpers/bot-env.ts';
 import { untilListed } from '../helpers/consent-message.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;
 let env: BotInSim;
-const ids: Record<string, string> = {};
+let ids: Record<string, string> = {};
 
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-notes-'));
-  env = await startBotInSim({
-    dataDir: dir,
-    log: silentLogger(),
-    sim: {
-      users: [
-        { username: 'hana', globalName: 'Hana' },
-        { username: 'ivan', globalName: 'Ivan' },
-        { username: 'zoe', globalName: 'Zoe' },
-      ],
-    },
-  });
-  for (const name of ['hana', 'ivan', 'zoe']) ids[name] = env.sim.userByName(name).id;
+  ({ dir, env, ids } = await startBotWithPeople('roomrec-e2e-notes-', ['Hana', 'Ivan', 'Zoe']));
 }, 60_000);
 
 afterEach(() => closeBotInSim(env, dir));
