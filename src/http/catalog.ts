@@ -104,6 +104,22 @@ function notesAssets(recording: RecordingView, stamp: string): NotesAsset[] {
   return NOTES_FILES.map(({ make, ...file }) => ({ ...file, fileName: `roomrec-${stamp}-${file.key}`, body: make(notes, durationMs) }));
 }
 
+/** A file the page offers, as result.json's `offers` lists it (docs/scenario.md): `key` is its path under the link. */
+export type Offer = { kind: 'mix' | 'track' | 'zip' | 'chapters'; format: string; speaker?: SpeakerView; key: string };
+
+/** What the page offers for download, given the keys of the catalog's files that exist: as the server decides. */
+export function offersOf(recording: RecordingView, catalog: Catalog, present: ReadonlySet<string>): Offer[] {
+  const mix = recording.state === 'ready' && catalog.mix && present.has(catalog.mix.key) ? [catalog.mix] : [];
+  return [
+    ...mix.map((m): Offer => ({ kind: 'mix', format: extensionOf(m.fileName, 'ogg'), key: m.key })),
+    ...catalog.tracks
+      .filter((t) => present.has(t.key))
+      .map((t): Offer => ({ kind: 'track', format: extensionOf(t.fileName, 'ogg'), speaker: t.speaker, key: t.key })),
+    { kind: 'zip', format: 'zip', key: 'all.zip' },
+    ...catalog.notes.map((n): Offer => ({ kind: 'chapters', format: n.format, key: n.key })),
+  ];
+}
+
 export function zipFileName(recording: RecordingView): string {
   return `roomrec-${dateStamp(recording.startedAt)}.zip`;
 }
