@@ -21,7 +21,7 @@ export interface RecordingView extends ReceiptRecording {
   notes?: readonly NoteView[] | undefined;
 }
 
-export type NoteView = { at: number; by: string; byName: string; text: string };
+type NoteView = { at: number; by: string; byName: string; text: string };
 
 export type ConsentEventView = ReceiptConsentEvent;
 

@@ -8,7 +8,7 @@ import { oneLine } from '../text/format.ts';
 export type ChapterNote = { at: number; byName: string; text: string };
 
 /** Podcasting 2.0 "JSON Chapters Format" (podcast namespace, docs/examples/chapters/jsonChapters.md). */
-export const PODCAST_CHAPTERS_VERSION = '1.2.0';
+const PODCAST_CHAPTERS_VERSION = '1.2.0';
 
 function placed(notes: readonly ChapterNote[], durationMs: number): { at: number; byName: string; text: string }[] {
   const end = Math.max(0, durationMs);
