@@ -1,8 +1,10 @@
 // Notes exported as Audacity labels, WebVTT chapters and Podcasting 2.0 JSON chapters, each read back with a
 // strict parser of its format's grammar.
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { audacityLabels, podcastChapters, webvttChapters, type ChapterNote } from '../../src/recording/chapters.ts';
+import { HAVE_FFMPEG } from '../helpers/mix-fixtures.ts';
 
 type Parsed = { start: number; end: number; text: string };
 
@@ -103,6 +105,17 @@ describe('three notes in a 10-minute recording', () => {
       { start: 1_500, end: 75_250, text: 'Intro done' },
       { start: 75_250, end: 540_000, text: 'Question <from> the chat & more' },
       { start: 540_000, end: 600_000, text: 'Outro --> end' },
+    ]);
+  });
+
+  test.skipIf(!HAVE_FFMPEG)('WebVTT: ffmpeg, an independent reader, reads the same cues (as SubRip)', () => {
+    const srt = execFileSync('ffmpeg', ['-v', 'error', '-f', 'webvtt', '-i', 'pipe:0', '-f', 'srt', 'pipe:1'], {
+      input: webvttChapters(notes, durationMs),
+    }).toString('utf8');
+    expect(srt.replaceAll('\r\n', '\n').trim().split('\n\n')).toEqual([
+      '1\n00:00:01,500 --> 00:01:15,250\nIntro done',
+      '2\n00:01:15,250 --> 00:09:00,000\nQuestion <from> the chat & more',
+      '3\n00:09:00,000 --> 00:10:00,000\nOutro --> end',
     ]);
   });
 
