@@ -1,5 +1,6 @@
 // A real HTTP receiver for webhook tests: it keeps every request (headers and the raw body) and answers with
-// what the test scripted, one answer per request, the last one repeated; 'hang' never answers.
+// what the test scripted: one answer per request, the last one repeated, or a function of the request's
+// number; 'hang' never answers.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { until } from './until.ts';
@@ -16,13 +17,14 @@ export type WebhookReceiver = {
   close(): Promise<void>;
 };
 
-export async function startWebhookReceiver(answers: readonly Answer[] = [200], port = 0): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(answers: readonly Answer[] | ((n: number) => Answer) = [200], port = 0): Promise<WebhookReceiver> {
+  const answerTo = typeof answers === 'function' ? answers : (n: number) => answers[Math.min(n, answers.length - 1)] ?? 200;
   const requests: Received[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const answer = answers[Math.min(requests.length, answers.length - 1)] ?? 200;
+      const answer = answerTo(requests.length);
       requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
       if (answer !== 'hang') res.writeHead(answer).end();
     });

@@ -195,6 +195,18 @@ describe('runRetention', () => {
     await expectKept(old);
   });
 
+  test('each recording it deletes is handed to onDeleted as it was; a dry run hands none', async () => {
+    const old = await room('ready', 40);
+    await room('ready', 1);
+    const told: Recording[] = [];
+    const onDeleted = (recording: Recording) => told.push(recording);
+    await runRetention({ store, now: NOW, policy, log: logged.log, dryRun: true, onDeleted });
+    expect(told).toEqual([]);
+    await runRetention({ store, now: NOW, policy, log: logged.log, onDeleted });
+    expect(told).toEqual([old]);
+    await expectGone(old);
+  });
+
   test('orphaned folders: old ones go, fresh ones and foreign entries stay', async () => {
     const recordings = store.layout.recordingsDir;
     const stale = 'orphanaaaa';

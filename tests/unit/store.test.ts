@@ -218,6 +218,20 @@ function storeContract(name: string, backend: () => Backend) {
       await expect(store.createRecording(room({ guildId: 'delete-guild-2', id: rec.id }))).rejects.toThrow(/already taken/);
     });
 
+    test('the webhook outbox keeps pending events, oldest first, until each is removed', async () => {
+      const { id: recordingId } = await store.createRecording(room({ guildId: '100000000000000077' }));
+      const entry = (id: string, createdAt: number) => ({ id, recordingId, type: 'recording.ready', createdAt, body: `{"id":"${id}"}` });
+      await store.putWebhook(entry('later', T0 + 2));
+      await store.putWebhook(entry('sooner', T0 + 1));
+      await store.putWebhook(entry('later', T0 + 2));
+      expect(await store.pendingWebhooks()).toEqual([entry('sooner', T0 + 1), entry('later', T0 + 2)]);
+      await store.removeWebhook('sooner');
+      await store.removeWebhook('never-there');
+      expect(await store.pendingWebhooks()).toEqual([entry('later', T0 + 2)]);
+      await store.removeWebhook('later');
+      expect(await store.pendingWebhooks()).toEqual([]);
+    });
+
     test('a second store on the same metadata sees the same data', async () => {
       const rec = await store.createRecording(room({ guildId: 'reopen-guild' }));
       const other = await openStore({ dataDir, keyvUrl, log });
