@@ -241,7 +241,10 @@ const baseShape = {
   WEBHOOK_URL: z.preprocess(blankAsUnset, httpUrl.optional()),
   WEBHOOK_SECRET: z.preprocess(
     blankAsUnset,
-    z.string().min(WEBHOOK_SECRET_MIN, { error: `is too short (at least ${WEBHOOK_SECRET_MIN} characters)` }).optional(),
+    z
+      .string()
+      .min(WEBHOOK_SECRET_MIN, { error: `is too short (at least ${WEBHOOK_SECRET_MIN} characters)` })
+      .optional(),
   ),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof blankAsUnset(v) === 'string' ? String(v).trim().toLowerCase() : undefined),
@@ -323,7 +326,10 @@ function toConfig(parsed: ParsedEnv): Config {
     },
     mix: { format: parsed.MIX_FORMAT },
     disk: { minFreeMb: parsed.MIN_FREE_DISK_MB },
-    webhook: parsed.WEBHOOK_URL === undefined || parsed.WEBHOOK_SECRET === undefined ? undefined : { url: parsed.WEBHOOK_URL, secret: parsed.WEBHOOK_SECRET },
+    webhook:
+      parsed.WEBHOOK_URL === undefined || parsed.WEBHOOK_SECRET === undefined
+        ? undefined
+        : { url: parsed.WEBHOOK_URL, secret: parsed.WEBHOOK_SECRET },
     discord: { token: parsed.DISCORD_TOKEN, clientId: parsed.DISCORD_CLIENT_ID, guildId: parsed.DISCORD_GUILD_ID },
     logLevel: parsed.LOG_LEVEL,
   };

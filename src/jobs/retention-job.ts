@@ -40,7 +40,9 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
   let stopped = false;
 
   const runNow = (): Promise<RetentionReport> => {
-    const run = queue.then(() => runRetention({ store, policy, log, now: clock(), ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) }));
+    const run = queue.then(() =>
+      runRetention({ store, policy, log, now: clock(), ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) }),
+    );
     // The queue only orders runs; the caller of this run gets its error.
     queue = run.catch(() => undefined);
     return run;

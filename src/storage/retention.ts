@@ -139,7 +139,8 @@ export async function runRetention(options: RunRetentionOptions): Promise<Retent
 
   async function remove(recordingId: string, reason: DeletedEntry['reason'], withMetadata: boolean, stats?: FolderStats) {
     const entry: DeletedEntry = { recordingId, reason, files: stats?.files ?? 0, bytes: stats?.bytes ?? 0 };
-    if (!dryRun) await deleteRecording({ store, recordingId, log, withMetadata, ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) });
+    if (!dryRun)
+      await deleteRecording({ store, recordingId, log, withMetadata, ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) });
     report.deleted.push(entry);
     log.info({ ...entry, dryRun }, dryRun ? 'retention would delete recording' : 'retention deleted recording');
   }

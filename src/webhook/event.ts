@@ -2,8 +2,7 @@
 // bytes on every attempt and after a restart (the outbox stores the serialised body).
 import type { Recording } from '../storage/store.ts';
 
-export const WEBHOOK_EVENT_TYPES = ['recording.ready', 'recording.failed', 'recording.deleted'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export type WebhookEventType = 'recording.ready' | 'recording.failed' | 'recording.deleted';
 
 export type WebhookEvent = {
   type: WebhookEventType;

@@ -49,7 +49,10 @@ const retryable = (status: number) => status === 408 || status === 429 || status
  * After attempt number `attempt` (0-based) of an event that happened at `createdAt`, with `result`: delivered,
  * retry in how long, or give up. `random` in [0, 1) drives the jitter.
  */
-export function nextStep(policy: RetryPolicy, args: { attempt: number; createdAt: number; now: number; result: AttemptResult; random: number }): NextStep {
+export function nextStep(
+  policy: RetryPolicy,
+  args: { attempt: number; createdAt: number; now: number; result: AttemptResult; random: number },
+): NextStep {
   const { result, now } = args;
   if (result.status !== 'no-answer') {
     if (result.status >= 200 && result.status < 300) return { kind: 'delivered' };

@@ -8,9 +8,9 @@
 // timestamps outside its tolerance, and a replay inside it carries a delivery id already seen.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const DELIVERY_HEADER = 'roomrec-delivery';
-export const TIMESTAMP_HEADER = 'roomrec-timestamp';
-export const SIGNATURE_HEADER = 'roomrec-signature';
+const DELIVERY_HEADER = 'roomrec-delivery';
+const TIMESTAMP_HEADER = 'roomrec-timestamp';
+const SIGNATURE_HEADER = 'roomrec-signature';
 
 const SCHEME = 'v1=';
 const DEFAULT_TOLERANCE_S = 300;
@@ -31,7 +31,8 @@ export function signWebhook(secret: string, deliveryId: string, body: string, no
 
 type HeaderValue = string | readonly string[] | undefined;
 
-export type WebhookVerdict = { ok: true; deliveryId: string; timestamp: number } | { ok: false; reason: 'malformed' | 'bad-signature' | 'stale' };
+export type WebhookVerdict =
+  { ok: true; deliveryId: string; timestamp: number } | { ok: false; reason: 'malformed' | 'bad-signature' | 'stale' };
 
 export type VerifyOptions = {
   /** How far the timestamp may be from `now`, either way (seconds). Default 300. */
@@ -46,11 +47,17 @@ const single = (value: HeaderValue): string | undefined => (typeof value === 'st
  * Checks a received request: `headers` as Node gives them (lower-case names), `body` the raw bytes as received
  * (parse the JSON only after this says ok). Compares in constant time; refuses timestamps outside the tolerance.
  */
-export function verifyWebhook(secret: string, headers: Readonly<Record<string, HeaderValue>>, body: string | Buffer, options: VerifyOptions = {}): WebhookVerdict {
+export function verifyWebhook(
+  secret: string,
+  headers: Readonly<Record<string, HeaderValue>>,
+  body: string | Buffer,
+  options: VerifyOptions = {},
+): WebhookVerdict {
   const deliveryId = single(headers[DELIVERY_HEADER]);
   const timestamp = single(headers[TIMESTAMP_HEADER]);
   const signature = single(headers[SIGNATURE_HEADER]);
-  if (!deliveryId || !timestamp || !/^\d{1,15}$/.test(timestamp) || !signature?.startsWith(SCHEME)) return { ok: false, reason: 'malformed' };
+  if (!deliveryId || !timestamp || !/^\d{1,15}$/.test(timestamp) || !signature?.startsWith(SCHEME))
+    return { ok: false, reason: 'malformed' };
   const hex = signature.slice(SCHEME.length);
   if (!/^[0-9a-f]{64}$/.test(hex)) return { ok: false, reason: 'malformed' };
   const expected = mac(secret, timestamp, body);

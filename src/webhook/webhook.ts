@@ -57,7 +57,11 @@ export function createWebhook(deps: WebhookDeps): Webhook {
     try {
       const response = await fetch(deps.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'roomrec-webhook', ...signWebhook(deps.secret, entry.id, entry.body, now()) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'roomrec-webhook',
+          ...signWebhook(deps.secret, entry.id, entry.body, now()),
+        },
         body: entry.body,
         redirect: 'manual',
         signal: AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), closing.signal]),

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import type { WebhookEvent } from '../../src/webhook/event.ts';
 import { verifyWebhook } from '../../src/webhook/signature.ts';
-import { startBotAgainst, startSimForBot, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
 import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
 import { until } from '../helpers/until.ts';
@@ -25,15 +25,14 @@ let answer: 200 | 'hang' = 200;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-webhook-'));
   receiver = await startWebhookReceiver(() => answer);
-  const sim = await startSimForBot({ users: [{ username: 'hana', globalName: 'Hana' }] });
-  const bot = await startBotAgainst(sim, {
+  env = await startBotInSim({
     dataDir: dir,
+    sim: { users: [{ username: 'hana', globalName: 'Hana' }] },
     log: silentLogger(),
     env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET },
     startBot: { webhookPolicy: { firstDelayMs: 10, maxDelayMs: 50 } },
   });
-  env = { sim, bot, ownsSim: true };
-  hana = sim.userByName('hana').id;
+  hana = env.sim.userByName('hana').id;
   await joinAndSeen(env, hana);
 }, 60_000);
 
@@ -89,7 +88,11 @@ describe('the webhook, with the whole bot', () => {
     expect(links.map((l) => new Date(l.expiresAt).toISOString())).toContain(ready.recording.link?.expiresAt);
     const mix = await fetch(`${url}/mix`);
     expect(mix.status).toBe(200);
-    expect(Buffer.from(await mix.arrayBuffer()).subarray(0, 4).toString('ascii')).toBe('OggS');
+    expect(
+      Buffer.from(await mix.arrayBuffer())
+        .subarray(0, 4)
+        .toString('ascii'),
+    ).toBe('OggS');
     await until(async () => ((await env.bot.store.pendingWebhooks()).length === 0 ? true : undefined), 'the outbox to empty');
 
     expect(await slash(`recordings delete ${id}`)).toMatch(/Deleted recording/);

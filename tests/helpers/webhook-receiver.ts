@@ -17,7 +17,10 @@ export type WebhookReceiver = {
   close(): Promise<void>;
 };
 
-export async function startWebhookReceiver(answers: readonly Answer[] | ((n: number) => Answer) = [200], port = 0): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  answers: readonly Answer[] | ((n: number) => Answer) = [200],
+  port = 0,
+): Promise<WebhookReceiver> {
   const answerTo = typeof answers === 'function' ? answers : (n: number) => answers[Math.min(n, answers.length - 1)] ?? 200;
   const requests: Received[] = [];
   const server: Server = createServer((req, res) => {

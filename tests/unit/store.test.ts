@@ -12,22 +12,13 @@ import {
   type Recording,
   type Store,
 } from '../../src/storage/store.ts';
+import { newRoom } from '../helpers/new-recording.ts';
 import { REDIS_SKIP_REASON, redisServerPath, startRedis, type RedisServer } from '../helpers/redis.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const log = silentLogger();
 
-function room(overrides: Partial<NewRecording> = {}): NewRecording {
-  return {
-    guildId: '100000000000000001',
-    channelId: '200000000000000001',
-    textChannelId: '300000000000000001',
-    hostId: '400000000000000001',
-    hostName: 'Host',
-    startedAt: T0,
-    ...overrides,
-  };
-}
+const room = (overrides: Partial<NewRecording> = {}): NewRecording => newRoom(T0, overrides);
 
 type Backend = {
   /** Opens a store on a fresh data dir; `reopen` opens a second store on the same metadata and data dir. */

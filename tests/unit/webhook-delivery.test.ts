@@ -11,6 +11,7 @@ import { openStore, type Recording, type Store } from '../../src/storage/store.t
 import type { WebhookEvent } from '../../src/webhook/event.ts';
 import { verifyWebhook } from '../../src/webhook/signature.ts';
 import { createWebhook, type Webhook } from '../../src/webhook/webhook.ts';
+import { newRoom } from '../helpers/new-recording.ts';
 import { freePort, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { until } from '../helpers/until.ts';
 
@@ -29,14 +30,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-webhook-'));
   store = await openStore({ dataDir: dir, log });
   waits = [];
-  const created = await store.createRecording({
-    guildId: '100000000000000001',
-    channelId: '200000000000000001',
-    textChannelId: '300000000000000001',
-    hostId: '400000000000000001',
-    hostName: 'Host',
-    startedAt: T0,
-  });
+  const created = await store.createRecording(newRoom(T0));
   recording = await store.updateRecording(created.id, (r) => ({
     ...r,
     state: 'ready',
@@ -45,7 +39,14 @@ beforeEach(async () => {
     mix: { file: 'mix.ogg', format: 'ogg', durationMs: 64_500 },
     speakers: [
       { userId: '500000000000000001', name: 'Ada', trackFile: 'tracks/1-ada.ogg', consentedAt: T0, includeInMix: true },
-      { userId: '500000000000000002', name: 'Bo', trackFile: 'tracks/2-bo.ogg', consentedAt: T0, includeInMix: false, withdrawnAt: T0 + 9000 },
+      {
+        userId: '500000000000000002',
+        name: 'Bo',
+        trackFile: 'tracks/2-bo.ogg',
+        consentedAt: T0,
+        includeInMix: false,
+        withdrawnAt: T0 + 9000,
+      },
       { userId: '500000000000000001', name: 'Ada', trackFile: 'tracks/3-ada.ogg', consentedAt: T0 + 20_000, includeInMix: true },
     ],
   }));

@@ -5,7 +5,8 @@ import { DEFAULT_RETRY_POLICY, backoffMs, nextStep, retryAfterMs, type AttemptRe
 
 const policy = DEFAULT_RETRY_POLICY;
 const T0 = Date.UTC(2026, 0, 1);
-const step = (result: AttemptResult, attempt = 0, random = 0.5, now = T0) => nextStep(policy, { attempt, createdAt: T0, now, result, random });
+const step = (result: AttemptResult, attempt = 0, random = 0.5, now = T0) =>
+  nextStep(policy, { attempt, createdAt: T0, now, result, random });
 
 describe('webhook retry policy', () => {
   test('the backoff doubles from 1 s and stops at 10 min', () => {

@@ -17,14 +17,22 @@ describe('webhook signature', () => {
   test('the MAC covers timestamp and body: HMAC-SHA256(secret, "<timestamp>.<body>")', async () => {
     const { createHmac } = await import('node:crypto');
     const headers = signWebhook(SECRET, 'd-1', BODY, NOW);
-    const expected = createHmac('sha256', SECRET).update(`${NOW / 1000}.${BODY}`).digest('hex');
+    const expected = createHmac('sha256', SECRET)
+      .update(`${NOW / 1000}.${BODY}`)
+      .digest('hex');
     expect(headers['roomrec-signature']).toBe(`v1=${expected}`);
   });
 
   test.each([
     ['a changed body', (h: Record<string, string>) => ({ headers: h, body: BODY.replace('ready', 'failed') })],
-    ['a changed timestamp', (h: Record<string, string>) => ({ headers: { ...h, 'roomrec-timestamp': String(NOW / 1000 + 1) }, body: BODY })],
-    ['one flipped signature digit', (h: Record<string, string>) => ({ headers: { ...h, 'roomrec-signature': flipLast(h['roomrec-signature']!) }, body: BODY })],
+    [
+      'a changed timestamp',
+      (h: Record<string, string>) => ({ headers: { ...h, 'roomrec-timestamp': String(NOW / 1000 + 1) }, body: BODY }),
+    ],
+    [
+      'one flipped signature digit',
+      (h: Record<string, string>) => ({ headers: { ...h, 'roomrec-signature': flipLast(h['roomrec-signature']!) }, body: BODY }),
+    ],
   ])('%s is refused as a bad signature', (_what, tamper) => {
     const { headers, body } = tamper(signWebhook(SECRET, 'd-1', BODY, NOW));
     expect(verifyWebhook(SECRET, headers, body, { now: NOW })).toEqual({ ok: false, reason: 'bad-signature' });
