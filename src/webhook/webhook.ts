@@ -52,6 +52,8 @@ export function createWebhook(deps: WebhookDeps): Webhook {
   const random = deps.random ?? Math.random;
   const closing = new AbortController();
   const inFlight = new Map<string, Promise<void>>();
+  /** Events being stored: close() lets them reach the outbox before the store is closed after it. */
+  const queueing = new Set<Promise<void>>();
 
   async function attempt(entry: WebhookOutboxEntry): Promise<AttemptResult> {
     try {
@@ -102,23 +104,30 @@ export function createWebhook(deps: WebhookDeps): Webhook {
     inFlight.set(entry.id, run);
   }
 
+  /** Builds the event, with a fresh link unless it is a deletion, and stores it before the first attempt. */
+  async function queue(type: WebhookEventType, recording: Recording): Promise<void> {
+    try {
+      const at = now();
+      const id = randomUUID();
+      const link = type === 'recording.deleted' ? undefined : await deps.issueLink(recording);
+      const body = JSON.stringify(webhookEvent(recording, { type, deliveryId: id, at, ...(link ? { link } : {}) }));
+      const entry = { id, recordingId: recording.id, type, createdAt: at, body };
+      await store.putWebhook(entry);
+      start(entry);
+    } catch (error) {
+      log.error({ err: error, type, recordingId: recording.id }, 'could not queue a webhook event');
+    }
+  }
+
   return {
-    async notify(type, recording) {
+    notify(type, recording) {
       if (closing.signal.aborted) {
         log.warn({ type, recordingId: recording.id }, 'webhook event after shutdown began; not sent');
-        return;
+        return Promise.resolve();
       }
-      try {
-        const at = now();
-        const id = randomUUID();
-        const link = type === 'recording.deleted' ? undefined : await deps.issueLink(recording);
-        const body = JSON.stringify(webhookEvent(recording, { type, deliveryId: id, at, ...(link ? { link } : {}) }));
-        const entry = { id, recordingId: recording.id, type, createdAt: at, body };
-        await store.putWebhook(entry);
-        start(entry);
-      } catch (error) {
-        log.error({ err: error, type, recordingId: recording.id }, 'could not queue a webhook event');
-      }
+      const queued = queue(type, recording).finally(() => queueing.delete(queued));
+      queueing.add(queued);
+      return queued;
     },
 
     async resume() {
@@ -132,6 +141,7 @@ export function createWebhook(deps: WebhookDeps): Webhook {
     },
 
     async close() {
+      await Promise.all(queueing);
       closing.abort();
       await Promise.all(inFlight.values());
     },

@@ -197,6 +197,17 @@ describe('webhook delivery', () => {
     expect(await store.pendingWebhooks()).toEqual([]);
   });
 
+  test('an event raised just before close() still reaches the outbox (a shutdown stops rooms, then closes the store)', async () => {
+    const hook = await receiver();
+    const webhook = webhookTo(hook.url);
+    const queued = webhook.notify('recording.ready', recording);
+    await webhook.close();
+    const pending = await store.pendingWebhooks();
+    await queued;
+    expect(pending.map((e) => e.recordingId)).toEqual([recording.id]);
+    expect(hook.requests).toEqual([]);
+  });
+
   test('close() ends an attempt the receiver never answers, and leaves the event for the next start', async () => {
     const hook = await receiver(['hang']);
     const webhook = webhookTo(hook.url);
