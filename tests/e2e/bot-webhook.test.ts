@@ -1,6 +1,6 @@
 // The webhook with the whole bot against the stand-in and a real local receiver: a stop sends recording.ready,
 // signed, with a link that downloads the mix from the bot's own server; `/recordings delete` sends
-// recording.deleted; a receiver that never answers holds up neither the host's DM nor the bot's shutdown.
+// recording.deleted, and so does retention; a receiver that never answers holds up neither the host's DM nor the bot's shutdown.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,9 @@ let receiver: WebhookReceiver;
 let hana = '';
 /** The receiver's answer from now on. */
 let answer: 200 | 'hang' = 200;
+/** The bot's wall clock runs this far ahead of the real one (to make recordings old enough for retention). */
+let ahead = 0;
+const botNow = () => Date.now() + ahead;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-webhook-'));
@@ -29,6 +32,7 @@ beforeAll(async () => {
     dataDir: dir,
     sim: { users: [{ username: 'hana', globalName: 'Hana' }] },
     log: silentLogger(),
+    now: botNow,
     env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET },
     startBot: { webhookPolicy: { firstDelayMs: 10, maxDelayMs: 50 } },
   });
@@ -62,7 +66,10 @@ async function eventFor(id: string, type: WebhookEvent['type']): Promise<Webhook
     () => receiver.requests.find((r) => r.body.includes(`"type":"${type}"`) && r.body.includes(`"id":"${id}"`)),
     `${type} for ${id}`,
   );
-  expect(verifyWebhook(SECRET, request.headers, request.body)).toMatchObject({ ok: true, deliveryId: request.headers['roomrec-delivery'] });
+  expect(verifyWebhook(SECRET, request.headers, request.body, { now: botNow() })).toMatchObject({
+    ok: true,
+    deliveryId: request.headers['roomrec-delivery'],
+  });
   return JSON.parse(request.body) as WebhookEvent;
 }
 
@@ -100,6 +107,17 @@ describe('the webhook, with the whole bot', () => {
     expect(deleted.recording).toMatchObject({ id, hostId: hana, speakers: [{ id: hana, name: 'Hana' }] });
     expect(deleted.recording).not.toHaveProperty('link');
     expect(deleted.deliveryId).not.toBe(ready.deliveryId);
+  });
+
+  test('retention deleting a recording sends recording.deleted', async () => {
+    const id = await recordAndStop();
+    await eventFor(id, 'recording.ready');
+    ahead = 31 * 24 * 3_600_000;
+    const report = await env.bot.retention.runNow();
+    expect(report.deleted.map((d) => d.recordingId)).toEqual([id]);
+    const deleted = await eventFor(id, 'recording.deleted');
+    expect(Date.parse(deleted.at)).toBeGreaterThan(Date.now() + 30 * 24 * 3_600_000);
+    ahead = 0;
   });
 
   test('a receiver that never answers holds up neither the link DM nor the next stop', async () => {
