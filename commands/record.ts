@@ -10,7 +10,7 @@ import {
 import { CONSENT_EMOJI } from '../src/bot/consent.ts';
 import { UserFacingError } from '../src/bot/errors.ts';
 import { judgeFreeSpace, lowSpaceRefusal, lowSpaceWarning } from '../src/bot/disk-space.ts';
-import { discordTime, e2eeStatusLine, nameList } from '../src/bot/format.ts';
+import { discordTime, e2eeStatusLine, nameList, notesLine } from '../src/bot/format.ts';
 import { describeMissing, missingRoomPermissions } from '../src/bot/permissions.ts';
 import type { BotServices } from '../src/bot/services.ts';
 import { guildInteraction } from '../src/bot/guild-only.ts';
@@ -22,6 +22,9 @@ export const data = new SlashCommandBuilder()
   .addSubcommand((sub) => sub.setName('start').setDescription('Start recording the voice channel you are in'))
   .addSubcommand((sub) => sub.setName('stop').setDescription('Stop recording; the host gets a download link by DM'))
   .addSubcommand((sub) => sub.setName('status').setDescription('Is this server recording, and who is being recorded?'));
+
+/** How many of the latest notes `/record status` lists. */
+const STATUS_NOTES_SHOWN = 5;
 
 const PRIVATE = { flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const;
 
@@ -116,7 +119,8 @@ async function status(raw: ChatInputCommandInteraction, deps: BotServices): Prom
     ...PRIVATE,
     content: room
       ? `🔴 Recording <#${room.channelId}> since ${discordTime(room.startedAt, 'R')}, hosted by <@${room.hostId}>.\n` +
-        `**Being recorded:** ${nameList(room.recording)}\n${e2eeStatusLine(room.e2ee)}`
+        `**Being recorded:** ${nameList(room.recording)}\n${e2eeStatusLine(room.e2ee)}` +
+        (room.notes.length > 0 ? `\n${notesLine(room.notes, STATUS_NOTES_SHOWN)}` : '')
       : (stopping?.text ?? 'Not recording in this server. Start with `/record start` from a voice channel.'),
   });
 }

@@ -10,7 +10,8 @@ import type { LogLevel } from '../../src/config.ts';
 import type { StopReport } from '../../src/bot/rooms.ts';
 import { createLayout, type Layout } from '../../src/storage/layout.ts';
 import { readMetaFile } from '../../src/storage/store.ts';
-import type { MetaFile } from '../../src/storage/schema.ts';
+import type { MetaFile, Recording } from '../../src/storage/schema.ts';
+import { catalogOf, offersOf, type Offer } from '../../src/http/catalog.ts';
 import type { DiscordSim } from '../../discord-sim/index.ts';
 import {
   extractLinks,
@@ -38,6 +39,10 @@ type ScenarioResult = {
   /** DAVE end-to-end encryption as the recording stored it; null when it was off; absent when unknown. */
   e2ee?: ReturnType<typeof e2eeSummary>;
   consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
+  /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
+  notes: { at: number; by: string; text: string }[];
+  /** Every file the download page offers, from the server's catalog, with its URL under the host's link. */
+  offers: { kind: Offer['kind']; format: string; speaker?: string; url: string }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
   exitReason: 'completed';
@@ -207,6 +212,8 @@ async function buildResult(input: {
       mix: null,
       tracks: [],
       consent: [],
+      notes: [],
+      offers: [],
       dms,
       downloadUrl: null,
       exitReason: 'completed',
@@ -224,6 +231,7 @@ async function buildResult(input: {
     at: toScenario(e.at),
   }));
   const hostDm = dms.find((dm) => speakerOf.get(recording.hostId) === dm.to && dm.links.length > 0);
+  const downloadUrl = hostDm?.links[0] ?? null;
   const stop = input.stops.find((s) => s.recordingId === recording.id);
   return {
     recordingId: recording.id,
@@ -233,13 +241,34 @@ async function buildResult(input: {
     tracks,
     ...(e2ee === undefined ? {} : { e2ee }),
     consent,
+    notes: (recording.notes ?? []).map((n) => ({ at: round3(n.at / 1000), by: nameOf(n.by), text: n.text })),
+    offers: downloadUrl === null ? [] : await offers(layout, recording, downloadUrl, nameOf),
     dms,
-    downloadUrl: hostDm?.links[0] ?? null,
+    downloadUrl,
     exitReason: 'completed',
     stop: stop ? { reason: stop.reason, state: stop.state, linkSent: stop.linkSent, stopToLinkMs: stop.stopToLinkMs } : null,
     errors: [],
     bot: [],
   };
+}
+
+async function offers(
+  layout: Layout,
+  recording: Recording,
+  link: string,
+  nameOf: (userId: string) => string,
+): Promise<ScenarioResult['offers']> {
+  const catalog = catalogOf(recording, (r, file) => layout.file(r.id, file));
+  const present = new Set<string>();
+  for (const asset of [...(catalog.mix ? [catalog.mix] : []), ...catalog.tracks]) {
+    if (asset.path !== undefined && (await exists(asset.path))) present.add(asset.key);
+  }
+  return offersOf(recording, catalog, present).map(({ kind, format, speaker, key }) => ({
+    kind,
+    format,
+    ...(speaker ? { speaker: nameOf(speaker.userId) } : {}),
+    url: `${link.replace(/\/+$/, '')}/${key}`,
+  }));
 }
 
 function describeAction(event: ScenarioEvent): string {

@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaFormatError, openOggOpus } from '../../src/audio/ogg-opus-reader.ts';
+import { heldJournalPath } from '../../src/recording/held-journal.ts';
 import type { Recording, SpeakerStats } from '../../src/storage/schema.ts';
 
 export type TrackOnDisk = {
@@ -29,7 +30,7 @@ export function withStoredStats(tracks: TrackOnDisk[], recording: Pick<Recording
 }
 
 /**
- * Every file in a recording's tracks folder, in name order (the recorder numbers them), each matched to a
+ * Every file in a recording's tracks folder but a track's journal of held packets (left by a crash), in name order (the recorder numbers them), each matched to a
  * user by its OpusTags `ROOMREC_USER` comment, or else by the user id that ends the recorder's file names
  * (`tracks/1-alice-1234.ogg`, see src/storage/layout.ts), and to the scenario speaker with that user id.
  */
@@ -42,6 +43,8 @@ export async function tracksOnDisk(tracksDir: string, speakerOfUser: (userId: st
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  // Beside its track a journal is part of it (held-journal.ts); one without its track is a stray file like any other.
+  names = names.filter((name) => !names.some((track) => heldJournalPath(track) === name));
   names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return Promise.all(
     names.map(async (name) => {

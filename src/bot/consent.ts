@@ -2,7 +2,8 @@
 //
 // Consent-first rules encoded here: only a human who is in the recorded room can opt in; the bot's own
 // reaction (added so people can click it) is never consent; any other emoji means nothing.
-import { discordTime, nameList, plural } from './format.ts';
+import { discordTime, nameList, notesLine, plural } from './format.ts';
+import type { Note } from '../storage/schema.ts';
 
 export const CONSENT_EMOJI = '✅';
 
@@ -11,9 +12,14 @@ export type ConsentView = {
   retentionDays: number;
   /** Display names of the speakers currently being recorded, in the order they opted in. */
   recording: readonly string[];
+  /** Notes added so far, oldest first (the latest few are shown). */
+  notes?: readonly Note[] | undefined;
   /** Set once the recording has stopped. */
   ended?: { at: number; deletesAt: number } | undefined;
 };
+
+/** How many of the latest notes the consent message lists. */
+const NOTES_SHOWN = 3;
 
 export function renderConsentMessage(view: ConsentView): string {
   const host = `<@${view.hostId}>`;
@@ -30,7 +36,11 @@ export function renderConsentMessage(view: ConsentView): string {
       `Remove your ${CONSENT_EMOJI} to stop your recording at once. If you don't react, none of your voice is stored.`,
     `The recording goes to ${host} only, by a private download link, and is deleted after ${days}.`,
     `**Being recorded:** ${nameList(view.recording)}`,
-  ].join('\n');
+    `Anyone being recorded, and the host, can mark a moment with \`/note <text>\`.`,
+    notesLine(view.notes ?? [], NOTES_SHOWN),
+  ]
+    .filter((line) => line !== undefined)
+    .join('\n');
 }
 
 export type ReactionFacts = {

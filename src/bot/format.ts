@@ -1,7 +1,7 @@
 // Small renderers shared by replies, DMs and the consent message. Discord renders <t:…> in each reader's zone.
 import { escapeMarkdown } from 'discord.js';
-import { formatPrivacyCode } from '../text/format.ts';
-import type { Recording } from '../storage/schema.ts';
+import { formatDuration, formatPrivacyCode } from '../text/format.ts';
+import type { Note, Recording } from '../storage/schema.ts';
 
 export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): string {
   return `<t:${Math.floor(ms / 1000)}:${style}>`;
@@ -9,6 +9,25 @@ export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): str
 
 export function nameList(names: readonly string[]): string {
   return names.length > 0 ? names.map((n) => escapeMarkdown(n)).join(', ') : 'nobody yet';
+}
+
+/** A note as a chat line shows it: its time on the recording, its text cut at `clip` characters, who added it. */
+function noteItem(note: Note, clip: number): string {
+  const text = note.text.length > clip ? `${note.text.slice(0, clip - 1)}…` : note.text;
+  return `\`${formatDuration(note.at)}\` ${escapeMarkdown(text)} (${escapeMarkdown(note.byName)})`;
+}
+
+/**
+ * The latest `shown` notes on one line, for the consent message and `/record status`; undefined when there are
+ * none. Cut short, so that a room full of long notes never takes a message past Discord's 2,000 characters.
+ */
+export function notesLine(notes: readonly Note[], shown: number, clip = 80): string | undefined {
+  if (notes.length === 0) return undefined;
+  const earlier = notes.length > shown ? ` (${notes.length - shown} earlier)` : '';
+  return `🗒️ **Notes**${earlier}: ${notes
+    .slice(-shown)
+    .map((n) => noteItem(n, clip))
+    .join(' · ')}`;
 }
 
 export function plural(count: number, unit: string): string {

@@ -6,15 +6,17 @@
 // rooms.ts keeps the sessions and hands each the gateway events of its room; restart-recovery.ts resumes them.
 import type { Client, Guild, Message, PartialUser, User, VoiceBasedChannel } from 'discord.js';
 import type { Logger } from '../log.ts';
+import { mayAddNote, noteText } from '../recording/notes.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import type { RoomLifecycle } from '../recording/room-lifecycle.ts';
 import { RoomRecorder, type RoomDeps } from '../recording/room-recorder.ts';
 import type { StopProgress } from '../recording/stop-pipeline.ts';
 import { deletionTime } from '../storage/retention.ts';
-import type { Recording } from '../storage/store.ts';
+import type { Note, Recording } from '../storage/store.ts';
 import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
+import { UserFacingError } from './errors.ts';
 import { createProgressMessage } from './progress-message.ts';
 import { consentReactors, humansIn, joinRoom, voiceChannel } from './room-voice-channel.ts';
 import type { RoomSummary, StartRequest, StoppingSummary } from './services.ts';
@@ -183,7 +185,20 @@ export class RoomSession {
       startedAt: recorder.startedAt,
       recording: recorder.recordingSpeakers().map((s) => s.name),
       e2ee: recorder.e2ee(),
+      notes: recorder.notes(),
     };
+  }
+
+  /** `/note`: a marker at this moment, by the host or someone being recorded. */
+  async note(by: { userId: string; name: string }, raw: string): Promise<Note> {
+    const live = this.#live;
+    if (!live || this.lifecycle.phase !== 'recording') throw new UserFacingError('Nothing is being recorded in this server.');
+    if (!mayAddNote(by.userId, { hostId: this.hostId, recording: live.recorder.recordingSpeakers() })) {
+      throw new UserFacingError(`Only the host (<@${this.hostId}>) or someone being recorded can add a note to this recording.`);
+    }
+    const text = noteText(raw);
+    if (text === null) throw new UserFacingError('A note needs some text, for example `/note Intro done`.');
+    return live.recorder.addNote(by, text);
   }
 
   /** `/record status` while the room is being stopped; undefined unless it is. */
@@ -249,6 +264,7 @@ export class RoomSession {
       hostId: this.hostId,
       retentionDays: this.#deps.retentionDays,
       recording: recorder.recordingSpeakers().map((s) => s.name),
+      notes: recorder.notes(),
     });
   }
 
@@ -275,6 +291,7 @@ export class RoomSession {
     };
     this.#live = live;
     recorder.on('speakers', () => live.consentEditor.update(this.#consentText(recorder)));
+    recorder.on('notes', () => live.consentEditor.update(this.#consentText(recorder)));
     recorder.on('autoStop', (reason) => {
       void this.stop(reason, undefined).catch((error: unknown) => log.error({ err: error, reason }, 'automatic stop failed'));
     });

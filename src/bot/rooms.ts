@@ -158,6 +158,12 @@ export function createRooms(options: RoomsOptions): RoomManager {
       return started;
     },
 
+    async note(guildId, by, text) {
+      const session = sessions.get(guildId);
+      if (!session) throw new UserFacingError('Nothing is being recorded in this server.');
+      return session.note(by, text);
+    },
+
     async stop(guildId, stoppedBy) {
       const session = sessions.get(guildId);
       // Starting is not yet recording; a stop already under way is joined.

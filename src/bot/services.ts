@@ -1,7 +1,7 @@
 // What slash commands and the DM handler are given: small interfaces, built once by the composition root.
 import type { Logger } from '../log.ts';
 import type { StopProgress } from '../recording/stop-pipeline.ts';
-import type { Recording } from '../storage/store.ts';
+import type { Note, Recording } from '../storage/store.ts';
 
 /** A live room as commands see it. */
 export type RoomSummary = {
@@ -14,6 +14,8 @@ export type RoomSummary = {
   recording: readonly string[];
   /** End-to-end encryption now: the voice privacy code people can compare; null when the room is not E2EE. */
   e2ee: Recording['e2ee'];
+  /** Notes added so far, oldest first. */
+  notes: readonly Note[];
 };
 
 export type StartRequest = {
@@ -42,6 +44,8 @@ export type Rooms = {
   stopping(guildId: string): StoppingSummary | undefined;
   /** Joins, posts the consent message and starts recording. Throws UserFacingError for refusals. */
   start(request: StartRequest): Promise<RoomSummary>;
+  /** Adds a note at this moment of the guild's recording. Throws UserFacingError for refusals. */
+  note(guildId: string, by: { userId: string; name: string }, text: string): Promise<Note>;
   /** Stops, mixes, DMs the host. Resolves when the host has been told (or could not be). */
   stop(guildId: string, stoppedBy: string): Promise<void>;
 };

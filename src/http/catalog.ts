@@ -1,6 +1,7 @@
 // Which files a recording offers, derived only from its metadata: every servable file is named here, and the
 // URL only ever selects one of these entries by key. Pure; the server checks which files actually exist.
 import path from 'node:path';
+import { audacityLabels, podcastChapters, webvttChapters, type ChapterNote } from '../recording/chapters.ts';
 import { safeFileName } from './content-disposition.ts';
 import type { RecordingView, SpeakerView } from './recording-source.ts';
 
@@ -16,7 +17,41 @@ export type Asset = {
 
 export type TrackAsset = Asset & { speaker: SpeakerView; number: number };
 
-export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[] };
+/** A file made from the notes on request (a few hundred bytes), never stored: retention has nothing to delete. */
+export type NotesAsset = {
+  /** The path under the link that serves it, one of NOTES_FILES' keys. */
+  key: string;
+  fileName: string;
+  contentType: string;
+  /** The `format` of result.json's `offers` (docs/scenario.md). */
+  format: string;
+  /** What the page calls it. */
+  title: string;
+  body: string;
+};
+
+export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[]; notes: NotesAsset[] };
+
+const NOTES_FILES: readonly (Omit<NotesAsset, 'fileName' | 'body'> & {
+  make: (notes: readonly ChapterNote[], durationMs: number) => string;
+})[] = [
+  {
+    key: 'labels.txt',
+    format: 'audacity-labels',
+    title: 'Audacity labels',
+    contentType: 'text/plain; charset=utf-8',
+    make: audacityLabels,
+  },
+  { key: 'chapters.vtt', format: 'webvtt', title: 'WebVTT chapters', contentType: 'text/vtt; charset=utf-8', make: webvttChapters },
+  // The type the JSON Chapters Format asks files to be served with.
+  {
+    key: 'chapters.json',
+    format: 'podcast-chapters',
+    title: 'Podcasting 2.0 chapters (JSON)',
+    contentType: 'application/json+chapters',
+    make: podcastChapters,
+  },
+];
 
 /** Maps a file named by the metadata to its absolute location, or undefined when it would leave the data dir. */
 export type Locate = (recording: RecordingView, file: string) => string | undefined;
@@ -53,7 +88,36 @@ export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
       number,
     };
   });
-  return { mix, tracks };
+  return { mix, tracks, notes: notesAssets(recording, stamp) };
+}
+
+/** The recording's length: the mix's when there is one, else from start to stop; undefined while recording. */
+export function recordingDurationMs(recording: RecordingView): number | undefined {
+  return recording.mix?.durationMs ?? (recording.stoppedAt === undefined ? undefined : recording.stoppedAt - recording.startedAt);
+}
+
+/** Offered once the recording has stopped: the last chapter ends at the recording's end. */
+function notesAssets(recording: RecordingView, stamp: string): NotesAsset[] {
+  const notes = recording.notes ?? [];
+  const durationMs = recordingDurationMs(recording);
+  if (notes.length === 0 || durationMs === undefined) return [];
+  return NOTES_FILES.map(({ make, ...file }) => ({ ...file, fileName: `roomrec-${stamp}-${file.key}`, body: make(notes, durationMs) }));
+}
+
+/** A file the page offers, as result.json's `offers` lists it (docs/scenario.md): `key` is its path under the link. */
+export type Offer = { kind: 'mix' | 'track' | 'zip' | 'chapters'; format: string; speaker?: SpeakerView; key: string };
+
+/** What the page offers for download, given the keys of the catalog's files that exist: as the server decides. */
+export function offersOf(recording: RecordingView, catalog: Catalog, present: ReadonlySet<string>): Offer[] {
+  const mix = recording.state === 'ready' && catalog.mix && present.has(catalog.mix.key) ? [catalog.mix] : [];
+  return [
+    ...mix.map((m): Offer => ({ kind: 'mix', format: extensionOf(m.fileName, 'ogg'), key: m.key })),
+    ...catalog.tracks
+      .filter((t) => present.has(t.key))
+      .map((t): Offer => ({ kind: 'track', format: extensionOf(t.fileName, 'ogg'), speaker: t.speaker, key: t.key })),
+    { kind: 'zip', format: 'zip', key: 'all.zip' },
+    ...catalog.notes.map((n): Offer => ({ kind: 'chapters', format: n.format, key: n.key })),
+  ];
 }
 
 export function zipFileName(recording: RecordingView): string {

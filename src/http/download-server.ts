@@ -3,7 +3,8 @@
 //   /r/<token>/              download page (also /r/<token>)
 //   /r/<token>/mix           the mix (inline for the player; ?download for a save dialog)
 //   /r/<token>/tracks/<n>    speaker n's track, numbered as on the page
-//   /r/<token>/all.zip       every track + the mix + receipt.txt, streamed
+//   /r/<token>/all.zip       every track + the mix + the notes' files + receipt.txt, streamed
+//   /r/<token>/labels.txt    the notes as Audacity labels; chapters.vtt, chapters.json: as chapters (catalog.ts)
 //   /r/<token>/receipt.txt   the consent receipt
 //   /healthz                 liveness
 //
@@ -234,6 +235,12 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       await serveZip(r, catalog);
       return true;
     }
+    const notesFile = catalog.notes.find((file) => file.key === rest);
+    if (notesFile) {
+      r.res.setHeader('Content-Disposition', contentDisposition('attachment', notesFile.fileName));
+      sendText(r.req, r.res, 200, notesFile.contentType, notesFile.body);
+      return true;
+    }
     if (rest === 'mix') {
       const mix = mixIfReady(r.recording, catalog);
       if (!mix?.path) return false;
@@ -257,6 +264,8 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       events: await source.consentEvents(r.recording.id),
       mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
       tracks: await presentTracks(catalog),
+      notesFiles: catalog.notes,
+      seekMs: seekOf(r.query),
       deletionAt: deletionAt(r.recording),
       retentionDays,
       linkExpiresAt: r.claims.expiresAt,
@@ -274,6 +283,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
     const mix = mixIfReady(r.recording, catalog);
     const mixFile = await statOf(mix?.path);
     if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
+    for (const file of catalog.notes) entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
     const receipt = buildReceipt(await receiptInput(r.recording));
     entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8') });
     // The recording's own time, so the archive is the same bytes on every request and a download can resume.
@@ -303,6 +313,13 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   function deletionAt(recording: RecordingView): number {
     return deletionTime(recording, retentionDays);
   }
+}
+
+/** `?t=<seconds>` of a note's link: where the page's player starts. */
+function seekOf(query: string): number | undefined {
+  const t = new URLSearchParams(query).get('t');
+  const seconds = t === null || t.trim() === '' ? NaN : Number(t);
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
 }
 
 function mixIfReady(recording: RecordingView, catalog: Catalog): Catalog['mix'] {

@@ -1,8 +1,10 @@
 // HTML for the download page and the error pages. Pure string building; every value that came from a user
-// (speaker and host names) or from metadata passes through `escapeHtml`. The page runs no script, and the CSP
-// allows exactly one stylesheet: the constant below, by hash.
+// (speaker and host names, notes) or from metadata passes through `escapeHtml`. The page runs no script, and the
+// CSP allows exactly one stylesheet: the constant below, by hash. So a note's link seeks the player without one:
+// it reloads the page with `?t=<seconds>`, and the page gives the player's source a media fragment (`mix#t=…`,
+// W3C Media Fragments), where the browser starts it.
 import { createHash } from 'node:crypto';
-import type { Asset, TrackAsset } from './catalog.ts';
+import { recordingDurationMs, type Asset, type NotesAsset, type TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from '../text/format.ts';
 import { deletionText, e2eeLines, sortedByTime } from '../recording/receipt.ts';
 import type { ConsentEventView, RecordingView } from './recording-source.ts';
@@ -36,6 +38,10 @@ export type DownloadPageInput = {
   events: readonly ConsentEventView[];
   mix: { asset: Asset; size: number } | undefined;
   tracks: readonly PresentTrack[];
+  /** The notes' files on offer (none while recording or without notes). */
+  notesFiles?: readonly NotesAsset[] | undefined;
+  /** Where the player starts, in ms (a note's link). */
+  seekMs?: number | undefined;
   deletionAt: number | undefined;
   retentionDays: number;
   linkExpiresAt: number;
@@ -47,8 +53,7 @@ export type DownloadPageInput = {
 export function downloadPage(input: DownloadPageInput): string {
   const { recording, base } = input;
   const started = formatUtc(recording.startedAt);
-  const durationMs =
-    recording.mix?.durationMs ?? (recording.stoppedAt === undefined ? undefined : recording.stoppedAt - recording.startedAt);
+  const durationMs = recordingDurationMs(recording);
   const facts: [string, string][] = [
     ['Host', oneLine(recording.hostName)],
     ['Started', started],
@@ -67,7 +72,7 @@ export function downloadPage(input: DownloadPageInput): string {
 ${mixSection(input)}
 <h2>Tracks</h2>
 ${tracksSection(input.tracks, base)}
-<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix and the receipt</span></p>
+${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${(input.notesFiles ?? []).length > 0 ? ', the notes' : ''} and the receipt</span></p>
 <h2>Consent receipt</h2>
 ${receiptSection(input.events)}
 ${e2eeSection(recording)}
@@ -84,7 +89,8 @@ function stillWorking(recording: RecordingView): boolean {
   return BUSY_STATES.includes(recording.state);
 }
 
-function mixSection({ recording, mix, base }: DownloadPageInput): string {
+function mixSection(input: DownloadPageInput): string {
+  const { recording, mix, base } = input;
   switch (recording.state) {
     case 'recording':
       return '<p class="notice">This room is still being recorded. The mix is made when it stops; this page refreshes by itself.</p>';
@@ -96,9 +102,30 @@ function mixSection({ recording, mix, base }: DownloadPageInput): string {
     case 'ready':
     case 'deleted':
       if (!mix) return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
-      return `<audio controls preload="metadata" src="${escapeHtml(base + mix.asset.key)}"></audio>
+      return `<audio id="mix" controls preload="metadata" src="${escapeHtml(base + mix.asset.key + mediaFragment(input.seekMs))}"></audio>
 <p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>Download the mix</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>`;
   }
+}
+
+function mediaFragment(seekMs: number | undefined): string {
+  return seekMs === undefined ? '' : `#t=${seconds(seekMs)}`;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(3);
+
+/** Each note at its time, as a link that starts the player there when the page has one; then the files. */
+function notesSection({ recording, mix, notesFiles = [], base }: DownloadPageInput): string {
+  const notes = [...(recording.notes ?? [])].sort((a, b) => a.at - b.at);
+  if (notes.length === 0) return '';
+  const player = recording.state === 'ready' && mix !== undefined;
+  const items = notes.map((n) => {
+    const time = escapeHtml(formatDuration(n.at));
+    const at = player ? `<a href="?t=${seconds(n.at)}#mix">${time}</a>` : time;
+    return `<li>${at} ${escapeHtml(oneLine(n.text))} <span class="muted">${escapeHtml(oneLine(n.byName))}</span></li>`;
+  });
+  const files = notesFiles.map((f) => `<a href="${escapeHtml(base + f.key)}" download>${escapeHtml(f.title)}</a>`);
+  const downloads = files.length > 0 ? `<p>${files.join(' · ')}</p>\n` : '';
+  return `<h2>Notes</h2>\n<ul>\n${items.join('\n')}\n</ul>\n${downloads}`;
 }
 
 function tracksSection(tracks: readonly PresentTrack[], base: string): string {

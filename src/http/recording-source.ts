@@ -17,7 +17,11 @@ export interface RecordingView extends ReceiptRecording {
   state: RecordingStateName;
   speakers: readonly SpeakerView[];
   mix?: { file: string; format: string; durationMs: number } | undefined;
+  /** `at` in ms on the recording's clock (src/storage/schema.ts `Note`). */
+  notes?: readonly NoteView[] | undefined;
 }
+
+type NoteView = { at: number; by: string; byName: string; text: string };
 
 export type ConsentEventView = ReceiptConsentEvent;
 

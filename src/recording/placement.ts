@@ -539,6 +539,14 @@ function learning<T>(state: PlacementState<T>, runId: number): boolean {
   return clock !== undefined && clock.learnUntilMs > state.nowMs;
 }
 
+/**
+ * Whether packets are held back while their stream's clock is learned: nothing of them is written yet, however
+ * long ago they arrived (a crash now would lose them; speaker-track.ts journals them meanwhile).
+ */
+export function isHolding<T>(state: PlacementState<T>): boolean {
+  return state.pending.some((p) => learning(state, p.runId));
+}
+
 /** Write out, in position order, every waiting packet whose reorder window has passed (all of them on `all`). */
 function release<T>(state: PlacementState<T>, all: boolean): PlacementStep<T> {
   const out: PlacementOutput<T>[] = [];

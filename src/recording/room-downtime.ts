@@ -8,14 +8,14 @@
 // no audio of theirs is kept after the crash, and the receipt does not claim they were recorded while the bot
 // was away. Runs before a resumed room subscribes anyone.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { scanOggOpus } from '../audio/ogg-opus-reader.ts';
 import type { Logger } from '../log.ts';
 import type { Layout } from '../storage/layout.ts';
 import type { Recording, Store } from '../storage/store.ts';
+import { heldEndMs, readHeldJournal } from './held-journal.ts';
 import { SAMPLES_PER_MS } from './placement.ts';
 import { consentingSpeakers, withWithdrawal } from './room-speakers.ts';
-import { SpeakerTrack } from './speaker-track.ts';
+import { removeTrackFiles, SpeakerTrack } from './speaker-track.ts';
 
 export interface DowntimeDeps {
   store: Store;
@@ -25,15 +25,23 @@ export interface DowntimeDeps {
   deleteWithdrawnTracks: boolean;
 }
 
-/** Recording ms that the whole pages of a track on disk reach (as decoded, pre-skip off); 0 with no audio. */
+/**
+ * Recording ms that a track's audio on disk reaches: its whole pages (as decoded, pre-skip off), or the packets
+ * its held-packets journal holds (a crash during a hold), whichever is later; 0 with no audio.
+ */
 async function trackEndOnDisk(file: string): Promise<number> {
+  // A journal that cannot be read is replayed as nothing: it gives no sign either.
+  const held = await readHeldJournal(file).then(
+    (journal) => (journal ? heldEndMs(journal) : 0),
+    () => 0,
+  );
   try {
     const scan = await scanOggOpus(file);
-    return Math.max(0, Number(scan.lastWhole.granule) - scan.head.preSkip) / SAMPLES_PER_MS;
+    return Math.max(held, Math.max(0, Number(scan.lastWhole.granule) - scan.head.preSkip) / SAMPLES_PER_MS);
   } catch {
     // Missing (withdrawn and deleted), or cut before its headers were whole: no audio. A track damaged in another
     // way gives no sign either, and says what is wrong with it when it is closed.
-    return 0;
+    return held;
   }
 }
 
@@ -86,7 +94,7 @@ export async function withdrawWhileAway(
     }
     current = await store.updateRecording(recording.id, (r) => withWithdrawal(r, speaker.userId, at));
     await store.appendConsentEvent({ recordingId: recording.id, userId: speaker.userId, name: speaker.name, event: 'withdrawn', at });
-    if (deps.deleteWithdrawnTracks) await rm(file, { force: true });
+    if (deps.deleteWithdrawnTracks) await removeTrackFiles(file);
     log.info({ userId: speaker.userId, at, noticedAt: deps.now }, 'consent withdrawn while the bot was down: not resumed');
   }
   return current;

@@ -9,7 +9,7 @@
 // Consent-first: nobody is subscribed to the voice receiver before their consent is stored; a withdrawal
 // unsubscribes synchronously; a resumed room subscribes only those whose ✅ is still there.
 import { EventEmitter } from 'node:events';
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { entersState, VoiceConnectionStatus, type VoiceConnection } from '@discordjs/voice';
 import { mixTracks } from '../audio/mixer.ts';
@@ -17,14 +17,14 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
 import { mkdirPrivate } from '../storage/private-files.ts';
-import type { NewRecording, Recording, Store } from '../storage/store.ts';
+import type { NewRecording, Note, Recording, Store } from '../storage/store.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
-import { consentingSpeakers, findSpeaker, withGrant, withWithdrawal } from './room-speakers.ts';
+import { consentingSpeakers, findSpeaker, missingConsentEvents, withGrant, withWithdrawal } from './room-speakers.ts';
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
-import { SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions, type SpeakerTrackStats } from './speaker-track.ts';
+import { removeTrackFiles, SpeakerTrack, type ReceivedPacket, type SpeakerTrackOptions, type SpeakerTrackStats } from './speaker-track.ts';
 import { DiskFullWatch, type DiskFullChange, type DiskFullSpan } from './disk-full.ts';
 import {
   discardLiveMix,
@@ -110,6 +110,8 @@ export interface RoomStatus {
 export type RoomEvents = {
   /** Who is being recorded changed (the bot updates the consent message). */
   speakers: [speakers: { userId: string; name: string }[]];
+  /** A note was added (the bot updates the consent message). */
+  notes: [notes: readonly Note[]];
   /** The room should stop; the bot calls stop(reason) and tells the host why. Emitted once per room. */
   autoStop: [reason: LostReason];
   voice: [change: VoiceChange];
@@ -214,6 +216,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       throw new Error(`recording ${opts.recording.id} is ${opts.recording.state}, only a recording in progress can resume`);
     }
     const wallNow = deps.wallNow ?? Date.now;
+    await restoreConsentLog(opts.recording, deps);
     const recording = await withdrawWhileAway(opts.recording, opts.consenting, {
       store: deps.store,
       log: deps.log,
@@ -315,6 +318,21 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     return this.#e2ee;
   }
 
+  /** Notes added so far, oldest first. */
+  notes(): readonly Note[] {
+    return this.#recording.notes ?? [];
+  }
+
+  /** Stores a note at this moment of the recording (who may add one is the caller's rule: notes.ts). */
+  async addNote(by: { userId: string; name: string }, text: string): Promise<Note> {
+    if (!this.#recordingNow) throw new RoomNotRecordingError(this.id, 'add a note');
+    const note: Note = { at: Math.max(0, Math.round(this.#now.now())), by: by.userId, byName: by.name, text };
+    this.#recording = await this.#track(this.#deps.store.updateRecording(this.id, (r) => ({ ...r, notes: [...(r.notes ?? []), note] })));
+    this.#log.info({ userId: by.userId, atMs: note.at }, 'note added');
+    this.emit('notes', this.notes());
+    return note;
+  }
+
   /**
    * Records `userId` from this moment. Their consent is stored before any of their audio is kept; a speaker
    * who withdrew earlier continues their own track, the time in between silent. Idempotent.
@@ -376,7 +394,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
         await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event: 'withdrawn', at });
         const stored = findSpeaker(this.#recording, userId);
         if (this.#deps.config.recording.deleteWithdrawnTracks && stored) {
-          await rm(this.#deps.store.layout.file(this.id, stored.trackFile), { force: true });
+          await removeTrackFiles(this.#deps.store.layout.file(this.id, stored.trackFile));
         }
         this.#log.info({ userId }, 'consent withdrawn: speaker no longer recorded');
         this.emit('speakers', this.recordingSpeakers());
@@ -744,6 +762,7 @@ export async function finishInterrupted(
   const stoppedAt = recording.stoppedAt ?? (await lastSignOfLife(recording, deps.store.layout));
   const endMs = stoppedAt - recording.startedAt;
   const log = deps.log.child({ recordingId: recording.id });
+  await restoreConsentLog(recording, deps);
   return runStopPipeline(
     {
       recordingId: recording.id,
@@ -769,4 +788,16 @@ export async function finishInterrupted(
     },
     { store: deps.store, clock: deps.clock, log, config: deps.config, mix: deps.mix ?? mixTracks },
   );
+}
+
+/** Appends what a crash between a consent's two writes kept out of the consent log (missingConsentEvents). */
+async function restoreConsentLog(recording: Recording, deps: Pick<RoomDeps, 'store' | 'log'>): Promise<void> {
+  const missing = missingConsentEvents(recording, await deps.store.consentEvents(recording.id));
+  for (const event of missing) await deps.store.appendConsentEvent(event);
+  if (missing.length > 0) {
+    deps.log.warn(
+      { recordingId: recording.id, events: missing.map((e) => ({ userId: e.userId, event: e.event, at: e.at })) },
+      'restored consent events a crash kept out of the log',
+    );
+  }
 }

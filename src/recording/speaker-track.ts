@@ -1,6 +1,8 @@
 /**
  * One consenting speaker's track: received Opus packets -> validated -> placed in time (placement.ts) ->
  * gaps filled with Opus silence -> Ogg Opus file (ogg-opus-writer.ts). Packets are stored as received.
+ * While placement holds a new stream's first packets (learning its clock), they are journaled beside the track
+ * (held-journal.ts), so that a crash then loses no more than at any other moment.
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -8,8 +10,10 @@ import { isDiskFull, OggOpusWriter, type OggOpusWriterOptions } from '../audio/o
 import { MediaFormatError } from '../audio/ogg-opus-reader.ts';
 import { opusPacketSamples } from '../audio/opus-packet.ts';
 import { silencePackets } from '../audio/opus-silence.ts';
+import { HeldJournal, heldJournalPath, readHeldJournal, replayHeld } from './held-journal.ts';
 import {
   initialPlacement,
+  isHolding,
   msToGrid,
   SAMPLES_PER_MS,
   placementReducer,
@@ -89,6 +93,11 @@ export class SpeakerTrack {
   #bare = 0;
   #error: Error | null = null;
   #closed = false;
+  #startMs: number;
+  /** The journal of the packets placement holds right now, if it holds any. */
+  #journal: HeldJournal | null = null;
+  /** Settles once the journal of the last hold has been dealt with (removed, or kept). */
+  #journalGone: Promise<void> = Promise.resolve();
 
   private constructor(writer: OggOpusWriter, state: PlacementState<Buffer>, opts: SpeakerTrackOptions) {
     this.path = opts.path;
@@ -96,9 +105,12 @@ export class SpeakerTrack {
     this.#state = state;
     this.#log = opts.log;
     this.#write = opts.write;
+    this.#startMs = opts.startMs;
   }
 
   static async create(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
+    // A journal with no track beside it belongs to nothing that is still there.
+    await rm(heldJournalPath(opts.path), { force: true });
     const writer = await OggOpusWriter.create({
       ...writerHooks(opts),
       path: opts.path,
@@ -121,8 +133,9 @@ export class SpeakerTrack {
 
   /**
    * Continue an existing track after a bot restart (a torn tail from a crash is cut off); the downtime
-   * becomes silence when the next packet arrives. Starts a new file when none exists, or when the crash
-   * came before the headers were complete (then no audio was in it).
+   * becomes silence when the next packet arrives. What a crash caught held in memory (its journal) is
+   * written first, where it would have gone. Starts a new file when none exists, or when the crash came
+   * before the headers were complete (then no audio was in it).
    */
   static async resume(opts: SpeakerTrackOptions): Promise<SpeakerTrack> {
     if (!existsSync(opts.path)) return SpeakerTrack.create(opts);
@@ -137,14 +150,54 @@ export class SpeakerTrack {
       }
       throw err;
     }
-    const head = writer.granulePosition;
-    const track = new SpeakerTrack(writer, resumedPlacement<Buffer>(head, opts.startMs, config(opts)), opts);
+    const track = new SpeakerTrack(writer, resumedPlacement<Buffer>(writer.granulePosition, opts.startMs, config(opts)), opts);
+    await track.#replayHeld(config(opts));
+    const head = track.#state.head;
     const start = msToGrid(Math.max(0, opts.startMs));
     if (start > head) {
       track.#writeSilence(start - head);
       track.#state = { ...track.#state, head: start };
     }
     return track;
+  }
+
+  /** Writes the packets the journal beside the track holds (a crash came during a hold), then removes it. */
+  async #replayHeld(placement: { reorderWindowMs?: number }): Promise<void> {
+    const file = heldJournalPath(this.path);
+    const journal = await readHeldJournal(this.path).catch((err: unknown) => {
+      this.#log?.warn({ path: file, err }, 'could not read the held-packets journal; its packets are lost');
+      return null;
+    });
+    if (journal?.problem) {
+      this.#log?.warn(
+        { path: file, problem: journal.problem, ignoredBytes: journal.ignoredBytes },
+        'ignored the end of the held-packets journal',
+      );
+    }
+    if (journal) {
+      const { writes, head } = replayHeld(journal, this.#state.head, placement);
+      for (const w of writes) {
+        if (w.kind === 'silence') this.#writeSilence(w.samples);
+        else {
+          this.#writer.writePacket(w.payload, w.samples);
+          this.#stats.written++;
+        }
+      }
+      this.#state = { ...this.#state, head };
+      this.#log?.debug({ path: file, packets: journal.packets.length }, 'wrote the packets held when the bot stopped');
+      // Until they are on disk, the journal still holds them (replaying it again skips what the track has).
+      const onDisk = await this.#writer.flush().then(
+        () => true,
+        (err: unknown) => {
+          if (!isDiskFull(err)) throw err;
+          return false;
+        },
+      );
+      if (!onDisk) return;
+    }
+    await rm(file, { force: true }).catch((err: unknown) => {
+      this.#log?.warn({ path: file, err }, 'could not remove the held-packets journal');
+    });
   }
 
   /** Never throws: invalid Opus is dropped and counted; an I/O error is kept and logged, a full disk waited out. */
@@ -160,6 +213,7 @@ export class SpeakerTrack {
       return;
     }
     const decision = this.#apply({ type: 'packet', arrivalMs: p.arrivalMs, samples, rtp: p.rtp, bytes: p.opus, payload: p.opus });
+    if (decision?.kind === 'accepted') this.#journal?.append(p);
     if (decision?.kind !== 'dropped' || decision.reason !== 'duplicate') this.#arrived(p.rtp);
   }
 
@@ -173,9 +227,14 @@ export class SpeakerTrack {
     if (!this.#closed) this.#apply({ type: 'tick', nowMs });
   }
 
-  /** Put everything placed so far on disk (the writer also does this by itself at least every second). */
+  /**
+   * Put everything placed so far on disk, and what placement holds in its journal (the writer also does this by
+   * itself at least every second, the journal as soon as a packet is held).
+   */
   async flush(): Promise<void> {
     await this.#writer.flush();
+    await this.#journalGone;
+    await this.#journal?.written();
     if (this.#error) throw this.#error;
   }
 
@@ -196,13 +255,21 @@ export class SpeakerTrack {
    */
   async close(endMs: number): Promise<void> {
     if (this.#closed) return;
+    this.#closed = true;
+    // The end of the last hold's journal flushes the writer: done before the track's last page is begun, which
+    // that flush would otherwise write as a page of its own (the end page then needing a filler packet).
+    await this.#journalGone;
     // Pad past endMs by the pre-skip so the decoded track (pre-skip removed) lasts endMs.
     this.#apply({ type: 'end', endMs: endMs + this.#writer.preSkip / SAMPLES_PER_MS });
-    this.#closed = true;
     const failed = await this.#writer.close().then(
       () => this.#error,
       (err: unknown) => this.#error ?? (err as Error),
     );
+    // Whatever became of the track, it is final now: a journal beside it would only be replayed into it later.
+    await this.#journal?.end(() => Promise.resolve(true));
+    await rm(heldJournalPath(this.path), { force: true }).catch((err: unknown) => {
+      this.#log?.warn({ path: this.path, err }, 'could not remove the held-packets journal');
+    });
     if (!failed) return;
     this.#log?.warn({ path: this.path, err: failed }, 'the track could not be closed; finalising it from what is on disk');
     try {
@@ -234,13 +301,38 @@ export class SpeakerTrack {
       this.#error = err as Error;
       this.#log?.warn({ path: this.path, err }, 'writing the track failed');
     }
+    this.#journalHold();
     return step.decision;
+  }
+
+  /** A hold begins: its journal is created; it ends: once the track's pages are on disk, the journal goes. */
+  #journalHold(): void {
+    // Closing: the track is final once its writer is closed, and close() removes the journal then.
+    if (this.#closed) return;
+    const holding = isHolding(this.#state);
+    if (holding && !this.#journal) {
+      this.#journal = new HeldJournal(this.path, { head: this.#state.head, startMs: this.#startMs }, this.#journalGone, this.#log);
+    } else if (!holding && this.#journal) {
+      const journal = this.#journal;
+      this.#journal = null;
+      this.#journalGone = journal.end(() =>
+        this.#writer.flush().then(
+          () => true,
+          () => false,
+        ),
+      );
+    }
   }
 
   #writeSilence(samples: number): void {
     for (const s of silencePackets(samples)) this.#writer.writePacket(s.packet, s.samples);
     this.#stats.silenceSamples += samples;
   }
+}
+
+/** Deletes a track and the held-packets journal that may be beside it. */
+export async function removeTrackFiles(file: string): Promise<void> {
+  await Promise.all([rm(file, { force: true }), rm(heldJournalPath(file), { force: true })]);
 }
 
 /** The track's file was cut off (a crash, a full disk) before its headers were whole: no audio is in it. */

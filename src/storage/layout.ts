@@ -5,6 +5,7 @@
 //     recordings/<recordingId>/
 //       meta.json                           copy of the recording's metadata (rebuild source)
 //       tracks/<n>-<speaker>-<userId>.ogg   one Ogg Opus track per consenting speaker
+//       tracks/<…>.ogg.held                 its held packets' journal, during a hold (held-journal.ts)
 //       mix.<ogg|mp3|flac|wav>              the mix
 //       receipt.txt                         consent receipt
 //       recording.zip                       all tracks, built on demand

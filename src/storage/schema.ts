@@ -57,12 +57,25 @@ const SpeakerSchema = z.object({
   name: z.string(),
   /** Relative to the recording folder, e.g. `tracks/1-alice-1234.ogg` (see layout.trackFileName). */
   trackFile: z.string().min(1),
+  /** Their first consent. */
   consentedAt: epochMs,
+  /** Their latest consent (a re-grant after a withdrawal); absent in records made before it was kept. */
+  grantedAt: epochMs.optional(),
   withdrawnAt: epochMs.optional(),
   includeInMix: z.boolean(),
   stats: SpeakerStatsSchema.optional(),
 });
 export type Speaker = z.infer<typeof SpeakerSchema>;
+
+/** A marker added while recording (src/recording/notes.ts). */
+const NoteSchema = z.object({
+  /** ms on the recording's clock. */
+  at: z.number().nonnegative(),
+  by: snowflake,
+  byName: z.string(),
+  text: z.string(),
+});
+export type Note = z.infer<typeof NoteSchema>;
 
 /**
  * Discord's end-to-end voice encryption (DAVE) as the recording saw it (e2ee-record.ts). Stored `null`: the room
@@ -106,6 +119,8 @@ export const RecordingSchema = z.object({
   mix: z.object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() }).optional(),
   error: z.string().optional(),
   e2ee: RecordingE2eeSchema.nullable().optional(),
+  /** Notes in the order they were added (absent: none, or recorded before notes existed). */
+  notes: z.array(NoteSchema).optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 

@@ -20,8 +20,8 @@ export type WebhookEvent = {
     durationMs: number | null;
     /** Who was recorded with their consent; a speaker who withdrew is left out. */
     speakers: { id: string; name: string }[];
-    /** Markers added while recording; always empty until notes exist. */
-    notes: [];
+    /** Markers added while recording (`/note`), in recording order; `atMs` on the recording's clock (the mix's 0). */
+    notes: { atMs: number; by: { id: string; name: string }; text: string }[];
     /** A fresh download link with the usual expiry; absent from `recording.deleted`. */
     link?: { url: string; expiresAt: string };
   };
@@ -60,7 +60,9 @@ export function webhookEvent(recording: Recording, facts: EventFacts): WebhookEv
       stoppedAt: recording.stoppedAt === undefined ? null : iso(recording.stoppedAt),
       durationMs: durationOf(recording),
       speakers: consenting(recording),
-      notes: [],
+      notes: [...(recording.notes ?? [])]
+        .sort((a, b) => a.at - b.at)
+        .map((n) => ({ atMs: Math.round(n.at), by: { id: n.by, name: n.byName }, text: n.text })),
       ...(facts.link ? { link: { url: facts.link.url, expiresAt: iso(facts.link.expiresAt) } } : {}),
     },
     ...(facts.type === 'recording.failed' ? { error: recording.error ?? 'unknown' } : {}),

@@ -2,37 +2,20 @@
 // Each test has a bot and a stand-in of its own (about 50 ms to start), and makes the room it needs: none
 // depends on another having run, or on the order they run in.
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { CONSENT_EMOJI } from '../../src/bot/consent.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
-import { closeBotInSim, joinAndSeen } from '../helpers/bot-env.ts';
+import type { BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { closeBotInSim, joinAndSeen, startBotWithPeople } from '../helpers/bot-env.ts';
 import type { InteractionRecord } from '../../discord-sim/index.ts';
 import { untilListed } from '../helpers/consent-message.ts';
 import { until } from '../helpers/until.ts';
 
 let dir: string;
 let env: BotInSim;
-const ids: Record<string, string> = {};
+let ids: Record<string, string> = {};
 
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'roomrec-e2e-commands-'));
-  env = await startBotInSim({
-    dataDir: dir,
-    log: silentLogger(),
-    sim: {
-      users: [
-        { username: 'hana', globalName: 'Hana' },
-        { username: 'ivan', globalName: 'Ivan' },
-        { username: 'zoe', globalName: 'Zoe' },
-        { username: 'dana', globalName: 'Dana', dmsClosed: true },
-      ],
-    },
-  });
-  for (const name of ['hana', 'ivan', 'zoe', 'dana']) ids[name] = env.sim.userByName(name).id;
+  ({ dir, env, ids } = await startBotWithPeople('roomrec-e2e-commands-', ['Hana', 'Ivan', 'Zoe', 'Dana'], { dmsClosed: ['Dana'] }));
 }, 60_000);
 
 afterEach(() => closeBotInSim(env, dir));

@@ -10,10 +10,10 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => sim?.close());
 
-test('registers /record and /recordings for one server', async () => {
+test('registers /record, /note and /recordings for one server', async () => {
   const target = { token: sim.token, clientId: sim.applicationId, guildId: sim.guildId, api: sim.restUrl };
   const result = await deployCommands(target);
-  expect(result.names.sort()).toEqual(['record', 'recordings']);
+  expect(result.names.sort()).toEqual(['note', 'record', 'recordings']);
   expect(result.scope).toContain(sim.guildId);
 });
 

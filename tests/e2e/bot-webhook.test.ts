@@ -1,6 +1,6 @@
 // The webhook with the whole bot against the stand-in and a real local receiver: a stop sends recording.ready,
-// signed, with a link that downloads the mix from the bot's own server; `/recordings delete` sends
-// recording.deleted, and so does retention; a receiver that never answers holds up neither the host's DM nor the bot's shutdown.
+// signed, with a link that downloads the mix from the bot's own server; `/recordings delete` and retention send
+// recording.deleted; a receiver that never answers holds up neither the host's DM nor the bot's shutdown.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,12 +50,13 @@ async function slash(text: string): Promise<string> {
   return until(() => answersTo(env.sim, record).at(-1), `an answer to /${text}`);
 }
 
-/** Records Hana for a moment and stops; resolves with the recording's id once the stop is over. */
-async function recordAndStop(): Promise<string> {
+/** Records Hana for a moment (with a note, when given) and stops; resolves with the recording's id. */
+async function recordAndStop(note?: string): Promise<string> {
   expect(await slash('record start')).toMatch(/Recording <#\d+>/);
   env.sim.reactToConsent(hana);
   await until(() => (env.bot.rooms.current(env.sim.guildId)?.recording.length ? true : undefined), 'Hana to be recorded');
   const id = (await env.bot.store.activeRecordingForGuild(env.sim.guildId))?.id ?? '';
+  if (note) await slash(`note ${note}`);
   await slash('record stop');
   return id;
 }
@@ -75,7 +76,7 @@ async function eventFor(id: string, type: WebhookEvent['type']): Promise<Webhook
 
 describe('the webhook, with the whole bot', () => {
   test('a stop sends recording.ready with a link that downloads the mix; /recordings delete sends recording.deleted', async () => {
-    const id = await recordAndStop();
+    const id = await recordAndStop('Intro done');
     const ready = await eventFor(id, 'recording.ready');
     const stored = await env.bot.store.getRecording(id);
     expect(stored?.state).toBe('ready');
@@ -85,9 +86,11 @@ describe('the webhook, with the whole bot', () => {
       channelId: env.sim.voiceChannelId,
       hostId: hana,
       speakers: [{ id: hana, name: 'Hana' }],
-      notes: [],
       durationMs: stored?.mix?.durationMs,
     });
+    expect(ready.recording.notes).toEqual([
+      { atMs: Math.round(stored?.notes?.[0]?.at ?? -1), by: { id: hana, name: 'Hana' }, text: 'Intro done' },
+    ]);
     const url = ready.recording.link?.url ?? '';
     // Recorded like the DM's own: the store knows both links handed out.
     const links = await env.bot.store.linksFor(id);

@@ -69,6 +69,7 @@ test('a scenario file: result.json as the contract says, link served with --hold
     ],
     commands: [
       { at: 0.5, user: 'alice', slash: 'record start' },
+      { at: 2.5, user: 'alice', slash: 'note Intro done' },
       { at: 4.0, user: 'alice', slash: 'record stop' },
     ],
     endAt: 5.5,
@@ -84,6 +85,8 @@ test('a scenario file: result.json as the contract says, link served with --hold
     dms: { to: string; links: string[] }[];
     downloadUrl: string;
     mix: string;
+    notes: { at: number; by: string; text: string }[];
+    offers: { kind: string; format: string; speaker?: string; url: string }[];
   };
   for (const field of [
     'recordingId',
@@ -122,6 +125,24 @@ test('a scenario file: result.json as the contract says, link served with --hold
 
   // Held: the link keeps working after the scenario ended, until SIGINT.
   expect((await fetch(result.downloadUrl)).status).toBe(200);
+  // Every file the page offers, each served at its URL; the note's chapter starts where result.json has the note.
+  expect(result.notes).toEqual([{ at: expect.any(Number), by: 'alice', text: 'Intro done' }]);
+  expect(result.offers.map(({ kind, format, speaker }) => [kind, format, speaker])).toEqual([
+    ['mix', 'ogg', undefined],
+    ['track', 'ogg', 'alice'],
+    ['zip', 'zip', undefined],
+    ['chapters', 'audacity-labels', undefined],
+    ['chapters', 'webvtt', undefined],
+    ['chapters', 'podcast-chapters', undefined],
+  ]);
+  for (const offer of result.offers) {
+    expect(offer.url.startsWith(`${result.downloadUrl}/`)).toBe(true);
+    expect([offer.url, (await fetch(offer.url, { method: 'HEAD' })).status]).toEqual([offer.url, 200]);
+  }
+  const json = result.offers.find((o) => o.format === 'podcast-chapters')?.url ?? '';
+  const chapters = (await (await fetch(json)).json()) as { chapters: { startTime: number; title: string }[] };
+  expect(chapters.chapters).toEqual([{ startTime: expect.any(Number), title: 'Intro done' }]);
+  expect(Math.abs((chapters.chapters[0]?.startTime ?? NaN) - (result.notes[0]?.at ?? NaN))).toBeLessThan(0.001);
   expect(run.out()).toContain(result.downloadUrl);
   run.child.kill('SIGINT');
   expect(await run.exit).toBe(0);

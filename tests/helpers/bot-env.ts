@@ -1,6 +1,29 @@
-import { rm } from 'node:fs/promises';
-import type { BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { silentLogger } from '../../src/log.ts';
 import { until } from './until.ts';
+
+/**
+ * A bot and a stand-in of its own with these people (`{ username: 'hana', globalName: 'Hana' }`; those in
+ * `dmsClosed` do not accept DMs), its data in a new temporary folder; `ids` maps each username to its user id.
+ */
+export async function startBotWithPeople(
+  prefix: string,
+  people: readonly string[],
+  opts: { dmsClosed?: readonly string[] } = {},
+): Promise<{ dir: string; env: BotInSim; ids: Record<string, string> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const users = people.map((name) => ({
+    username: name.toLowerCase(),
+    globalName: name,
+    ...(opts.dmsClosed?.includes(name) ? { dmsClosed: true } : {}),
+  }));
+  const env = await startBotInSim({ dataDir: dir, log: silentLogger(), sim: { users } });
+  const ids = Object.fromEntries(users.map((u) => [u.username, env.sim.userByName(u.username).id]));
+  return { dir, env, ids };
+}
 
 /** Tears down what a bot end-to-end suite started: the bot, its stand-in, and its temporary data folder. */
 export async function closeBotInSim(env: BotInSim | undefined, dir: string | undefined): Promise<void> {

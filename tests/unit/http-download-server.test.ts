@@ -80,6 +80,11 @@ const READY: RecordingView = {
     speaker(4, 'Dave', '444', { withdrawnAt: T0 + 30 * MIN, includeInMix: false }),
   ],
   mix: { file: 'mix.ogg', format: 'ogg', durationMs: HOUR },
+  // Added out of time order, as a restart's recovery may leave them.
+  notes: [
+    { at: 30 * MIN, by: '222', byName: XSS_NAME, text: '<script>alert(1)</script> --> & co' },
+    { at: 61_500, by: '111', byName: 'Ålice', text: 'Intro done' },
+  ],
 };
 
 const EVENTS: ConsentEventView[] = [
@@ -94,7 +99,7 @@ const EVENTS: ConsentEventView[] = [
 const recordings = new Map<string, RecordingView>([
   [READY.id, READY],
   ['mixingabcd', { ...READY, id: 'mixingabcd', state: 'mixing', mix: undefined }],
-  ['failedabcd', { ...READY, id: 'failedabcd', state: 'failed', mix: undefined }],
+  ['failedabcd', { ...READY, id: 'failedabcd', state: 'failed', mix: undefined, notes: undefined }],
   ['deletedabc', { ...READY, id: 'deletedabc', state: 'deleted', speakers: [], mix: undefined }],
   [
     'hostilemet',
@@ -103,6 +108,7 @@ const recordings = new Map<string, RecordingView>([
       id: 'hostilemet',
       speakers: [speaker(1, 'Eve', '555', { trackFile: '../../secret.txt' })],
       mix: { file: '../../../secret.txt', format: 'ogg', durationMs: 1 },
+      notes: undefined,
     },
   ],
 ]);
@@ -173,7 +179,7 @@ describe('download page', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
     const html = reply.body.toString('utf8');
-    expect(html).toContain('<audio controls preload="metadata" src="mix"></audio>');
+    expect(html).toContain('<audio id="mix" controls preload="metadata" src="mix"></audio>');
     expect(html).toContain('Hostess');
     expect(html).toContain('Deleted on</dt><dd>2025-03-31 19:00:00 UTC');
     expect(html).toContain('href="all.zip"');
@@ -188,10 +194,39 @@ describe('download page', () => {
     expect(receipt).toContain('<td>2025-03-01 18:01:00 UTC</td><td>Ålice</td><td>opted in</td>');
   });
 
-  test('a speaker name with markup is escaped everywhere', async () => {
+  test('a speaker name or a note with markup is escaped everywhere', async () => {
     const html = (await call(server.port, `${linkPath()}/`)).body.toString('utf8');
     expect(html).not.toContain('<script');
     expect(html).toContain('&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;');
+    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62; --&#62; &#38; co');
+  });
+
+  test('lists the notes in time order, each time a link that reloads the page with the player starting there', async () => {
+    const html = (await call(server.port, `${linkPath()}/`)).body.toString('utf8');
+    const notes = section(html, '<h2>Notes</h2>', '<h2>Consent receipt</h2>');
+    const items = [...notes.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]);
+    expect(items).toEqual([
+      '<a href="?t=61.500#mix">1:02</a> Intro done <span class="muted">Ålice</span>',
+      '<a href="?t=1800.000#mix">30:00</a> &#60;script&#62;alert(1)&#60;/script&#62; --&#62; &#38; co <span class="muted">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</span>',
+    ]);
+    for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json']) expect(notes).toContain(`href="${key}" download`);
+    const seeked = (await call(server.port, `${linkPath()}/?t=61.500`)).body.toString('utf8');
+    expect(seeked).toContain('<audio id="mix" controls preload="metadata" src="mix#t=61.500"></audio>');
+    for (const t of ['-1', 'x', '', 'Infinity', '1e999']) {
+      expect((await call(server.port, `${linkPath()}/?t=${t}`)).body.toString('utf8')).toContain('src="mix"></audio>');
+    }
+  });
+
+  test('while mixing the notes are listed without links (no player yet); without notes, no notes and no files', async () => {
+    const mixing = (await call(server.port, `${linkPath('mixingabcd')}/`)).body.toString('utf8');
+    expect(section(mixing, '<h2>Notes</h2>', '<h2>Consent receipt</h2>')).toContain('<li>1:02 Intro done');
+    expect(mixing).not.toContain('?t=');
+    const page = linkPath('failedabcd');
+    const failed = (await call(server.port, `${page}/`)).body.toString('utf8');
+    expect(failed).not.toContain('Notes');
+    for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json']) expect((await call(server.port, `${page}/${key}`)).status).toBe(404);
+    const zip = readZip((await call(server.port, `${page}/all.zip`)).body);
+    expect([...zip.keys()].filter((name) => !name.startsWith('tracks/'))).toEqual(['receipt.txt']);
   });
 
   test('every link on the page works, with or without the trailing slash', async () => {
@@ -318,13 +353,47 @@ describe('files', () => {
     expect((await call(server.port, `${linkPath()}/tracks/4`)).body.equals(files.dave)).toBe(true);
   });
 
+  test.each([
+    [
+      'labels.txt',
+      'text/plain; charset=utf-8',
+      '61.500000\t61.500000\tIntro done (Ålice)\n1800.000000\t1800.000000\t<script>alert(1)</script> --> & co (<script>alert("x")</script>)\n',
+    ],
+    [
+      'chapters.vtt',
+      'text/vtt; charset=utf-8',
+      'WEBVTT\n\n1\n00:01:01.500 --> 00:30:00.000\nIntro done\n\n2\n00:30:00.000 --> 01:00:00.000\n&lt;script&gt;alert(1)&lt;/script&gt; --&gt; &amp; co\n',
+    ],
+    [
+      'chapters.json',
+      'application/json+chapters',
+      `${JSON.stringify(
+        {
+          version: '1.2.0',
+          chapters: [
+            { startTime: 61.5, title: 'Intro done' },
+            { startTime: 1800, title: '<script>alert(1)</script> --> & co' },
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    ],
+  ])('the notes as %s, a download made from the metadata', async (key, contentType, body) => {
+    const reply = await call(server.port, `${linkPath()}/${key}`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe(contentType);
+    expect(reply.headers['content-disposition']).toBe(`attachment; filename="roomrec-2025-03-01-1800-${key}"`);
+    expect(reply.body.toString('utf8')).toBe(body);
+  });
+
   test('a deleted withdrawn track and tracks that do not exist are 404', async () => {
     for (const key of ['tracks/3', 'tracks/5', 'tracks/0', 'tracks/01', 'tracks/1/x', 'tracks/', 'nope']) {
       expect([key, (await call(server.port, `${linkPath()}/${key}`)).status]).toEqual([key, 404]);
     }
   });
 
-  test('the zip holds every present track, the mix and the receipt, byte for byte', async () => {
+  test('the zip holds every present track, the mix, the notes and the receipt, byte for byte', async () => {
     const reply = await call(server.port, `${linkPath()}/all.zip`);
     expect(reply.status).toBe(200);
     expect(reply.headers['content-type']).toBe('application/zip');
@@ -333,6 +402,9 @@ describe('files', () => {
     const entries = readZip(reply.body);
     expect([...entries.keys()].sort()).toEqual([
       'receipt.txt',
+      'roomrec-2025-03-01-1800-chapters.json',
+      'roomrec-2025-03-01-1800-chapters.vtt',
+      'roomrec-2025-03-01-1800-labels.txt',
       'roomrec-2025-03-01-1800-mix.ogg',
       'tracks/01-Ålice.ogg',
       'tracks/02-_script_alert(_x_)__script_.ogg',
@@ -343,6 +415,10 @@ describe('files', () => {
     expect(entries.get('tracks/04-Dave.ogg')?.equals(files.dave)).toBe(true);
     const receipt = await call(server.port, `${linkPath()}/receipt.txt`);
     expect(entries.get('receipt.txt')?.toString('utf8')).toBe(receipt.body.toString('utf8'));
+    for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json']) {
+      const file = await call(server.port, `${linkPath()}/${key}`);
+      expect(entries.get(`roomrec-2025-03-01-1800-${key}`)?.equals(file.body)).toBe(true);
+    }
 
     const head = await call(server.port, `${linkPath()}/all.zip`, { method: 'HEAD' });
     expect(head.headers['content-length']).toBe(reply.headers['content-length']);
@@ -382,7 +458,11 @@ describe('the zip resumes', () => {
       expect(Buffer.concat([first.body, rest.body]).equals(full.body)).toBe(true);
     }
     const receipt = (await call(server.port, `${page}/receipt.txt`)).body;
+    const notesFile = async (key: string) => [`roomrec-2025-03-01-1800-${key}`, sha256((await call(server.port, `${page}/${key}`)).body)];
+    const notes = Object.fromEntries(await Promise.all(['labels.txt', 'chapters.vtt', 'chapters.json'].map(notesFile)));
+    expect(Object.keys(notes)).toHaveLength(3);
     expect(unzipWithPython(full.body)).toEqual({
+      ...notes,
       'tracks/01-Ålice.ogg': sha256(files.alice),
       'tracks/02-_script_alert(_x_)__script_.ogg': sha256(files.xss),
       'tracks/04-Dave.ogg': sha256(files.dave),
@@ -443,7 +523,7 @@ describe('refusals', () => {
     const tokens = [randomBytes(58).toString('base64url'), retargeted.toString('base64url'), foreign, 'abc', `${valid}x`, expired];
     const bodies = new Set<string>();
     for (const token of tokens) {
-      for (const rest of ['', '/', '/mix', '/all.zip', '/tracks/1', '/receipt.txt']) {
+      for (const rest of ['', '/', '/mix', '/all.zip', '/tracks/1', '/receipt.txt', '/chapters.vtt']) {
         const reply = await call(server.port, `/r/${token}${rest}`);
         expect([token, rest, reply.status]).toEqual([token, rest, 403]);
         expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -468,7 +548,7 @@ describe('refusals', () => {
 
   test('a valid link to a deleted recording is 410, tombstone or no metadata at all', async () => {
     for (const id of ['deletedabc', 'neverexist']) {
-      for (const rest of ['/', '/mix', '/all.zip']) {
+      for (const rest of ['/', '/mix', '/all.zip', '/labels.txt']) {
         const reply = await call(server.port, `${linkPath(id)}${rest}`);
         expect(reply.status).toBe(410);
         expectSilent(reply.body);

@@ -1,7 +1,7 @@
 // The stop pipeline with the real store, track writer and mixer: stop → mixing → ready, the receipt, the
 // withdrawn left out, a failing mix recorded as failed, a live mix whose thread failed or died replaced by the
 // full mix, and a recording the bot died in finished from disk.
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { mixTracks } from '../../src/audio/mixer.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ManualClock } from '../../src/recording/clock.ts';
+import { heldJournalPath, readHeldJournal } from '../../src/recording/held-journal.ts';
 import { finishInterrupted, type RoomDeps } from '../../src/recording/room-recorder.ts';
 import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
 import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
@@ -19,6 +20,7 @@ import { deletionTime } from '../../src/storage/retention.ts';
 import { openStore, type Store } from '../../src/storage/store.ts';
 import { formatUtc } from '../../src/text/format.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
+import { until } from '../helpers/until.ts';
 
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
@@ -99,6 +101,17 @@ const sine = (hz: number, ms: number, atS: number, length: number) => {
 };
 
 describe('stop pipeline', () => {
+  test('a consent the crash caught between its two writes (speaker stored, event not) is logged when the recording is finished', async () => {
+    const died = await crashed([{ userId: '11', name: 'Ann', atMs: 500, hz: 440 }]);
+    // Killed after the speaker was stored and before the 'granted' event was appended.
+    const r = await store.updateRecording(died.id, (x) => withGrant(x, { userId: '12', name: 'Bob', at: STARTED_AT + 1_500 }));
+    await finishInterrupted(r, { store, clock: new ManualClock(), log: silentLogger(), config });
+    expect((await store.consentEvents(r.id)).map((e) => [e.userId, e.event, e.at - STARTED_AT])).toEqual([
+      ['11', 'granted', 0],
+      ['12', 'granted', 1_500],
+    ]);
+  });
+
   test('closes, mixes the speakers whose consent stood, writes the receipt and ends ready', async () => {
     const r = await recorded(
       [
@@ -296,11 +309,14 @@ describe('stop pipeline', () => {
   test('with DELETE_WITHDRAWN_TRACKS the withdrawn track is gone', async () => {
     const r = await recorded([{ userId: '12', name: 'Bob', atMs: 0, hz: 660, withdrawnAtMs: 600 }], 1000);
     const deleting = { ...config, recording: { ...config.recording, deleteWithdrawnTracks: true } };
+    // A journal of held packets a crash left beside it goes with it.
+    await writeFile(heldJournalPath(store.layout.file(r.id, r.speakers[0]?.trackFile ?? '')), 'held');
     const outcome = await runStopPipeline(
       { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 1000, closeTracks: async () => undefined },
       { store, clock: new ManualClock(), log: silentLogger(), config: deleting, mix: mixTracks },
     );
     await expect(stat(store.layout.file(r.id, r.speakers[0]?.trackFile ?? ''))).rejects.toThrow(/ENOENT/);
+    await expect(stat(heldJournalPath(store.layout.file(r.id, r.speakers[0]?.trackFile ?? '')))).rejects.toThrow(/ENOENT/);
     expect(outcome.recording.state).toBe('ready');
     expect(outcome.recording.mix).toBeUndefined();
   });
@@ -365,6 +381,43 @@ describe('stop pipeline', () => {
       expect(receipt).toContain(`Deleted on: ${formatUtc(deletionTime({ startedAt: STARTED_AT, stoppedAt }, config.retention.days))}`);
     },
   );
+
+  test("a recording the bot died in during a speaker's first words (held while their stream's clock was learned) is finished from disk with them, as long as they spoke", async () => {
+    const { id } = await newRecording();
+    await store.updateRecording(id, (r) => withGrant(r, { userId: '11', name: 'Ann', at: STARTED_AT }));
+    const file = store.layout.file(id, (await store.getRecording(id))!.speakers[0]!.trackFile);
+    await mkdir(path.dirname(file), { recursive: true });
+    const track = await SpeakerTrack.create({ path: file, recordingId: id, userId: '11', speakerName: 'Ann', startMs: 0 });
+    // 1.5 s of her tone from 1 s, with RTP: all of it held when the process is killed at 2.5 s.
+    const packets = encodeOpusFrames(tone(440, 1500)).map((opus, i) => ({
+      opus,
+      arrivalMs: 1000 + 20 * i,
+      rtp: { sequence: i, timestamp: 960 * i, ssrc: 5 },
+    }));
+    for (const p of packets) track.push(p);
+    await until(async () => ((await readHeldJournal(file))?.packets.length === packets.length ? true : undefined), 'the journal');
+    const left = [`${file}.crash`, `${heldJournalPath(file)}.crash`];
+    await copyFile(file, left[0]!);
+    await copyFile(heldJournalPath(file), left[1]!);
+    await track.close(2500);
+    await rename(left[0]!, file);
+    await rename(left[1]!, heldJournalPath(file));
+
+    const outcome = await finishInterrupted((await store.getRecording(id))!, {
+      store,
+      clock: new ManualClock(),
+      log: silentLogger(),
+      config,
+    });
+    // Its last sign of life is the last packet held (nothing else of that process reached the disk).
+    expect(Math.abs((outcome.recording.stoppedAt ?? NaN) - STARTED_AT - 2500)).toBeLessThanOrEqual(7);
+    await expect(stat(heldJournalPath(file))).rejects.toThrow(/ENOENT/);
+    for (const audio of [file, store.layout.mixFile(id, 'ogg')]) {
+      const pcm = toMono((await decodeOggOpusFile(audio)).pcm);
+      expect(Math.abs((firstOnset(pcm) ?? -1) / RATE - 1)).toBeLessThan(0.005);
+      expect(correlation(pcm, sine(440, 1500, 1, pcm.length), sec(1.02), sec(2.48)), audio).toBeGreaterThan(0.9);
+    }
+  });
 
   test('a new product is one more step: it runs after the others, reports its own progress and timing, and an optional one that fails leaves the recording ready', async () => {
     const r = await recorded([{ userId: '11', name: 'Ann', atMs: 0, hz: 440 }], 1000);

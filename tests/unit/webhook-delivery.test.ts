@@ -37,6 +37,10 @@ beforeEach(async () => {
     stopReason: 'command',
     stoppedAt: T0 + 65_000,
     mix: { file: 'mix.ogg', format: 'ogg', durationMs: 64_500 },
+    notes: [
+      { at: 30_000.4, by: '500000000000000001', byName: 'Ada', text: 'Question from the chat' },
+      { at: 1250, by: '400000000000000001', byName: 'Host', text: 'Intro done' },
+    ],
     speakers: [
       { userId: '500000000000000001', name: 'Ada', trackFile: 'tracks/1-ada.ogg', consentedAt: T0, includeInMix: true },
       {
@@ -91,7 +95,7 @@ function verified(request: { headers: Record<string, string | string[] | undefin
 }
 
 describe('webhook delivery', () => {
-  test('recording.ready reaches the receiver signed, with the stored recording, its speakers and a fresh link', async () => {
+  test('recording.ready reaches the receiver signed, with the stored recording, its speakers, notes and a fresh link', async () => {
     const hook = await receiver([204]);
     const webhook = webhookTo(hook.url);
     await webhook.notify('recording.ready', recording);
@@ -111,7 +115,10 @@ describe('webhook delivery', () => {
         stoppedAt: new Date(T0 + 65_000).toISOString(),
         durationMs: 64_500,
         speakers: [{ id: '500000000000000001', name: 'Ada' }],
-        notes: [],
+        notes: [
+          { atMs: 1250, by: { id: '400000000000000001', name: 'Host' }, text: 'Intro done' },
+          { atMs: 30_000, by: { id: '500000000000000001', name: 'Ada' }, text: 'Question from the chat' },
+        ],
         link: { url: `http://127.0.0.1:1/r/token-${recording.id}-1`, expiresAt: new Date(T0 + 86_470_000).toISOString() },
       },
     });

@@ -1,7 +1,7 @@
 // First after a stop: every track ends at the stop position, the speakers' integrity figures are stored, and
 // withdrawn speakers' tracks are deleted when DELETE_WITHDRAWN_TRACKS says so.
-import { rm } from 'node:fs/promises';
 import { withSpeakerStats } from '../speaker-integrity.ts';
+import { removeTrackFiles } from '../speaker-track.ts';
 import type { AfterStopStep } from './step.ts';
 
 export const closeTracks: AfterStopStep = {
@@ -16,7 +16,7 @@ export const closeTracks: AfterStopStep = {
     if (stats && stats.size > 0) await ctx.update((r) => withSpeakerStats(r, stats));
     if (ctx.config.recording.deleteWithdrawnTracks) {
       const withdrawn = ctx.recording().speakers.filter((s) => !s.includeInMix);
-      await Promise.all(withdrawn.map((s) => rm(ctx.layout.file(ctx.recordingId, s.trackFile), { force: true })));
+      await Promise.all(withdrawn.map((s) => removeTrackFiles(ctx.layout.file(ctx.recordingId, s.trackFile))));
     }
   },
 };
