@@ -13,6 +13,7 @@ import { verifyWebhook } from '../../src/webhook/signature.ts';
 import { createWebhook, type Webhook } from '../../src/webhook/webhook.ts';
 import { newRoom } from '../helpers/new-recording.ts';
 import { freePort, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
+import { capturingLogger } from '../helpers/log-lines.ts';
 import { until } from '../helpers/until.ts';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -62,13 +63,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function webhookTo(url: string, on: Store = store): Webhook {
+function webhookTo(url: string, on: Store = store, logTo = log): Webhook {
   let n = 0;
   const webhook = createWebhook({
     url,
     secret: SECRET,
     store: on,
-    log,
+    log: logTo,
     now: () => T0 + 70_000,
     issueLink: async (r) => ({ url: `http://127.0.0.1:1/r/token-${r.id}-${++n}`, expiresAt: T0 + 86_470_000 }),
     policy: { firstDelayMs: 5, maxDelayMs: 40, jitter: 0 },
@@ -160,7 +161,8 @@ describe('webhook delivery', () => {
 
   test('500 twice, then 200: three attempts of the same event, the same delivery id and body each time', async () => {
     const hook = await receiver([500, 500, 200]);
-    const webhook = webhookTo(hook.url);
+    const logged = capturingLogger();
+    const webhook = webhookTo(hook.url, store, logged.log);
     await webhook.notify('recording.ready', recording);
     await hook.request(2);
     await webhook.idle();
@@ -169,6 +171,16 @@ describe('webhook delivery', () => {
     expect(new Set(hook.requests.map((r) => r.body)).size).toBe(1);
     for (const request of hook.requests) verified(request);
     expect(waits).toEqual([5, 10]);
+    const told = logged.lines.filter((l) => l.deliveryId === hook.requests[0]?.headers['roomrec-delivery']);
+    expect(told.map((l) => [l.msg, l.status, l.attempt ?? l.attempts, l.retryInMs])).toEqual([
+      ['webhook not delivered; retrying', 500, 1, 5],
+      ['webhook not delivered; retrying', 500, 2, 10],
+      ['webhook delivered', 200, 3, undefined],
+    ]);
+    expect(
+      told.every((l) => l.recordingId === recording.id && l.type === 'recording.ready' && l.webhook === `127.0.0.1:${hook.port}`),
+    ).toBe(true);
+    expect(JSON.stringify(logged.lines)).not.toContain(SECRET);
     expect(await store.pendingWebhooks()).toEqual([]);
   });
 
