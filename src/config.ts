@@ -29,6 +29,8 @@ export type Config = {
   mix: { format: MixFormat };
   /** `/record start` refuses below `minFreeMb` free on DATA_DIR's file system, and warns below twice that. */
   disk: { minFreeMb: number };
+  /** Recording events POSTed to WEBHOOK_URL, signed with WEBHOOK_SECRET (docs/webhook.md); undefined: none. */
+  webhook: { url: string; secret: string } | undefined;
   discord: { token: string | undefined; clientId: string | undefined; guildId: string | undefined };
   logLevel: LogLevel;
 };
@@ -108,6 +110,14 @@ const VARIABLES = {
     purpose: 'delete the track of a speaker who withdraws consent (it is always left out of the mix)',
     example: 'DELETE_WITHDRAWN_TRACKS=false',
   },
+  WEBHOOK_URL: {
+    purpose: 'where the bot POSTs a signed JSON event when a recording is ready, failed or deleted (docs/webhook.md)',
+    example: 'WEBHOOK_URL=https://hooks.example.org/roomrec',
+  },
+  WEBHOOK_SECRET: {
+    purpose: 'signs webhook events so the receiver can verify them (required with WEBHOOK_URL); generate one with `openssl rand -hex 32`',
+    example: 'WEBHOOK_SECRET=7d1e…(64 hex characters from `openssl rand -hex 32`)',
+  },
   LOG_LEVEL: { purpose: `log verbosity: ${LOG_LEVELS.join(', ')}`, example: 'LOG_LEVEL=info' },
 } as const satisfies Record<string, VariableHelp>;
 
@@ -176,18 +186,23 @@ const keyvUrlVar = z.preprocess(
     .optional(),
 );
 
-const publicUrlVar = z.preprocess(
-  blankAsUnset,
-  z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .transform((url) => url.replace(/\/+$/, ''))
-    .optional(),
-);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const publicUrlVar = z.preprocess(blankAsUnset, httpUrl.transform((url) => url.replace(/\/+$/, '')).optional());
 
 const linkSecretVar = z
   .string()
   .min(32, { error: 'is too short (at least 32 characters)', abort: true })
   .refine((s) => new Set(s).size >= 8, { error: 'looks like a placeholder (too few distinct characters)' });
+
+const WEBHOOK_SECRET_MIN = 16;
+
+/** The secret is what makes an event trustworthy: a URL without one would send events nobody can verify. */
+function webhookSecretRequired(env: { WEBHOOK_URL?: string | undefined; WEBHOOK_SECRET?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (env.WEBHOOK_URL !== undefined && env.WEBHOOK_SECRET === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is missing' });
+  }
+}
 
 const baseShape = {
   DISCORD_TOKEN: optionalString,
@@ -223,6 +238,14 @@ const baseShape = {
     z.enum(MIX_FORMATS, { error: `must be one of ${MIX_FORMATS.join(', ')}` }).default('ogg'),
   ),
   DELETE_WITHDRAWN_TRACKS: booleanVar(false),
+  WEBHOOK_URL: z.preprocess(blankAsUnset, httpUrl.optional()),
+  WEBHOOK_SECRET: z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .min(WEBHOOK_SECRET_MIN, { error: `is too short (at least ${WEBHOOK_SECRET_MIN} characters)` })
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     (v) => (typeof blankAsUnset(v) === 'string' ? String(v).trim().toLowerCase() : undefined),
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
@@ -243,7 +266,7 @@ function describeIssue(issue: z.core.$ZodIssue, env: Env): string {
 }
 
 function parseWith<S extends z.ZodType<ParsedEnv>>(schema: S, env: Env): ParsedEnv {
-  const result = schema.safeParse(env);
+  const result = schema.superRefine(webhookSecretRequired).safeParse(env);
   if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, env)));
   return result.data;
 }
@@ -303,6 +326,10 @@ function toConfig(parsed: ParsedEnv): Config {
     },
     mix: { format: parsed.MIX_FORMAT },
     disk: { minFreeMb: parsed.MIN_FREE_DISK_MB },
+    webhook:
+      parsed.WEBHOOK_URL === undefined || parsed.WEBHOOK_SECRET === undefined
+        ? undefined
+        : { url: parsed.WEBHOOK_URL, secret: parsed.WEBHOOK_SECRET },
     discord: { token: parsed.DISCORD_TOKEN, clientId: parsed.DISCORD_CLIENT_ID, guildId: parsed.DISCORD_GUILD_ID },
     logLevel: parsed.LOG_LEVEL,
   };

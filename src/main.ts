@@ -7,7 +7,7 @@ import { createDiscordClient, DiscordLoginError, explainLoginError } from './bot
 import { freeBytesAt } from './bot/disk-space.ts';
 import { createDmHandler } from './bot/dm.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
-import { createLibrary } from './bot/library.ts';
+import { createLibrary, issueLink } from './bot/library.ts';
 import { createRooms, type RoomManager } from './bot/rooms.ts';
 import { createInteractionRouter } from './bot/router.ts';
 import { ConfigError, envWithDotenv, loadBotConfig, publicUrlWarning, type BotConfig } from './config.ts';
@@ -20,7 +20,10 @@ import type { RoomDeps } from './recording/room-recorder.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
 import type { Timers } from './bot/coalescing-editor.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
-import { openStore, type Store } from './storage/store.ts';
+import { openStore, type Recording, type Store } from './storage/store.ts';
+import { finishedType } from './webhook/event.ts';
+import type { RetryPolicy } from './webhook/retry-policy.ts';
+import { createWebhook, type Webhook } from './webhook/webhook.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -51,6 +54,8 @@ export type StartBotOptions = {
   freeDiskBytes?: () => Promise<number>;
   /** The tracks' file-system write (tests make it fail with ENOSPC for a while). Default: the real one. */
   trackWrite?: RoomDeps['trackWrite'];
+  /** The webhook's retry timing (tests make it short). Default: retry-policy.ts. */
+  webhookPolicy?: Partial<RetryPolicy>;
 };
 
 export type Bot = {
@@ -60,6 +65,8 @@ export type Bot = {
   readonly server: DownloadServer;
   readonly rooms: RoomManager;
   readonly retention: RetentionJob;
+  /** Undefined without WEBHOOK_URL. */
+  readonly webhook: Webhook | undefined;
   readonly log: Logger;
   /** Graceful: every room is stopped, mixed and its host told; then everything closes. */
   stop(): Promise<void>;
@@ -111,12 +118,28 @@ async function assemble(
     trustProxy: config.http.trustProxy,
   });
   opened('download server', () => server.close());
+  const webhook = config.webhook
+    ? createWebhook({
+        ...config.webhook,
+        store,
+        log: log.child({ part: 'webhook' }),
+        now,
+        issueLink: (recording) => issueLink({ store, linkFor: (id, at) => server.linkFor(id, at), now }, recording),
+        ...(options.webhookPolicy ? { policy: options.webhookPolicy } : {}),
+      })
+    : undefined;
+  if (webhook) opened('webhook', () => webhook.close());
+  // Fire and forget: notify() stores the event and never rejects; delivery never holds up its caller.
+  const onFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
+  const onDeleted = webhook && ((recording: Recording) => void webhook.notify('recording.deleted', recording));
+  await webhook?.resume();
   const retention = startRetentionJob({
     store,
     policy: { retentionDays: config.retention.days },
     cron: config.retention.cron,
     log: log.child({ part: 'retention' }),
     clock: now,
+    ...(onDeleted ? { onDeleted } : {}),
     ...(options.retentionScheduler ? { schedule: options.retentionScheduler } : {}),
   });
   opened('retention job', () => retention.stop());
@@ -132,6 +155,7 @@ async function assemble(
     now,
     log: botLog,
     isLive: (id) => rooms.isLive(id),
+    ...(onDeleted ? { onDeleted } : {}),
   });
   const rooms = createRooms({
     client,
@@ -153,6 +177,7 @@ async function assemble(
     log: botLog,
     ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
     ...(options.earlyLinkTimers ? { timers: options.earlyLinkTimers } : {}),
+    ...(onFinished ? { onFinished } : {}),
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
@@ -198,6 +223,7 @@ async function assemble(
     server,
     rooms,
     retention,
+    webhook,
     log,
     stop() {
       stopping ??= (async () => {
@@ -205,6 +231,7 @@ async function assemble(
         rooms.dispose();
         await client.destroy();
         await retention.stop();
+        await webhook?.close();
         await server.close();
         await store.close();
       })();

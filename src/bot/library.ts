@@ -18,7 +18,25 @@ export type LibraryDeps = {
   log: Logger;
   /** Whether this process is writing the recording right now (rooms.isLive); only those cannot be deleted. */
   isLive: (recordingId: string) => boolean;
+  /** A host deleted a recording (the webhook's `recording.deleted`). */
+  onDeleted?: (recording: Recording) => void;
 };
+
+/**
+ * A fresh signed link, stored before anyone is given it: a link out there is always one the store knows (a
+ * failed send leaves an unused record, which expires with the link). The host's DM and the webhook use this.
+ */
+export async function issueLink(deps: Pick<LibraryDeps, 'store' | 'linkFor' | 'now'>, recording: Recording): Promise<IssuedDownloadLink> {
+  const link = deps.linkFor(recording.id, deps.now());
+  await deps.store.recordLink({
+    id: link.linkId,
+    recordingId: recording.id,
+    issuedTo: recording.hostId,
+    issuedAt: link.issuedAt,
+    expiresAt: link.expiresAt,
+  });
+  return link;
+}
 
 /** Discord's answer when a user does not accept DMs from the bot (privacy setting, block, no shared server). */
 function isDmClosed(error: unknown): boolean {
@@ -26,7 +44,7 @@ function isDmClosed(error: unknown): boolean {
 }
 
 export function createLibrary(deps: LibraryDeps): Library {
-  const { client, store, linkFor, now, log } = deps;
+  const { client, store, log } = deps;
   const policy = { retentionDays: deps.retentionDays };
 
   const notYours = (id: string) => new UserFacingError(`You have no recording \`${id}\`. \`/recordings list\` shows the ones you hosted.`);
@@ -58,7 +76,7 @@ export function createLibrary(deps: LibraryDeps): Library {
     deletesAt,
 
     async sendLink(recording, intro): Promise<LinkOutcome> {
-      const link = linkFor(recording.id, now());
+      const link = await issueLink(deps, recording);
       const deletion = deletesAt(recording);
       const content = [
         intro,
@@ -66,15 +84,6 @@ export function createLibrary(deps: LibraryDeps): Library {
         `This link is private: anyone who has it can download the recording. It works until ${discordTime(link.expiresAt, 'f')}; DM me \`download ${recording.id}\` for a fresh one.` +
           (deletion === undefined ? '' : ` The recording is deleted ${discordTime(deletion, 'D')}.`),
       ].join('\n');
-      // Stored before it is sent: a link the host holds is always one the store knows (a failed DM leaves an
-      // unused record, which expires with the link).
-      await store.recordLink({
-        id: link.linkId,
-        recordingId: recording.id,
-        issuedTo: recording.hostId,
-        issuedAt: link.issuedAt,
-        expiresAt: link.expiresAt,
-      });
       if ((await dmHost(recording, content)) === 'dm-closed') {
         log.warn({ recordingId: recording.id, hostId: recording.hostId }, 'host does not accept DMs; link not sent');
         return { status: 'dm-closed' };
@@ -94,7 +103,7 @@ export function createLibrary(deps: LibraryDeps): Library {
           `Recording \`${recording.id}\` is still being recorded or prepared; stop it (or wait a moment) before deleting it.`,
         );
       }
-      await deleteRecording({ store, recordingId: recording.id, log });
+      await deleteRecording({ store, recordingId: recording.id, log, ...(deps.onDeleted ? { onDeleted: deps.onDeleted } : {}) });
       log.info({ recordingId: recording.id, hostId: recording.hostId }, 'recording deleted by its host');
     },
   };

@@ -85,6 +85,7 @@ export function createRestartRecovery(deps: RecoveryDeps): RestartRecovery {
         return undefined;
       },
     );
+    if (failed) deps.onFinished?.(failed);
     const channel = roomChannel(deps.client, recording);
     if (!channel?.isSendable()) return;
     await channel

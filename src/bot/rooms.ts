@@ -48,6 +48,8 @@ export type RoomsOptions = {
   earlyLinkAfterMs?: number;
   /** For the early-link timer. Default: the real ones. */
   timers?: Timers;
+  /** Each stop once its host has been told (ready or failed), live or after a restart. */
+  onFinished?: (recording: Recording) => void;
   /** @discordjs/voice keeps connections in a process-wide map keyed by group + guild; one group per bot. */
   voiceGroup?: string;
 };
@@ -82,6 +84,7 @@ export function createRooms(options: RoomsOptions): RoomManager {
     limits: options.limits,
     earlyLinkAfterMs: options.earlyLinkAfterMs ?? 3000,
     timers: options.timers ?? realTimers,
+    ...(options.onFinished ? { onFinished: options.onFinished } : {}),
     recorder: options.recorder,
     removeRecording: (recording) => options.library.remove(recording),
     retentionDays: options.retentionDays,

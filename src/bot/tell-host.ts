@@ -23,6 +23,8 @@ export type TellHostDeps = {
   /** The link goes out before the mix when the recording is not ready this long after the stop was asked for. */
   earlyLinkAfterMs: number;
   timers: Timers;
+  /** A stop is over and the host has been told: the recording is ready or failed (the webhook's event). */
+  onFinished?: (recording: Recording) => void;
 };
 
 export type StopAndTell = {
@@ -71,6 +73,7 @@ export async function stopAndTell(deps: TellHostDeps, opts: StopAndTell): Promis
     },
     opts.onProgress,
   );
+  deps.onFinished?.(delivery.outcome.recording);
   return { outcome: delivery.outcome, linkSent: delivery.linkSent, linkBeforeMix: delivery.early, linkAt: linkAt ?? clock.now() };
 }
 

@@ -3,7 +3,7 @@
 import cron from 'node-cron';
 import type { Logger } from '../log.ts';
 import { runRetention, type RetentionPolicy, type RetentionReport } from '../storage/retention.ts';
-import type { Store } from '../storage/store.ts';
+import type { Recording, Store } from '../storage/store.ts';
 
 type ScheduledHandle = { stop(): void | Promise<void> };
 /** Calls `task` on the cron `expression` until stopped; node-cron by default, a manual trigger in tests. */
@@ -22,6 +22,8 @@ export type RetentionJobOptions = {
   log: Logger;
   clock?: () => number;
   schedule?: Scheduler;
+  /** Each recording retention deleted, as it was (the webhook's `recording.deleted`). */
+  onDeleted?: (recording: Recording) => void;
 };
 
 export type RetentionJob = {
@@ -38,7 +40,9 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
   let stopped = false;
 
   const runNow = (): Promise<RetentionReport> => {
-    const run = queue.then(() => runRetention({ store, policy, log, now: clock() }));
+    const run = queue.then(() =>
+      runRetention({ store, policy, log, now: clock(), ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) }),
+    );
     // The queue only orders runs; the caller of this run gets its error.
     queue = run.catch(() => undefined);
     return run;

@@ -54,6 +54,7 @@ export type RunRetentionOptions = {
   log: Logger;
   /** Report what would go without deleting anything. */
   dryRun?: boolean;
+  onDeleted?: (recording: Recording) => void;
 };
 
 type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
@@ -114,6 +115,8 @@ export type DeleteRecordingOptions = {
   log: Logger;
   /** False for a folder whose metadata is already gone (an orphan): only the files are removed. */
   withMetadata?: boolean;
+  /** Called with the recording as it was, once it is deleted (not for orphans: nothing is known of them). */
+  onDeleted?: (recording: Recording) => void;
 };
 
 /**
@@ -122,9 +125,11 @@ export type DeleteRecordingOptions = {
  * that still look alive. Idempotent. Retention and a host's `/recordings delete` both go through here.
  */
 export async function deleteRecording(options: DeleteRecordingOptions): Promise<void> {
-  const { store, recordingId, log, withMetadata = true } = options;
+  const { store, recordingId, log, withMetadata = true, onDeleted } = options;
+  const before = withMetadata && onDeleted ? await store.getRecording(recordingId) : undefined;
   await rm(store.layout.recordingDir(recordingId), { recursive: true, force: true });
   if (withMetadata) await store.deleteRecordingMetadata(recordingId);
+  if (before) onDeleted?.(before);
   log.debug({ recordingId, withMetadata }, 'recording deleted from disk and store');
 }
 
@@ -134,7 +139,8 @@ export async function runRetention(options: RunRetentionOptions): Promise<Retent
 
   async function remove(recordingId: string, reason: DeletedEntry['reason'], withMetadata: boolean, stats?: FolderStats) {
     const entry: DeletedEntry = { recordingId, reason, files: stats?.files ?? 0, bytes: stats?.bytes ?? 0 };
-    if (!dryRun) await deleteRecording({ store, recordingId, log, withMetadata });
+    if (!dryRun)
+      await deleteRecording({ store, recordingId, log, withMetadata, ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) });
     report.deleted.push(entry);
     log.info({ ...entry, dryRun }, dryRun ? 'retention would delete recording' : 'retention deleted recording');
   }

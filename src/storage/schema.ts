@@ -150,6 +150,20 @@ export const LinkSchema = z.object({
 });
 export type Link = z.infer<typeof LinkSchema>;
 
+/**
+ * A webhook event not yet accepted by the receiver (src/webhook/): stored before the first attempt and
+ * removed once delivered or given up, so a restart carries on with it. `body` is the exact JSON sent.
+ */
+export const WebhookOutboxEntrySchema = z.object({
+  id: z.string().min(1),
+  recordingId,
+  type: z.string().min(1),
+  /** Epoch ms the event happened: retries stop a day after it. */
+  createdAt: epochMs,
+  body: z.string().min(1),
+});
+export type WebhookOutboxEntry = z.infer<typeof WebhookOutboxEntrySchema>;
+
 /** meta.json beside a recording's files: enough to rebuild its keyv entries after losing the database. */
 export const MetaFileSchema = z.object({
   v: z.literal(SCHEMA_VERSION),

@@ -6,6 +6,8 @@
 //   consent:<id>            ConsentEvent[]
 //   links:<id>              Link[]
 //   link:<linkId>           Link
+//   webhooks                string[]   ids of webhook events not yet delivered
+//   webhook:<deliveryId>    WebhookOutboxEntry
 //
 // Every value is stored as { v: SCHEMA_VERSION, data } and validated on read and write. Read-modify-write
 // sections are serialised per key inside this process (keyed-mutex.ts); one bot process owns a store.
@@ -28,12 +30,14 @@ import {
   RecordingSchema,
   SCHEMA_VERSION,
   TombstoneSchema,
+  WebhookOutboxEntrySchema,
   type ConsentEvent,
   type Link,
   type MetaFile,
   type Recording,
   type RecordingState,
   type Tombstone,
+  type WebhookOutboxEntry,
 } from './schema.ts';
 
 export * from './schema.ts';
@@ -100,6 +104,11 @@ export type Store = {
   deleteRecordingMetadata(id: string): Promise<Tombstone | undefined>;
   /** Re-creates keyv entries from recordings/<id>/meta.json for recordings the database lost. */
   rebuildIndexFromDisk(): Promise<RebuildReport>;
+  /** The webhook outbox: an event is put before its first attempt and removed when it is done with. */
+  putWebhook(entry: WebhookOutboxEntry): Promise<void>;
+  /** Oldest first. */
+  pendingWebhooks(): Promise<WebhookOutboxEntry[]>;
+  removeWebhook(id: string): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -115,12 +124,15 @@ export type OpenStoreOptions = {
 const NAMESPACE = 'roomrec';
 const INDEX_KEY = 'recordings';
 const INDEX_LOCK = '\0index';
+const WEBHOOK_INDEX_KEY = 'webhooks';
+const WEBHOOK_LOCK = '\0webhooks';
 const keys = {
   recording: (id: string) => `recording:${id}`,
   tombstone: (id: string) => `tombstone:${id}`,
   consent: (id: string) => `consent:${id}`,
   links: (id: string) => `links:${id}`,
   link: (linkId: string) => `link:${linkId}`,
+  webhook: (id: string) => `webhook:${id}`,
 };
 
 /** A URL fit for logs: the password of redis://user:password@host is replaced. */
@@ -373,6 +385,30 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         }
         if (report.restored.length > 0) log.warn({ restored: report.restored }, 'recordings restored from meta.json');
         return report;
+      }),
+
+    putWebhook: (entry) =>
+      mutex.run(WEBHOOK_LOCK, async () => {
+        const parsed = await write(keys.webhook(entry.id), WebhookOutboxEntrySchema, entry);
+        const ids = (await read(WEBHOOK_INDEX_KEY, z.array(z.string()))) ?? [];
+        if (!ids.includes(parsed.id)) await write(WEBHOOK_INDEX_KEY, z.array(z.string()), [...ids, parsed.id]);
+      }),
+
+    pendingWebhooks: async () => {
+      const ids = (await read(WEBHOOK_INDEX_KEY, z.array(z.string()))) ?? [];
+      const entries = await Promise.all(ids.map((id) => read(keys.webhook(id), WebhookOutboxEntrySchema)));
+      return entries.filter((e): e is WebhookOutboxEntry => e !== undefined).sort((a, b) => a.createdAt - b.createdAt);
+    },
+
+    removeWebhook: (id) =>
+      mutex.run(WEBHOOK_LOCK, async () => {
+        const ids = (await read(WEBHOOK_INDEX_KEY, z.array(z.string()))) ?? [];
+        await write(
+          WEBHOOK_INDEX_KEY,
+          z.array(z.string()),
+          ids.filter((x) => x !== id),
+        );
+        await keyv.delete(keys.webhook(id));
       }),
 
     close: () => keyv.disconnect(),

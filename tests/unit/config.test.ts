@@ -108,6 +108,26 @@ describe('loadConfig (no Discord needed)', () => {
     ]);
   });
 
+  test('the webhook is off without WEBHOOK_URL; with it, its URL is kept as given and WEBHOOK_SECRET is required', () => {
+    expect(loadConfig({}).webhook).toBeUndefined();
+    expect(loadConfig({ WEBHOOK_SECRET: 'x'.repeat(16) }).webhook).toBeUndefined();
+    expect(loadConfig({ WEBHOOK_URL: 'https://hooks.example.org/roomrec/', WEBHOOK_SECRET: 'a'.repeat(16) }).webhook).toEqual({
+      url: 'https://hooks.example.org/roomrec/',
+      secret: 'a'.repeat(16),
+    });
+    const missing = problemsOf(() => loadConfig({ WEBHOOK_URL: 'https://hooks.example.org/roomrec' }));
+    expect(missing).toEqual([expect.stringMatching(/^WEBHOOK_SECRET is missing: .*required with WEBHOOK_URL.*openssl rand -hex 32/)]);
+  });
+
+  test('a bad WEBHOOK_URL and a short WEBHOOK_SECRET are reported together, the secret never echoed', () => {
+    const problems = problemsOf(() => loadConfig({ WEBHOOK_URL: 'ftp://hooks.example.org', WEBHOOK_SECRET: 'hunter2-short' }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^WEBHOOK_URL must be an http:\/\/ or https:\/\/ URL/),
+      expect.stringMatching(/^WEBHOOK_SECRET is too short \(at least 16 characters\)/),
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
   test('the default PUBLIC_URL follows HTTP_PORT', () => {
     expect(loadConfig({ HTTP_PORT: '9000' }).http.publicUrl).toBe('http://localhost:9000');
   });

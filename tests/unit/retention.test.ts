@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startRetentionJob, type Scheduler } from '../../src/jobs/retention-job.ts';
-import { createLogger, type Logger } from '../../src/log.ts';
 import { trackFileName } from '../../src/storage/layout.ts';
 import {
   DAY_MS,
@@ -15,6 +14,7 @@ import {
   type RetentionPolicy,
 } from '../../src/storage/retention.ts';
 import { openStore, type Recording, type RecordingState, type Store } from '../../src/storage/store.ts';
+import { capturingLogger } from '../helpers/log-lines.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2025, 5, 1, 12);
@@ -55,18 +55,6 @@ describe('isExpired (pure rule)', () => {
     expect(expiresAt({ ...rec, state: 'mixing' }, policy)).toBeUndefined();
   });
 });
-
-type LogLine = { msg: string; recordingId?: string; [key: string]: unknown };
-
-function capturingLogger(): { log: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const log = createLogger({
-    level: 'debug',
-    name: 'test',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-  });
-  return { log, lines };
-}
 
 describe('runRetention', () => {
   let dataDir: string;
@@ -193,6 +181,18 @@ describe('runRetention', () => {
     const report = await runRetention({ store, now: NOW, policy, log: logged.log, dryRun: true });
     expect(report).toMatchObject({ dryRun: true, deleted: [{ recordingId: old.id, reason: 'expired' }] });
     await expectKept(old);
+  });
+
+  test('each recording it deletes is handed to onDeleted as it was; a dry run hands none', async () => {
+    const old = await room('ready', 40);
+    await room('ready', 1);
+    const told: Recording[] = [];
+    const onDeleted = (recording: Recording) => told.push(recording);
+    await runRetention({ store, now: NOW, policy, log: logged.log, dryRun: true, onDeleted });
+    expect(told).toEqual([]);
+    await runRetention({ store, now: NOW, policy, log: logged.log, onDeleted });
+    expect(told).toEqual([old]);
+    await expectGone(old);
   });
 
   test('orphaned folders: old ones go, fresh ones and foreign entries stay', async () => {

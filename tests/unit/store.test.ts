@@ -12,22 +12,13 @@ import {
   type Recording,
   type Store,
 } from '../../src/storage/store.ts';
+import { newRoom } from '../helpers/new-recording.ts';
 import { REDIS_SKIP_REASON, redisServerPath, startRedis, type RedisServer } from '../helpers/redis.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const log = silentLogger();
 
-function room(overrides: Partial<NewRecording> = {}): NewRecording {
-  return {
-    guildId: '100000000000000001',
-    channelId: '200000000000000001',
-    textChannelId: '300000000000000001',
-    hostId: '400000000000000001',
-    hostName: 'Host',
-    startedAt: T0,
-    ...overrides,
-  };
-}
+const room = (overrides: Partial<NewRecording> = {}): NewRecording => newRoom(T0, overrides);
 
 type Backend = {
   /** Opens a store on a fresh data dir; `reopen` opens a second store on the same metadata and data dir. */
@@ -216,6 +207,20 @@ function storeContract(name: string, backend: () => Backend) {
       expect(await store.deleteRecordingMetadata(rec.id)).toEqual(tombstone);
       // The id cannot be reused.
       await expect(store.createRecording(room({ guildId: 'delete-guild-2', id: rec.id }))).rejects.toThrow(/already taken/);
+    });
+
+    test('the webhook outbox keeps pending events, oldest first, until each is removed', async () => {
+      const { id: recordingId } = await store.createRecording(room({ guildId: '100000000000000077' }));
+      const entry = (id: string, createdAt: number) => ({ id, recordingId, type: 'recording.ready', createdAt, body: `{"id":"${id}"}` });
+      await store.putWebhook(entry('later', T0 + 2));
+      await store.putWebhook(entry('sooner', T0 + 1));
+      await store.putWebhook(entry('later', T0 + 2));
+      expect(await store.pendingWebhooks()).toEqual([entry('sooner', T0 + 1), entry('later', T0 + 2)]);
+      await store.removeWebhook('sooner');
+      await store.removeWebhook('never-there');
+      expect(await store.pendingWebhooks()).toEqual([entry('later', T0 + 2)]);
+      await store.removeWebhook('later');
+      expect(await store.pendingWebhooks()).toEqual([]);
     });
 
     test('a second store on the same metadata sees the same data', async () => {
