@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createLogger } from '../../src/log.ts';
 import { isDaveEncrypted, raiseReceiveBuffer, readRtpHeader } from '../../src/recording/voice-receive.ts';
+import { capturingLogger } from '../helpers/log-lines.ts';
 
 describe('RTP header in the clear (RFC 3550 §5.1)', () => {
   test('reads sequence, timestamp and SSRC, including values at the top of their ranges', () => {
@@ -39,24 +39,8 @@ describe("DAVE's frame trailer (…tag ‖ nonce ‖ ranges ‖ u8 size ‖ 0xFA
 });
 
 describe('the voice socket asks for a larger receive buffer', () => {
-  interface LogLine {
-    level: number;
-    msg: string;
-    requested?: number;
-    before?: number;
-    effective?: number;
-  }
   const WARN = 40;
-
-  function capture() {
-    const lines: LogLine[] = [];
-    const log = createLogger({
-      level: 'info',
-      name: 'test',
-      destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-    });
-    return { lines, log };
-  }
+  const capture = capturingLogger;
 
   /** What the library hands over: an emitter holding its dgram socket as `socket`. */
   function voiceUdp(socket: unknown): EventEmitter {
@@ -92,7 +76,7 @@ describe('the voice socket asks for a larger receive buffer', () => {
     expect(lines).toEqual([]);
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     expect(lines).toEqual([expect.objectContaining({ msg: 'voice UDP receive buffer set', effective: socket.getRecvBufferSize() })]);
-    expect(lines[0]!.effective).toBeGreaterThan(lines[0]!.before!);
+    expect(lines[0]!.effective).toBeGreaterThan(lines[0]!.before as number);
   });
 
   test.each([
