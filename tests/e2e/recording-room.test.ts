@@ -213,10 +213,16 @@ describe('recording a room through the real voice receiver', () => {
     await h.sim.speakers.idle();
 
     const { audio } = await trackOf(h, room, h.users.alice);
-    // Her track ends where she withdrew, with her tone right up to it.
+    // Her track ends where she withdrew, with her tone right up to the last frame the room had taken in then. That
+    // frame, not the withdrawal's time, is where her words stop: a stand-in whose timer fired late on a busy
+    // machine had sent less by then than its schedule says (every frame up to 1.5 s into her words is in, though).
     expect(Math.abs(audio.samples / RATE - withdrawnAtS)).toBeLessThan(0.05);
+    const heard = (await h.store.getRecording(room.id))?.speakers.find((s) => s.userId === h.users.alice)?.stats?.received ?? 0;
+    expect(heard).toBeGreaterThanOrEqual(76);
+    const heardUntilS = 0.5 + heard * 0.02;
     const alice = toMono(audio.pcm);
-    expect(rms(alice, sec(withdrawnAtS - 0.3), sec(withdrawnAtS - 0.1))).toBeGreaterThan(0.05);
+    expect(rms(alice, sec(heardUntilS - 0.3), sec(heardUntilS - 0.05))).toBeGreaterThan(0.05);
+    expect(rms(alice, sec(heardUntilS + 0.05), audio.samples)).toBeLessThan(1e-4);
 
     // She opts in again: same file, the time she was out is silent, her new words land on time.
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
@@ -226,6 +232,9 @@ describe('recording a room through the real voice receiver', () => {
     await h.sim.speakers.idle();
     await roomHeard(h.sim, room, [h.users.alice], regranted);
     await room.withdrawConsent(h.users.alice);
+    // Each withdrawal restarts the live mix without her; the restart runs on the mix's own queue, after the
+    // withdrawal has resolved (later still on a busy machine, where the live mix thread is slow to start).
+    await room.liveMixIdle();
     expect((await room.status()).liveMix?.restarts).toBeGreaterThanOrEqual(2);
     const outcome = await room.stop('command');
 
