@@ -105,13 +105,16 @@ describe('a recorded room, end to end', () => {
     expect(result.errors).toEqual([]);
     // Started once the command was sent, and before the consent message it posts once it records.
     const message = sim.consentMessage()?.message;
-    const post = sim.log.rest({ method: 'POST', route: '/channels/:channel/messages' }).find((e) => (e.response as { id?: string }).id === message?.id);
+    const post = sim.log
+      .rest({ method: 'POST', route: '/channels/:channel/messages' })
+      .find((e) => (e.response as { id?: string }).id === message?.id);
     expect(result.recordingStartedAt).toBeGreaterThan(performed('slash', 'alice') - ROUNDING);
     expect(result.recordingStartedAt).toBeLessThanOrEqual(scenarioSeconds(post?.at ?? NaN) + ROUNDING);
     // Stopped once the stop was sent, and before the bot left the voice channel, which the stop does next.
     const stopSent = events.filter((e) => e.action.kind === 'slash').at(-1)?.actualAt ?? NaN;
     const left = sim.log.entries.find(
-      (e) => e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id === null && scenarioSeconds(e.at) > stopSent,
+      (e) =>
+        e.kind === 'gateway-in' && e.op === 4 && (e.d as { channel_id?: unknown }).channel_id === null && scenarioSeconds(e.at) > stopSent,
     );
     expect(result.recordingStoppedAt).toBeGreaterThanOrEqual(stopSent - ROUNDING);
     expect(result.recordingStoppedAt).toBeLessThanOrEqual(scenarioSeconds(left?.at ?? NaN) + ROUNDING);
@@ -145,7 +148,7 @@ describe('a recorded room, end to end', () => {
     }
   });
 
-  test("every word said while its speaker was recorded lands within 20 ms of the schedule in their track", async () => {
+  test('every word said while its speaker was recorded lands within 20 ms of the schedule in their track', async () => {
     const zero = session.result.recordingStartedAt ?? NaN;
     const trackOf = (speaker: string) => session.result.tracks.find((t) => t.speaker === speaker)?.path ?? '';
     const tracks = new Map([
@@ -153,7 +156,11 @@ describe('a recorded room, end to end', () => {
       ['carol', await decode(trackOf('carol'))],
     ]);
     for (const word of heardWords()) {
-      const found = locate(tracks.get(word.speaker) ?? new Float32Array(0), reference.get(word.speaker) ?? new Float32Array(0), word.at - zero);
+      const found = locate(
+        tracks.get(word.speaker) ?? new Float32Array(0),
+        reference.get(word.speaker) ?? new Float32Array(0),
+        word.at - zero,
+      );
       // Alone in their own track, each word is the waveform sent (≈ 0.997 measured), not merely like it.
       expect(found.correlation, `${word.speaker} ${word.at}`).toBeGreaterThan(0.9);
       expect(Math.abs(found.seconds - (word.at - zero)) * 1000, `${word.speaker} ${word.at}`).toBeLessThan(20);

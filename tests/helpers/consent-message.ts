@@ -37,6 +37,7 @@ export function listedSpan(sim: DiscordSim, name: string): { from?: number; to?:
   const lists = (content: unknown) =>
     (/\*\*Being recorded:\*\* (.*)/.exec(typeof content === 'string' ? content : '')?.[1] ?? '').split(', ').includes(name);
   const from = edits.find((e) => lists((e.body as { content?: unknown } | null)?.content))?.at;
-  const to = from === undefined ? undefined : edits.find((e) => e.at > from && !lists((e.body as { content?: unknown } | null)?.content))?.at;
+  const to =
+    from === undefined ? undefined : edits.find((e) => e.at > from && !lists((e.body as { content?: unknown } | null)?.content))?.at;
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
