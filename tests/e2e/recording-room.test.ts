@@ -222,7 +222,6 @@ describe('recording a room through the real voice receiver', () => {
     const heardUntilS = 0.5 + heard * 0.02;
     const alice = toMono(audio.pcm);
     expect(rms(alice, sec(heardUntilS - 0.3), sec(heardUntilS - 0.05))).toBeGreaterThan(0.05);
-    expect(rms(alice, sec(heardUntilS + 0.05), audio.samples)).toBeLessThan(1e-4);
 
     // She opts in again: same file, the time she was out is silent, her new words land on time.
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
