@@ -25,7 +25,7 @@ import {
   type DiscordSimOptions,
   type Speech,
 } from '../../discord-sim/index.ts';
-import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono } from '../helpers/audio.ts';
+import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono, toneAmplitude } from '../helpers/audio.ts';
 import { roomHeard, wireMark } from '../helpers/room-heard.ts';
 import { until } from '../helpers/until.ts';
 
@@ -213,19 +213,27 @@ describe('recording a room through the real voice receiver', () => {
     await h.sim.speakers.idle();
 
     const { audio } = await trackOf(h, room, h.users.alice);
-    // Her track ends where she withdrew, with her tone right up to it.
+    // Her track ends where she withdrew, with her tone right up to the last frame the room had taken in then. That
+    // frame, not the withdrawal's time, is where her words stop: a stand-in whose timer fired late on a busy
+    // machine had sent less by then than its schedule says (every frame up to 1.5 s into her words is in, though).
     expect(Math.abs(audio.samples / RATE - withdrawnAtS)).toBeLessThan(0.05);
+    const heard = (await h.store.getRecording(room.id))?.speakers.find((s) => s.userId === h.users.alice)?.stats?.received ?? 0;
+    expect(heard).toBeGreaterThanOrEqual(76);
+    const heardUntilS = 0.5 + heard * 0.02;
     const alice = toMono(audio.pcm);
-    expect(rms(alice, sec(withdrawnAtS - 0.3), sec(withdrawnAtS - 0.1))).toBeGreaterThan(0.05);
+    expect(rms(alice, sec(heardUntilS - 0.3), sec(heardUntilS - 0.05))).toBeGreaterThan(0.05);
 
     // She opts in again: same file, the time she was out is silent, her new words land on time.
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     const regranted = await wireMark(h.sim, room);
     const back = zeroOf(h, room) + room.elapsedMs() + 500;
-    h.sim.speak(h.users.alice, tone(0.5, 440), { at: back });
+    const backWords = h.sim.speak(h.users.alice, tone(0.5, 440), { at: back });
     await h.sim.speakers.idle();
     await roomHeard(h.sim, room, [h.users.alice], regranted);
     await room.withdrawConsent(h.users.alice);
+    // Each withdrawal restarts the live mix without her; the restart runs on the mix's own queue, after the
+    // withdrawal has resolved (later still on a busy machine, where the live mix thread is slow to start).
+    await room.liveMixIdle();
     expect((await room.status()).liveMix?.restarts).toBeGreaterThanOrEqual(2);
     const outcome = await room.stop('command');
 
@@ -234,14 +242,22 @@ describe('recording a room through the real voice receiver', () => {
     const resumed = toMono(again.audio.pcm);
     const backS = (back - zeroOf(h, room)) / 1000;
     expect(rms(resumed, sec(withdrawnAtS + 0.05), sec(backS - 0.05))).toBeLessThan(1e-4);
-    expect(Math.abs((firstOnset(resumed, 0.01, sec(withdrawnAtS + 0.05)) ?? -1) / RATE - backS)).toBeLessThan(0.02);
+    // Her new words land where the stand-in really sent them: on time, or as late as its timer fired on a starved
+    // machine (the earliest frame, less its place in the words, is when it began at the latest).
+    const sentS = (Math.min(...backWords.frames.map((f, i) => (f.arrivals[0] ?? Infinity) - i * 20)) - zeroOf(h, room)) / 1000;
+    const onsetS = (firstOnset(resumed, 0.01, sec(withdrawnAtS + 0.05)) ?? -1) / RATE;
+    expect(onsetS).toBeGreaterThan(backS - 0.02);
+    expect(onsetS).toBeLessThan(sentS + 0.02);
 
-    // Withdrawn at the end: not in the mix, which holds only Bob.
+    // Withdrawn at the end: not in the mix, which holds only Bob. Told apart by their tones, not by where each
+    // should be: a stand-in starved of CPU sends (and the room places) Bob's half second later than scheduled.
     expect(outcome.liveMix).toMatchObject({ used: true });
     expect(outcome.recording.speakers.find((s) => s.userId === h.users.alice)?.includeInMix).toBe(false);
     const mix = toMono((await decodeOggOpusFile(h.store.layout.file(room.id, outcome.recording.mix?.file ?? 'x'))).pcm);
-    expect(rms(mix, sec(1.2), sec(1.9))).toBeLessThan(1e-4);
-    expect(correlation(mix, placed(toneMono(0.5, 660), 0.6, mix.length), sec(0.65), sec(1.05))).toBeGreaterThan(0.5);
+    const windows = Array.from({ length: Math.floor(mix.length / sec(0.05)) }, (_, i) => i * sec(0.05));
+    const loudest = (hz: number) => Math.max(...windows.map((from) => toneAmplitude(mix, hz, from, from + sec(0.05))));
+    expect(loudest(440), 'Alice anywhere in the mix').toBeLessThan(0.02);
+    expect(loudest(660), 'Bob in the mix').toBeGreaterThan(0.1);
     const events = await h.store.consentEvents(room.id);
     expect(events.map((e) => `${e.name} ${e.event}`)).toEqual([
       'Alice granted',

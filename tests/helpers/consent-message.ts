@@ -21,3 +21,23 @@ export async function untilListed(sim: DiscordSim, names: readonly string[], tim
     timeoutMs,
   );
 }
+
+/**
+ * When the room's consent message first listed `name` as being recorded, and when an edit after that first left them
+ * out again (sim-clock ms, from the stand-in's log of the bot's edits; undefined when it never did). The bot edits it
+ * once a consent is stored, its speaker subscribed and their track open, and once a withdrawal is done: so from
+ * `from` on the speaker is heard, and from `to` on they are not, however long a busy machine made the bot take.
+ */
+export function listedSpan(sim: DiscordSim, name: string): { from?: number; to?: number } {
+  const message = sim.consentMessage()?.message;
+  if (!message) return {};
+  const edits = sim.log
+    .rest({ method: 'PATCH', route: '/channels/:channel/messages/:message' })
+    .filter((e) => e.path.endsWith(`/messages/${message.id}`) && e.status < 300);
+  const lists = (content: unknown) =>
+    (/\*\*Being recorded:\*\* (.*)/.exec(typeof content === 'string' ? content : '')?.[1] ?? '').split(', ').includes(name);
+  const from = edits.find((e) => lists((e.body as { content?: unknown } | null)?.content))?.at;
+  const to =
+    from === undefined ? undefined : edits.find((e) => e.at > from && !lists((e.body as { content?: unknown } | null)?.content))?.at;
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+}

@@ -9,7 +9,7 @@ import { RATE } from './audio.ts';
 import { until } from './until.ts';
 
 /** Track seconds (recording time) the whole pages on disk reach; 0 while the file or its headers are not there yet. */
-async function secondsOnDisk(file: string): Promise<number> {
+export async function secondsOnDisk(file: string): Promise<number> {
   try {
     const scan = await scanOggOpus(file);
     return Math.max(0, Number(scan.lastWhole.granule - BigInt(scan.head.preSkip)) / RATE);
