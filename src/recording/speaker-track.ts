@@ -229,7 +229,7 @@ export class SpeakerTrack {
 
   /**
    * Put everything placed so far on disk, and what placement holds in its journal (the writer also does this by
-   * itself at least every second, the journal as soon as a packet is held).
+   * itself at least every half second, the journal as soon as a packet is held).
    */
   async flush(): Promise<void> {
     await this.#writer.flush();

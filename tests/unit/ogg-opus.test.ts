@@ -133,12 +133,27 @@ describe('OggOpusWriter -> openOggOpus round trip', () => {
     await w.close();
   });
 
+  test('by default a page is emitted every half second of packets: what a crash can lose stays under 1 s', async () => {
+    const path = tmp();
+    let clock = 0;
+    const w = await OggOpusWriter.create({ path, now: () => clock });
+    const packets = encodeOpusFrames(noise(200));
+    w.writePacket(packets[0]!, 960);
+    clock += 499;
+    w.writePacket(packets[1]!, 960); // within half a second: same page
+    clock += 1;
+    w.writePacket(packets[2]!, 960); // at 500 ms: the page holding the first two is emitted
+    await w.flush();
+    expect(audioPageSizes(readFileSync(path))).toEqual([2, 1]);
+    await w.close();
+  });
+
   test('with packets arriving, a page is emitted once the injected clock has moved flushIntervalMs (no real waiting)', async () => {
     const path = tmp();
     let clock = 5_000;
-    // flushIntervalMs stays at its default (1 s); only the manual clock moves, so the real-time backstop
-    // timer cannot be what emits the pages checked below (the test ends long before it would fire).
-    const w = await OggOpusWriter.create({ path, now: () => clock });
+    // Only the manual clock moves, so the real-time backstop timer (1 s here) cannot be what emits the pages
+    // checked below (the test ends long before it would fire).
+    const w = await OggOpusWriter.create({ path, now: () => clock, flushIntervalMs: 1000 });
     const packets = encodeOpusFrames(noise(200));
     const pagesOnDisk = async (): Promise<number[]> => {
       await w.flush();
