@@ -5,6 +5,7 @@
 //   /r/<token>/tracks/<n>    speaker n's track, numbered as on the page
 //   /r/<token>/all.zip       every track + the mix + the notes' files + receipt.txt, streamed
 //   /r/<token>/labels.txt    the notes as Audacity labels; chapters.vtt, chapters.json: as chapters (catalog.ts)
+//   /r/<token>/audacity.lof  the tracks as an Audacity list of files; reaper.rpp: as a REAPER project
 //   /r/<token>/receipt.txt   the consent receipt
 //   /healthz                 liveness
 //
@@ -15,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
-import { catalogOf, zipFileName, type Catalog } from './catalog.ts';
+import { catalogOf, projectFilesOf, zipFileName, zipTrackName, type Catalog, type MadeFile } from './catalog.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
@@ -235,10 +236,10 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       await serveZip(r, catalog);
       return true;
     }
-    const notesFile = catalog.notes.find((file) => file.key === rest);
-    if (notesFile) {
-      r.res.setHeader('Content-Disposition', contentDisposition('attachment', notesFile.fileName));
-      sendText(r.req, r.res, 200, notesFile.contentType, notesFile.body);
+    const made = [...catalog.notes, ...(await projectFiles(r.recording, catalog))].find((file) => file.key === rest);
+    if (made) {
+      r.res.setHeader('Content-Disposition', contentDisposition('attachment', made.fileName));
+      sendText(r.req, r.res, 200, made.contentType, made.body);
       return true;
     }
     if (rest === 'mix') {
@@ -265,6 +266,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
       tracks: await presentTracks(catalog),
       notesFiles: catalog.notes,
+      projectFiles: await projectFiles(r.recording, catalog),
       seekMs: seekOf(r.query),
       deletionAt: deletionAt(r.recording),
       retentionDays,
@@ -278,12 +280,14 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   async function serveZip(r: RouteRequest, catalog: Catalog): Promise<void> {
     const entries: ZipEntry[] = [];
     for (const { asset, file } of await presentTracks(catalog)) {
-      if (asset.path !== undefined && file !== undefined) entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, ...file });
+      if (asset.path !== undefined && file !== undefined) entries.push({ name: zipTrackName(asset), path: asset.path, ...file });
     }
     const mix = mixIfReady(r.recording, catalog);
     const mixFile = await statOf(mix?.path);
     if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
-    for (const file of catalog.notes) entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
+    for (const file of [...catalog.notes, ...(await projectFiles(r.recording, catalog))]) {
+      entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
+    }
     const receipt = buildReceipt(await receiptInput(r.recording));
     entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8') });
     // The recording's own time, so the archive is the same bytes on every request and a download can resume.
@@ -304,6 +308,12 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       present.push({ asset, size: file?.size, file });
     }
     return present;
+  }
+
+  /** The editor projects, naming the tracks the zip holds: those whose files exist. */
+  async function projectFiles(recording: RecordingView, catalog: Catalog): Promise<MadeFile[]> {
+    const present = new Set((await presentTracks(catalog)).filter((t) => t.file !== undefined).map((t) => t.asset.key));
+    return projectFilesOf(recording, catalog, present);
   }
 
   async function receiptInput(recording: RecordingView): Promise<ReceiptInput> {

@@ -4,7 +4,7 @@
 // it reloads the page with `?t=<seconds>`, and the page gives the player's source a media fragment (`mix#t=…`,
 // W3C Media Fragments), where the browser starts it.
 import { createHash } from 'node:crypto';
-import { recordingDurationMs, type Asset, type NotesAsset, type TrackAsset } from './catalog.ts';
+import { recordingDurationMs, type Asset, type MadeFile, type TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from '../text/format.ts';
 import { deletionText, e2eeLines, sortedByTime } from '../recording/receipt.ts';
 import type { ConsentEventView, RecordingView } from './recording-source.ts';
@@ -39,7 +39,9 @@ export type DownloadPageInput = {
   mix: { asset: Asset; size: number } | undefined;
   tracks: readonly PresentTrack[];
   /** The notes' files on offer (none while recording or without notes). */
-  notesFiles?: readonly NotesAsset[] | undefined;
+  notesFiles?: readonly MadeFile[] | undefined;
+  /** The editor projects on offer (none while recording or without a track). */
+  projectFiles?: readonly MadeFile[] | undefined;
   /** Where the player starts, in ms (a note's link). */
   seekMs?: number | undefined;
   deletionAt: number | undefined;
@@ -72,7 +74,8 @@ export function downloadPage(input: DownloadPageInput): string {
 ${mixSection(input)}
 <h2>Tracks</h2>
 ${tracksSection(input.tracks, base)}
-${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${(input.notesFiles ?? []).length > 0 ? ', the notes' : ''} and the receipt</span></p>
+${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${zipExtras(input)} and the receipt</span></p>
+${projectsSection(input)}
 <h2>Consent receipt</h2>
 ${receiptSection(input.events)}
 ${e2eeSection(recording)}
@@ -126,6 +129,21 @@ function notesSection({ recording, mix, notesFiles = [], base }: DownloadPageInp
   const files = notesFiles.map((f) => `<a href="${escapeHtml(base + f.key)}" download>${escapeHtml(f.title)}</a>`);
   const downloads = files.length > 0 ? `<p>${files.join(' · ')}</p>\n` : '';
   return `<h2>Notes</h2>\n<ul>\n${items.join('\n')}\n</ul>\n${downloads}`;
+}
+
+function zipExtras({ notesFiles = [], projectFiles = [] }: DownloadPageInput): string {
+  return [notesFiles.length > 0 ? ', the notes' : '', projectFiles.length > 0 ? ', the editor projects' : ''].join('');
+}
+
+/** The projects refer to the tracks by their place in the zip, so they are used from the unzipped folder. */
+function projectsSection({ projectFiles = [], notesFiles = [], base }: DownloadPageInput): string {
+  if (projectFiles.length === 0) return '';
+  const links = projectFiles.map((f) => `<a href="${escapeHtml(base + f.key)}" download>${escapeHtml(f.title)}</a>`);
+  const labels = notesFiles.length > 0 ? ', then File &gt; Import &gt; Labels… and pick the labels file for the notes' : '';
+  return `<h2>Editor projects</h2>
+<p>${links.join(' · ')}</p>
+<p class="muted">Every track at the start, in the unzipped folder of the zip (which holds both). Audacity: File &gt; Open the .lof${labels}. REAPER: open the .rpp; the notes are its markers.</p>
+`;
 }
 
 function tracksSection(tracks: readonly PresentTrack[], base: string): string {
