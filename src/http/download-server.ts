@@ -16,7 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
-import { catalogOf, projectFilesOf, zipFileName, zipTrackName, type Catalog, type MadeFile } from './catalog.ts';
+import { speechSpans, type Span } from '../audio/speech-spans.ts';
+import { catalogOf, projectFilesOf, recordingDurationMs, zipFileName, zipTrackName, type Catalog, type MadeFile } from './catalog.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
@@ -27,6 +28,7 @@ import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { createRefusedLinks, DEFAULT_REFUSED_LINK_LIMIT, type RefusedLinkLimit, type RefusedLinks } from './refused-links.ts';
 import { deletionTime } from '../storage/retention.ts';
 import { sendFile, statOf, type FileVersion } from './send-file.ts';
+import type { TimelineLane } from './timeline.ts';
 import { sendZip, type ZipEntry } from './zip.ts';
 
 const REFRESH_SECONDS = 10;
@@ -148,6 +150,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   const { source, signer, log, now, retentionDays } = options;
   const trustProxy = options.trustProxy ?? false;
   const layout = createLayout(options.dataDir);
+  const spans = createSpanCache(log);
   const locate = (recording: RecordingView, file: string): string | undefined => {
     try {
       return layout.file(recording.id, file);
@@ -265,6 +268,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       events: await source.consentEvents(r.recording.id),
       mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
       tracks: await presentTracks(catalog),
+      timeline: await timeline(r.recording, catalog),
       notesFiles: catalog.notes,
       projectFiles: await projectFiles(r.recording, catalog),
       seekMs: seekOf(r.query),
@@ -310,6 +314,21 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
     return present;
   }
 
+  /**
+   * Each present track's lane of who spoke when, once the recording has stopped (a growing track would be
+   * scanned on every refresh). A scan reads the whole track (about 0.4 s for an hour, docs/architecture.md), so
+   * it is kept per file version; a file that changed is scanned again.
+   */
+  async function timeline(recording: RecordingView, catalog: Catalog): Promise<TimelineLane[]> {
+    if (recordingDurationMs(recording) === undefined) return [];
+    const lanes: TimelineLane[] = [];
+    for (const { asset, file } of await presentTracks(catalog)) {
+      if (asset.path === undefined || file === undefined) continue;
+      lanes.push({ name: asset.speaker.name, spans: await spans.of(asset.path, file, recording.id) });
+    }
+    return lanes;
+  }
+
   /** The editor projects, naming the tracks the zip holds: those whose files exist. */
   async function projectFiles(recording: RecordingView, catalog: Catalog): Promise<MadeFile[]> {
     const present = new Set((await presentTracks(catalog)).filter((t) => t.file !== undefined).map((t) => t.asset.key));
@@ -323,6 +342,31 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   function deletionAt(recording: RecordingView): number {
     return deletionTime(recording, retentionDays);
   }
+}
+
+const SPAN_CACHE_ENTRIES = 256;
+
+/** Speech spans per track file version, the oldest dropped first beyond SPAN_CACHE_ENTRIES. */
+function createSpanCache(log: Logger) {
+  const cache = new Map<string, { version: string; spans: Span[] | undefined }>();
+  return {
+    async of(file: string, { size, mtimeMs }: FileVersion, recordingId: string): Promise<Span[] | undefined> {
+      const version = `${size}/${mtimeMs}`;
+      const hit = cache.get(file);
+      if (hit?.version === version) return hit.spans;
+      let found: Span[] | undefined;
+      try {
+        found = await speechSpans(file);
+      } catch (error) {
+        // A damaged track still downloads; only its lane says it could not be read.
+        log.warn({ err: error, recordingId }, 'could not read a track for the timeline');
+      }
+      cache.delete(file);
+      cache.set(file, { version, spans: found });
+      if (cache.size > SPAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value ?? '');
+      return found;
+    },
+  };
 }
 
 /** `?t=<seconds>` of a note's link: where the page's player starts. */
