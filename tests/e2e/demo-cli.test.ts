@@ -266,7 +266,7 @@ test('npm run demo with no arguments: the built-in room, the link printed and se
     const page = await fetch(link);
     expect(page.status).toBe(200);
     const html = await page.text();
-    const src = /<audio[^>]* src="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    const src = /<audio id="mix"[^>]* src="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
     expect(src).toBeDefined();
     const mix = await fetch(new URL(src ?? '', link));
     expect(mix.status).toBe(200);
