@@ -56,3 +56,18 @@ export function silencePackets(samples: number): { packet: Buffer; samples: numb
   }
   return out;
 }
+
+/**
+ * Whether a packet is one of the exact-silence packets above (the recorder's fill, and the `F8 FF FE` frames
+ * Discord clients send as they stop talking): every frame the CELT silence frame. Tells sound from silence
+ * without decoding.
+ */
+export function isSilencePacket(packet: Uint8Array): boolean {
+  const toc = packet[0];
+  if (toc === undefined) return false;
+  if (packet.length === 3 && (toc === 0xf8 || toc === 0xf0 || toc === 0xe8 || toc === 0xe0))
+    return packet[1] === 0xff && packet[2] === 0xfe;
+  if (toc !== 0xfb || packet[1] === undefined || packet[1] === 0 || packet[1] > 6 || packet.length !== 2 + 2 * packet[1]) return false;
+  for (let at = 2; at < packet.length; at += 2) if (packet[at] !== 0xff || packet[at + 1] !== 0xfe) return false;
+  return true;
+}

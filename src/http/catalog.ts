@@ -2,7 +2,9 @@
 // URL only ever selects one of these entries by key. Pure; the server checks which files actually exist.
 import path from 'node:path';
 import { audacityLabels, podcastChapters, webvttChapters, type ChapterNote } from '../recording/chapters.ts';
+import { audacityLof, reaperProject, type ProjectTrack } from '../recording/editor-projects.ts';
 import { safeFileName } from './content-disposition.ts';
+import { oneLine } from '../text/format.ts';
 import type { RecordingView, SpeakerView } from './recording-source.ts';
 
 export type Asset = {
@@ -17,9 +19,12 @@ export type Asset = {
 
 export type TrackAsset = Asset & { speaker: SpeakerView; number: number };
 
-/** A file made from the notes on request (a few hundred bytes), never stored: retention has nothing to delete. */
-export type NotesAsset = {
-  /** The path under the link that serves it, one of NOTES_FILES' keys. */
+/**
+ * A file made from the metadata on request (the notes' files, the editor projects: a few hundred bytes), never
+ * stored: retention has nothing to delete.
+ */
+export type MadeFile = {
+  /** The path under the link that serves it, one of NOTES_FILES' or PROJECT_FILES' keys. */
   key: string;
   fileName: string;
   contentType: string;
@@ -30,9 +35,9 @@ export type NotesAsset = {
   body: string;
 };
 
-export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[]; notes: NotesAsset[] };
+export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[]; notes: MadeFile[] };
 
-const NOTES_FILES: readonly (Omit<NotesAsset, 'fileName' | 'body'> & {
+const NOTES_FILES: readonly (Omit<MadeFile, 'fileName' | 'body'> & {
   make: (notes: readonly ChapterNote[], durationMs: number) => string;
 })[] = [
   {
@@ -97,15 +102,55 @@ export function recordingDurationMs(recording: RecordingView): number | undefine
 }
 
 /** Offered once the recording has stopped: the last chapter ends at the recording's end. */
-function notesAssets(recording: RecordingView, stamp: string): NotesAsset[] {
+function notesAssets(recording: RecordingView, stamp: string): MadeFile[] {
   const notes = recording.notes ?? [];
   const durationMs = recordingDurationMs(recording);
   if (notes.length === 0 || durationMs === undefined) return [];
   return NOTES_FILES.map(({ make, ...file }) => ({ ...file, fileName: `roomrec-${stamp}-${file.key}`, body: make(notes, durationMs) }));
 }
 
+/** Where a track sits in the zip, which is where the editor projects beside it look for it. */
+export function zipTrackName(track: TrackAsset): string {
+  return `tracks/${track.fileName}`;
+}
+
+const PROJECT_FILES: readonly (Omit<MadeFile, 'fileName' | 'body'> & {
+  make: (tracks: readonly ProjectTrack[], recording: RecordingView, durationMs: number) => string;
+})[] = [
+  {
+    key: 'audacity.lof',
+    format: 'audacity',
+    title: 'Audacity project (.lof)',
+    contentType: 'text/plain; charset=utf-8',
+    make: (tracks) => audacityLof(tracks),
+  },
+  {
+    key: 'reaper.rpp',
+    format: 'reaper',
+    title: 'REAPER project (.rpp)',
+    contentType: 'text/plain; charset=utf-8',
+    make: (tracks, recording, durationMs) => reaperProject(tracks, recording.notes ?? [], durationMs, recording.startedAt),
+  },
+];
+
+/**
+ * The editor projects, given the keys of the tracks that exist: they open exactly the zip's tracks, by the names
+ * the zip gives them. Offered once the recording has stopped (an item lasts the recording) and a track exists.
+ */
+export function projectFilesOf(recording: RecordingView, catalog: Catalog, present: ReadonlySet<string>): MadeFile[] {
+  const durationMs = recordingDurationMs(recording);
+  const tracks = catalog.tracks.filter((t) => present.has(t.key)).map((t) => ({ name: oneLine(t.speaker.name), file: zipTrackName(t) }));
+  if (durationMs === undefined || tracks.length === 0) return [];
+  const stamp = dateStamp(recording.startedAt);
+  return PROJECT_FILES.map(({ make, ...file }) => ({
+    ...file,
+    fileName: `roomrec-${stamp}-${file.key}`,
+    body: make(tracks, recording, durationMs),
+  }));
+}
+
 /** A file the page offers, as result.json's `offers` lists it (docs/scenario.md): `key` is its path under the link. */
-export type Offer = { kind: 'mix' | 'track' | 'zip' | 'chapters'; format: string; speaker?: SpeakerView; key: string };
+export type Offer = { kind: 'mix' | 'track' | 'zip' | 'chapters' | 'project'; format: string; speaker?: SpeakerView; key: string };
 
 /** What the page offers for download, given the keys of the catalog's files that exist: as the server decides. */
 export function offersOf(recording: RecordingView, catalog: Catalog, present: ReadonlySet<string>): Offer[] {
@@ -117,6 +162,7 @@ export function offersOf(recording: RecordingView, catalog: Catalog, present: Re
       .map((t): Offer => ({ kind: 'track', format: extensionOf(t.fileName, 'ogg'), speaker: t.speaker, key: t.key })),
     { kind: 'zip', format: 'zip', key: 'all.zip' },
     ...catalog.notes.map((n): Offer => ({ kind: 'chapters', format: n.format, key: n.key })),
+    ...projectFilesOf(recording, catalog, present).map((p): Offer => ({ kind: 'project', format: p.format, key: p.key })),
   ];
 }
 

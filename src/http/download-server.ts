@@ -5,6 +5,7 @@
 //   /r/<token>/tracks/<n>    speaker n's track, numbered as on the page
 //   /r/<token>/all.zip       every track + the mix + the notes' files + receipt.txt, streamed
 //   /r/<token>/labels.txt    the notes as Audacity labels; chapters.vtt, chapters.json: as chapters (catalog.ts)
+//   /r/<token>/audacity.lof  the tracks as an Audacity list of files; reaper.rpp: as a REAPER project
 //   /r/<token>/receipt.txt   the consent receipt
 //   /healthz                 liveness
 //
@@ -15,7 +16,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
-import { catalogOf, zipFileName, type Catalog } from './catalog.ts';
+import { speechSpans, type Span } from '../audio/speech-spans.ts';
+import { catalogOf, projectFilesOf, recordingDurationMs, zipFileName, zipTrackName, type Catalog, type MadeFile } from './catalog.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
@@ -26,6 +28,7 @@ import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { createRefusedLinks, DEFAULT_REFUSED_LINK_LIMIT, type RefusedLinkLimit, type RefusedLinks } from './refused-links.ts';
 import { deletionTime } from '../storage/retention.ts';
 import { sendFile, statOf, type FileVersion } from './send-file.ts';
+import type { TimelineLane } from './timeline.ts';
 import { sendZip, type ZipEntry } from './zip.ts';
 
 const REFRESH_SECONDS = 10;
@@ -147,6 +150,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   const { source, signer, log, now, retentionDays } = options;
   const trustProxy = options.trustProxy ?? false;
   const layout = createLayout(options.dataDir);
+  const spans = createSpanCache(log);
   const locate = (recording: RecordingView, file: string): string | undefined => {
     try {
       return layout.file(recording.id, file);
@@ -235,10 +239,10 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       await serveZip(r, catalog);
       return true;
     }
-    const notesFile = catalog.notes.find((file) => file.key === rest);
-    if (notesFile) {
-      r.res.setHeader('Content-Disposition', contentDisposition('attachment', notesFile.fileName));
-      sendText(r.req, r.res, 200, notesFile.contentType, notesFile.body);
+    const made = [...catalog.notes, ...(await projectFiles(r.recording, catalog))].find((file) => file.key === rest);
+    if (made) {
+      r.res.setHeader('Content-Disposition', contentDisposition('attachment', made.fileName));
+      sendText(r.req, r.res, 200, made.contentType, made.body);
       return true;
     }
     if (rest === 'mix') {
@@ -264,7 +268,9 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       events: await source.consentEvents(r.recording.id),
       mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
       tracks: await presentTracks(catalog),
+      timeline: await timeline(r.recording, catalog),
       notesFiles: catalog.notes,
+      projectFiles: await projectFiles(r.recording, catalog),
       seekMs: seekOf(r.query),
       deletionAt: deletionAt(r.recording),
       retentionDays,
@@ -278,12 +284,14 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   async function serveZip(r: RouteRequest, catalog: Catalog): Promise<void> {
     const entries: ZipEntry[] = [];
     for (const { asset, file } of await presentTracks(catalog)) {
-      if (asset.path !== undefined && file !== undefined) entries.push({ name: `tracks/${asset.fileName}`, path: asset.path, ...file });
+      if (asset.path !== undefined && file !== undefined) entries.push({ name: zipTrackName(asset), path: asset.path, ...file });
     }
     const mix = mixIfReady(r.recording, catalog);
     const mixFile = await statOf(mix?.path);
     if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
-    for (const file of catalog.notes) entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
+    for (const file of [...catalog.notes, ...(await projectFiles(r.recording, catalog))]) {
+      entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
+    }
     const receipt = buildReceipt(await receiptInput(r.recording));
     entries.push({ name: 'receipt.txt', data: Buffer.from(receipt, 'utf8') });
     // The recording's own time, so the archive is the same bytes on every request and a download can resume.
@@ -306,6 +314,27 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
     return present;
   }
 
+  /**
+   * Each present track's lane of who spoke when, once the recording has stopped (a growing track would be
+   * scanned on every refresh). A scan reads the whole track (about 0.4 s for an hour, docs/architecture.md), so
+   * it is kept per file version; a file that changed is scanned again.
+   */
+  async function timeline(recording: RecordingView, catalog: Catalog): Promise<TimelineLane[]> {
+    if (recordingDurationMs(recording) === undefined) return [];
+    const lanes: TimelineLane[] = [];
+    for (const { asset, file } of await presentTracks(catalog)) {
+      if (asset.path === undefined || file === undefined) continue;
+      lanes.push({ name: asset.speaker.name, spans: await spans.of(asset.path, file, recording.id) });
+    }
+    return lanes;
+  }
+
+  /** The editor projects, naming the tracks the zip holds: those whose files exist. */
+  async function projectFiles(recording: RecordingView, catalog: Catalog): Promise<MadeFile[]> {
+    const present = new Set((await presentTracks(catalog)).filter((t) => t.file !== undefined).map((t) => t.asset.key));
+    return projectFilesOf(recording, catalog, present);
+  }
+
   async function receiptInput(recording: RecordingView): Promise<ReceiptInput> {
     return { recording, events: await source.consentEvents(recording.id), deletionAt: deletionAt(recording), retentionDays };
   }
@@ -313,6 +342,31 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   function deletionAt(recording: RecordingView): number {
     return deletionTime(recording, retentionDays);
   }
+}
+
+const SPAN_CACHE_ENTRIES = 256;
+
+/** Speech spans per track file version, the oldest dropped first beyond SPAN_CACHE_ENTRIES. */
+function createSpanCache(log: Logger) {
+  const cache = new Map<string, { version: string; spans: Span[] | undefined }>();
+  return {
+    async of(file: string, { size, mtimeMs }: FileVersion, recordingId: string): Promise<Span[] | undefined> {
+      const version = `${size}/${mtimeMs}`;
+      const hit = cache.get(file);
+      if (hit?.version === version) return hit.spans;
+      let found: Span[] | undefined;
+      try {
+        found = await speechSpans(file);
+      } catch (error) {
+        // A damaged track still downloads; only its lane says it could not be read.
+        log.warn({ err: error, recordingId }, 'could not read a track for the timeline');
+      }
+      cache.delete(file);
+      cache.set(file, { version, spans: found });
+      if (cache.size > SPAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value ?? '');
+      return found;
+    },
+  };
 }
 
 /** `?t=<seconds>` of a note's link: where the page's player starts. */

@@ -4,16 +4,18 @@
 // it reloads the page with `?t=<seconds>`, and the page gives the player's source a media fragment (`mix#t=…`,
 // W3C Media Fragments), where the browser starts it.
 import { createHash } from 'node:crypto';
-import { recordingDurationMs, type Asset, type NotesAsset, type TrackAsset } from './catalog.ts';
+import { recordingDurationMs, type Asset, type MadeFile, type TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from '../text/format.ts';
 import { deletionText, e2eeLines, sortedByTime } from '../recording/receipt.ts';
-import type { ConsentEventView, RecordingView } from './recording-source.ts';
+import type { ConsentEventView, RecordingView, SpeakerView } from './recording-source.ts';
 import { BUSY_STATES } from '../storage/schema.ts';
+import { escapeHtml } from './html.ts';
+import { timelineSection, type TimelineLane } from './timeline.ts';
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}dt{font-weight:600;float:left;clear:left;width:8rem}
 dd{margin:0 0 .25rem 8rem}audio{width:100%}.notice{padding:.75rem 1rem;border-radius:.5rem;background:#fff4d6}
-.failed{background:#fde2e2}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}`;
+.failed{background:#fde2e2}.lost{color:#9a3412}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}`;
 
 const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
 
@@ -27,10 +29,6 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 export type PresentTrack = { asset: TrackAsset; size: number | undefined };
 
 export type DownloadPageInput = {
@@ -39,7 +37,11 @@ export type DownloadPageInput = {
   mix: { asset: Asset; size: number } | undefined;
   tracks: readonly PresentTrack[];
   /** The notes' files on offer (none while recording or without notes). */
-  notesFiles?: readonly NotesAsset[] | undefined;
+  notesFiles?: readonly MadeFile[] | undefined;
+  /** The editor projects on offer (none while recording or without a track). */
+  projectFiles?: readonly MadeFile[] | undefined;
+  /** Each present track's lane of who spoke when, in the tracks' order (none while recording). */
+  timeline?: readonly TimelineLane[] | undefined;
   /** Where the player starts, in ms (a note's link). */
   seekMs?: number | undefined;
   deletionAt: number | undefined;
@@ -70,9 +72,10 @@ export function downloadPage(input: DownloadPageInput): string {
 <dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
 <h2>Mix</h2>
 ${mixSection(input)}
-<h2>Tracks</h2>
+${timelineOf(input)}<h2>Tracks</h2>
 ${tracksSection(input.tracks, base)}
-${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${(input.notesFiles ?? []).length > 0 ? ', the notes' : ''} and the receipt</span></p>
+${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${zipExtras(input)} and the receipt</span></p>
+${projectsSection(input)}
 <h2>Consent receipt</h2>
 ${receiptSection(input.events)}
 ${e2eeSection(recording)}
@@ -128,6 +131,28 @@ function notesSection({ recording, mix, notesFiles = [], base }: DownloadPageInp
   return `<h2>Notes</h2>\n<ul>\n${items.join('\n')}\n</ul>\n${downloads}`;
 }
 
+function timelineOf({ recording, mix, timeline = [] }: DownloadPageInput): string {
+  const durationMs = recordingDurationMs(recording);
+  if (durationMs === undefined) return '';
+  const seekable = recording.state === 'ready' && mix !== undefined;
+  return timelineSection({ durationMs, lanes: timeline, notes: recording.notes ?? [], seekable });
+}
+
+function zipExtras({ notesFiles = [], projectFiles = [] }: DownloadPageInput): string {
+  return [notesFiles.length > 0 ? ', the notes' : '', projectFiles.length > 0 ? ', the editor projects' : ''].join('');
+}
+
+/** The projects refer to the tracks by their place in the zip, so they are used from the unzipped folder. */
+function projectsSection({ projectFiles = [], notesFiles = [], base }: DownloadPageInput): string {
+  if (projectFiles.length === 0) return '';
+  const links = projectFiles.map((f) => `<a href="${escapeHtml(base + f.key)}" download>${escapeHtml(f.title)}</a>`);
+  const labels = notesFiles.length > 0 ? ', then File &gt; Import &gt; Labels… and pick the labels file for the notes' : '';
+  return `<h2>Editor projects</h2>
+<p>${links.join(' · ')}</p>
+<p class="muted">Every track at the start, in the unzipped folder of the zip (which holds both). Audacity: File &gt; Open the .lof${labels}. REAPER: open the .rpp; the notes are its markers.</p>
+`;
+}
+
 function tracksSection(tracks: readonly PresentTrack[], base: string): string {
   if (tracks.length === 0) return '<p class="muted">No tracks: nobody opted in.</p>';
   const items = tracks.map(({ asset, size }) => {
@@ -141,9 +166,25 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
       size === undefined
         ? `${escapeHtml(label)} <span class="muted">(file unavailable)</span>`
         : `<a href="${escapeHtml(base + asset.key)}" download>${escapeHtml(label)}</a> <span class="muted">${escapeHtml(formatBytes(size))}</span>`;
-    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}</li>`;
+    const lost = lossOf(s.stats);
+    const player = size === undefined ? '' : `\n<audio controls preload="none" src="${escapeHtml(base + asset.key)}"></audio>`;
+    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}</li>`;
   });
   return `<ul>\n${items.join('\n')}\n</ul>`;
+}
+
+/**
+ * What the track lacks, from the counts kept while it was recorded (speaker-integrity.ts); '' when nothing was
+ * lost. A frame is 20 ms of Discord's audio.
+ */
+function lossOf(stats: SpeakerView['stats']): string {
+  if (!stats) return '';
+  const parts = [
+    stats.lost > 0 ? `${stats.lost} ${stats.lost === 1 ? 'frame' : 'frames'} lost (${((stats.lost * 20) / 1000).toFixed(2)} s)` : '',
+    stats.late > 0 ? `${stats.late} arrived too late to be placed` : '',
+    stats.undecryptable > 0 ? `${stats.undecryptable} could not be decrypted` : '',
+  ].filter(Boolean);
+  return parts.length === 0 ? '' : `Incomplete: ${parts.join(', ')}.`;
 }
 
 function receiptSection(events: readonly ConsentEventView[]): string {

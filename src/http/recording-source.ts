@@ -3,7 +3,7 @@
 
 import type { ReceiptConsentEvent, ReceiptRecording, ReceiptSpeaker } from '../recording/receipt.ts';
 
-import type { RECORDING_STATES } from '../storage/schema.ts';
+import type { RECORDING_STATES, SpeakerStats } from '../storage/schema.ts';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -11,6 +11,8 @@ type RecordingStateName = (typeof RECORDING_STATES)[number];
 
 export interface SpeakerView extends ReceiptSpeaker {
   trackFile: string;
+  /** How complete the track is (absent for recordings made before it was counted). */
+  stats?: SpeakerStats | undefined;
 }
 
 export interface RecordingView extends ReceiptRecording {

@@ -10,7 +10,8 @@ export type ChapterNote = { at: number; byName: string; text: string };
 /** Podcasting 2.0 "JSON Chapters Format" (podcast namespace, docs/examples/chapters/jsonChapters.md). */
 const PODCAST_CHAPTERS_VERSION = '1.2.0';
 
-function placed(notes: readonly ChapterNote[], durationMs: number): { at: number; byName: string; text: string }[] {
+/** The notes on one line each, clamped to [0, the recording's length] and sorted by time (stable). */
+export function placedNotes(notes: readonly ChapterNote[], durationMs: number): ChapterNote[] {
   const end = Math.max(0, durationMs);
   return notes
     .map((n) => ({ at: Math.min(end, Math.max(0, Number.isFinite(n.at) ? n.at : 0)), byName: oneLine(n.byName), text: oneLine(n.text) }))
@@ -24,13 +25,17 @@ function placed(notes: readonly ChapterNote[], durationMs: number): { at: number
  * the line.
  */
 export function audacityLabels(notes: readonly ChapterNote[], durationMs: number): string {
-  return placed(notes, durationMs)
+  return placedNotes(notes, durationMs)
     .map((n) => {
       const seconds = (n.at / 1000).toFixed(6);
-      const label = n.byName === '' ? n.text : `${n.text} (${n.byName})`;
-      return `${seconds}\t${seconds}\t${label}\n`;
+      return `${seconds}\t${seconds}\t${noteLabel(n)}\n`;
     })
     .join('');
+}
+
+/** A note as a label or marker names it: its text, then who added it. */
+export function noteLabel(note: ChapterNote): string {
+  return note.byName === '' ? note.text : `${note.text} (${note.byName})`;
 }
 
 type Chapter = { startMs: number; endMs: number; title: string };
@@ -42,7 +47,7 @@ type Chapter = { startMs: number; endMs: number; title: string };
  */
 function chaptersOf(notes: readonly ChapterNote[], durationMs: number): Chapter[] {
   const groups: { startMs: number; titles: string[] }[] = [];
-  for (const note of placed(notes, durationMs)) {
+  for (const note of placedNotes(notes, durationMs)) {
     const startMs = Math.round(note.at);
     const last = groups.at(-1);
     if (last?.startMs === startMs) last.titles.push(note.text);

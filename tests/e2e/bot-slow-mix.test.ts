@@ -115,7 +115,7 @@ describe('the link within seconds of the stop, whatever the mix takes', () => {
     expect(followUp).toMatch(new RegExp(`mix of your recording \`${id}\` is ready`));
     expect(followUp).not.toMatch(/https?:/);
     expect((await env.bot.store.getRecording(id))?.state).toBe('ready');
-    expect(await (await fetch(linkIn(early))).text()).toMatch(/<audio /);
+    expect(await (await fetch(linkIn(early))).text()).toMatch(/<audio id="mix" /);
     await until(
       () =>
         env.sim.world.messages.get(progress.id)?.message.content.startsWith('✅ Recording ready. The link went to') ? true : undefined,

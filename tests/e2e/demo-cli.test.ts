@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { tracksOnDisk, withStoredStats } from '../../scripts/demo/tracks-on-disk.ts';
 import { decodeOggOpusFile, encodeOpusFrames, rms, tone, toMono } from '../helpers/audio.ts';
+import { readRpp } from '../helpers/project-files.ts';
 import { until } from '../helpers/until.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
@@ -134,6 +135,8 @@ test('a scenario file: result.json as the contract says, link served with --hold
     ['chapters', 'audacity-labels', undefined],
     ['chapters', 'webvtt', undefined],
     ['chapters', 'podcast-chapters', undefined],
+    ['project', 'audacity', undefined],
+    ['project', 'reaper', undefined],
   ]);
   for (const offer of result.offers) {
     expect(offer.url.startsWith(`${result.downloadUrl}/`)).toBe(true);
@@ -143,6 +146,11 @@ test('a scenario file: result.json as the contract says, link served with --hold
   const chapters = (await (await fetch(json)).json()) as { chapters: { startTime: number; title: string }[] };
   expect(chapters.chapters).toEqual([{ startTime: expect.any(Number), title: 'Intro done' }]);
   expect(Math.abs((chapters.chapters[0]?.startTime ?? NaN) - (result.notes[0]?.at ?? NaN))).toBeLessThan(0.001);
+  const rpp = readRpp(await (await fetch(result.offers.find((o) => o.format === 'reaper')?.url ?? '')).text());
+  expect(rpp.tracks).toEqual([
+    expect.objectContaining({ position: 0, source: 'OPUS', file: expect.stringMatching(/^tracks\/01-.+\.ogg$/) }),
+  ]);
+  expect(Math.abs((rpp.markers[0]?.at ?? NaN) / 1000 - (result.notes[0]?.at ?? NaN))).toBeLessThan(0.001);
   expect(run.out()).toContain(result.downloadUrl);
   run.child.kill('SIGINT');
   expect(await run.exit).toBe(0);
@@ -258,7 +266,7 @@ test('npm run demo with no arguments: the built-in room, the link printed and se
     const page = await fetch(link);
     expect(page.status).toBe(200);
     const html = await page.text();
-    const src = /<audio[^>]* src="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    const src = /<audio id="mix"[^>]* src="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
     expect(src).toBeDefined();
     const mix = await fetch(new URL(src ?? '', link));
     expect(mix.status).toBe(200);

@@ -10,6 +10,7 @@ import { startDownloadServer, type DownloadServer } from '../../src/http/downloa
 import { createLinkSigner } from '../../src/http/link-signing.ts';
 import type { ConsentEventView, RecordingSource, RecordingView } from '../../src/http/recording-source.ts';
 import { silentLogger } from '../../src/log.ts';
+import { parseLof, readRpp } from '../helpers/project-files.ts';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const T0 = Date.UTC(2025, 2, 1, 18, 0, 0);
@@ -226,7 +227,12 @@ describe('download page', () => {
     expect(failed).not.toContain('Notes');
     for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json']) expect((await call(server.port, `${page}/${key}`)).status).toBe(404);
     const zip = readZip((await call(server.port, `${page}/all.zip`)).body);
-    expect([...zip.keys()].filter((name) => !name.startsWith('tracks/'))).toEqual(['receipt.txt']);
+    // The projects need no notes: they open the tracks.
+    expect([...zip.keys()].filter((name) => !name.startsWith('tracks/'))).toEqual([
+      'roomrec-2025-03-01-1800-audacity.lof',
+      'roomrec-2025-03-01-1800-reaper.rpp',
+      'receipt.txt',
+    ]);
   });
 
   test('every link on the page works, with or without the trailing slash', async () => {
@@ -258,7 +264,7 @@ describe('download page', () => {
     const html = (await call(server.port, `${page}/`)).body.toString('utf8');
     expect(html).toContain('<meta http-equiv="refresh" content="10">');
     expect(html).toContain('The mix is being made');
-    expect(html).not.toContain('<audio');
+    expect(html).not.toContain('<audio id="mix"');
     expect((await call(server.port, `${page}/mix`)).status).toBe(404);
     expect((await call(server.port, `${page}/tracks/1`)).status).toBe(200);
   });
@@ -402,10 +408,12 @@ describe('files', () => {
     const entries = readZip(reply.body);
     expect([...entries.keys()].sort()).toEqual([
       'receipt.txt',
+      'roomrec-2025-03-01-1800-audacity.lof',
       'roomrec-2025-03-01-1800-chapters.json',
       'roomrec-2025-03-01-1800-chapters.vtt',
       'roomrec-2025-03-01-1800-labels.txt',
       'roomrec-2025-03-01-1800-mix.ogg',
+      'roomrec-2025-03-01-1800-reaper.rpp',
       'tracks/01-Ålice.ogg',
       'tracks/02-_script_alert(_x_)__script_.ogg',
       'tracks/04-Dave.ogg',
@@ -415,7 +423,7 @@ describe('files', () => {
     expect(entries.get('tracks/04-Dave.ogg')?.equals(files.dave)).toBe(true);
     const receipt = await call(server.port, `${linkPath()}/receipt.txt`);
     expect(entries.get('receipt.txt')?.toString('utf8')).toBe(receipt.body.toString('utf8'));
-    for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json']) {
+    for (const key of ['labels.txt', 'chapters.vtt', 'chapters.json', 'audacity.lof', 'reaper.rpp']) {
       const file = await call(server.port, `${linkPath()}/${key}`);
       expect(entries.get(`roomrec-2025-03-01-1800-${key}`)?.equals(file.body)).toBe(true);
     }
@@ -426,19 +434,19 @@ describe('files', () => {
   });
 });
 
-describe('the zip resumes', () => {
-  /** Every entry's SHA-256, read by Python's zipfile (a reader independent of ours), which checks every CRC too. */
-  function unzipWithPython(zip: Buffer): Record<string, string> {
-    const script = [
-      'import hashlib, io, json, sys, zipfile',
-      'z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))',
-      'assert z.testzip() is None',
-      'print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))',
-    ].join('\n');
-    return JSON.parse(execFileSync('python3', ['-c', script], { input: zip }).toString('utf8')) as Record<string, string>;
-  }
-  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** Every entry's SHA-256, read by Python's zipfile (a reader independent of ours), which checks every CRC too. */
+function unzipWithPython(zip: Buffer): Record<string, string> {
+  const script = [
+    'import hashlib, io, json, sys, zipfile',
+    'z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))',
+    'assert z.testzip() is None',
+    'print(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))',
+  ].join('\n');
+  return JSON.parse(execFileSync('python3', ['-c', script], { input: zip }).toString('utf8')) as Record<string, string>;
+}
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
+describe('the zip resumes', () => {
   test('the same archive on every request, cut anywhere, resumes into the whole archive, which unzips to every file', async () => {
     const page = linkPath();
     const full = await call(server.port, `${page}/all.zip`);
@@ -459,8 +467,9 @@ describe('the zip resumes', () => {
     }
     const receipt = (await call(server.port, `${page}/receipt.txt`)).body;
     const notesFile = async (key: string) => [`roomrec-2025-03-01-1800-${key}`, sha256((await call(server.port, `${page}/${key}`)).body)];
-    const notes = Object.fromEntries(await Promise.all(['labels.txt', 'chapters.vtt', 'chapters.json'].map(notesFile)));
-    expect(Object.keys(notes)).toHaveLength(3);
+    const made = ['labels.txt', 'chapters.vtt', 'chapters.json', 'audacity.lof', 'reaper.rpp'];
+    const notes = Object.fromEntries(await Promise.all(made.map(notesFile)));
+    expect(Object.keys(notes)).toHaveLength(5);
     expect(unzipWithPython(full.body)).toEqual({
       ...notes,
       'tracks/01-Ålice.ogg': sha256(files.alice),
@@ -502,6 +511,45 @@ describe('the zip resumes', () => {
       expect(resumed.body.length).toBe(Number(before.headers['content-length']));
     } finally {
       await utimes(alice, mtime, mtime);
+    }
+  });
+});
+
+describe('editor projects', () => {
+  test('the page offers both, says how to open them, and both open exactly the tracks in the zip, by their names there', async () => {
+    const page = linkPath();
+    const html = (await call(server.port, `${page}/`)).body.toString('utf8');
+    const section = html.slice(html.indexOf('<h2>Editor projects</h2>'), html.indexOf('<h2>Consent receipt</h2>'));
+    expect(section).toContain('href="audacity.lof" download');
+    expect(section).toContain('href="reaper.rpp" download');
+    expect(section).toContain('File &gt; Open the .lof, then File &gt; Import &gt; Labels');
+    const names = Object.keys(unzipWithPython((await call(server.port, `${page}/all.zip`)).body));
+    const tracksInZip = names.filter((name) => name.startsWith('tracks/'));
+    expect(tracksInZip).toHaveLength(3);
+
+    const lof = await call(server.port, `${page}/audacity.lof`);
+    expect(lof.headers['content-disposition']).toBe('attachment; filename="roomrec-2025-03-01-1800-audacity.lof"');
+    expect(parseLof(lof.body.toString('utf8'))).toEqual(tracksInZip.map((file) => ({ file, offset: 0 })));
+
+    const rpp = readRpp((await call(server.port, `${page}/reaper.rpp`)).body.toString('utf8'));
+    expect(rpp.tracks).toEqual([
+      { name: 'Ålice', position: 0, length: 3600, source: 'OPUS', file: tracksInZip[0] },
+      { name: XSS_NAME, position: 0, length: 3600, source: 'OPUS', file: tracksInZip[1] },
+      { name: 'Dave', position: 0, length: 3600, source: 'OPUS', file: tracksInZip[2] },
+    ]);
+    expect(rpp.markers.map((m) => m.name)).toEqual(['Intro done (Ålice)', `<script>alert(1)</script> --> & co (${XSS_NAME})`]);
+    const notes = [...(READY.notes ?? [])].sort((x, y) => x.at - y.at);
+    rpp.markers.forEach((m, i) => expect(Math.abs(m.at - (notes[i]?.at ?? NaN))).toBeLessThan(1));
+  });
+
+  test('none while recording (no length yet), nor without a track', async () => {
+    recordings.set('recordingx', { ...READY, id: 'recordingx', state: 'recording', stoppedAt: undefined, mix: undefined });
+    recordings.set('notracksxx', { ...READY, id: 'notracksxx', speakers: [speaker(3, 'Zed', '333')] });
+    for (const id of ['recordingx', 'notracksxx']) {
+      const page = linkPath(id);
+      expect((await call(server.port, `${page}/`)).body.toString('utf8')).not.toContain('Editor projects');
+      for (const key of ['audacity.lof', 'reaper.rpp'])
+        expect([id, key, (await call(server.port, `${page}/${key}`)).status]).toEqual([id, key, 404]);
     }
   });
 });
