@@ -70,7 +70,11 @@ export interface OggOpusWriterOptions {
 type WriterHooks = Pick<OggOpusWriterOptions, 'flushIntervalMs' | 'now' | 'onError' | 'onDiskFull' | 'diskFullBufferMs' | 'write'>;
 
 /** Not on disk yet: a page's packets, or a stretch of audio dropped while the disk was full (silence). */
-type Unwritten = { kind: 'page'; packets: Buffer[]; samples: number; granule: number; eos: boolean } | { kind: 'gap'; samples: number };
+type Unwritten =
+  | { kind: 'page'; packets: Buffer[]; samples: number; granule: number; eos: boolean }
+  | { kind: 'gap'; samples: number }
+  /** The header pages of a file created while the disk was full: written first, as soon as there is room. */
+  | { kind: 'headers'; bytes: Buffer; pages: number; samples: 0 };
 
 /** Silence packets per page when a gap is written: about a second each, like the pages of speech. */
 const GAP_PACKETS_PER_PAGE = 8;
@@ -165,24 +169,24 @@ export class OggOpusWriter {
       if (last) break;
     }
     const headers = Buffer.concat([head, ...tagPages]);
+    const init = { fh, path: opts.path, serial, granule: 0, preSkip, hooks: opts };
     try {
       await (opts.write ?? writeAll)(fh, headers, 0);
     } catch (err) {
       // Torn headers (a full disk) would read as a corrupt file; an empty one reads as a track with no audio yet.
       await fh.truncate(0).catch(() => undefined);
-      await fh.close();
-      throw err;
+      if (!isDiskFull(err)) {
+        await fh.close();
+        throw err;
+      }
+      // A speaker who consents while the disk is full is recorded like one who was talking when it filled: the
+      // headers wait with the audio, in order, and everything is written once there is room.
+      const writer = new OggOpusWriter({ ...init, sequence: 0, size: 0 });
+      writer.#unwritten.push({ kind: 'headers', bytes: headers, pages: sequence, samples: 0 });
+      await writer.#failedWrite(err as Error);
+      return writer;
     }
-    return new OggOpusWriter({
-      fh,
-      path: opts.path,
-      serial,
-      sequence,
-      granule: 0,
-      preSkip,
-      size: headers.length,
-      hooks: opts,
-    });
+    return new OggOpusWriter({ ...init, sequence, size: headers.length });
   }
 
   /**
@@ -365,8 +369,8 @@ export class OggOpusWriter {
         return;
       }
       this.#size += page.bytes.length;
-      this.#sequence++;
-      if (next.kind === 'page' || page.samples === next.samples) this.#unwritten.shift();
+      this.#sequence += next.kind === 'headers' ? next.pages : 1;
+      if (next.kind !== 'gap' || page.samples === next.samples) this.#unwritten.shift();
       else next.samples -= page.samples;
       if (this.#diskFull) {
         this.#diskFull = null;
@@ -378,6 +382,7 @@ export class OggOpusWriter {
   /** The next page to write for `u`: all of a page, the first ~second of a gap. */
   #pageOf(u: Unwritten): { bytes: Buffer; samples: number } {
     const common = { serial: this.#serial, sequence: this.#sequence };
+    if (u.kind === 'headers') return { bytes: u.bytes, samples: 0 };
     if (u.kind === 'page')
       return { bytes: buildOggPage({ ...common, granule: u.granule, eos: u.eos, packets: u.packets }), samples: u.samples };
     const silence = silencePackets(u.samples).slice(0, GAP_PACKETS_PER_PAGE);

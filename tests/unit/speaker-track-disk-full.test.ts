@@ -108,6 +108,45 @@ describe('SpeakerTrack on a full disk', () => {
     expect(rms(mono, 12_000 * MS, 13_000 * MS)).toBeGreaterThan(0.05);
   });
 
+  test('a speaker who consents while the disk is full: the track opens, waits, and is written once there is room', async () => {
+    const path = join(dir, 'created-full.ogg');
+    const d = disk(path);
+    d.full = true;
+    const events: boolean[] = [];
+    let resumed: () => void = () => undefined;
+    const diskOk = new Promise<void>((resolve) => (resumed = resolve));
+    // Consent at 2 s of the recording: the silence before it and their first words wait in memory with the headers.
+    const track = await SpeakerTrack.create({
+      path,
+      recordingId: 'rec1',
+      userId: 'u2',
+      speakerName: 'Cleo',
+      startMs: 2000,
+      onDiskFull: (full) => {
+        events.push(full);
+        if (!full) resumed();
+      },
+      write: d.write,
+    });
+    expect(events).toEqual([true]);
+    // Nothing torn on disk meanwhile: an empty file, which reads as a track with no audio yet.
+    expect(statSync(path).size).toBe(0);
+    for (const p of spurt(1000, 2500, 7)) track.push(p);
+    d.full = false;
+    await diskOk;
+    for (const p of spurt(1000, 5000, 8)) track.push(p);
+    await track.close(7000);
+    expect(d.tornSeen).toBe(0);
+    const decoded = await decodeOggOpusFile(path);
+    const mono = toMono(decoded.pcm);
+    expect(decoded.samples).toBeGreaterThanOrEqual(7000 * MS);
+    expect(decoded.samples).toBeLessThan(7003 * MS);
+    expect(rms(mono, 0, 2400 * MS)).toBe(0);
+    expect(Math.abs(onsetMs(mono, 0)! - 2500)).toBeLessThanOrEqual(5);
+    expect(Math.abs(onsetMs(mono, 3600)! - 5000)).toBeLessThanOrEqual(5);
+    expect(track.stats().diskFullSamples).toBe(0);
+  });
+
   test('a disk still full at the stop: close does not fail, and the track ends at its last whole page', async () => {
     const path = join(dir, 'full-at-stop.ogg');
     const d = disk(path);
@@ -151,12 +190,13 @@ describe('SpeakerTrack on a full disk', () => {
     expect(rms(mono, 500 * MS, 1400 * MS)).toBeGreaterThan(0.05);
   });
 
-  test('a track opened on a full disk leaves an empty file, which a later open starts again', async () => {
+  test('a track opened and closed on a disk that stays full leaves an empty file, which a later open starts again', async () => {
     const path = join(dir, 'opened-full.ogg');
     const d = disk(path);
     d.full = true;
     const o = { path, recordingId: 'rec1', userId: 'u1', speakerName: 'Cy', startMs: 0, write: d.write };
-    await expect(SpeakerTrack.create(o)).rejects.toMatchObject({ code: 'ENOSPC' });
+    const first = await SpeakerTrack.create(o);
+    await first.close(500);
     expect(statSync(path).size).toBe(0);
     d.full = false;
     const track = await SpeakerTrack.resume({ ...o, startMs: 1000 });
