@@ -8,7 +8,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { CONSENT_EMOJI } from '../src/bot/consent.ts';
-import { UserFacingError } from '../src/bot/errors.ts';
+import { NOTHING_RECORDED, UserFacingError } from '../src/bot/errors.ts';
 import { judgeFreeSpace, lowSpaceRefusal, lowSpaceWarning } from '../src/bot/disk-space.ts';
 import { discordTime, e2eeStatusLine, nameList, notesLine } from '../src/bot/format.ts';
 import { describeMissing, missingRoomPermissions } from '../src/bot/permissions.ts';
@@ -94,7 +94,7 @@ async function stop(raw: ChatInputCommandInteraction, deps: BotServices): Promis
     throw new UserFacingError(
       deps.rooms.stopping(interaction.guild.id)
         ? 'This recording is already stopping; `/record status` shows how far it got.'
-        : 'Nothing is being recorded in this server.',
+        : NOTHING_RECORDED,
     );
   }
   const isHost = room.hostId === interaction.user.id;

@@ -216,6 +216,22 @@ export interface InteractionRecord {
   callbackType: number | null;
   originalMessageId: string | null;
   ephemeral: boolean;
+  /** The modal the bot answered with (callback type 9): its custom id, title and text inputs' custom ids. */
+  modal?: { customId: string; title: string; inputs: string[] };
+}
+
+/** The custom ids of the text inputs in a modal's components (action rows or labels around a text input). */
+export function modalInputs(components: unknown): string[] {
+  const ids: string[] = [];
+  const visit = (c: unknown): void => {
+    if (!c || typeof c !== 'object') return;
+    const o = c as { type?: number; custom_id?: unknown; components?: unknown[]; component?: unknown };
+    if (o.type === 4 && typeof o.custom_id === 'string') ids.push(o.custom_id);
+    for (const child of o.components ?? []) visit(child);
+    visit(o.component);
+  };
+  for (const c of Array.isArray(components) ? components : []) visit(c);
+  return ids;
 }
 
 /** Initial responses must arrive within 3 s; the token then works for 15 min. */

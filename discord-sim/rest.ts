@@ -4,7 +4,7 @@ import { ChannelType, InteractionResponseType, MessageFlags, type APIMessage } f
 import type { World, StoredMessage } from './world.ts';
 import { emojiFromKey } from './world.ts';
 import type { CommandRegistry, InteractionRecord } from './interactions.ts';
-import { INITIAL_RESPONSE_MS, TOKEN_LIFETIME_MS } from './interactions.ts';
+import { INITIAL_RESPONSE_MS, modalInputs, TOKEN_LIFETIME_MS } from './interactions.ts';
 import type { SimLog } from './log.ts';
 
 /** Discord's JSON error body (https://discord.com/developers/docs/topics/opcodes-and-status-codes#json). */
@@ -414,6 +414,10 @@ function buildRoutes(ctx: RestContext): Route[] {
         }
         record.responded = true;
         record.callbackType = type;
+        if (type === InteractionResponseType.Modal) {
+          const text = (v: unknown) => (typeof v === 'string' ? v : '');
+          record.modal = { customId: text(data.custom_id), title: text(data.title), inputs: modalInputs(data.components) };
+        }
         if (message) {
           record.originalMessageId = message.message.id;
           record.ephemeral = (flags & MessageFlags.Ephemeral) !== 0;

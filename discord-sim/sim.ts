@@ -3,11 +3,14 @@ import { performance } from 'node:perf_hooks';
 import {
   ApplicationCommandType,
   ChannelType,
+  ComponentType,
   GatewayIntentBits,
   InteractionContextType,
   InteractionType,
   type APIChatInputApplicationCommandInteraction,
   type APIMessage,
+  type APIMessageComponentInteraction,
+  type APIModalSubmitInteraction,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
 import {
@@ -116,6 +119,10 @@ export interface DiscordSim {
   };
   leaveVoice(userId: string): void;
   slash(userId: string, text: string, options?: { channelId?: string }): InteractionRecord;
+  /** Clicks a button (by custom id) of a message the bot posted; throws if the message has no such button. */
+  clickButton(userId: string, messageId: string, customId: string): InteractionRecord;
+  /** Submits the modal the bot answered `opened` with, filling its text inputs by custom id. */
+  submitModal(userId: string, opened: InteractionRecord, values: Record<string, string>): InteractionRecord;
   waitForInteractionResponse(interaction: InteractionRecord, timeoutMs?: number): Promise<APIMessage | null>;
   interaction(id: string): InteractionRecord | undefined;
   sendDm(userId: string, content: string): APIMessage;
@@ -287,6 +294,50 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
     return candidates.filter((m) => m.message.channel_id === botVoiceChannel).at(-1) ?? inGuild.at(-1) ?? candidates.at(-1) ?? null;
   };
 
+  /** A new interaction by `userId` in `channelId`, registered so the REST callbacks find it. */
+  function newInteraction(userId: string, channelId: string, commandName: string, text: string): InteractionRecord {
+    const record: InteractionRecord = {
+      id: world.newId(),
+      token: `aW50ZXJhY3Rpb246${randomBytes(24).toString('base64url')}`,
+      userId,
+      channelId,
+      commandName,
+      text,
+      createdAt: Date.now(),
+      responded: false,
+      callbackType: null,
+      originalMessageId: null,
+      ephemeral: false,
+    };
+    interactions.set(record.id, record);
+    return record;
+  }
+
+  /** What every guild interaction payload carries besides its type's `data` (discord-api-types' APIBaseInteraction). */
+  function interactionBase(record: InteractionRecord, type: InteractionType) {
+    const { channelId, userId } = record;
+    const guildId = world.guildOfChannel(channelId).id;
+    return {
+      id: record.id,
+      application_id: world.applicationId,
+      type,
+      guild_id: guildId,
+      guild: { id: guildId, features: [], locale: 'en-US' },
+      channel: world.apiChannel(channelId),
+      channel_id: channelId,
+      member: { ...world.apiMember(userId, guildId), permissions: world.permissionsOf(userId, channelId).toString() },
+      token: record.token,
+      version: 1,
+      app_permissions: world.permissionsOf(world.bot.id, channelId).toString(),
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { '0': guildId },
+      context: InteractionContextType.Guild,
+      attachment_size_limit: 10_485_760,
+    };
+  }
+
   const sim: DiscordSim = {
     restUrl: rest.url,
     gatewayUrl: gateway.url,
@@ -352,26 +403,10 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
         if (!user) throw new Error(`discord-sim: no user "${word}"`);
         return user.id;
       });
-      const record: InteractionRecord = {
-        id: world.newId(),
-        token: `aW50ZXJhY3Rpb246${randomBytes(24).toString('base64url')}`,
-        userId,
-        channelId,
-        commandName: parsed.command.name,
-        text,
-        createdAt: Date.now(),
-        responded: false,
-        callbackType: null,
-        originalMessageId: null,
-        ephemeral: false,
-      };
-      interactions.set(record.id, record);
-      const memberView = (id: string) => ({ ...world.apiMember(id, guildId), permissions: world.permissionsOf(id, channelId).toString() });
+      const record = newInteraction(userId, channelId, parsed.command.name, text);
       const resolvedUsers = parsed.userIds.filter((id) => world.users.has(id));
       const payload = {
-        id: record.id,
-        application_id: world.applicationId,
-        type: InteractionType.ApplicationCommand,
+        ...interactionBase(record, InteractionType.ApplicationCommand),
         data: {
           id: parsed.command.id,
           name: parsed.command.name,
@@ -394,21 +429,44 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
               }
             : {}),
         },
-        guild_id: guildId,
-        guild: { id: guildId, features: [], locale: 'en-US' },
-        channel: world.apiChannel(channelId),
-        channel_id: channelId,
-        member: memberView(userId),
-        token: record.token,
-        version: 1,
-        app_permissions: world.permissionsOf(world.bot.id, channelId).toString(),
-        locale: 'en-US',
-        guild_locale: 'en-US',
-        entitlements: [],
-        authorizing_integration_owners: { '0': guildId },
-        context: InteractionContextType.Guild,
-        attachment_size_limit: 10_485_760,
       } as unknown as APIChatInputApplicationCommandInteraction;
+      world.dispatch('INTERACTION_CREATE', payload, null);
+      return record;
+    },
+    clickButton(userId, messageId, customId) {
+      const stored = world.messages.get(messageId);
+      if (!stored) throw new Error(`discord-sim: no message ${messageId}`);
+      const customIds = (stored.message.components ?? []).flatMap((row) =>
+        ('components' in row ? (row.components as { custom_id?: string }[]) : []).map((c) => c.custom_id),
+      );
+      if (!customIds.includes(customId)) {
+        throw new Error(`discord-sim: message ${messageId} has no button "${customId}"`);
+      }
+      const record = newInteraction(userId, stored.message.channel_id, customId, `button ${customId}`);
+      const payload = {
+        ...interactionBase(record, InteractionType.MessageComponent),
+        data: { custom_id: customId, component_type: ComponentType.Button },
+        message: world.messageView(stored),
+      } as unknown as APIMessageComponentInteraction;
+      world.dispatch('INTERACTION_CREATE', payload, null);
+      return record;
+    },
+    submitModal(userId, opened, values) {
+      const modal = opened.modal;
+      if (!modal) throw new Error(`discord-sim: interaction ${opened.id} was not answered with a modal`);
+      const unknown = Object.keys(values).filter((k) => !modal.inputs.includes(k));
+      if (unknown.length > 0) throw new Error(`discord-sim: the modal "${modal.customId}" has no input ${unknown.join(', ')}`);
+      const record = newInteraction(userId, opened.channelId, modal.customId, `modal ${modal.customId}`);
+      const payload = {
+        ...interactionBase(record, InteractionType.ModalSubmit),
+        data: {
+          custom_id: modal.customId,
+          components: modal.inputs.map((id) => ({
+            type: ComponentType.ActionRow,
+            components: [{ type: ComponentType.TextInput, custom_id: id, value: values[id] ?? '' }],
+          })),
+        },
+      } as unknown as APIModalSubmitInteraction;
       world.dispatch('INTERACTION_CREATE', payload, null);
       return record;
     },

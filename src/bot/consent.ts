@@ -2,10 +2,21 @@
 //
 // Consent-first rules encoded here: only a human who is in the recorded room can opt in; the bot's own
 // reaction (added so people can click it) is never consent; any other emoji means nothing.
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
 import { discordTime, nameList, notesLine, plural } from './format.ts';
 import type { Note } from '../storage/schema.ts';
 
 export const CONSENT_EMOJI = '✅';
+
+/** The consent message's "Add a note" button (commands/note.ts answers it with a modal). */
+export const NOTE_BUTTON_ID = 'roomrec:note';
+
+/** The consent message's buttons: "Add a note" while the room records, none once it has ended. */
+export function consentComponents(recording: boolean) {
+  if (!recording) return [];
+  const note = new ButtonBuilder().setCustomId(NOTE_BUTTON_ID).setLabel('Add a note').setEmoji('🗒️').setStyle(ButtonStyle.Secondary);
+  return [new ActionRowBuilder<ButtonBuilder>().addComponents(note).toJSON()];
+}
 
 export type ConsentView = {
   hostId: string;
@@ -36,7 +47,7 @@ export function renderConsentMessage(view: ConsentView): string {
       `Remove your ${CONSENT_EMOJI} to stop your recording at once. If you don't react, none of your voice is stored.`,
     `The recording goes to ${host} only, by a private download link, and is deleted after ${days}.`,
     `**Being recorded:** ${nameList(view.recording)}`,
-    `Anyone being recorded, and the host, can mark a moment with \`/note <text>\`.`,
+    `Anyone being recorded, and the host, can mark a moment with \`/note <text>\` or the button below.`,
     notesLine(view.notes ?? [], NOTES_SHOWN),
   ]
     .filter((line) => line !== undefined)

@@ -10,3 +10,6 @@ export class UserFacingError extends Error {
 export function isUserFacing(error: unknown): error is UserFacingError {
   return error instanceof UserFacingError;
 }
+
+/** The refusal of anything that needs a recording in progress (`/record stop`, `/note`, the note button). */
+export const NOTHING_RECORDED = 'Nothing is being recorded in this server.';

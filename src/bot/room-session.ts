@@ -14,9 +14,9 @@ import type { StopProgress } from '../recording/stop-pipeline.ts';
 import { deletionTime } from '../storage/retention.ts';
 import type { Note, Recording } from '../storage/store.ts';
 import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
-import { CONSENT_EMOJI, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
+import { CONSENT_EMOJI, consentComponents, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
-import { UserFacingError } from './errors.ts';
+import { NOTHING_RECORDED, UserFacingError } from './errors.ts';
 import { createProgressMessage } from './progress-message.ts';
 import { consentReactors, humansIn, joinRoom, voiceChannel } from './room-voice-channel.ts';
 import type { RoomSummary, StartRequest, StoppingSummary } from './services.ts';
@@ -189,16 +189,22 @@ export class RoomSession {
     };
   }
 
-  /** `/note`: a marker at this moment, by the host or someone being recorded. */
-  async note(by: { userId: string; name: string }, raw: string): Promise<Note> {
+  /** Throws why `userId` cannot add a note now, if they cannot; returns the recorder they would add it to. */
+  checkNote(userId: string): RoomRecorder {
     const live = this.#live;
-    if (!live || this.lifecycle.phase !== 'recording') throw new UserFacingError('Nothing is being recorded in this server.');
-    if (!mayAddNote(by.userId, { hostId: this.hostId, recording: live.recorder.recordingSpeakers() })) {
+    if (!live || this.lifecycle.phase !== 'recording') throw new UserFacingError(NOTHING_RECORDED);
+    if (!mayAddNote(userId, { hostId: this.hostId, recording: live.recorder.recordingSpeakers() })) {
       throw new UserFacingError(`Only the host (<@${this.hostId}>) or someone being recorded can add a note to this recording.`);
     }
+    return live.recorder;
+  }
+
+  /** `/note`: a marker at this moment, by the host or someone being recorded. */
+  async note(by: { userId: string; name: string }, raw: string): Promise<Note> {
+    const recorder = this.checkNote(by.userId);
     const text = noteText(raw);
     if (text === null) throw new UserFacingError('A note needs some text, for example `/note Intro done`.');
-    return live.recorder.addNote(by, text);
+    return recorder.addNote(by, text);
   }
 
   /** `/record status` while the room is being stopped; undefined unless it is. */
@@ -251,7 +257,11 @@ export class RoomSession {
   }
 
   async #postConsent(channel: VoiceBasedChannel, recorder: RoomRecorder): Promise<Message> {
-    const message = await channel.send({ content: this.#consentText(recorder), allowedMentions: { parse: [] } });
+    const message = await channel.send({
+      content: this.#consentText(recorder),
+      components: consentComponents(true),
+      allowedMentions: { parse: [] },
+    });
     await message.react(CONSENT_EMOJI);
     await this.#deps.store.updateRecording(recorder.id, (r) => {
       r.consentMessageId = message.id;
@@ -281,7 +291,12 @@ export class RoomSession {
       log,
       consentEditor: createCoalescingEditor({
         apply: async (text) => {
-          await consent.edit({ content: text, allowedMentions: { parse: [] } });
+          // The note button goes with the last edit of a room that has ended.
+          await consent.edit({
+            content: text,
+            components: consentComponents(this.lifecycle.phase === 'recording'),
+            allowedMentions: { parse: [] },
+          });
         },
         minIntervalMs: deps.editIntervalMs,
         now: () => deps.clock.now(),

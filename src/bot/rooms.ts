@@ -16,7 +16,7 @@ import type { StopReason } from '../recording/recording-state.ts';
 import type { RoomDeps } from '../recording/room-recorder.ts';
 import type { Recording, Store } from '../storage/store.ts';
 import { realTimers, type Timers } from './coalescing-editor.ts';
-import { UserFacingError } from './errors.ts';
+import { NOTHING_RECORDED, UserFacingError } from './errors.ts';
 import { createRestartRecovery } from './restart-recovery.ts';
 import { RoomSession, type SessionDeps, type StopReport } from './room-session.ts';
 import type { Library, RoomSummary, Rooms, StartRequest } from './services.ts';
@@ -158,16 +158,22 @@ export function createRooms(options: RoomsOptions): RoomManager {
       return started;
     },
 
+    checkNote(guildId, userId) {
+      const session = sessions.get(guildId);
+      if (!session) throw new UserFacingError(NOTHING_RECORDED);
+      session.checkNote(userId);
+    },
+
     async note(guildId, by, text) {
       const session = sessions.get(guildId);
-      if (!session) throw new UserFacingError('Nothing is being recorded in this server.');
+      if (!session) throw new UserFacingError(NOTHING_RECORDED);
       return session.note(by, text);
     },
 
     async stop(guildId, stoppedBy) {
       const session = sessions.get(guildId);
       // Starting is not yet recording; a stop already under way is joined.
-      if (!session?.recordingId) throw new UserFacingError('Nothing is being recorded in this server.');
+      if (!session?.recordingId) throw new UserFacingError(NOTHING_RECORDED);
       await session.stop('command', stoppedBy);
     },
 

@@ -44,6 +44,8 @@ export type Rooms = {
   stopping(guildId: string): StoppingSummary | undefined;
   /** Joins, posts the consent message and starts recording. Throws UserFacingError for refusals. */
   start(request: StartRequest): Promise<RoomSummary>;
+  /** Throws the UserFacingError a note by `userId` would meet now (nothing recorded, not someone recorded). */
+  checkNote(guildId: string, userId: string): void;
   /** Adds a note at this moment of the guild's recording. Throws UserFacingError for refusals. */
   note(guildId: string, by: { userId: string; name: string }, text: string): Promise<Note>;
   /** Stops, mixes, DMs the host. Resolves when the host has been told (or could not be). */

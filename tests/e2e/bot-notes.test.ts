@@ -2,6 +2,7 @@
 // where it shows (the reply, the consent message, /record status) and when it is on the recording's clock.
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import type { BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { NOTE_BUTTON_ID } from '../../src/bot/consent.ts';
 import { closeBotInSim, joinAndSeen, startBotWithPeople } from '../helpers/bot-env.ts';
 import { untilListed } from '../helpers/consent-message.ts';
 import { answersTo } from '../helpers/interaction-answers.ts';
@@ -76,4 +77,40 @@ test('someone who is not being recorded, a note with no text, and a note with no
   expect((await slash('zoe', 'note I was here')).text).toMatch(/^Only the host \(<@\d+>\) or someone being recorded can add a note/);
   expect((await slash('hana', 'note "   "')).text).toMatch(/^A note needs some text/);
   expect((await env.bot.store.getRecording(recordingId))?.notes ?? []).toEqual([]);
+});
+
+test("the consent message's button opens a modal that adds a note; a stranger is refused before any modal; the button goes when the room ends", async () => {
+  const recordingId = await roomWithIvanRecorded();
+  const consent = () => env.sim.consentMessage()?.message;
+  const messageId = consent()?.id ?? '';
+  const button = () => JSON.stringify(consent()?.components ?? []).includes(NOTE_BUTTON_ID);
+  expect(button()).toBe(true);
+
+  const refused = env.sim.clickButton(id('zoe'), messageId, NOTE_BUTTON_ID);
+  expect(await until(() => answersTo(env.sim, refused).at(-1), 'the refusal', 10_000)).toMatch(/^Only the host/);
+  expect(refused.modal).toBeUndefined();
+
+  const opened = env.sim.clickButton(id('ivan'), messageId, NOTE_BUTTON_ID);
+  const modal = await until(() => opened.modal, 'the modal', 10_000);
+  expect(modal.inputs).toHaveLength(1);
+  const sentAt = Date.now();
+  const submitted = env.sim.submitModal(id('ivan'), opened, { [modal.inputs[0] ?? '']: 'Guest arrives' });
+  expect(await until(() => answersTo(env.sim, submitted).at(-1), 'the answer to the modal', 10_000)).toMatch(
+    /^🗒️ Note added at \d+:\d\d of the recording: Guest arrives$/,
+  );
+  const answeredAt = Date.now();
+  const stored = await env.bot.store.getRecording(recordingId);
+  const note = stored?.notes?.[0];
+  expect([note?.by, note?.text]).toEqual([id('ivan'), 'Guest arrives']);
+  const at = (stored?.startedAt ?? NaN) + (note?.at ?? NaN);
+  expect(at).toBeGreaterThanOrEqual(sentAt - 5);
+  expect(at).toBeLessThanOrEqual(answeredAt + 5);
+
+  expect((await slash('hana', 'record stop')).text).toMatch(/Stopping/);
+  await until(
+    () => (/Recording ended/.test(consent()?.content ?? '') ? true : undefined),
+    'the consent message to say the room ended',
+    30_000,
+  );
+  expect(button()).toBe(false);
 });
