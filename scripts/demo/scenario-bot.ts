@@ -12,6 +12,8 @@ export type BotEvent = {
   readyAt?: number;
   /** crash only: how the process ended (`SIGKILL` for the scenario's crash, an exit code if it died by itself) */
   exit?: string;
+  /** start only: why the new process could not start, if it could not (its log has the rest) */
+  error?: string;
 };
 
 export type ScenarioBot = {
@@ -78,7 +80,9 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
       if (current) throw new Error('the bot is already running');
       const start: BotEvent = { event: 'start', at: options.now() };
       events.push(start);
-      void launch(() => (start.readyAt = options.now()));
+      void launch(() => (start.readyAt = options.now())).then((failure) => {
+        if (failure) start.error = failure.message;
+      });
     },
     async stopAll() {
       const running = current;

@@ -14,7 +14,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { randomInt } from 'node:crypto';
 import { openPrivate } from '../storage/private-files.ts';
-import { buildOggPage, FLAG_EOS, MAX_SEGMENTS, parseOggPage, resealOggPage, segmentsFor } from './ogg-page.ts';
+import { buildOggPage, FLAG_EOS, headerPages, MAX_SEGMENTS, parseOggPage, resealOggPage, segmentsFor } from './ogg-page.ts';
 import { buildOpusHead, buildOpusTags } from './opus-head.ts';
 import { scanOggOpus } from './ogg-opus-reader.ts';
 import { silencePackets } from './opus-silence.ts';
@@ -155,19 +155,8 @@ export class OggOpusWriter {
       bos: true,
       packets: [buildOpusHead({ channels: opts.channels ?? 2, preSkip })],
     });
-    const tagsPacket = buildOpusTags(opts.vendor ?? 'roomrec', opts.comments ?? {});
-    // OpusTags may exceed one page (big comments): split at 255-byte multiples, continued pages after the first.
-    const tagPages: Buffer[] = [];
-    const maxChunk = 255 * MAX_SEGMENTS - 255; // leaves room for the terminating lacing value
-    let sequence = 1;
-    for (let at = 0; ; at += maxChunk) {
-      const last = tagsPacket.length - at <= maxChunk;
-      const chunk = tagsPacket.subarray(at, last ? tagsPacket.length : at + maxChunk);
-      tagPages.push(
-        buildOggPage({ serial, sequence: sequence++, granule: last ? 0 : -1, continued: at > 0, packets: [chunk], lastIncomplete: !last }),
-      );
-      if (last) break;
-    }
+    const tagPages = headerPages(serial, 1, buildOpusTags(opts.vendor ?? 'roomrec', opts.comments ?? {}));
+    const sequence = 1 + tagPages.length;
     const headers = Buffer.concat([head, ...tagPages]);
     const init = { fh, path: opts.path, serial, granule: 0, preSkip, hooks: opts };
     try {

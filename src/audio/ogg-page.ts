@@ -91,6 +91,24 @@ export function buildOggPage(input: OggPageInput): Buffer {
   return page;
 }
 
+/**
+ * The pages of one header packet that may exceed a page (OpusTags with big comments): cut at 255-byte multiples,
+ * pages after the first continued, granule -1 until the last (RFC 7845 §5.2: header pages carry granule 0).
+ */
+export function headerPages(serial: number, firstSequence: number, packet: Buffer): Buffer[] {
+  const pages: Buffer[] = [];
+  const maxChunk = 255 * MAX_SEGMENTS - 255; // leaves room for the terminating lacing value
+  let sequence = firstSequence;
+  for (let at = 0; ; at += maxChunk) {
+    const last = packet.length - at <= maxChunk;
+    const chunk = packet.subarray(at, last ? packet.length : at + maxChunk);
+    pages.push(
+      buildOggPage({ serial, sequence: sequence++, granule: last ? 0 : -1, continued: at > 0, packets: [chunk], lastIncomplete: !last }),
+    );
+    if (last) return pages;
+  }
+}
+
 /** Recompute and store the CRC of a page in place (after editing a header field). */
 export function resealOggPage(page: Buffer): Buffer {
   page.writeUInt32LE(0, 22);

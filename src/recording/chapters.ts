@@ -92,3 +92,19 @@ export function podcastChapters(notes: readonly ChapterNote[], durationMs: numbe
   const chapters = chaptersOf(notes, durationMs).map((c) => ({ startTime: c.startMs / 1000, title: c.title }));
   return `${JSON.stringify({ version: PODCAST_CHAPTERS_VERSION, chapters }, null, 2)}\n`;
 }
+
+/**
+ * Chapters as Vorbis comments, for the Ogg Opus mix (the Xiph "Chapter Extension", which ffmpeg and players
+ * read): CHAPTER001=hh:mm:ss.mmm (the same clock as WebVTT's) and CHAPTER001NAME, numbered from 001 in time order, at most 999.
+ */
+export function vorbisChapterComments(notes: readonly ChapterNote[], durationMs: number): Record<string, string> {
+  const comments: Record<string, string> = {};
+  placedNotes(notes, durationMs)
+    .slice(0, 999)
+    .forEach((n, i) => {
+      const key = `CHAPTER${String(i + 1).padStart(3, '0')}`;
+      comments[key] = vttTimestamp(n.at);
+      comments[`${key}NAME`] = noteLabel(n);
+    });
+  return comments;
+}

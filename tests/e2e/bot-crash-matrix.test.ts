@@ -310,6 +310,8 @@ async function listsCrashesAndStarts(name: RoomName): Promise<void> {
     expect(e?.at).toBeLessThan(c.at + 1);
     if (e?.event === 'crash') expect(e.exit).toBe('SIGKILL');
   });
+  // Every start got going (a failed one says why, from the child's own report).
+  expect(listed.filter((e) => e.error !== undefined)).toEqual([]);
   // A start is ready once the bot has logged in and resumed the room, unless the next crash came first.
   listed.forEach((e, i) => {
     if (e.event === 'start' && e.readyAt === undefined) expect(listed[i + 1]?.event, `the start at ${e.at} was never ready`).toBe('crash');

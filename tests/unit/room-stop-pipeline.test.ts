@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { mixTracks } from '../../src/audio/mixer.ts';
+import { scanOggOpus } from '../../src/audio/ogg-opus-reader.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ManualClock } from '../../src/recording/clock.ts';
 import { heldJournalPath, readHeldJournal } from '../../src/recording/held-journal.ts';
@@ -120,6 +121,7 @@ describe('stop pipeline', () => {
       ],
       4000,
     );
+    await store.updateRecording(r.id, (x) => ({ ...x, notes: [{ at: 1000, by: '11', byName: 'Ann', text: 'Ann starts' }] }));
     const clock = new ManualClock();
     let closed = 0;
     const phases: StopProgress['phase'][] = [];
@@ -139,7 +141,10 @@ describe('stop pipeline', () => {
       { store, clock, log: silentLogger(), config, mix: mixTracks },
     );
     expect(closed).toBe(1);
-    expect(phases).toEqual(['closing-tracks', 'mixing', 'writing-receipt', 'done']);
+    expect(phases).toEqual(['closing-tracks', 'mixing', 'mix-chapters', 'writing-receipt', 'done']);
+    // The note is a chapter inside the mix.
+    const tags = (await scanOggOpus(store.layout.mixFile(r.id, 'ogg'))).comments;
+    expect([tags.CHAPTER001, tags.CHAPTER001NAME]).toEqual(['00:00:01.000', 'Ann starts (Ann)']);
     expect(outcome.timings.closeTracksMs).toBe(7);
     expect(outcome.recording).toMatchObject({ state: 'ready', stopReason: 'empty-room', stoppedAt: STARTED_AT + 4000 });
     expect(outcome.recording.mix).toMatchObject({ file: 'mix.ogg', format: 'ogg' });
