@@ -44,6 +44,8 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
   let current: { bot: BotProcess; ready: Promise<Error | undefined> } | null = null;
 
   let closed = false;
+  /** Processes the scenario itself killed: a start they never finished did not fail. */
+  const killed = new WeakSet<BotProcess>();
   const died = (bot: BotProcess, exit: string) => {
     if (closed || current?.bot !== bot) return;
     current = null;
@@ -73,6 +75,7 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
       if (event === 'crash') {
         if (!current) throw new Error('the bot is not running');
         const { bot } = current;
+        killed.add(bot);
         died(bot, 'SIGKILL');
         void bot.crash();
         return;
@@ -80,8 +83,9 @@ export function scenarioBot(options: { fork: (n: number) => BotProcess; now: () 
       if (current) throw new Error('the bot is already running');
       const start: BotEvent = { event: 'start', at: options.now() };
       events.push(start);
+      const bot = spare;
       void launch(() => (start.readyAt = options.now())).then((failure) => {
-        if (failure) start.error = failure.message;
+        if (failure && !(bot && killed.has(bot))) start.error = failure.message;
       });
     },
     async stopAll() {
