@@ -28,7 +28,7 @@ import {
 import { correlation, decodeOggOpusFile, firstOnset, RATE, rms, sec, toMono, toneAmplitude } from '../helpers/audio.ts';
 import { roomHeard, wireMark } from '../helpers/room-heard.ts';
 import { until } from '../helpers/until.ts';
-import { expectPlacedAsSent, sentAt } from '../helpers/words-sent.ts';
+import { expectPlacedAsSent, tapArrivals } from '../helpers/words-sent.ts';
 
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
@@ -127,7 +127,9 @@ describe('recording a room through the real voice receiver', () => {
     ['DAVE off', false],
   ])('two consenting speakers get aligned tracks; the one who never consents is nowhere (%s)', async (_name, dave) => {
     const h = await harness({ dave });
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const connection = h.connect();
+    const bot = tapArrivals(connection);
+    const room = await RoomRecorder.start({ meta: meta(h), connection, deps: h.deps() });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
     const mark = await wireMark(h.sim, room);
@@ -156,9 +158,9 @@ describe('recording a room through the real voice receiver', () => {
 
     const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
     const bob = toMono((await trackOf(h, room, h.users.bob)).audio.pcm);
-    // First word within 20 ms of when it was said: scheduled, or later if a starved stand-in sent it late.
-    const aliceSaidS = (sentAt(aliceWords.frames) - zero) / 1000;
-    const bobSaidS = (sentAt(bobWords.frames) - zero) / 1000;
+    // First word within 20 ms of when it was said: scheduled, or as late as a starved stand-in sent it and the room got it.
+    const aliceSaidS = (bot.heardAt(aliceWords.frames) - zero) / 1000;
+    const bobSaidS = (bot.heardAt(bobWords.frames) - zero) / 1000;
     expectPlacedAsSent((firstOnset(alice) ?? -1) / RATE, 1.0, aliceSaidS, 'Alice');
     expectPlacedAsSent((firstOnset(bob) ?? -1) / RATE, 2.5, bobSaidS, 'Bob');
     // Every track runs to the same end.
@@ -198,7 +200,9 @@ describe('recording a room through the real voice receiver', () => {
     const h = await harness();
     // The live mix advances every 500 ms here, so it has mixed Alice before she withdraws (and starts again).
     const deps = h.deps({ liveMix: { advanceEveryMs: 500, marginMs: 2000 } });
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps });
+    const connection = h.connect();
+    const bot = tapArrivals(connection);
+    const room = await RoomRecorder.start({ meta: meta(h), connection, deps });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     await room.grantConsent({ userId: h.users.bob, name: 'Bob' });
     const mark = await wireMark(h.sim, room);
@@ -245,8 +249,8 @@ describe('recording a room through the real voice receiver', () => {
     const resumed = toMono(again.audio.pcm);
     const backS = (back - zeroOf(h, room)) / 1000;
     expect(rms(resumed, sec(withdrawnAtS + 0.05), sec(backS - 0.05))).toBeLessThan(1e-4);
-    // Her new words land where the stand-in really sent them: on time, or as late as its timer fired.
-    const sentS = (sentAt(backWords.frames) - zeroOf(h, room)) / 1000;
+    // Her new words land where they were said: on time, or as late as a starved stand-in sent them and the room got them.
+    const sentS = (bot.heardAt(backWords.frames) - zeroOf(h, room)) / 1000;
     expectPlacedAsSent((firstOnset(resumed, 0.01, sec(withdrawnAtS + 0.05)) ?? -1) / RATE, backS, sentS, 'her words after the re-grant');
 
     // Withdrawn at the end: not in the mix, which holds only Bob. Told apart by their tones, not by where each
@@ -333,7 +337,9 @@ describe('recording a room through the real voice receiver', () => {
 
   test('malformed and undecryptable packets are counted and never end a speaker’s recording', async () => {
     const h = await harness();
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const connection = h.connect();
+    const bot = tapArrivals(connection);
+    const room = await RoomRecorder.start({ meta: meta(h), connection, deps: h.deps() });
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
     const mark = await wireMark(h.sim, room);
     const zero = zeroOf(h, room);
@@ -352,7 +358,12 @@ describe('recording a room through the real voice receiver', () => {
     const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
     // Audio after every damaged packet is there: the last second of the first utterance, and the later one on time.
     expect(rms(alice, sec(1.4), sec(2.2))).toBeGreaterThan(0.05);
-    expectPlacedAsSent((firstOnset(alice, 0.01, sec(2.5)) ?? -1) / RATE, 3.0, (sentAt(lastWords.frames) - zero) / 1000, 'the later words');
+    expectPlacedAsSent(
+      (firstOnset(alice, 0.01, sec(2.5)) ?? -1) / RATE,
+      3.0,
+      (bot.heardAt(lastWords.frames) - zero) / 1000,
+      'the later words',
+    );
   });
 
   test.each([
@@ -361,7 +372,9 @@ describe('recording a room through the real voice receiver', () => {
     ['session invalidated, DAVE off', 4006, false],
   ])('a forced voice disconnect — %s — is rejoined; the gap is silent and later audio aligned', async (_name, how, dave) => {
     const h = await harness({ dave });
-    const room = await RoomRecorder.start({ meta: meta(h), connection: h.connect(), deps: h.deps() });
+    const connection = h.connect();
+    const bot = tapArrivals(connection);
+    const room = await RoomRecorder.start({ meta: meta(h), connection, deps: h.deps() });
     const changes: VoiceChange['status'][] = [];
     room.on('voice', (c) => changes.push(c.status));
     await room.grantConsent({ userId: h.users.alice, name: 'Alice' });
@@ -400,10 +413,10 @@ describe('recording a room through the real voice receiver', () => {
     // Frames after the reconnect were still paired with their RTP headers (the tap followed the new socket).
     expect(after.withRtp - before.withRtp, `paired after the reconnect (${JSON.stringify({ before, after })})`).toBeGreaterThan(20);
     const alice = toMono((await trackOf(h, room, h.users.alice)).audio.pcm);
-    const firstSaidS = (sentAt(firstWords.frames) - zero) / 1000;
+    const firstSaidS = (bot.heardAt(firstWords.frames) - zero) / 1000;
     expectPlacedAsSent((firstOnset(alice) ?? -1) / RATE, 0.3, firstSaidS, 'first words');
     expect(rms(alice, sec(firstSaidS + 0.6), sec(laterS - 0.05)), 'the gap').toBeLessThan(1e-4);
-    const laterSaidS = (sentAt(laterWords.frames) - zero) / 1000;
+    const laterSaidS = (bot.heardAt(laterWords.frames) - zero) / 1000;
     expectPlacedAsSent((firstOnset(alice, 0.01, sec(firstSaidS + 0.6)) ?? -1) / RATE, laterS, laterSaidS, 'words after the reconnect');
     if (!dave) expect(outcome.recording.e2ee).toBeNull();
     // A rejoin makes a new DAVE session, so a new group epoch and privacy code; a resume keeps both.
