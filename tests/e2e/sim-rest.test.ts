@@ -254,12 +254,9 @@ describe('REST behaviour the bot relies on', () => {
     expect((await got).commandName).toBe('record');
   });
 
-  test('starts in seconds and listens on loopback only', async () => {
-    const started = performance.now();
+  test('listens on loopback only', async () => {
     const s = await startDiscordSim();
     sim = s;
-    const seconds = (performance.now() - started) / 1000;
-    expect(seconds).toBeLessThan(5);
     expect(s.boundAddresses.map((b) => b.service).sort()).toEqual(['gateway', 'rest', 'voice-udp', 'voice-wss']);
     for (const bound of s.boundAddresses) expect(bound.address).toBe('127.0.0.1');
   });
