@@ -38,6 +38,18 @@ function disk(path: string) {
   return d;
 }
 
+/** What a track tells of the disk: every change (true: full), and a promise of the first time it has room again. */
+function diskFullEvents() {
+  const events: boolean[] = [];
+  let resumed: () => void = () => undefined;
+  const diskOk = new Promise<void>((resolve) => (resumed = resolve));
+  const onDiskFull = (full: boolean) => {
+    events.push(full);
+    if (!full) resumed();
+  };
+  return { events, diskOk, onDiskFull };
+}
+
 const onsetMs = (mono: Float32Array, fromMs: number): number | null => {
   const at = firstOnset(mono, 0.004, fromMs * MS);
   return at === null ? null : at / MS;
@@ -47,9 +59,7 @@ describe('SpeakerTrack on a full disk', () => {
   test('what was recorded stays whole, the time the disk was full is silence, and the track resumes aligned', async () => {
     const path = join(dir, 'full.ogg');
     const d = disk(path);
-    const events: boolean[] = [];
-    let resumed: () => void = () => undefined;
-    const diskOk = new Promise<void>((resolve) => (resumed = resolve));
+    const { events, diskOk, onDiskFull } = diskFullEvents();
     const track = await SpeakerTrack.create({
       path,
       recordingId: 'rec1',
@@ -57,10 +67,7 @@ describe('SpeakerTrack on a full disk', () => {
       speakerName: 'Alice',
       startMs: 0,
       diskFullBufferMs: 1000,
-      onDiskFull: (full) => {
-        events.push(full);
-        if (!full) resumed();
-      },
+      onDiskFull,
       write: d.write,
     });
     for (const p of spurt(1000, 1000, 1)) track.push(p);
@@ -112,9 +119,7 @@ describe('SpeakerTrack on a full disk', () => {
     const path = join(dir, 'created-full.ogg');
     const d = disk(path);
     d.full = true;
-    const events: boolean[] = [];
-    let resumed: () => void = () => undefined;
-    const diskOk = new Promise<void>((resolve) => (resumed = resolve));
+    const { events, diskOk, onDiskFull } = diskFullEvents();
     // Consent at 2 s of the recording: the silence before it and their first words wait in memory with the headers.
     const track = await SpeakerTrack.create({
       path,
@@ -122,10 +127,7 @@ describe('SpeakerTrack on a full disk', () => {
       userId: 'u2',
       speakerName: 'Cleo',
       startMs: 2000,
-      onDiskFull: (full) => {
-        events.push(full);
-        if (!full) resumed();
-      },
+      onDiskFull,
       write: d.write,
     });
     expect(events).toEqual([true]);
