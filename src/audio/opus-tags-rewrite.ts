@@ -15,13 +15,13 @@ const HEADER_READ = 1 << 20;
 /** Rewrites `file` with `comments` added to (or replacing the same names in) its OpusTags. */
 export async function addOpusComments(file: string, comments: Record<string, string>): Promise<void> {
   const head = await readStart(file);
-  const { tagsEnd, tagPageCount, tags, serial } = headers(file, head);
+  const { headEnd, tagsEnd, tagPageCount, tags, serial } = headers(file, head);
   const pages = headerPages(serial, 1, buildOpusTags(tags.vendor, { ...tags.comments, ...comments }));
   const renumber = pages.length - tagPageCount;
   const partial = `${file}.tags-partial-${process.pid}`;
   const out = await openPrivate(partial, 'w');
   try {
-    await out.write(Buffer.concat([head.subarray(0, firstPageLength(file, head)), ...pages]));
+    await out.write(Buffer.concat([head.subarray(0, headEnd), ...pages]));
     await copyAudioPages(file, tagsEnd, renumber, out);
     await out.sync();
   } catch (err) {
@@ -50,9 +50,10 @@ function firstPageLength(file: string, buf: Buffer): number {
   return first.page.length;
 }
 
-/** Where the OpusTags packet ends, how many pages it took, and what it says. */
+/** Where OpusHead's page and the OpusTags packet end, how many pages the tags took, and what they say. */
 function headers(file: string, buf: Buffer) {
-  let at = firstPageLength(file, buf);
+  const headEnd = firstPageLength(file, buf);
+  let at = headEnd;
   const pieces: Buffer[] = [];
   for (let count = 1; ; count++) {
     const parsed = parseOggPage(buf, at);
@@ -64,7 +65,7 @@ function headers(file: string, buf: Buffer) {
     if (piece?.complete) {
       const tags = parseOpusTags(Buffer.concat(pieces));
       if (!tags) throw new MediaFormatError(`${file}: its second header is not OpusTags`);
-      return { tagsEnd: at, tagPageCount: count, tags, serial: parsed.page.serial };
+      return { headEnd, tagsEnd: at, tagPageCount: count, tags, serial: parsed.page.serial };
     }
   }
 }

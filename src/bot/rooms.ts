@@ -136,6 +136,13 @@ export function createRooms(options: RoomsOptions): RoomManager {
   client.on(Events.MessageReactionRemove, handlers.reactionRemove);
   client.on(Events.VoiceStateUpdate, handlers.voiceState);
 
+  /** The guild's session for a note; which phase it is in is the session's to judge. */
+  const noteSession = (guildId: string): RoomSession => {
+    const session = sessions.get(guildId);
+    if (!session) throw new UserFacingError(NOTHING_RECORDED);
+    return session;
+  };
+
   return {
     current: (guildId) => {
       const session = sessions.get(guildId);
@@ -158,17 +165,8 @@ export function createRooms(options: RoomsOptions): RoomManager {
       return started;
     },
 
-    checkNote(guildId, userId) {
-      const session = sessions.get(guildId);
-      if (!session) throw new UserFacingError(NOTHING_RECORDED);
-      session.checkNote(userId);
-    },
-
-    async note(guildId, by, text) {
-      const session = sessions.get(guildId);
-      if (!session) throw new UserFacingError(NOTHING_RECORDED);
-      return session.note(by, text);
-    },
+    checkNote: (guildId, userId) => void noteSession(guildId).checkNote(userId),
+    note: async (guildId, by, text) => noteSession(guildId).note(by, text),
 
     async stop(guildId, stoppedBy) {
       const session = sessions.get(guildId);
