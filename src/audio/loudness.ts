@@ -105,3 +105,80 @@ export function normalisationGain(measuredLufs: number, targetLufs: number): num
   const db = Math.min(MAX_GAIN_DB, targetLufs - measuredLufs);
   return 10 ** (db / 20);
 }
+
+// A levelled mix (mixer.ts `level`) brings each speaker's speech to this loudness before the sum. Two below the
+// -16 LUFS of a finished podcast: a levelled mix of speakers taking turns reads about the same as each speaker,
+// and the 2 LU leave crosstalk and laughter some headroom before the limiter.
+export const DEFAULT_LEVEL_TARGET_LUFS = -18;
+// A track measured far below the target is a weak microphone or mostly noise (a fan, a keyboard, a line hum
+// that got past Discord's voice detection); past this much boost it would only bring the noise up with it.
+export const DEFAULT_MAX_BOOST_DB = 20;
+
+/** Linear gain that brings one speaker's speech to `targetLufs`: any cut, a boost of at most `maxBoostDb`; 1 for no speech. */
+export function levellingGain(speechLufs: number, targetLufs: number, maxBoostDb: number = DEFAULT_MAX_BOOST_DB): number {
+  if (!Number.isFinite(speechLufs)) return 1;
+  return 10 ** (Math.min(maxBoostDb, targetLufs - speechLufs) / 20);
+}
+
+// The shortest pause the track format writes: one 20 ms exact-silence packet (docs/track-format.md), which the
+// decoder turns into exact zeros without decoding. Decoded speech never holds this many zero frames in a row,
+// so a run this long is a pause and a shorter one is part of the speech around it.
+const PAUSE_FRAMES = 960;
+
+/**
+ * BS.1770 integrated loudness of one track's speech only: the pauses (runs of at least 20 ms of exact zeros,
+ * and blocks the decoder marked silent) are cut out before the meter sees the samples, so a speaker who talks
+ * for a minute of an hour reads as loud as their speech, not 18 LU quieter. Fed int16 blocks in track order.
+ * Mono is counted on both channels, as the mix plays it.
+ */
+export class SpeechLoudness {
+  #meter = new LoudnessMeter();
+  // Zero frames seen since the last sound, not yet known to be a pause or a gap inside speech.
+  #zeros = 0;
+  #out = new Float32Array(0);
+  #speechFrames = 0;
+
+  /** `pcm` holds `frames` frames of `channels` channels (null: all silence); `scale` maps int16 to the mix's float. */
+  add(pcm: Int16Array | null, channels: 1 | 2, frames: number, scale: number): void {
+    if (!pcm) {
+      this.#zeros += frames;
+      return;
+    }
+    // Room for the block's frames and a gap carried over from the block before.
+    if (this.#out.length < (frames + PAUSE_FRAMES) * 2) this.#out = new Float32Array((frames + PAUSE_FRAMES) * 2);
+    const out = this.#out;
+    let o = 0;
+    for (let f = 0; f < frames; f++) {
+      const l = pcm[f * channels]!;
+      const r = channels === 2 ? pcm[f * 2 + 1]! : l;
+      if (l === 0 && r === 0) {
+        this.#zeros++;
+        continue;
+      }
+      if (this.#zeros < PAUSE_FRAMES) {
+        out.fill(0, o, o + this.#zeros * 2);
+        o += this.#zeros * 2;
+      }
+      this.#zeros = 0;
+      out[o++] = l * scale;
+      out[o++] = r * scale;
+    }
+    this.#flush(o);
+  }
+
+  /** Seconds of speech counted. */
+  get speechSeconds(): number {
+    return this.#speechFrames / 48_000;
+  }
+
+  /** LUFS; -Infinity when under 400 ms of speech or none above the absolute gate. */
+  integrated(): number {
+    return this.#meter.integrated();
+  }
+
+  #flush(values: number): void {
+    if (values === 0) return;
+    this.#meter.add(this.#out.subarray(0, values));
+    this.#speechFrames += values / 2;
+  }
+}
