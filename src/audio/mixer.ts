@@ -9,17 +9,26 @@
 //
 // Where a track is decoded changes nothing in the sum: the blocks are the same, and they are added in the
 // same order. With normalisation on, a first pass runs the same summation into a BS.1770 meter only (no
-// limiter, no encoder) to find the gain.
+// limiter, no encoder) to find the gain. Levelling (docs/mixing.md) runs a pass before that: each track's
+// speech into a meter of its own, to find each track's gain.
 import { basename, dirname, extname } from 'node:path';
 import { rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { trackFromScan, newStats, type DecodeStats, type DecodedTrack } from './track-decoder.ts';
 import { MediaFormatError, scanOggOpus } from './ogg-opus-reader.ts';
 import type { OggOpusScan } from './ogg-opus-stream.ts';
-import { LocalGrids, type GridSource } from './track-grid.ts';
+import { LocalGrids, type GridRow, type GridSource } from './track-grid.ts';
 import { DecodePool } from './decode-pool.ts';
 import { PeakLimiter } from './limiter.ts';
-import { LoudnessMeter, normalisationGain, DEFAULT_TARGET_LUFS } from './loudness.ts';
+import {
+  LoudnessMeter,
+  SpeechLoudness,
+  levellingGain,
+  normalisationGain,
+  DEFAULT_LEVEL_TARGET_LUFS,
+  DEFAULT_MAX_BOOST_DB,
+  DEFAULT_TARGET_LUFS,
+} from './loudness.ts';
 import { MIX_FORMATS, type Encoder, type EncoderOptions, type MixFormat } from './encoders/index.ts';
 import { createEncoderInWorker } from './encoders/worker-client.ts';
 
@@ -41,9 +50,15 @@ export interface MixOptions {
   /** Speakers to include (default all): each entry is a label or an input's path exactly as given. */
   include?: string[];
   normalize?: boolean | { targetLufs: number };
+  /**
+   * Level the speakers: a first pass measures each input's speech loudness (SpeechLoudness), and each is then
+   * mixed at the gain that brings it to `targetLufs` (default DEFAULT_LEVEL_TARGET_LUFS), boosted by at most
+   * `maxBoostDb` (default DEFAULT_MAX_BOOST_DB). Before normalisation when both are asked for.
+   */
+  level?: boolean | { targetLufs?: number; maxBoostDb?: number };
   /** Called once the inputs are read, before mixing, for each thing read differently from what a file says. */
   onInputWarning?: (name: string, warning: string) => void;
-  /** Called after each block. With normalisation the work is two passes, so total is twice the length. */
+  /** Called after each block. Levelling and normalisation each add a pass, so total is a multiple of the length. */
   onProgress?: (doneSamples: number, totalSamples: number) => void;
   signal?: AbortSignal;
   /** Encode on a worker thread, so encoding runs beside decoding and summing (default true). */
@@ -69,6 +84,8 @@ export interface MixResult {
   truncatedInputs: string[];
   /** Set when normalisation ran: loudness before, and the gain applied. */
   loudness?: { measuredLufs: number; targetLufs: number; gainDb: number };
+  /** Set when levelling ran: each input's speech loudness before (LUFS; -Infinity: no speech) and its gain. */
+  levelling?: { targetLufs: number; speakers: { label: string; speechLufs: number; gainDb: number }[] };
   decode: DecodeStats;
 }
 
@@ -251,33 +268,28 @@ async function decodeThreadsFor(inputs: MixInput[]): Promise<number> {
 }
 
 /**
- * Runs the summation over the whole timeline, reading rows from `source` (closed at the end), calling
- * `sink` with each mixed block (reused between calls). Returns the mix length.
+ * Reads the rows of the whole timeline from `source` (closed at the end), handing each to `use` with the
+ * frames of it that are inside the mix. Returns the mix length.
  */
-async function sumTracks(
+async function readRows(
   source: GridSource,
-  opened: OpenedInput[],
   knownLength: number,
   stats: DecodeStats,
-  sink: (block: Float32Array) => Promise<void> | void,
+  use: (row: GridRow, frames: number) => Promise<void> | void,
   progress: (t: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const scales = opened.map(({ input, track }) => ((input.gain ?? 1) * track.headGain) / 32768);
-  const mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
   try {
     for (let t = 0; ; t += MIX_BLOCK_FRAMES) {
       signal?.throwIfAborted();
       const row = await source.next();
-      mix.fill(0);
-      for (const [i, pcm] of row.pcm.entries()) {
-        if (pcm) accumulate(mix, 0, pcm, opened[i]!.track.channels, 0, MIX_BLOCK_FRAMES, scales[i]!);
-      }
-      source.recycle(row);
       const allDone = row.done.every(Boolean);
       const length = Math.max(knownLength, ...row.ends);
-      const frames = Math.min(MIX_BLOCK_FRAMES, length - t);
-      if (frames > 0) await sink(frames === MIX_BLOCK_FRAMES ? mix : mix.subarray(0, frames * 2));
+      const frames = Math.max(0, Math.min(MIX_BLOCK_FRAMES, length - t));
+      // `use` is done with the row's buffers once it returns: they go back to the decoders while it writes.
+      const pending = use(row, frames);
+      source.recycle(row);
+      await pending;
       progress(Math.min(t + MIX_BLOCK_FRAMES, length));
       if (allDone && t + MIX_BLOCK_FRAMES >= length) return length;
     }
@@ -288,6 +300,45 @@ async function sumTracks(
     stats.undecodablePackets += decoded.undecodablePackets;
     await source.close();
   }
+}
+
+/** Sums every row (track i times `scales[i]`), calling `sink` with each mixed block (reused between calls). */
+function sumTracks(
+  source: GridSource,
+  opened: OpenedInput[],
+  scales: number[],
+  knownLength: number,
+  stats: DecodeStats,
+  sink: (block: Float32Array) => Promise<void> | void,
+  progress: (t: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const mix = new Float32Array(MIX_BLOCK_FRAMES * 2);
+  const sum = (row: GridRow, frames: number) => {
+    mix.fill(0);
+    for (const [i, pcm] of row.pcm.entries()) {
+      if (pcm) accumulate(mix, 0, pcm, opened[i]!.track.channels, 0, MIX_BLOCK_FRAMES, scales[i]!);
+    }
+    return frames > 0 ? sink(frames === MIX_BLOCK_FRAMES ? mix : mix.subarray(0, frames * 2)) : undefined;
+  };
+  return readRows(source, knownLength, stats, sum, progress, signal);
+}
+
+/** Each track's speech loudness as it sounds in the mix (times `scales[i]`), LUFS (SpeechLoudness). */
+async function measureSpeech(
+  source: GridSource,
+  opened: OpenedInput[],
+  scales: number[],
+  knownLength: number,
+  progress: (t: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<number[]> {
+  const meters = opened.map(() => new SpeechLoudness());
+  const measure = (row: GridRow, frames: number) => {
+    for (const [i, pcm] of row.pcm.entries()) meters[i]!.add(pcm, opened[i]!.track.channels, frames, scales[i]!);
+  };
+  await readRows(source, knownLength, newStats(), measure, progress, signal);
+  return meters.map((m) => m.integrated());
 }
 
 function scaleInPlace(block: Float32Array, gain: number): void {
@@ -330,16 +381,30 @@ export async function mixTracks(opts: MixOptions): Promise<MixResult> {
 async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInput[], rows: () => GridSource): Promise<MixResult> {
   for (const o of opened) for (const w of o.track.warnings) opts.onInputWarning?.(o.name, w);
   const knownLength = Math.max(0, ...opened.map((o) => o.track.totalSamples ?? 0));
-  const passes = opts.normalize ? 2 : 1;
+  const passes = 1 + (opts.normalize ? 1 : 0) + (opts.level ? 1 : 0);
   const stats = newStats();
   const report = (pass: number) => (t: number) => opts.onProgress?.(pass * knownLength + Math.min(t, knownLength), passes * knownLength);
+  let pass = 0;
+
+  const scales = opened.map(({ input, track }) => ((input.gain ?? 1) * track.headGain) / 32768);
+  let levelling: MixResult['levelling'];
+  if (opts.level) {
+    const { targetLufs = DEFAULT_LEVEL_TARGET_LUFS, maxBoostDb = DEFAULT_MAX_BOOST_DB } = opts.level === true ? {} : opts.level;
+    const speech = await measureSpeech(rows(), opened, scales, knownLength, report(pass++), opts.signal);
+    const gains = speech.map((lufs) => levellingGain(lufs, targetLufs, maxBoostDb));
+    gains.forEach((g, i) => (scales[i] = scales[i]! * g));
+    levelling = {
+      targetLufs,
+      speakers: opened.map((o, i) => ({ label: labelOf(o.input), speechLufs: speech[i]!, gainDb: 20 * Math.log10(gains[i]!) })),
+    };
+  }
 
   let gain = 1;
   let loudness: MixResult['loudness'];
   if (opts.normalize) {
     const targetLufs = typeof opts.normalize === 'object' ? opts.normalize.targetLufs : DEFAULT_TARGET_LUFS;
     const meter = new LoudnessMeter();
-    await sumTracks(rows(), opened, knownLength, newStats(), (block) => meter.add(block), report(0), opts.signal);
+    await sumTracks(rows(), opened, scales, knownLength, newStats(), (block) => meter.add(block), report(pass++), opts.signal);
     const measuredLufs = meter.integrated();
     gain = normalisationGain(measuredLufs, targetLufs);
     loudness = { measuredLufs, targetLufs, gainDb: 20 * Math.log10(gain) };
@@ -366,6 +431,7 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
     length = await sumTracks(
       source,
       opened,
+      scales,
       knownLength,
       stats,
       async (block) => {
@@ -394,6 +460,7 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
     inputs: opened.length,
     truncatedInputs: opened.filter((o) => o.track.truncated).map((o) => o.input.path),
     ...(loudness ? { loudness } : {}),
+    ...(levelling ? { levelling } : {}),
     decode: stats,
   };
 }

@@ -6,28 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { accumulate, formatForPath, mixTracks, MixInputError } from '../../src/audio/mixer.ts';
 import { DEFAULT_CEILING } from '../../src/audio/limiter.ts';
 import { LoudnessMeter } from '../../src/audio/loudness.ts';
-import { concatPcm, correlation, decodeOggOpusFile, firstOnset, prng, rms, sec, toMono, tone } from '../helpers/audio.ts';
+import { concatPcm, correlation, decodeOggOpusFile, firstOnset, prng, rms, sec, toMono, tone, voice } from '../helpers/audio.ts';
 import { decodeMono, HAVE_FFMPEG, readWav, writeTrack } from '../helpers/mix-fixtures.ts';
 
 let dir: string;
 const silence = (s: number) => new Int16Array(sec(s) * 2);
-
-/** Speech-like: harmonics of a gliding pitch under a syllable envelope, seeded per speaker. */
-function voice(seconds: number, seed: number, level = 0.2): Int16Array {
-  const rnd = prng(seed);
-  const f0 = 100 + rnd() * 120;
-  const n = sec(seconds);
-  const out = new Int16Array(n * 2);
-  let phase = 0;
-  for (let i = 0; i < n; i++) {
-    phase += (f0 * (1 + 0.1 * Math.sin(i / 7000))) / 48000;
-    let v = 0;
-    for (let h = 1; h <= 10; h++) v += Math.sin(2 * Math.PI * h * phase + h * seed) / h;
-    const env = Math.abs(Math.sin((Math.PI * i) / 12000));
-    out[2 * i] = out[2 * i + 1] = Math.round(v * env * level * 32767 * 0.5);
-  }
-  return out;
-}
 
 let alice: string;
 let bob: string;
