@@ -26,7 +26,8 @@ export type Config = {
   http: { host: string; port: number; publicUrl: string; trustProxy: boolean };
   links: { secret: string | undefined; ttlHours: number };
   recording: { maxHours: number; emptyRoomMinutes: number; deleteWithdrawnTracks: boolean };
-  mix: { format: MixFormat };
+  /** `levelling`: also make a levelled mix after the stop (docs/mixing.md); the plain one is made either way. */
+  mix: { format: MixFormat; levelling: boolean };
   /** `/record start` refuses below `minFreeMb` free on DATA_DIR's file system, and warns below twice that. */
   disk: { minFreeMb: number };
   /** Recording events POSTed to WEBHOOK_URL, signed with WEBHOOK_SECRET (docs/webhook.md); undefined: none. */
@@ -106,6 +107,10 @@ const VARIABLES = {
     example: 'MIN_FREE_DISK_MB=500',
   },
   MIX_FORMAT: { purpose: `format of the mix: ${MIX_FORMATS.join(', ')}`, example: 'MIX_FORMAT=ogg' },
+  MIX_LEVELLING: {
+    purpose: "also make a levelled mix, each speaker's speech brought to the same loudness (the plain mix is always made)",
+    example: 'MIX_LEVELLING=off',
+  },
   DELETE_WITHDRAWN_TRACKS: {
     purpose: 'delete the track of a speaker who withdraws consent (it is always left out of the mix)',
     example: 'DELETE_WITHDRAWN_TRACKS=false',
@@ -159,6 +164,16 @@ const booleanVar = (fallback: boolean) =>
       .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  );
+
+/** A switch: on/off, and the booleanVar spellings. */
+const switchVar = (fallback: boolean) =>
+  z.preprocess(
+    (v) => (typeof blankAsUnset(v) === 'string' ? String(v).trim().toLowerCase() : undefined),
+    z
+      .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'], { error: 'must be on or off' })
+      .default(fallback ? 'on' : 'off')
+      .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes'),
   );
 
 const cronVar = z.preprocess(
@@ -237,6 +252,7 @@ const baseShape = {
     (v) => (typeof blankAsUnset(v) === 'string' ? String(v).trim().toLowerCase() : undefined),
     z.enum(MIX_FORMATS, { error: `must be one of ${MIX_FORMATS.join(', ')}` }).default('ogg'),
   ),
+  MIX_LEVELLING: switchVar(true),
   DELETE_WITHDRAWN_TRACKS: booleanVar(false),
   WEBHOOK_URL: z.preprocess(blankAsUnset, httpUrl.optional()),
   WEBHOOK_SECRET: z.preprocess(
@@ -324,7 +340,7 @@ function toConfig(parsed: ParsedEnv): Config {
       emptyRoomMinutes: parsed.EMPTY_ROOM_MINUTES,
       deleteWithdrawnTracks: parsed.DELETE_WITHDRAWN_TRACKS,
     },
-    mix: { format: parsed.MIX_FORMAT },
+    mix: { format: parsed.MIX_FORMAT, levelling: parsed.MIX_LEVELLING },
     disk: { minFreeMb: parsed.MIN_FREE_DISK_MB },
     webhook:
       parsed.WEBHOOK_URL === undefined || parsed.WEBHOOK_SECRET === undefined

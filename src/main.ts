@@ -19,6 +19,7 @@ import { monotonicClock, type Clock } from './recording/clock.ts';
 import type { RoomDeps } from './recording/room-recorder.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
 import type { Timers } from './bot/coalescing-editor.ts';
+import { BackgroundWork } from './recording/background-work.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
 import { openStore, type Recording, type Store } from './storage/store.ts';
 import { finishedType } from './webhook/event.ts';
@@ -68,6 +69,8 @@ export type Bot = {
   /** Undefined without WEBHOOK_URL. */
   readonly webhook: Webhook | undefined;
   readonly log: Logger;
+  /** What is made once a recording is ready (the levelled mix); `idle()` waits for it. */
+  readonly background: BackgroundWork;
   /** Graceful: every room is stopped, mixed and its host told; then everything closes. */
   stop(): Promise<void>;
 };
@@ -144,6 +147,8 @@ async function assemble(
   });
   opened('retention job', () => retention.stop());
 
+  const background = new BackgroundWork();
+  opened('work after the stops', () => background.close());
   const client = createDiscordClient({ api: options.discordApi });
   opened('Discord client', () => client.destroy());
   const botLog = log.child({ part: 'bot' });
@@ -164,6 +169,7 @@ async function assemble(
     recorder: {
       store,
       clock,
+      background,
       wallNow: now,
       log: log.child({ part: 'recording' }),
       config,
@@ -225,9 +231,12 @@ async function assemble(
     retention,
     webhook,
     log,
+    background,
     stop() {
       stopping ??= (async () => {
         await rooms.stopAll('shutdown');
+        // What is cut off here (a levelled mix) stays marked as being made; the next start makes it again.
+        await background.close();
         rooms.dispose();
         await client.destroy();
         await retention.stop();

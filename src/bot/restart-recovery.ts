@@ -1,12 +1,13 @@
 // What the bot does at start-up with recordings a previous process left busy (lifecycleOf: recording or
 // stopping): one still recording whose room and consent message are there is resumed in a new session; every
 // other is finished from disk and its host told; one that cannot even be finished is marked failed, so it
-// never stays busy (retention skips busy recordings), and the host is told in the room's chat.
+// never stays busy (retention skips busy recordings), and the host is told in the room's chat. A ready one
+// whose levelled mix was still being made has it made again (stop-pipeline.ts resumeReadySteps).
 import type { Client } from 'discord.js';
 import { lifecycleOf } from '../recording/room-lifecycle.ts';
-import { finishInterrupted, type RoomDeps } from '../recording/room-recorder.ts';
+import { finishInterrupted, pipelineDeps, type RoomDeps } from '../recording/room-recorder.ts';
 import type { StopReason } from '../recording/recording-state.ts';
-import { failInterrupted } from '../recording/stop-pipeline.ts';
+import { failInterrupted, resumeReadySteps } from '../recording/stop-pipeline.ts';
 import { BUSY_STATES, type Recording } from '../storage/store.ts';
 import type { RoomSession } from './room-session.ts';
 import { roomChannel } from './room-voice-channel.ts';
@@ -114,6 +115,12 @@ export function createRestartRecovery(deps: RecoveryDeps): RestartRecovery {
         } finally {
           recovering.delete(recording.id);
         }
+      }
+      // Ready, but with something made after 'ready' cut off (the levelled mix): made again, in the background.
+      for (const recording of await store.listRecordings({ state: 'ready' })) {
+        await resumeReadySteps(recording, pipelineDeps(deps.recorder)).catch((error: unknown) =>
+          log.warn({ err: error, recordingId: recording.id }, 'could not make again what a restart cut off'),
+        );
       }
     },
   };

@@ -35,7 +35,8 @@ export type MadeFile = {
   body: string;
 };
 
-export type Catalog = { mix: Asset | undefined; tracks: TrackAsset[]; notes: MadeFile[] };
+/** `levelledMix`: the levelled mix (MIX_LEVELLING) once it is made; `mix` is the plain sum. */
+export type Catalog = { mix: Asset | undefined; levelledMix: Asset | undefined; tracks: TrackAsset[]; notes: MadeFile[] };
 
 const NOTES_FILES: readonly (Omit<MadeFile, 'fileName' | 'body'> & {
   make: (notes: readonly ChapterNote[], durationMs: number) => string;
@@ -75,12 +76,15 @@ function audioContentType(formatOrExt: string): string {
 
 export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
   const stamp = dateStamp(recording.startedAt);
-  const mix = recording.mix && {
-    key: 'mix',
-    path: locate(recording, recording.mix.file),
-    fileName: `roomrec-${stamp}-mix.${extensionOf(recording.mix.file, recording.mix.format)}`,
-    contentType: audioContentType(recording.mix.format || path.extname(recording.mix.file)),
-  };
+  const mixAsset = (key: string, file: { file: string; format: string }): Asset => ({
+    key,
+    path: locate(recording, file.file),
+    fileName: `roomrec-${stamp}-${key}.${extensionOf(file.file, file.format)}`,
+    contentType: audioContentType(file.format || path.extname(file.file)),
+  });
+  const mix = recording.mix && mixAsset('mix', recording.mix);
+  const levelled = recording.levelledMix?.state === 'ready' ? recording.levelledMix : undefined;
+  const levelledMix = levelled && mixAsset('mix-levelled', levelled);
   const tracks = recording.speakers.map((speaker, index): TrackAsset => {
     const number = index + 1;
     const ext = extensionOf(speaker.trackFile, 'ogg');
@@ -93,7 +97,7 @@ export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
       number,
     };
   });
-  return { mix, tracks, notes: notesAssets(recording, stamp) };
+  return { mix, levelledMix, tracks, notes: notesAssets(recording, stamp) };
 }
 
 /** The recording's length: the mix's when there is one, else from start to stop; undefined while recording. */
@@ -149,14 +153,29 @@ export function projectFilesOf(recording: RecordingView, catalog: Catalog, prese
   }));
 }
 
-/** A file the page offers, as result.json's `offers` lists it (docs/scenario.md): `key` is its path under the link. */
-export type Offer = { kind: 'mix' | 'track' | 'zip' | 'chapters' | 'project'; format: string; speaker?: SpeakerView; key: string };
+/**
+ * A file the page offers, as result.json's `offers` lists it (docs/scenario.md): `key` is its path under the link;
+ * `levelled` tells a mix's levelled version from the plain sum.
+ */
+export type Offer = {
+  kind: 'mix' | 'track' | 'zip' | 'chapters' | 'project';
+  format: string;
+  speaker?: SpeakerView;
+  levelled?: boolean;
+  key: string;
+};
+
+/** The mixes a ready recording serves: the plain one and, once made, the levelled one. */
+export function readyMixes(recording: RecordingView, catalog: Catalog): Asset[] {
+  if (recording.state !== 'ready') return [];
+  return [catalog.mix, catalog.levelledMix].filter((m) => m !== undefined);
+}
 
 /** What the page offers for download, given the keys of the catalog's files that exist: as the server decides. */
 export function offersOf(recording: RecordingView, catalog: Catalog, present: ReadonlySet<string>): Offer[] {
-  const mix = recording.state === 'ready' && catalog.mix && present.has(catalog.mix.key) ? [catalog.mix] : [];
+  const mixes = readyMixes(recording, catalog).filter((m) => present.has(m.key));
   return [
-    ...mix.map((m): Offer => ({ kind: 'mix', format: extensionOf(m.fileName, 'ogg'), key: m.key })),
+    ...mixes.map((m): Offer => ({ kind: 'mix', format: extensionOf(m.fileName, 'ogg'), levelled: m === catalog.levelledMix, key: m.key })),
     ...catalog.tracks
       .filter((t) => present.has(t.key))
       .map((t): Offer => ({ kind: 'track', format: extensionOf(t.fileName, 'ogg'), speaker: t.speaker, key: t.key })),

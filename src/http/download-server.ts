@@ -17,7 +17,17 @@ import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
 import { speechSpans, type Span } from '../audio/speech-spans.ts';
-import { catalogOf, projectFilesOf, recordingDurationMs, zipFileName, zipTrackName, type Catalog, type MadeFile } from './catalog.ts';
+import {
+  catalogOf,
+  projectFilesOf,
+  readyMixes,
+  recordingDurationMs,
+  zipFileName,
+  zipTrackName,
+  type Asset,
+  type Catalog,
+  type MadeFile,
+} from './catalog.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
@@ -245,9 +255,9 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       sendText(r.req, r.res, 200, made.contentType, made.body);
       return true;
     }
-    if (rest === 'mix') {
-      const mix = mixIfReady(r.recording, catalog);
-      if (!mix?.path) return false;
+    const mix = readyMixes(r.recording, catalog).find((m) => m.key === rest);
+    if (mix) {
+      if (!mix.path) return false;
       const disposition = new URLSearchParams(r.query).has('download') ? 'attachment' : 'inline';
       return sendFile(r.req, r.res, { ...mix, path: mix.path, disposition, log });
     }
@@ -261,12 +271,11 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   }
 
   async function servePage(r: RouteRequest, catalog: Catalog): Promise<void> {
-    const mixAsset = mixIfReady(r.recording, catalog);
-    const mixSize = (await statOf(mixAsset?.path))?.size;
     const html = downloadPage({
       recording: r.recording,
       events: await source.consentEvents(r.recording.id),
-      mix: mixAsset && mixSize !== undefined ? { asset: mixAsset, size: mixSize } : undefined,
+      mix: await presentMix(mixIfReady(r.recording, catalog)),
+      levelledMix: await presentMix(readyMixes(r.recording, catalog).find((m) => m === catalog.levelledMix)),
       tracks: await presentTracks(catalog),
       timeline: await timeline(r.recording, catalog),
       notesFiles: catalog.notes,
@@ -286,9 +295,10 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
     for (const { asset, file } of await presentTracks(catalog)) {
       if (asset.path !== undefined && file !== undefined) entries.push({ name: zipTrackName(asset), path: asset.path, ...file });
     }
-    const mix = mixIfReady(r.recording, catalog);
-    const mixFile = await statOf(mix?.path);
-    if (mix?.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
+    for (const mix of readyMixes(r.recording, catalog)) {
+      const mixFile = await statOf(mix.path);
+      if (mix.path !== undefined && mixFile !== undefined) entries.push({ name: mix.fileName, path: mix.path, ...mixFile });
+    }
     for (const file of [...catalog.notes, ...(await projectFiles(r.recording, catalog))]) {
       entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
     }
@@ -297,6 +307,12 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
     // The recording's own time, so the archive is the same bytes on every request and a download can resume.
     const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
     await sendZip(r.req, r.res, { entries, mtime, fileName: zipFileName(r.recording) }, log);
+  }
+
+  /** A mix with its size, when its file exists. */
+  async function presentMix(asset: Asset | undefined): Promise<{ asset: Asset; size: number } | undefined> {
+    const size = (await statOf(asset?.path))?.size;
+    return asset && size !== undefined ? { asset, size } : undefined;
   }
 
   /**

@@ -35,6 +35,8 @@ export type DownloadPageInput = {
   recording: RecordingView;
   events: readonly ConsentEventView[];
   mix: { asset: Asset; size: number } | undefined;
+  /** The levelled mix once made and present: then the main player, the plain mix below it. */
+  levelledMix?: { asset: Asset; size: number } | undefined;
   tracks: readonly PresentTrack[];
   /** The notes' files on offer (none while recording or without notes). */
   notesFiles?: readonly MadeFile[] | undefined;
@@ -64,7 +66,10 @@ export function downloadPage(input: DownloadPageInput): string {
     ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
     ['Link expires', formatUtc(input.linkExpiresAt)],
   ];
-  const refresh = stillWorking(recording) ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">` : '';
+  const refresh =
+    stillWorking(recording) || recording.levelledMix?.state === 'making'
+      ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">`
+      : '';
   return document(
     `Recording of ${started}`,
     refresh,
@@ -105,8 +110,41 @@ function mixSection(input: DownloadPageInput): string {
     case 'ready':
     case 'deleted':
       if (!mix) return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
-      return `<audio id="mix" controls preload="metadata" src="${escapeHtml(base + mix.asset.key + mediaFragment(input.seekMs))}"></audio>
-<p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>Download the mix</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>`;
+      if (input.levelledMix) {
+        return `${mixPlayer(input.levelledMix, 'Download the levelled mix', base, { main: true, seekMs: input.seekMs })}
+<p class="muted">Every speaker's speech brought to the same loudness.</p>
+<h3>Plain mix</h3>
+${mixPlayer(mix, 'Download the plain mix', base, { main: false })}`;
+      }
+      return `${mixPlayer(mix, 'Download the mix', base, { main: true, seekMs: input.seekMs })}${levelledMixState(recording)}`;
+  }
+}
+
+/** The player and download link of a mix; the main one is the one the notes' links seek. */
+function mixPlayer(
+  mix: { asset: Asset; size: number },
+  title: string,
+  base: string,
+  { main, seekMs }: { main: boolean; seekMs?: number | undefined },
+): string {
+  const player = main
+    ? `<audio id="mix" controls preload="metadata" src="${escapeHtml(base + mix.asset.key + mediaFragment(seekMs))}"></audio>`
+    : `<audio controls preload="none" src="${escapeHtml(base + mix.asset.key)}"></audio>`;
+  return `${player}
+<p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>${escapeHtml(title)}</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>`;
+}
+
+/** Why the page has only the plain mix when a levelled one was asked for. */
+function levelledMixState(recording: RecordingView): string {
+  switch (recording.levelledMix?.state) {
+    case undefined:
+      return '';
+    case 'making':
+      return '\n<p class="notice">A levelled mix, every speaker at the same loudness, is being made; this page refreshes by itself. Above is the plain mix.</p>';
+    case 'failed':
+      return '\n<p class="muted">The levelled mix could not be made; above is the plain mix.</p>';
+    case 'ready':
+      return '\n<p class="muted">The levelled mix file is missing; above is the plain mix.</p>';
   }
 }
 

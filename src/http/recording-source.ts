@@ -19,6 +19,12 @@ export interface RecordingView extends ReceiptRecording {
   state: RecordingStateName;
   speakers: readonly SpeakerView[];
   mix?: { file: string; format: string; durationMs: number } | undefined;
+  /** The levelled mix (src/storage/schema.ts `LevelledMix`); absent: not asked for, or older than it. */
+  levelledMix?:
+    | { state: 'making' }
+    | { state: 'ready'; file: string; format: string; durationMs: number }
+    | { state: 'failed'; error: string }
+    | undefined;
   /** `at` in ms on the recording's clock (src/storage/schema.ts `Note`). */
   notes?: readonly NoteView[] | undefined;
 }

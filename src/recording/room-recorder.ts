@@ -18,6 +18,7 @@ import type { Logger } from '../log.ts';
 import { createKeyedMutex, type KeyedMutex } from '../storage/keyed-mutex.ts';
 import { mkdirPrivate } from '../storage/private-files.ts';
 import type { NewRecording, Note, Recording, Store } from '../storage/store.ts';
+import type { BackgroundWork } from './background-work.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, missingConsentEvents, withGrant, withWithdrawal } from './room-speakers.ts';
@@ -71,6 +72,8 @@ export interface RoomDeps {
   liveMix?: false | LiveMixSettings;
   /** The tracks' file-system write (speaker-track.ts); injected by tests to fill the disk. */
   trackWrite?: SpeakerTrackOptions['write'];
+  /** Where what is made after a recording is ready runs (the levelled mix); absent: the stop waits for it. */
+  background?: BackgroundWork;
 }
 
 interface RoomSpeakerStatus {
@@ -495,13 +498,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       .catch((error: unknown) => this.#log.warn({ err: error }, 'a step before leaving the voice channel failed'));
     this.#halt();
 
-    const deps: StopPipelineDeps = {
-      store: this.#deps.store,
-      clock: this.#deps.clock,
-      log: this.#log,
-      config: this.#deps.config,
-      mix: this.#deps.mix ?? mixTracks,
-    };
+    const deps = pipelineDeps(this.#deps, this.#log);
     const tracks = [...this.#speakers.values()].flatMap((s) => (s.track ? [s.track] : []));
     let outcome: StopOutcome;
     try {
@@ -786,8 +783,23 @@ export async function finishInterrupted(
       },
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     },
-    { store: deps.store, clock: deps.clock, log, config: deps.config, mix: deps.mix ?? mixTracks },
+    pipelineDeps(deps, log),
   );
+}
+
+/** What the stop pipeline needs of a room's deps, for a recording finished or completed from disk. */
+export function pipelineDeps(
+  deps: Pick<RoomDeps, 'store' | 'clock' | 'log' | 'config' | 'mix' | 'background'>,
+  log = deps.log,
+): StopPipelineDeps {
+  return {
+    store: deps.store,
+    clock: deps.clock,
+    log,
+    config: deps.config,
+    mix: deps.mix ?? mixTracks,
+    ...(deps.background ? { background: deps.background } : {}),
+  };
 }
 
 /** Appends what a crash between a consent's two writes kept out of the consent log (missingConsentEvents). */

@@ -16,6 +16,7 @@ import {
   type StopInput,
   type StopProducts,
 } from './after-stop/index.ts';
+import type { BackgroundWork } from './background-work.ts';
 import type { Clock } from './clock.ts';
 import { transition, type RecordingEvent, type RecordingState, type StopReason } from './recording-state.ts';
 
@@ -55,6 +56,11 @@ export interface StopPipelineDeps {
   mix: MixFunction;
   /** Default: AFTER_STOP_STEPS. */
   steps?: readonly AfterStopStep[];
+  /**
+   * Where the steps that run on 'ready' go, so the stop returns (and the host gets the link) without waiting for
+   * them. Absent: they run before the stop returns.
+   */
+  background?: BackgroundWork;
 }
 
 /** The stored recording read as the state machine's union. */
@@ -101,7 +107,9 @@ export async function runStopPipeline(
 ): Promise<StopOutcome> {
   const { store, clock, log, config } = deps;
   const { recordingId } = opts;
-  const steps = deps.steps ?? AFTER_STOP_STEPS;
+  const allSteps = deps.steps ?? AFTER_STOP_STEPS;
+  const steps = allSteps.filter((s) => s.runsOn !== 'ready');
+  const readySteps = allSteps.filter((s) => s.runsOn === 'ready');
   const started = clock.now();
   const timings: StopTimings = { metadataMs: 0, totalMs: 0 };
   for (const step of steps) timings[step.timing] = 0;
@@ -165,7 +173,9 @@ export async function runStopPipeline(
       }
     }
     if (!tracksClosed) await update((r) => applyEvent(r, { type: 'mixStarted' }));
-    await update((r) => applyEvent(r, { type: 'mixDone', mix: products.mix }));
+    await update((r) =>
+      readySteps.reduce((ready, step) => step.announce?.(ready, config) ?? ready, applyEvent(r, { type: 'mixDone', mix: products.mix })),
+    );
     progress({ phase: 'done', doing: 'done' });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -177,7 +187,79 @@ export async function runStopPipeline(
   }
   timings.totalMs = clock.now() - started;
   log.info({ recordingId, state: recording.state, timings: roundTimings(timings), liveMix: products.liveMix }, 'recording stopped');
+  if (recording.state === 'ready' && readySteps.length > 0) {
+    const later = runReadySteps(recordingId, readySteps, { ...deps, input: opts, products, stoppedAt: opts.stoppedAt });
+    if (deps.background) deps.background.add(later);
+    else await later;
+  }
   return { recording, timings, ...products, ...(skipped.length > 0 ? { skipped } : {}) };
+}
+
+// A ready recording's tracks are closed already.
+const CLOSED_TRACKS: StopInput = { closeTracks: () => Promise.resolve() };
+
+/**
+ * Runs again the 'ready' steps a ready recording shows were cut off (the bot died in them), as the stop would
+ * have: in `deps.background` when given. Nothing to do for any other recording.
+ */
+export async function resumeReadySteps(recording: Recording, deps: StopPipelineDeps): Promise<void> {
+  if (recording.state !== 'ready') return;
+  const cutOff = (deps.steps ?? AFTER_STOP_STEPS).filter((s) => s.runsOn === 'ready' && s.cutOff?.(recording));
+  if (cutOff.length === 0) return;
+  deps.log.info({ recordingId: recording.id, steps: cutOff.map((s) => s.id) }, 'making again what a restart cut off');
+  const products: StopProducts = recording.mix ? { mix: recording.mix } : {};
+  const later = runReadySteps(recording.id, cutOff, {
+    ...deps,
+    input: CLOSED_TRACKS,
+    products,
+    stoppedAt: recording.stoppedAt ?? recording.startedAt,
+  });
+  if (deps.background) deps.background.add(later);
+  else await later;
+}
+
+/** The 'ready' steps in order, each timed and logged; a failure is logged (the step stores what it means). Never rejects. */
+async function runReadySteps(
+  recordingId: string,
+  steps: readonly AfterStopStep[],
+  deps: StopPipelineDeps & { input: StopInput; products: StopProducts; stoppedAt: number },
+): Promise<void> {
+  const { store, clock, log } = deps;
+  try {
+    const found = await store.getRecording(recordingId);
+    if (!found) return;
+    let recording = found;
+    for (const step of steps) {
+      if (deps.background?.signal.aborted) return;
+      const t0 = clock.now();
+      const ctx: StepContext = {
+        recordingId,
+        stoppedAt: deps.stoppedAt,
+        recording: () => recording,
+        update: async (mutate) => (recording = await store.updateRecording(recordingId, mutate)),
+        store,
+        layout: store.layout,
+        config: deps.config,
+        log,
+        mix: deps.mix,
+        input: deps.input,
+        products: deps.products,
+        progress: () => {},
+        ...(deps.background ? { signal: deps.background.signal } : {}),
+      };
+      try {
+        await step.run(ctx);
+        log.info({ recordingId, step: step.id, ms: Math.round(clock.now() - t0) }, 'made after the recording was ready');
+      } catch (error) {
+        log.warn(
+          { err: error, recordingId, step: step.id },
+          'a step after the recording was ready failed; the recording is ready without it',
+        );
+      }
+    }
+  } catch (error) {
+    log.warn({ err: error, recordingId }, 'could not run the steps after the recording was ready');
+  }
 }
 
 /**

@@ -83,6 +83,11 @@ export function mixFileName(format: MixFormat): string {
   return `mix.${format}`;
 }
 
+/** The levelled mix beside the plain one (MIX_LEVELLING). */
+export function levelledMixFileName(format: MixFormat): string {
+  return `mix-levelled.${format}`;
+}
+
 export type Layout = {
   readonly dataDir: string;
   readonly recordingsDir: string;

@@ -1,12 +1,12 @@
-// Mix files left half-written by a process that died: `mix.<ext>.partial-<pid>` (the mixer) and
-// `mix.<ext>.live-partial-<pid>` (the live mix), next to where the finished mix goes. Nothing ever reads them
+// Mix files left half-written by a process that died: `mix.<ext>.partial-<pid>` and
+// `mix-levelled.<ext>.partial-<pid>` (the mixer) and `mix.<ext>.live-partial-<pid>` (the live mix), next to where the finished mix goes. Nothing ever reads them
 // again, and a live partial can hold a withdrawn speaker's voice (the bot crashed between the withdrawal and the
 // live mix starting over without them), so they are removed at start-up, except for recordings being written.
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
 import { isRecordingId, type Layout } from './layout.ts';
 
-const LEFTOVER = /^mix\.[a-z0-9]+\.(?:live-)?partial-[^/]*$/;
+const LEFTOVER = /^mix(?:-levelled)?\.[a-z0-9]+\.(?:live-)?partial-[^/]*$/;
 
 /** Whether `fileName` (in a recording's folder) is an unfinished mix output. */
 export function isLeftoverMixFile(fileName: string): boolean {

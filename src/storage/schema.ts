@@ -96,6 +96,20 @@ const RecordingE2eeSchema = z.object({
 });
 export type RecordingE2ee = z.infer<typeof RecordingE2eeSchema>;
 
+const mixFileSchema = { file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() };
+
+/**
+ * The levelled mix (MIX_LEVELLING, docs/mixing.md), made once the recording is ready: being made, made, or why
+ * it was not. Absent: levelling was off, or the recording is older than it. A state this version does not know
+ * reads as absent.
+ */
+const LevelledMixSchema = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('making') }),
+  z.object({ state: z.literal('ready'), ...mixFileSchema }),
+  z.object({ state: z.literal('failed'), error: z.string() }),
+]);
+export type LevelledMix = z.infer<typeof LevelledMixSchema>;
+
 export const RecordingSchema = z.object({
   id: recordingId,
   guildId: snowflake,
@@ -116,7 +130,8 @@ export const RecordingSchema = z.object({
   // A reason this version does not know (written by a newer one) reads as absent, not as a damaged record.
   stopReason: z.enum(STOP_REASONS).optional().catch(undefined),
   speakers: z.array(SpeakerSchema),
-  mix: z.object({ file: z.string().min(1), format: z.enum(MIX_FORMATS), durationMs: z.number().nonnegative() }).optional(),
+  mix: z.object(mixFileSchema).optional(),
+  levelledMix: LevelledMixSchema.optional().catch(undefined),
   error: z.string().optional(),
   e2ee: RecordingE2eeSchema.nullable().optional(),
   /** Notes in the order they were added (absent: none, or recorded before notes existed). */

@@ -17,7 +17,7 @@ import { until } from '../helpers/until.ts';
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
   // Not Ogg, so the mix goes through the other file writer than the tracks do.
-  mix: { format: 'wav' },
+  mix: { format: 'wav', levelling: false },
   retention: { days: 30, cron: '0 * * * *' },
 };
 

@@ -24,7 +24,7 @@ import { until } from '../helpers/until.ts';
 const root = path.resolve(import.meta.dirname, '../..');
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
-  mix: { format: 'ogg' },
+  mix: { format: 'ogg', levelling: false },
   retention: { days: 30, cron: '0 * * * *' },
 };
 

@@ -32,7 +32,7 @@ import { expectPlacedAsSent, tapArrivals } from '../helpers/words-sent.ts';
 
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
-  mix: { format: 'ogg' },
+  mix: { format: 'ogg', levelling: false },
   retention: { days: 30, cron: '0 * * * *' },
 } satisfies Pick<Config, 'recording' | 'mix' | 'retention'>;
 

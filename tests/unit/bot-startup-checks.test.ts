@@ -29,14 +29,20 @@ describe('PUBLIC_URL warning', () => {
 });
 
 describe('unfinished mix files', () => {
-  test.each(['mix.ogg.partial-1234', 'mix.mp3.live-partial-77', 'mix.flac.partial-1', 'mix.wav.live-partial-9'])(
-    '%s is a leftover',
+  test.each([
+    'mix.ogg.partial-1234',
+    'mix.mp3.live-partial-77',
+    'mix.flac.partial-1',
+    'mix.wav.live-partial-9',
+    'mix-levelled.ogg.partial-5',
+  ])('%s is a leftover', (name) => {
+    expect(isLeftoverMixFile(name)).toBe(true);
+  });
+
+  test.each(['mix.ogg', 'mix-levelled.ogg', 'receipt.txt', 'meta.json', 'tracks', 'recording.zip', 'notes.partial', 'partial-1234'])(
+    '%s is kept',
     (name) => {
-      expect(isLeftoverMixFile(name)).toBe(true);
+      expect(isLeftoverMixFile(name)).toBe(false);
     },
   );
-
-  test.each(['mix.ogg', 'receipt.txt', 'meta.json', 'tracks', 'recording.zip', 'notes.partial', 'partial-1234'])('%s is kept', (name) => {
-    expect(isLeftoverMixFile(name)).toBe(false);
-  });
 });

@@ -132,6 +132,17 @@ describe('loadConfig (no Discord needed)', () => {
     expect(loadConfig({ HTTP_PORT: '9000' }).http.publicUrl).toBe('http://localhost:9000');
   });
 
+  test('MIX_LEVELLING is on unless turned off, and says what it is for when it is neither', () => {
+    expect(loadConfig({}).mix.levelling).toBe(true);
+    expect(loadConfig({ MIX_LEVELLING: ' OFF ' }).mix.levelling).toBe(false);
+    expect(loadConfig({ MIX_LEVELLING: 'false' }).mix.levelling).toBe(false);
+    expect(loadConfig({ MIX_LEVELLING: 'on' }).mix.levelling).toBe(true);
+    expect(loadConfig({ MIX_LEVELLING: '' }).mix.levelling).toBe(true);
+    expect(problemsOf(() => loadConfig({ MIX_LEVELLING: 'loud' }))).toEqual([
+      expect.stringMatching(/^MIX_LEVELLING must be on or off: .*same loudness.*Example: MIX_LEVELLING=off$/),
+    ]);
+  });
+
   test('booleans accept true/false/1/0/yes/no', () => {
     expect(loadConfig({ DELETE_WITHDRAWN_TRACKS: 'yes' }).recording.deleteWithdrawnTracks).toBe(true);
     expect(loadConfig({ DELETE_WITHDRAWN_TRACKS: '0' }).recording.deleteWithdrawnTracks).toBe(false);

@@ -81,7 +81,11 @@ describe('levelled mix', () => {
   test('a noise-level track is boosted by no more than the cap', async () => {
     const whisper = join(dir, 'whisper.ogg');
     await writeTrack(whisper, concatPcm(silence(1), voice(3, 5, 0.003), silence(1)));
-    const result = await mixTracks({ inputs: [{ path: whisper }, { path: loud }], output: join(dir, 'capped.ogg'), level: { maxBoostDb: 12 } });
+    const result = await mixTracks({
+      inputs: [{ path: whisper }, { path: loud }],
+      output: join(dir, 'capped.ogg'),
+      level: { maxBoostDb: 12 },
+    });
     const w = result.levelling!.speakers[0]!;
     expect(w.speechLufs).toBeLessThan(-18 - 12);
     expect(w.gainDb).toBeCloseTo(12, 6);

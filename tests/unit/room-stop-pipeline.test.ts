@@ -16,9 +16,12 @@ import { RoomLiveMix } from '../../src/recording/room-live-mix.ts';
 import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
 import { SpeakerTrack } from '../../src/recording/speaker-track.ts';
 import { AFTER_STOP_STEPS, type AfterStopStep } from '../../src/recording/after-stop/index.ts';
-import { runStopPipeline, type StopProgress } from '../../src/recording/stop-pipeline.ts';
+import { BackgroundWork } from '../../src/recording/background-work.ts';
+import { resumeReadySteps, runStopPipeline, type StopPipelineDeps, type StopProgress } from '../../src/recording/stop-pipeline.ts';
 import { deletionTime } from '../../src/storage/retention.ts';
-import { openStore, type Store } from '../../src/storage/store.ts';
+import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
+import { catalogOf, offersOf } from '../../src/http/catalog.ts';
+import { downloadPage } from '../../src/http/page.ts';
 import { formatUtc } from '../../src/text/format.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
 import { parseId3Chapters } from '../helpers/id3.ts';
@@ -26,7 +29,7 @@ import { until } from '../helpers/until.ts';
 
 const config: RoomDeps['config'] = {
   recording: { maxHours: 4, emptyRoomMinutes: 5, deleteWithdrawnTracks: false },
-  mix: { format: 'ogg' },
+  mix: { format: 'ogg', levelling: false },
   retention: { days: 30, cron: '0 * * * *' },
 };
 const STARTED_AT = 1_700_000_000_000;
@@ -488,5 +491,156 @@ describe('stop pipeline', () => {
       { store, clock, log: silentLogger(), config, mix: mixTracks, steps: [...AFTER_STOP_STEPS, { ...chapters, required: true }] },
     );
     expect(failed.recording).toMatchObject({ state: 'failed', error: 'no chapters today' });
+  });
+});
+
+describe('levelled mix after the stop', () => {
+  const levelling: RoomDeps['config'] = { ...config, mix: { format: 'ogg', levelling: true } };
+  const twoSpeakers = () =>
+    recorded(
+      [
+        { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+        { userId: '12', name: 'Bob', atMs: 1500, hz: 660 },
+      ],
+      3000,
+    );
+  const stop = (r: Recording, deps: Partial<StopPipelineDeps> = {}) =>
+    runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {} },
+      { store, clock: new ManualClock(), log: silentLogger(), config: levelling, mix: mixTracks, ...deps },
+    );
+  /** What the page offers, as the server decides it: every catalog file that exists. */
+  async function offered(recording: Recording) {
+    const catalog = catalogOf(recording, (rec, file) => store.layout.file(rec.id, file));
+    const present = new Set<string>();
+    for (const asset of [catalog.mix, catalog.levelledMix, ...catalog.tracks]) {
+      if (asset?.path && (await stat(asset.path).catch(() => undefined))) present.add(asset.key);
+    }
+    const page = downloadPage({
+      recording,
+      events: [],
+      mix: catalog.mix && { asset: catalog.mix, size: 1 },
+      levelledMix: catalog.levelledMix && present.has(catalog.levelledMix.key) ? { asset: catalog.levelledMix, size: 1 } : undefined,
+      tracks: [],
+      deletionAt: undefined,
+      retentionDays: 30,
+      linkExpiresAt: STARTED_AT,
+      base: '',
+      refreshSeconds: 5,
+    });
+    const mixes = offersOf(recording, catalog, present).filter((o) => o.kind === 'mix');
+    return { mixes: mixes.map((o) => ({ key: o.key, levelled: o.levelled })), page };
+  }
+
+  test('the stop is ready with the plain mix while the levelled one is being made; then both are offered, the levelled one as the main player', async () => {
+    const r = await twoSpeakers();
+    // The levelled mix waits for the test, so what the host can have before it is made is seen.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const background = new BackgroundWork();
+    const outcome = await stop(r, {
+      background,
+      mix: async (o) => {
+        if (o.level) await held;
+        return mixTracks(o);
+      },
+    });
+    expect(outcome.recording).toMatchObject({ state: 'ready', levelledMix: { state: 'making' } });
+    const before = await offered(outcome.recording);
+    expect(before.mixes).toEqual([{ key: 'mix', levelled: false }]);
+    expect(before.page).toContain('A levelled mix, every speaker at the same loudness, is being made');
+    expect(before.page).toContain('<meta http-equiv="refresh"');
+
+    release();
+    await background.idle();
+    const done = (await store.getRecording(r.id))!;
+    expect(done.levelledMix).toMatchObject({ state: 'ready', file: 'mix-levelled.ogg', format: 'ogg' });
+    const after = await offered(done);
+    expect(after.mixes).toEqual([
+      { key: 'mix', levelled: false },
+      { key: 'mix-levelled', levelled: true },
+    ]);
+    expect(after.page).toMatch(
+      /<audio id="mix"[^>]*src="mix-levelled"[\s\S]*<h3>Plain mix<\/h3>\n<audio controls preload="none" src="mix">/,
+    );
+    expect(after.page).not.toContain('<meta http-equiv="refresh"');
+    // Both hold the whole recording, each speaker where they spoke.
+    const plain = (await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).samples;
+    const levelled = toMono((await decodeOggOpusFile(store.layout.file(r.id, 'mix-levelled.ogg'))).pcm);
+    expect(levelled.length).toBe(plain);
+    expect(correlation(levelled, sine(440, 500, 0.5, levelled.length), sec(0.52), sec(0.98))).toBeGreaterThan(0.9);
+    expect(correlation(levelled, sine(660, 500, 1.5, levelled.length), sec(1.52), sec(1.98))).toBeGreaterThan(0.9);
+  });
+
+  test('MIX_LEVELLING=off makes only the plain mix', async () => {
+    const r = await twoSpeakers();
+    const levels: unknown[] = [];
+    const outcome = await stop(r, { config, mix: (o) => (levels.push(o.level), mixTracks(o)) });
+    expect(outcome.recording.state).toBe('ready');
+    expect(outcome.recording.levelledMix).toBeUndefined();
+    expect(levels).toEqual([undefined]);
+    expect((await offered(outcome.recording)).mixes).toEqual([{ key: 'mix', levelled: false }]);
+    expect((await readdir(store.layout.recordingDir(r.id))).filter((f) => f.startsWith('mix'))).toEqual(['mix.ogg']);
+  });
+
+  test('a levelled mix that fails leaves the plain one serving and says so', async () => {
+    const r = await twoSpeakers();
+    const outcome = await stop(r, {
+      mix: async (o) => {
+        if (o.level) throw new Error('no levelling today');
+        return mixTracks(o);
+      },
+    });
+    expect(outcome.recording.state).toBe('ready');
+    const stored = (await store.getRecording(r.id))!;
+    expect(stored.levelledMix).toEqual({ state: 'failed', error: 'no levelling today' });
+    const { mixes, page } = await offered(stored);
+    expect(mixes).toEqual([{ key: 'mix', levelled: false }]);
+    expect(page).toContain('The levelled mix could not be made; above is the plain mix.');
+  });
+
+  test('cut off by a shutdown it stays being made, and the next start makes it', async () => {
+    const r = await twoSpeakers();
+    const background = new BackgroundWork();
+    let started!: () => void;
+    const levellingStarted = new Promise<void>((resolve) => (started = resolve));
+    const outcome = await stop(r, {
+      background,
+      mix: (o) => {
+        if (o.level) started();
+        return mixTracks(o);
+      },
+    });
+    await levellingStarted;
+    await background.close();
+    const cut = (await store.getRecording(r.id))!;
+    expect(cut.levelledMix).toEqual({ state: 'making' });
+    expect(outcome.recording.state).toBe('ready');
+    // Nothing half-written is left where the levelled mix goes.
+    expect((await readdir(store.layout.recordingDir(r.id))).filter((f) => f.startsWith('mix-levelled'))).toEqual([]);
+
+    const restarted = new BackgroundWork();
+    await resumeReadySteps(cut, {
+      store,
+      clock: new ManualClock(),
+      log: silentLogger(),
+      config: levelling,
+      mix: mixTracks,
+      background: restarted,
+    });
+    await restarted.idle();
+    expect((await store.getRecording(r.id))?.levelledMix).toMatchObject({ state: 'ready', file: 'mix-levelled.ogg' });
+  });
+
+  test('a recording finished from disk after a crash ends with both mixes', async () => {
+    const died = await crashed([
+      { userId: '11', name: 'Ann', atMs: 500, hz: 440 },
+      { userId: '12', name: 'Bob', atMs: 900, hz: 660 },
+    ]);
+    const outcome = await finishInterrupted(died, { store, clock: new ManualClock(), log: silentLogger(), config: levelling });
+    expect(outcome.recording.state).toBe('ready');
+    const stored = (await store.getRecording(died.id))!;
+    expect(stored.levelledMix).toMatchObject({ state: 'ready', file: 'mix-levelled.ogg' });
+    expect((await offered(stored)).mixes.map((m) => m.key)).toEqual(['mix', 'mix-levelled']);
   });
 });

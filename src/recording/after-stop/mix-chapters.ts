@@ -6,7 +6,7 @@
 import { setMp3Chapters } from '../../audio/id3-chapters.ts';
 import { addOpusComments } from '../../audio/opus-tags-rewrite.ts';
 import { chapterSpans, vorbisChapterComments } from '../chapters.ts';
-import type { AfterStopStep } from './step.ts';
+import type { AfterStopStep, StepContext } from './step.ts';
 
 export const mixChapters: AfterStopStep = {
   id: 'mix-chapters',
@@ -14,12 +14,14 @@ export const mixChapters: AfterStopStep = {
   timing: 'mixChaptersMs',
   runsOn: 'closed-tracks',
   required: false,
-  async run(ctx) {
-    const mix = ctx.products.mix;
-    const notes = ctx.recording().notes ?? [];
-    if (!mix || notes.length === 0) return;
-    const file = ctx.layout.file(ctx.recordingId, mix.file);
-    if (mix.format === 'ogg') await addOpusComments(file, vorbisChapterComments(notes, mix.durationMs));
-    else if (mix.format === 'mp3') await setMp3Chapters(file, chapterSpans(notes, mix.durationMs));
-  },
+  run: (ctx) => addChapters(ctx, ctx.products.mix),
 };
+
+/** Writes the notes into a finished mix of the recording as chapters, where its format has them. */
+export async function addChapters(ctx: StepContext, mix: { file: string; format: string; durationMs: number } | undefined): Promise<void> {
+  const notes = ctx.recording().notes ?? [];
+  if (!mix || notes.length === 0) return;
+  const file = ctx.layout.file(ctx.recordingId, mix.file);
+  if (mix.format === 'ogg') await addOpusComments(file, vorbisChapterComments(notes, mix.durationMs));
+  else if (mix.format === 'mp3') await setMp3Chapters(file, chapterSpans(notes, mix.durationMs));
+}

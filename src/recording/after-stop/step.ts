@@ -66,6 +66,8 @@ export interface StepContext {
   products: StopProducts;
   /** How far this step got, in its own units; shown to the host as a percentage. */
   progress(done: number, total: number): void;
+  /** Aborted when a 'ready' step must stop (the bot is shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface AfterStopStep {
@@ -77,10 +79,18 @@ export interface AfterStopStep {
   timing: string;
   /**
    * 'open-tracks': runs before the tracks are closed (the stored state is still 'stopping'); 'closed-tracks':
-   * runs on closed tracks (stored 'mixing'), and from then on the host may get the link before the rest is done.
+   * runs on closed tracks (stored 'mixing'), and from then on the host may get the link before the rest is done;
+   * 'ready': runs once the recording is ready and the host can have the link, in the background (never required).
    */
-  runsOn: 'open-tracks' | 'closed-tracks';
+  runsOn: 'open-tracks' | 'closed-tracks' | 'ready';
   /** A required step that fails makes the recording 'failed' with its error; an optional one is logged and skipped. */
   required: boolean;
+  /**
+   * A 'ready' step: what the recording says of its product from the moment it is ready (being made), written
+   * with 'ready' itself so the page never shows the recording without it.
+   */
+  announce?(recording: Recording, config: StepContext['config']): Recording;
+  /** A 'ready' step: whether a ready recording shows it was cut off (the bot died in it); start-up runs it again. */
+  cutOff?(recording: Recording): boolean;
   run(ctx: StepContext): Promise<void>;
 }
