@@ -40,7 +40,13 @@ export async function serveBot(extra: BotInSimOptions['startBot'] = {}): Promise
   started.rooms.onStarted((room) => send({ kind: 'started', room }));
   started.rooms.onStopped((report) => send({ kind: 'stopped', report }));
   process.on('message', (message: ParentMessage) => {
-    if (message.kind === 'stop-all') void started.rooms.stopAll('shutdown').then(() => send({ kind: 'stopped-all' }));
+    // What is made after 'ready' (the levelled mix) is part of what the stop leaves.
+    if (message.kind === 'stop-all') {
+      void started.rooms
+        .stopAll('shutdown')
+        .then(() => started.background.idle())
+        .then(() => send({ kind: 'stopped-all' }));
+    }
     if (message.kind === 'shut-down') void started.stop().then(() => process.exit(0));
   });
   send({ kind: 'ready' });

@@ -31,7 +31,7 @@ export type BotProcess = {
   start(): Promise<void>;
   /** SIGKILL: no shutdown code runs, files and the store are left as they are. Resolves once it is gone. */
   crash(): Promise<void>;
-  /** Stops every room, as the end of a scenario does, with the process still running. */
+  /** Stops every room, as the end of a scenario does, with the process still running; resolves once all is made. */
   stopAll(): Promise<void>;
   /** Graceful: rooms stopped and their hosts told, everything closed, then the process exits. */
   shutDown(): Promise<void>;

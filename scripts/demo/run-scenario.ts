@@ -42,7 +42,7 @@ type ScenarioResult = {
   /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
   notes: { at: number; by: string; text: string }[];
   /** Every file the download page offers, from the server's catalog, with its URL under the host's link. */
-  offers: { kind: Offer['kind']; format: string; speaker?: string; url: string }[];
+  offers: { kind: Offer['kind']; format: string; speaker?: string; levelled?: boolean; url: string }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
   exitReason: 'completed';
@@ -260,13 +260,14 @@ async function offers(
 ): Promise<ScenarioResult['offers']> {
   const catalog = catalogOf(recording, (r, file) => layout.file(r.id, file));
   const present = new Set<string>();
-  for (const asset of [...(catalog.mix ? [catalog.mix] : []), ...catalog.tracks]) {
-    if (asset.path !== undefined && (await exists(asset.path))) present.add(asset.key);
+  for (const asset of [catalog.mix, catalog.levelledMix, ...catalog.tracks]) {
+    if (asset?.path !== undefined && (await exists(asset.path))) present.add(asset.key);
   }
-  return offersOf(recording, catalog, present).map(({ kind, format, speaker, key }) => ({
+  return offersOf(recording, catalog, present).map(({ kind, format, speaker, levelled, key }) => ({
     kind,
     format,
     ...(speaker ? { speaker: nameOf(speaker.userId) } : {}),
+    ...(levelled === undefined ? {} : { levelled }),
     url: `${link.replace(/\/+$/, '')}/${key}`,
   }));
 }
