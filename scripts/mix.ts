@@ -1,4 +1,4 @@
-// npm run mix -- A.ogg B.ogg … -o OUT.(ogg|mp3|flac|wav) [--format F] [--normalize[=LUFS]] [--only LABEL,...]
+// npm run mix -- A.ogg B.ogg … -o OUT.(ogg|mp3|flac|wav) [--format F] [--level] [--normalize[=LUFS]] [--only LABEL,...]
 // Mixes any Ogg Opus files (roomrec tracks, opusenc, ffmpeg) into one time-aligned file.
 import { parseArgs } from 'node:util';
 import { access, constants, realpath, stat } from 'node:fs/promises';
@@ -15,13 +15,15 @@ import {
   type MixFormat,
   type MixResult,
 } from '../src/audio/mixer.ts';
-import { DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
+import { DEFAULT_LEVEL_TARGET_LUFS, DEFAULT_MAX_BOOST_DB, DEFAULT_TARGET_LUFS } from '../src/audio/loudness.ts';
 
-const USAGE = `usage: npm run mix -- TRACK.ogg [TRACK.ogg …] -o OUT.(ogg|mp3|flac|wav) [--format F] [--normalize[=LUFS]] [--only LABEL,…]
+const USAGE = `usage: npm run mix -- TRACK.ogg [TRACK.ogg …] -o OUT.(ogg|mp3|flac|wav) [--format F] [--level] [--normalize[=LUFS]] [--only LABEL,…]
 
   -o, --output FILE    the mix; the extension picks the format (.ogg/.opus Ogg Opus, .mp3, .flac, .wav);
                        it must not be one of the inputs
   --format F           ogg, opus, mp3, flac or wav: needed when FILE has no such extension
+  --level              bring each speaker's speech to ${DEFAULT_LEVEL_TARGET_LUFS} LUFS before the sum (boosting by at most
+                       ${DEFAULT_MAX_BOOST_DB} dB), as the bot's levelled mix does
   --normalize[=LUFS]   bring the mix to an integrated loudness (default ${DEFAULT_TARGET_LUFS} LUFS, ITU-R BS.1770)
   --only LABELS        comma-separated speakers to include; a track's label is its file name without
                        extension (a label two inputs share is refused: give that input's path as typed)
@@ -39,6 +41,7 @@ function parse(argv: string[]) {
       output: { type: 'string', short: 'o' },
       format: { type: 'string' },
       normalize: { type: 'boolean', default: false },
+      level: { type: 'boolean', default: false },
       only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -51,6 +54,7 @@ function parse(argv: string[]) {
     output: values.output,
     format: outputFormat(values.output, values.format),
     normalize: values.normalize,
+    level: values.level,
     only: values.only
       ?.split(',')
       .map((s) => s.trim())
@@ -144,6 +148,10 @@ function describe(r: MixResult, inputs: string[]): string {
     parts.push(
       `loudness ${r.loudness.measuredLufs.toFixed(1)} LUFS -> ${r.loudness.targetLufs} LUFS (${r.loudness.gainDb >= 0 ? '+' : ''}${r.loudness.gainDb.toFixed(1)} dB)`,
     );
+  for (const s of r.levelling?.speakers ?? []) {
+    const db = `${s.gainDb >= 0 ? '+' : ''}${s.gainDb.toFixed(1)} dB`;
+    parts.push(Number.isFinite(s.speechLufs) ? `${s.label} ${s.speechLufs.toFixed(1)} LUFS ${db}` : `${s.label}: no speech, ${db}`);
+  }
   for (const t of r.truncatedInputs) parts.push(`${nameOf(t)} is cut off (recorder crash?): mixed up to its last complete page`);
   if (r.decode.undecodablePackets > 0) parts.push(`${r.decode.undecodablePackets} undecodable packets played as silence`);
   return parts.join('; ');
@@ -192,6 +200,7 @@ async function main(): Promise<number> {
       format: args.format,
       ...(args.only ? { include: args.only } : {}),
       ...(targetLufs !== null ? { normalize: { targetLufs } } : {}),
+      level: args.level,
       signal: controller.signal,
       onInputWarning: (name, warning) => console.error(`mix: warning: ${name}: ${warning}`),
       onProgress: (done, total) => {

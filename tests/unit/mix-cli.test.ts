@@ -89,6 +89,12 @@ describe('npm run mix', () => {
     expect(missing.stderr).toContain('no track for speaker "nobody" (have host)');
   });
 
+  test('--level names each speaker with their speech loudness and gain', async () => {
+    const run = await mix('host.ogg', '-o', 'levelled.wav', '--level');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/host -\d+\.\d LUFS [+-]\d+\.\d dB/);
+  });
+
   test('refuses a missing, empty, corrupt or non-Ogg input, naming the file, and writes nothing', async () => {
     await writeFile(join(dir, 'empty.ogg'), '');
     await writeFile(join(dir, 'text.ogg'), 'hello, I am not audio');
