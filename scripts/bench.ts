@@ -3,6 +3,7 @@
 // unit tests (shared two-core machines).
 import { parseArgs } from 'node:util';
 import { opusencScale, runMixerBench, runOpusencMixBench } from './bench/mixer.ts';
+import { runLevellingBench } from './bench/levelling.ts';
 import { runPlacementBench } from './bench/placement.ts';
 import { runRecordingBench } from './bench/recording.ts';
 import { runStopToLinkBench } from './bench/stop-to-link.ts';
@@ -29,6 +30,10 @@ const parts: { name: string; run: () => Promise<void> }[] = [
   {
     name: 'mixer-opusenc',
     run: () => runOpusencMixBench({ ...opusencScale(values.quick), runs: 3, keep: values.keep, judge: !values.quick, log }),
+  },
+  {
+    name: 'levelling',
+    run: () => runLevellingBench({ speakers: values.quick ? 2 : 10, minutes: values.quick ? 1 : 10, runs: 3, keep: values.keep, log }),
   },
   { name: 'placement', run: () => runPlacementBench({ quick: values.quick, log }) },
   { name: 'recording', run: async () => void (await runRecordingBench({ quick: values.quick, log })) },

@@ -35,14 +35,14 @@ export interface MixerBenchOptions {
   log: (line: string) => void;
 }
 
-interface Turn {
+export interface Turn {
   speaker: number;
   start: number; // frames (20 ms units)
   frames: number;
 }
 
 /** Turns of 2-8 s, one speaker at a time (the next picked at random), 0.3-1.5 s pauses between. */
-function conversation(speakers: number, totalFrames: number, rnd: () => number): Turn[] {
+export function conversation(speakers: number, totalFrames: number, rnd: () => number): Turn[] {
   const turns: Turn[] = [];
   let at = Math.round(25 + rnd() * 50);
   let speaker = 0;
@@ -125,8 +125,12 @@ class Voice {
   }
 }
 
-/** Writes one speaker's track as the recorder would: their packets while they talk, silence packets between. */
-async function writeSpeakerTrack(path: string, speaker: number, turns: Turn[], totalFrames: number): Promise<void> {
+/**
+ * Writes one speaker's track as the recorder would: their packets while they talk, silence packets between;
+ * `gainDb` makes them a quieter or louder speaker.
+ */
+export async function writeSpeakerTrack(path: string, speaker: number, turns: Turn[], totalFrames: number, gainDb = 0): Promise<void> {
+  const gain = 10 ** (gainDb / 20);
   const writer = await OggOpusWriter.create({ path, comments: { ARTIST: `speaker${speaker + 1}` } });
   const encoder = createOpusEncoder({ bitrate: 64_000, complexity: 5 });
   const voice = new Voice(speaker, 1000 + speaker);
@@ -141,6 +145,7 @@ async function writeSpeakerTrack(path: string, speaker: number, turns: Turn[], t
     fillTo(turn.start);
     for (let f = 0; f < turn.frames; f++) {
       voice.frame(pcm);
+      if (gain !== 1) for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-32767, Math.min(32767, Math.round(pcm[i]! * gain)));
       writer.writePacket(encoder.encode(pcm), OPUS_FRAME);
     }
     at += turn.frames;
@@ -228,9 +233,10 @@ function run(command: string, args: string[]): Promise<{ seconds: number; stdout
   });
 }
 
-async function ours(tracks: string[], output: string): Promise<Timed> {
+/** One mix by roomrec in a fresh process; `level`: the levelled mix. */
+export async function ours(tracks: string[], output: string, level = false): Promise<Timed> {
   const self = fileURLToPath(import.meta.url);
-  const { seconds, stdout } = await run(process.execPath, [self, '--job', output, ...tracks]);
+  const { seconds, stdout } = await run(process.execPath, [self, level ? '--job-level' : '--job', output, ...tracks]);
   const job = JSON.parse(stdout.trim().split('\n').pop()!) as { maxRssMb: number };
   return { seconds, maxRssMb: job.maxRssMb };
 }
@@ -368,16 +374,17 @@ export async function runOpusencMixBench({
   }
 }
 
-// Child-process entry: one mix, then its peak RSS as JSON on the last line.
-if (process.argv[2] === '--job') {
+// Child-process entry: one mix (levelled with --job-level), then its peak RSS as JSON on the last line.
+const job = process.argv[2] === '--job' || process.argv[2] === '--job-level';
+if (job) {
   const [output, ...inputs] = process.argv.slice(3);
-  if (!output || inputs.length === 0) throw new Error('usage: mixer.ts --job OUTPUT INPUT...');
-  await mixTracks({ inputs: inputs.map((path) => ({ path })), output });
+  if (!output || inputs.length === 0) throw new Error('usage: mixer.ts --job|--job-level OUTPUT INPUT...');
+  await mixTracks({ inputs: inputs.map((path) => ({ path })), output, level: process.argv[2] === '--job-level' });
   console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
 // `node scripts/bench/mixer.ts --opusenc [--quick] [--runs N] [--keep]`: the opusenc case alone.
-if (import.meta.main && process.argv[2] !== '--job') {
+if (import.meta.main && !job) {
   const { values } = parseArgs({
     options: {
       opusenc: { type: 'boolean', default: false },
