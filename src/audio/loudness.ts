@@ -120,9 +120,10 @@ export function levellingGain(speechLufs: number, targetLufs: number, maxBoostDb
   return 10 ** (Math.min(maxBoostDb, targetLufs - speechLufs) / 20);
 }
 
-// The shortest pause the track format writes: one 20 ms exact-silence packet (docs/track-format.md), which the
-// decoder turns into exact zeros without decoding. Decoded speech never holds this many zero frames in a row,
-// so a run this long is a pause and a shorter one is part of the speech around it.
+// The track format fills every pause with exact-silence packets (docs/track-format.md), which the decoder turns
+// into exact zeros without decoding. Decoded speech never holds 20 ms of exact zeros, so a run this long is a
+// pause; a shorter one (a few ms the writer filled between packets, a zero crossing) stays with the speech
+// around it, too short to move the measure.
 const PAUSE_FRAMES = 960;
 
 /**
