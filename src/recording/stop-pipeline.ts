@@ -251,6 +251,10 @@ async function runReadySteps(
         await step.run(ctx);
         log.info({ recordingId, step: step.id, ms: Math.round(clock.now() - t0) }, 'made after the recording was ready');
       } catch (error) {
+        if (deps.background?.signal.aborted) {
+          log.info({ recordingId, step: step.id }, 'cut short by the shutdown; the next start makes it');
+          return;
+        }
         log.warn(
           { err: error, recordingId, step: step.id },
           'a step after the recording was ready failed; the recording is ready without it',

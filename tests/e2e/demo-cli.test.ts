@@ -87,7 +87,7 @@ test('a scenario file: result.json as the contract says, link served with --hold
     downloadUrl: string;
     mix: string;
     notes: { at: number; by: string; text: string }[];
-    offers: { kind: string; format: string; speaker?: string; url: string }[];
+    offers: { kind: string; format: string; speaker?: string; levelled?: boolean; url: string }[];
   };
   for (const field of [
     'recordingId',
@@ -128,8 +128,10 @@ test('a scenario file: result.json as the contract says, link served with --hold
   expect((await fetch(result.downloadUrl)).status).toBe(200);
   // Every file the page offers, each served at its URL; the note's chapter starts where result.json has the note.
   expect(result.notes).toEqual([{ at: expect.any(Number), by: 'alice', text: 'Intro done' }]);
-  expect(result.offers.map(({ kind, format, speaker }) => [kind, format, speaker])).toEqual([
-    ['mix', 'ogg', undefined],
+  // MIX_LEVELLING is on by default: the plain mix and the levelled one, told apart by `levelled`.
+  expect(result.offers.map(({ kind, format, speaker, levelled }) => [kind, format, speaker ?? levelled])).toEqual([
+    ['mix', 'ogg', false],
+    ['mix', 'ogg', true],
     ['track', 'ogg', 'alice'],
     ['zip', 'zip', undefined],
     ['chapters', 'audacity-labels', undefined],
