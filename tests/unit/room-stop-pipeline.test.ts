@@ -534,6 +534,7 @@ describe('levelled mix after the stop', () => {
 
   test('the stop is ready with the plain mix while the levelled one is being made; then both are offered, the levelled one as the main player', async () => {
     const r = await twoSpeakers();
+    await store.updateRecording(r.id, (x) => ({ ...x, notes: [{ at: 1000, by: '11', byName: 'Ann', text: 'Ann starts' }] }));
     // The levelled mix waits for the test, so what the host can have before it is made is seen.
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -564,6 +565,9 @@ describe('levelled mix after the stop', () => {
       /<audio id="mix"[^>]*src="mix-levelled"[\s\S]*<h3>Plain mix<\/h3>\n<audio controls preload="none" src="mix">/,
     );
     expect(after.page).not.toContain('<meta http-equiv="refresh"');
+    // The notes are chapters in it too.
+    const tags = (await scanOggOpus(store.layout.file(r.id, 'mix-levelled.ogg'))).comments;
+    expect([tags.CHAPTER001, tags.CHAPTER001NAME]).toEqual(['00:00:01.000', 'Ann starts (Ann)']);
     // Both hold the whole recording, each speaker where they spoke.
     const plain = (await decodeOggOpusFile(store.layout.mixFile(r.id, 'ogg'))).samples;
     const levelled = toMono((await decodeOggOpusFile(store.layout.file(r.id, 'mix-levelled.ogg'))).pcm);
