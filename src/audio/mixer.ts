@@ -384,13 +384,12 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
   const passes = 1 + (opts.normalize ? 1 : 0) + (opts.level ? 1 : 0);
   const stats = newStats();
   const report = (pass: number) => (t: number) => opts.onProgress?.(pass * knownLength + Math.min(t, knownLength), passes * knownLength);
-  let pass = 0;
 
   const scales = opened.map(({ input, track }) => ((input.gain ?? 1) * track.headGain) / 32768);
   let levelling: MixResult['levelling'];
   if (opts.level) {
     const { targetLufs = DEFAULT_LEVEL_TARGET_LUFS, maxBoostDb = DEFAULT_MAX_BOOST_DB } = opts.level === true ? {} : opts.level;
-    const speech = await measureSpeech(rows(), opened, scales, knownLength, report(pass++), opts.signal);
+    const speech = await measureSpeech(rows(), opened, scales, knownLength, report(0), opts.signal);
     const gains = speech.map((lufs) => levellingGain(lufs, targetLufs, maxBoostDb));
     gains.forEach((g, i) => (scales[i] = scales[i]! * g));
     levelling = {
@@ -404,7 +403,7 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
   if (opts.normalize) {
     const targetLufs = typeof opts.normalize === 'object' ? opts.normalize.targetLufs : DEFAULT_TARGET_LUFS;
     const meter = new LoudnessMeter();
-    await sumTracks(rows(), opened, scales, knownLength, newStats(), (block) => meter.add(block), report(pass++), opts.signal);
+    await sumTracks(rows(), opened, scales, knownLength, newStats(), (block) => meter.add(block), report(passes - 2), opts.signal);
     const measuredLufs = meter.integrated();
     gain = normalisationGain(measuredLufs, targetLufs);
     loudness = { measuredLufs, targetLufs, gainDb: 20 * Math.log10(gain) };

@@ -108,7 +108,6 @@ const LevelledMixSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('ready'), ...mixFileSchema }),
   z.object({ state: z.literal('failed'), error: z.string() }),
 ]);
-export type LevelledMix = z.infer<typeof LevelledMixSchema>;
 
 export const RecordingSchema = z.object({
   id: recordingId,

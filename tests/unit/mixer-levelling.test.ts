@@ -18,15 +18,16 @@ const LOUD_TURNS = [
   [5, 9],
   [15, 19],
 ] as const;
-let quiet: string;
-let loud: string;
+let quiet = '';
+let loud = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'roomrec-levelling-'));
-  quiet = join(dir, 'quiet.ogg');
-  loud = join(dir, 'loud.ogg');
-  await writeTrack(quiet, concatPcm(voice(4, 1, 0.05), silence(6), voice(4, 2, 0.05), silence(6)));
-  await writeTrack(loud, concatPcm(silence(5), voice(4, 3, 0.4), silence(6), voice(4, 4, 0.4), silence(1)));
+  [quiet, loud] = ['quiet.ogg', 'loud.ogg'].map((name) => join(dir, name)) as [string, string];
+  await Promise.all([
+    writeTrack(quiet, concatPcm(voice(4, 1, 0.05), silence(6), voice(4, 2, 0.05), silence(6))),
+    writeTrack(loud, concatPcm(silence(5), voice(4, 3, 0.4), silence(6), voice(4, 4, 0.4), silence(1))),
+  ]);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

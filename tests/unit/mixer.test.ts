@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { accumulate, formatForPath, mixTracks, MixInputError } from '../../src/audio/mixer.ts';
 import { DEFAULT_CEILING } from '../../src/audio/limiter.ts';
 import { LoudnessMeter } from '../../src/audio/loudness.ts';
-import { concatPcm, correlation, decodeOggOpusFile, firstOnset, prng, rms, sec, toMono, tone, voice } from '../helpers/audio.ts';
+import { concatPcm, correlation, decodeOggOpusFile, firstOnset, rms, sec, toMono, tone, voice } from '../helpers/audio.ts';
 import { decodeMono, HAVE_FFMPEG, readWav, writeTrack } from '../helpers/mix-fixtures.ts';
 
 let dir: string;

@@ -178,7 +178,13 @@ describe('stop pipeline', () => {
     await store.updateRecording(r.id, (x) => ({ ...x, notes }));
     const outcome = await runStopPipeline(
       { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {} },
-      { store, clock: new ManualClock(), log: silentLogger(), config: { ...config, mix: { format: 'mp3', levelling: false } }, mix: mixTracks },
+      {
+        store,
+        clock: new ManualClock(),
+        log: silentLogger(),
+        config: { ...config, mix: { format: 'mp3', levelling: false } },
+        mix: mixTracks,
+      },
     );
     expect(outcome.recording.mix).toMatchObject({ file: 'mix.mp3', format: 'mp3' });
     const end = outcome.recording.mix?.durationMs ?? 0;
