@@ -357,7 +357,9 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     return { recording, catalog, present };
   }
 
-  const jobKey = (recording: RecordingView, file: FormatFile) => `${recording.id}/${file.key}`;
+  function jobKey(recording: RecordingView, file: FormatFile): string {
+    return `${recording.id}/${file.key}`;
+  }
 
   /**
    * Where a format stands: made (its file is there), or what its job is doing. With `start` (a GET of its URL),

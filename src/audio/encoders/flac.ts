@@ -66,7 +66,7 @@ export async function createFlacEncoder(options: EncoderOptions): Promise<Encode
         const v = Math.round(pcm[i]! * 32767);
         int32[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
       }
-      if (!flac.FLAC__stream_encoder_process_interleaved(encoder, int32.subarray(0, pcm.length), pcm.length >> 1)) {
+      if (!flac.FLAC__stream_encoder_process_interleaved(encoder, int32.subarray(0, pcm.length), pcm.length / channels)) {
         throw new Error(`libFLAC encoding failed (state ${flac.FLAC__stream_encoder_get_state(encoder)})`);
       }
       await drain();
