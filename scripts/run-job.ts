@@ -1,11 +1,16 @@
 // Run a maintenance job by hand with the configured store:
 //   npm run run-job -- retention [--dry-run]
 //   npm run run-job -- rebuild-index
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, envWithDotenv, loadConfig, type Config } from '../src/config.ts';
 import { createLogger, type Logger } from '../src/log.ts';
 import { runRetention } from '../src/storage/retention.ts';
 import { openStore, type Store } from '../src/storage/store.ts';
+import { createWebhook } from '../src/webhook/webhook.ts';
+
+/** How long the job waits for the webhook receiver to take its `recording.deleted` events before it exits. */
+const DELIVERY_WAIT_MS = 10_000;
 
 type Job = {
   describe: string;
@@ -16,7 +21,31 @@ const JOBS: Record<string, Job> = {
   retention: {
     describe: 'delete recordings older than RETENTION_DAYS (and orphaned folders); --dry-run lists them only',
     async run({ config, store, log, dryRun }) {
-      const report = await runRetention({ store, log, dryRun, now: Date.now(), policy: { retentionDays: config.retention.days } });
+      // The same `recording.deleted` events the bot's own retention sends. Delivery is tried while the job runs;
+      // what the receiver has not taken when it ends stays in the store's outbox, which the bot delivers when it
+      // next starts. Nothing issues links here: deleted events carry none.
+      const webhook =
+        config.webhook && !dryRun
+          ? createWebhook({
+              ...config.webhook,
+              store,
+              log: log.child({ part: 'webhook' }),
+              now: Date.now,
+              issueLink: () => Promise.reject(new Error('run-job sends only recording.deleted, which has no link')),
+            })
+          : undefined;
+      const report = await runRetention({
+        store,
+        log,
+        dryRun,
+        now: Date.now(),
+        policy: { retentionDays: config.retention.days },
+        ...(webhook ? { onDeleted: (recording) => void webhook.notify('recording.deleted', recording) } : {}),
+      });
+      if (webhook) {
+        await Promise.race([webhook.idle(), delay(DELIVERY_WAIT_MS, undefined, { ref: false })]);
+        await webhook.close();
+      }
       return { ok: report.failed.length === 0 };
     },
   },

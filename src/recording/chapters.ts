@@ -38,14 +38,14 @@ export function noteLabel(note: ChapterNote): string {
   return note.byName === '' ? note.text : `${note.text} (${note.byName})`;
 }
 
-type Chapter = { startMs: number; endMs: number; title: string };
+export type Chapter = { startMs: number; endMs: number; title: string };
 
 /**
  * A chapter per distinct millisecond: notes added at the same moment share one chapter (titles joined by " / "),
  * so start times strictly increase, which WebVTT needs for cues that end where the next begins and JSON chapter
  * readers assume. Each ends where the next begins, the last at the recording's end.
  */
-function chaptersOf(notes: readonly ChapterNote[], durationMs: number): Chapter[] {
+export function chapterSpans(notes: readonly ChapterNote[], durationMs: number): Chapter[] {
   const groups: { startMs: number; titles: string[] }[] = [];
   for (const note of placedNotes(notes, durationMs)) {
     const startMs = Math.round(note.at);
@@ -67,7 +67,7 @@ function chaptersOf(notes: readonly ChapterNote[], durationMs: number): Chapter[
  * and `>` as character references; escaping `>` also keeps the forbidden `-->` out of it.
  */
 export function webvttChapters(notes: readonly ChapterNote[], durationMs: number): string {
-  const cues = chaptersOf(notes, durationMs).map((c, i) => {
+  const cues = chapterSpans(notes, durationMs).map((c, i) => {
     // An empty line would end the cue: an empty title is a cue without text.
     const text = c.title === '' ? '' : `${escapeCueText(c.title)}\n`;
     return `${i + 1}\n${vttTimestamp(c.startMs)} --> ${vttTimestamp(c.endMs)}\n${text}`;
@@ -89,7 +89,7 @@ function escapeCueText(text: string): string {
 
 /** Podcasting 2.0 JSON chapters: `{"version": "1.2.0", "chapters": [{"startTime": seconds, "title"}]}`, ascending. */
 export function podcastChapters(notes: readonly ChapterNote[], durationMs: number): string {
-  const chapters = chaptersOf(notes, durationMs).map((c) => ({ startTime: c.startMs / 1000, title: c.title }));
+  const chapters = chapterSpans(notes, durationMs).map((c) => ({ startTime: c.startMs / 1000, title: c.title }));
   return `${JSON.stringify({ version: PODCAST_CHAPTERS_VERSION, chapters }, null, 2)}\n`;
 }
 

@@ -31,7 +31,7 @@ export type Webhook = {
   notify(type: WebhookEventType, recording: Recording): Promise<void>;
   /** Starts delivering the events an earlier process left in the outbox. */
   resume(): Promise<void>;
-  /** Resolves when no delivery is in progress (everything delivered, given up, or never started). */
+  /** Resolves when no event is being stored or delivered (everything delivered, given up, or never started). */
   idle(): Promise<void>;
   /** Stops retrying and aborts attempts in flight; what is undelivered stays in the outbox for the next start. */
   close(): Promise<void>;
@@ -137,7 +137,8 @@ export function createWebhook(deps: WebhookDeps): Webhook {
     },
 
     async idle() {
-      while (inFlight.size > 0) await Promise.all(inFlight.values());
+      // An event still being stored is about to be delivered: idle waits for it too.
+      while (queueing.size > 0 || inFlight.size > 0) await Promise.all([...queueing, ...inFlight.values()]);
     },
 
     async close() {

@@ -21,6 +21,7 @@ import { deletionTime } from '../../src/storage/retention.ts';
 import { openStore, type Store } from '../../src/storage/store.ts';
 import { formatUtc } from '../../src/text/format.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
+import { parseId3Chapters } from '../helpers/id3.ts';
 import { until } from '../helpers/until.ts';
 
 const config: RoomDeps['config'] = {
@@ -163,6 +164,26 @@ describe('stop pipeline', () => {
     expect(receipt).toMatch(/granted\s+Ann \(11\)/);
     expect(receipt).toMatch(/withdrawn\s+Bob \(12\)/);
     expect(receipt).toContain('left out of the mix');
+  });
+
+  test('an MP3 mix gets the notes as ID3 chapters', async () => {
+    const r = await recorded([{ userId: '11', name: 'Ann', atMs: 500, hz: 440 }], 3000);
+    const notes = [
+      { at: 1000, by: '11', byName: 'Ann', text: 'Ann starts' },
+      { at: 2000, by: '11', byName: 'Ann', text: 'Wrap-up' },
+    ];
+    await store.updateRecording(r.id, (x) => ({ ...x, notes }));
+    const outcome = await runStopPipeline(
+      { recordingId: r.id, reason: 'command', stoppedAt: STARTED_AT + 3000, closeTracks: async () => {} },
+      { store, clock: new ManualClock(), log: silentLogger(), config: { ...config, mix: { format: 'mp3' } }, mix: mixTracks },
+    );
+    expect(outcome.recording.mix).toMatchObject({ file: 'mix.mp3', format: 'mp3' });
+    const end = outcome.recording.mix?.durationMs ?? 0;
+    const chapters = parseId3Chapters(await readFile(store.layout.mixFile(r.id, 'mp3'))).chapters;
+    expect(chapters.map((c) => [c.startMs, c.endMs, c.title])).toEqual([
+      [1000, 2000, 'Ann starts'],
+      [2000, end, 'Wrap-up'],
+    ]);
   });
 
   test.each([

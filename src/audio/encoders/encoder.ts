@@ -2,6 +2,7 @@
 import { rm, type FileHandle } from 'node:fs/promises';
 import { openPrivate } from '../../storage/private-files.ts';
 import { writeAll } from '../write-all.ts';
+import type { Id3Chapter } from '../id3-chapters.ts';
 
 /** Every format a mix can be written in: the one list the encoders, the config and the stored schema share. */
 export const MIX_FORMATS = ['ogg', 'mp3', 'flac', 'wav'] as const;
@@ -21,6 +22,8 @@ export interface EncoderOptions {
   totalFrames: number;
   /** Free-form tags (title, artist, …) for formats that carry them. */
   tags?: Record<string, string>;
+  /** The recording's notes as chapters, for formats that carry them in the file (MP3: ID3v2 CHAP/CTOC). */
+  chapters?: readonly Id3Chapter[];
 }
 
 export interface Encoder {

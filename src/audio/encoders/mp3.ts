@@ -2,6 +2,7 @@
 // plus the LAME "Info" tag that wasm-media-encoders leaves out. Without that tag decoders cannot know
 // LAME's start delay and padding, and every word would land ~23 ms late; with it, players trim exactly.
 import { createMp3Encoder as createLame } from 'wasm-media-encoders';
+import { id3ChapterTag } from '../id3-chapters.ts';
 import { FileSink, MIX_RATE, channelsOf, type Encoder, type EncoderOptions } from './encoder.ts';
 
 const KBPS = 128;
@@ -63,6 +64,8 @@ export async function createMp3Encoder(options: EncoderOptions): Promise<Encoder
   const channels = channelsOf(options);
   lame.configure({ sampleRate: MIX_RATE, channels, bitrate: KBPS, outputSampleRate: MIX_RATE });
   const sink = await FileSink.create(options.path);
+  const chapters = options.chapters?.length ? id3ChapterTag(options.chapters) : Buffer.alloc(0);
+  await sink.append(chapters);
   // Reserve the Info frame; its counts are only known at the end.
   await sink.append(Buffer.alloc(FRAME_BYTES));
   let samples = 0;
@@ -89,13 +92,15 @@ export async function createMp3Encoder(options: EncoderOptions): Promise<Encoder
     },
     async finish() {
       await sink.append(lame.finalize());
-      const audioBytes = sink.size - FRAME_BYTES;
+      const audioBytes = sink.size - chapters.length - FRAME_BYTES;
       if (audioBytes % FRAME_BYTES !== 0) throw new Error(`LAME produced ${audioBytes} bytes, not whole ${FRAME_BYTES}-byte CBR frames`);
       const audioFrames = audioBytes / FRAME_BYTES;
       const padding = audioFrames * SAMPLES_PER_FRAME - LAME_ENCODER_DELAY - samples;
       // LAME flushes at most a couple of frames past the end; anything else means the delay assumption broke.
       if (padding < 0 || padding > MAX_PADDING) throw new Error(`unexpected MP3 padding ${padding}`);
-      await sink.writeAt(0, lameInfoFrame({ audioFrames, totalBytes: sink.size, delay: LAME_ENCODER_DELAY, padding, channels }));
+      // The Info frame counts the MPEG stream's bytes, not the ID3 tag before it.
+      const totalBytes = sink.size - chapters.length;
+      await sink.writeAt(chapters.length, lameInfoFrame({ audioFrames, totalBytes, delay: LAME_ENCODER_DELAY, padding, channels }));
       await sink.close();
     },
     abort: () => sink.discard(),

@@ -1,9 +1,11 @@
 // The notes as chapters inside the Ogg Opus mix (Vorbis-comment CHAPTERxxx), so a player or an editor shows them
 // without the separate chapter files. The mix is encoded while the room runs, before every note is known, so the
 // chapters are written into its header once it is finished. Optional: a failure leaves the mix as it was (the
-// chapter files on the page still have every note). Other formats keep their chapters in those files only.
+// chapter files on the page still have every note). An MP3 mix gets them as ID3v2 chapters; FLAC and WAV keep
+// their chapters in those files only.
+import { setMp3Chapters } from '../../audio/id3-chapters.ts';
 import { addOpusComments } from '../../audio/opus-tags-rewrite.ts';
-import { vorbisChapterComments } from '../chapters.ts';
+import { chapterSpans, vorbisChapterComments } from '../chapters.ts';
 import type { AfterStopStep } from './step.ts';
 
 export const mixChapters: AfterStopStep = {
@@ -15,7 +17,9 @@ export const mixChapters: AfterStopStep = {
   async run(ctx) {
     const mix = ctx.products.mix;
     const notes = ctx.recording().notes ?? [];
-    if (!mix || mix.format !== 'ogg' || notes.length === 0) return;
-    await addOpusComments(ctx.layout.file(ctx.recordingId, mix.file), vorbisChapterComments(notes, mix.durationMs));
+    if (!mix || notes.length === 0) return;
+    const file = ctx.layout.file(ctx.recordingId, mix.file);
+    if (mix.format === 'ogg') await addOpusComments(file, vorbisChapterComments(notes, mix.durationMs));
+    else if (mix.format === 'mp3') await setMp3Chapters(file, chapterSpans(notes, mix.durationMs));
   },
 };
