@@ -9,14 +9,17 @@
 //   abort                ───────────▶
 //                        ◀─────────── progress {done, total} · done · failed {error}
 import { Worker } from 'node:worker_threads';
-import type { MixFormat, MixInput } from './mixer.ts';
+import type { MixFormat, MixInput, MixOptions } from './mixer.ts';
 import { fromThreadError, type ThreadError } from './thread-error.ts';
 
 export type FormatJob =
   /** A track in another format, as stored (transcode.ts). */
   | { kind: 'transcode'; input: string; output: string; format: Exclude<MixFormat, 'ogg'> }
-  /** The mix made again from its tracks, in `format` (mixer.ts): one codec generation from the tracks. */
-  | { kind: 'mix'; inputs: MixInput[]; output: string; format: MixFormat };
+  /**
+   * The mix made again from its tracks, in `format` (mixer.ts): one codec generation from the tracks. `chapters`:
+   * the notes, inside the file where the format has them (MP3).
+   */
+  | { kind: 'mix'; inputs: MixInput[]; output: string; format: MixFormat; chapters?: MixOptions['chapters'] };
 
 export type ToFormatThread = { type: 'abort' };
 export type FromFormatThread = { type: 'progress'; done: number; total: number } | { type: 'done' } | ({ type: 'failed' } & ThreadError);

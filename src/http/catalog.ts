@@ -4,7 +4,7 @@ import path from 'node:path';
 import { MIX_FORMATS, type MixFormat } from '../audio/encoders/encoder.ts';
 import type { FormatJob } from '../audio/format-thread.ts';
 import { formatFileName } from '../storage/layout.ts';
-import { audacityLabels, podcastChapters, webvttChapters, type ChapterNote } from '../recording/chapters.ts';
+import { audacityLabels, chapterSpans, podcastChapters, webvttChapters, type ChapterNote } from '../recording/chapters.ts';
 import { audacityLof, reaperProject, type ProjectTrack } from '../recording/editor-projects.ts';
 import { safeFileName } from './content-disposition.ts';
 import { oneLine } from '../text/format.ts';
@@ -140,7 +140,10 @@ const FORMAT_RULES = {
     const inputs = catalog.tracks
       .filter((t) => t.speaker.includeInMix && t.path !== undefined && present.has(t.key))
       .map((t) => ({ path: t.path!, label: t.speaker.name }));
-    return recording.state !== 'ready' || inputs.length === 0 ? undefined : { kind: 'mix', inputs, output, format };
+    const durationMs = recordingDurationMs(recording);
+    const notes = recording.notes ?? [];
+    if (recording.state !== 'ready' || inputs.length === 0 || durationMs === undefined) return undefined;
+    return { kind: 'mix', inputs, output, format, ...(notes.length > 0 ? { chapters: chapterSpans(notes, durationMs) } : {}) };
   },
 } satisfies Record<string, (asset: Asset, format: MixFormat, output: string, context: FormatContext) => FormatJob | undefined>;
 

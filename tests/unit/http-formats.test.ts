@@ -5,7 +5,7 @@
 // made files with the recording.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -88,6 +88,7 @@ let server: DownloadServer;
 let logged: ReturnType<typeof capturingLogger>;
 let recording: Recording;
 let broken: Recording;
+let oggMixed: Recording;
 const refs: { alice: Float32Array; bob: Float32Array; mix: Float32Array } = {
   alice: new Float32Array(),
   bob: new Float32Array(),
@@ -144,6 +145,26 @@ beforeAll(async () => {
     speakers: [{ userId: '555', name: 'Eve', trackFile: eveFile, consentedAt: T0, includeInMix: true }],
   }));
 
+  // The same tracks under a stored Ogg Opus mix (the default MIX_FORMAT), with two notes: its MP3 is made.
+  const third = await store.createRecording(newRoom(T0, { guildId: '100000000000000003' }));
+  await mkdir(store.layout.tracksDir(third.id), { recursive: true });
+  for (const file of [aliceFile, bobFile]) await copyFile(store.layout.file(created.id, file), store.layout.file(third.id, file));
+  const oggMix = await mixTracks({
+    inputs: [aliceFile, bobFile].map((file) => ({ path: store.layout.file(third.id, file) })),
+    output: store.layout.mixFile(third.id, 'ogg'),
+  });
+  oggMixed = await store.updateRecording(third.id, (r) => ({
+    ...r,
+    state: 'ready',
+    stoppedAt: T0 + LENGTH_S * 1000,
+    speakers,
+    mix: { file: 'mix.ogg', format: 'ogg', durationMs: Math.round(oggMix.durationSamples / 48) },
+    notes: [
+      { at: 400, by: '111', byName: 'Ålice', text: 'Hello' },
+      { at: 1900, by: '222', byName: 'Bob', text: 'Bob replies' },
+    ],
+  }));
+
   server = await startDownloadServer({
     source: store,
     dataDir: store.layout.dataDir,
@@ -187,7 +208,8 @@ async function saved(name: string, body: Buffer): Promise<string> {
   return file;
 }
 
-const startsOf = (output: string) => logged.lines.filter((l) => l.msg === 'making a format on request' && l.output === output).length;
+const startsOf = (output: string, id = recording.id) =>
+  logged.lines.filter((l) => l.msg === 'making a format on request' && l.output === output && l.recordingId === id).length;
 
 describe('made on request', () => {
   test('the URL answers 202 with a page that says how far it is and refreshes itself, then serves the file', async () => {
@@ -256,9 +278,9 @@ describe('a job that fails', () => {
     expect(await readdir(store.layout.formatsDir(broken.id))).toEqual([]);
     // Asking again without ?retry does not run it again; with it, it does.
     expect((await call(server.port, url)).status).toBe(500);
-    expect(startsOf('1-eve-555.flac')).toBe(1);
+    expect(startsOf('1-eve-555.flac', broken.id)).toBe(1);
     expect((await call(server.port, `${url}?retry`)).status).toBe(202);
-    expect(startsOf('1-eve-555.flac')).toBe(2);
+    expect(startsOf('1-eve-555.flac', broken.id)).toBe(2);
     await until(async () => ((await call(server.port, url)).status === 500 ? true : undefined), 'the retry to fail', MADE_WITHIN_MS);
     const page = (await call(server.port, `${linkPath(broken.id)}/`)).body.toString('utf8');
     expect(page).toContain('FLAC <span class="lost">failed</span> <a href="tracks/1.flac?retry">try again</a>');
@@ -314,6 +336,20 @@ describe.skipIf(!HAVE_FFMPEG)('every format decodes to the Ogg it came from (ffm
     expect(decoded.channels).toBe(2);
     expectSameAudio(`mix ${format}`, decoded.mono, refs.mix);
     expect(Math.abs(decoded.mono.length - sec(LENGTH_S))).toBeLessThanOrEqual(FRAME);
+  });
+
+  test('an MP3 of the mix made on request carries the notes as ID3v2 chapters, and the mix from the tracks', async () => {
+    const reply = await made('mix.mp3', oggMixed.id);
+    const file = await saved('chaptered.mp3', reply.body);
+    expectSameAudio('mp3 of an ogg mix', ffDecode(file).mono, refs.mix);
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_chapters', '-of', 'json', file]).toString()) as {
+      chapters: { start_time: string; end_time: string; tags: { title: string } }[];
+    };
+    expect(probe.chapters.map((c) => [Number(c.start_time), Number(c.end_time), c.tags.title])).toEqual([
+      [0.4, 1.9, 'Hello'],
+      // The last chapter ends with the recording, as long as its mix.
+      [1.9, (oggMixed.mix?.durationMs ?? NaN) / 1000, 'Bob replies'],
+    ]);
   });
 
   test("the stored mix's own format is the stored file itself", async () => {
