@@ -130,8 +130,17 @@ test('a scenario file: result.json as the contract says, link served with --hold
   expect(result.notes).toEqual([{ at: expect.any(Number), by: 'alice', text: 'Intro done' }]);
   expect(result.offers.map(({ kind, format, speaker }) => [kind, format, speaker])).toEqual([
     ['mix', 'ogg', undefined],
+    ['mix', 'mp3', undefined],
+    ['mix', 'flac', undefined],
+    ['mix', 'wav', undefined],
     ['track', 'ogg', 'alice'],
+    ['track', 'mp3', 'alice'],
+    ['track', 'flac', 'alice'],
+    ['track', 'wav', 'alice'],
     ['zip', 'zip', undefined],
+    ['zip', 'flac', undefined],
+    ['zip', 'wav', undefined],
+    ['zip', 'mp3', undefined],
     ['chapters', 'audacity-labels', undefined],
     ['chapters', 'webvtt', undefined],
     ['chapters', 'podcast-chapters', undefined],
@@ -140,8 +149,21 @@ test('a scenario file: result.json as the contract says, link served with --hold
   ]);
   for (const offer of result.offers) {
     expect(offer.url.startsWith(`${result.downloadUrl}/`)).toBe(true);
-    expect([offer.url, (await fetch(offer.url, { method: 'HEAD' })).status]).toEqual([offer.url, 200]);
+    // The other formats are made on request: until then their URL answers 202 with its progress.
+    const onRequest = !['ogg', 'zip'].includes(offer.format) && (offer.kind === 'mix' || offer.kind === 'track' || offer.kind === 'zip');
+    expect([offer.url, (await fetch(offer.url, { method: 'HEAD' })).status]).toEqual([offer.url, onRequest ? 202 : 200]);
   }
+  // One of them, asked for: made from the track, as long as the recording.
+  const flacUrl = result.offers.find((o) => o.kind === 'track' && o.format === 'flac')?.url ?? '';
+  const flac = await until(
+    async () => {
+      const reply = await fetch(flacUrl);
+      return reply.status === 200 ? Buffer.from(await reply.arrayBuffer()) : (await reply.arrayBuffer(), undefined);
+    },
+    'the FLAC of the track',
+    60_000,
+  );
+  expect(flac.subarray(0, 4).toString('latin1')).toBe('fLaC');
   const json = result.offers.find((o) => o.format === 'podcast-chapters')?.url ?? '';
   const chapters = (await (await fetch(json)).json()) as { chapters: { startTime: number; title: string }[] };
   expect(chapters.chapters).toEqual([{ startTime: expect.any(Number), title: 'Intro done' }]);
