@@ -80,7 +80,10 @@ export async function runFormatsBench({ speakers, minutes, keep = false, log }: 
       })),
     };
     const built = JSON.parse(
-      (await run(process.execPath, [path.join(import.meta.dirname, 'prebuilt-room.ts'), JSON.stringify(spec)])).stdout.trim().split('\n').at(-1) ?? '',
+      (await run(process.execPath, [path.join(import.meta.dirname, 'prebuilt-room.ts'), JSON.stringify(spec)])).stdout
+        .trim()
+        .split('\n')
+        .at(-1) ?? '',
     ) as PrebuiltRoomResult;
     const tracks = spec.tracks.map((t) => t.path);
     log(`  built in ${fmt(built.buildMs / 1000, 1)} s: ${fmt(built.bytes / 1e6, 1)} MB of tracks, ${built.turns} turns`);

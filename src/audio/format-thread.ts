@@ -37,7 +37,7 @@ export function runFormatJob(job: FormatJob, onProgress: (done: number, total: n
     if (m.type === 'progress') onProgress(m.done, m.total);
     else outcome ??= m.type === 'done' ? { ok: true } : { ok: false, error: fromThreadError(m) };
   });
-  worker.on('error', (error) => (outcome ??= { ok: false, error }));
+  worker.on('error', (error: Error) => (outcome ??= { ok: false, error }));
   const finished = new Promise<void>((resolve, reject) =>
     worker.once('exit', (code) => {
       const result = outcome ?? { ok: false, error: new Error(`the format thread exited before it finished (code ${code})`) };

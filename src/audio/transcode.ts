@@ -21,7 +21,7 @@ export type TranscodeOptions = {
 export type TranscodeResult = { output: string; format: MixFormat; channels: 1 | 2; durationSamples: number };
 
 /** Where a transcode (or a format made by the mixer) is written until it is complete. */
-export function partialPath(output: string): string {
+function partialPath(output: string): string {
   return `${output}.partial-${process.pid}`;
 }
 
@@ -36,7 +36,12 @@ export async function transcodeTrack(opts: TranscodeOptions): Promise<TranscodeR
   await rm(partial, { force: true });
   let encoder: Encoder;
   try {
-    encoder = await createEncoder(opts.format, { path: partial, totalFrames: track.totalSamples, channels: track.channels, tags: track.comments });
+    encoder = await createEncoder(opts.format, {
+      path: partial,
+      totalFrames: track.totalSamples,
+      channels: track.channels,
+      tags: track.comments,
+    });
   } catch (err) {
     // The encoder may have created the file before failing on its headers (a full disk).
     await rm(partial, { force: true });

@@ -28,10 +28,10 @@ export type Asset = {
   cacheName: string;
 };
 
-export type MixAsset = Asset & { kind: 'mix' };
+type MixAsset = Asset & { kind: 'mix' };
 export type TrackAsset = Asset & { kind: 'track'; speaker: SpeakerView; number: number };
 /** An audio file of the recording, which every format is offered of. */
-export type AudioAsset = MixAsset | TrackAsset;
+type AudioAsset = MixAsset | TrackAsset;
 
 /**
  * A file made from the metadata on request (the notes' files, the editor projects: a few hundred bytes), never
@@ -148,7 +148,7 @@ const FORMAT_RULES = {
 } satisfies Record<string, (asset: Asset, format: MixFormat, output: string, context: FormatContext) => FormatJob | undefined>;
 
 /** The formats every audio file is offered in; `all.zip` is the stored files, and a zip of each other format. */
-export const OFFERED_FORMATS: readonly MixFormat[] = MIX_FORMATS;
+const OFFERED_FORMATS: readonly MixFormat[] = MIX_FORMATS;
 export const ZIP_FORMATS: readonly MixFormat[] = ['flac', 'wav', 'mp3'];
 
 const FORMAT_NAMES: Record<MixFormat, string> = { ogg: 'Ogg Opus', flac: 'FLAC', wav: 'WAV', mp3: 'MP3' };
@@ -173,7 +173,7 @@ export type FormatFile = {
 };
 
 /** `asset` in `format`: where its file is or goes, and the job that makes it. */
-export function formatFileOf(asset: AudioAsset, format: MixFormat, context: FormatContext, locate: Locate): FormatFile {
+function formatFileOf(asset: AudioAsset, format: MixFormat, context: FormatContext, locate: Locate): FormatFile {
   const base = {
     asset,
     format,

@@ -310,7 +310,11 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     const zipFormats = await Promise.all(
       zipFormatsOf(context).map(async (format): Promise<FormatLink> => {
         const members = formats.filter((f) => f.format === format);
-        return { key: zipKey(format), name: formatName(format), status: zipStatus(await Promise.all(members.map((m) => formatStatus(r.recording, m)))) };
+        return {
+          key: zipKey(format),
+          name: formatName(format),
+          status: zipStatus(await Promise.all(members.map((m) => formatStatus(r.recording, m)))),
+        };
       }),
     );
     const html = downloadPage({
@@ -438,7 +442,13 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     const percent = status.state === 'preparing' ? status.percent : 0;
     r.res.setHeader('Retry-After', PREPARING_REFRESH_SECONDS);
     const queued = statuses.some((s) => s.state === 'queued' || s.state === 'absent') && !statuses.some((s) => s.state === 'preparing');
-    sendText(r.req, r.res, 202, 'text/html; charset=utf-8', preparingPage(what, { percent, queued }, PREPARING_REFRESH_SECONDS, self, back));
+    sendText(
+      r.req,
+      r.res,
+      202,
+      'text/html; charset=utf-8',
+      preparingPage(what, { percent, queued }, PREPARING_REFRESH_SECONDS, self, back),
+    );
   }
 
   /**

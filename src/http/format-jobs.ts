@@ -8,7 +8,7 @@ import { runFormatJob, type FormatJob, type RunningFormatJob } from '../audio/fo
 import type { Logger } from '../log.ts';
 import { mkdirPrivateIn } from '../storage/private-files.ts';
 
-export type JobState =
+type JobState =
   /** Nobody asked yet (or the server restarted since). */
   | { state: 'absent' }
   | { state: 'queued' }
@@ -32,7 +32,7 @@ export type FormatJobs = {
   close(): Promise<void>;
 };
 
-export const DEFAULT_FORMAT_CONCURRENCY = 1;
+const DEFAULT_FORMAT_CONCURRENCY = 1;
 
 type Entry =
   | { status: 'queued'; job: FormatJob; recordingId: string }
@@ -101,7 +101,8 @@ export function createFormatJobs({ concurrency = DEFAULT_FORMAT_CONCURRENCY, log
     stateOf,
     request(key, job, { retry, recordingId }) {
       const current = entries.get(key)?.status;
-      if (closed || current === 'queued' || current === 'running' || current === 'done' || (current === 'failed' && !retry)) return stateOf(key);
+      if (closed || current === 'queued' || current === 'running' || current === 'done' || (current === 'failed' && !retry))
+        return stateOf(key);
       entries.set(key, { status: 'queued', job, recordingId });
       queue.push(key);
       pump();

@@ -35,7 +35,9 @@ export async function removeLeftoverMixFiles(deps: {
     const formatsDir = layout.formatsDir(recordingId);
     const files = [
       ...(await filesIn(dir)).filter(isLeftoverMixFile),
-      ...(await filesIn(formatsDir)).filter((name) => LEFTOVER_FORMAT.test(name)).map((name) => path.join(path.relative(dir, formatsDir), name)),
+      ...(await filesIn(formatsDir))
+        .filter((name) => LEFTOVER_FORMAT.test(name))
+        .map((name) => path.join(path.relative(dir, formatsDir), name)),
     ];
     if (files.length === 0) continue;
     // The folders' newest mtime is an orphan's age (retention): housekeeping must not move it.

@@ -46,4 +46,3 @@ export function readZip(zip: Buffer): Map<string, Buffer> {
   }
   return entries;
 }
-

@@ -63,11 +63,23 @@ async function writeMonoTrack(file: string, pcm: Int16Array): Promise<void> {
 /** An audio file as ffmpeg decodes it, in its own channel count (ffprobe's), averaged to mono. */
 function ffDecode(file: string): { channels: number; mono: Float32Array } {
   const probe = JSON.parse(
-    execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=channels,sample_rate', '-of', 'json', file]).toString(),
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'a:0',
+      '-show_entries',
+      'stream=channels,sample_rate',
+      '-of',
+      'json',
+      file,
+    ]).toString(),
   ) as { streams: { channels: number; sample_rate: string }[] };
   const stream = probe.streams[0]!;
   expect(Number(stream.sample_rate)).toBe(RATE);
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', String(stream.channels), '-'], { maxBuffer: 1 << 28 });
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 's16le', '-ac', String(stream.channels), '-'], {
+    maxBuffer: 1 << 28,
+  });
   const pcm = new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   return { channels: stream.channels, mono: toMono(pcm, stream.channels) };
 }
@@ -274,7 +286,9 @@ describe('a job that fails', () => {
     const html = failed.body.toString('utf8');
     expect(html).toContain('<h1>Making FLAC of Eve&#39;s track failed</h1>');
     expect(html).toContain('<a href="1.flac?retry">Try again</a>');
-    expect(logged.lines.some((l) => l.msg === 'making a format failed; the page offers to try again' && l.recordingId === broken.id)).toBe(true);
+    expect(logged.lines.some((l) => l.msg === 'making a format failed; the page offers to try again' && l.recordingId === broken.id)).toBe(
+      true,
+    );
     expect(await readdir(store.layout.formatsDir(broken.id))).toEqual([]);
     // Asking again without ?retry does not run it again; with it, it does.
     expect((await call(server.port, url)).status).toBe(500);
@@ -299,7 +313,7 @@ describe('a job that fails', () => {
     expect((await made('tracks/1.mp3')).body.length).toBeGreaterThan(1000);
   });
 
-  test("a partial file a dead process left is never served, and start-up removes it", async () => {
+  test('a partial file a dead process left is never served, and start-up removes it', async () => {
     const dir = store.layout.formatsDir(recording.id);
     const partial = path.join(dir, 'mix.mp3.partial-99999');
     await mkdir(dir, { recursive: true });
@@ -330,13 +344,16 @@ describe.skipIf(!HAVE_FFMPEG)('every format decodes to the Ogg it came from (ffm
     }
   });
 
-  test.each(['ogg', 'flac', 'wav'] as const)('the mix in %s is made from the tracks: the sum of them, as long as the recording', async (format) => {
-    const reply = await made(`mix.${format}`);
-    const decoded = ffDecode(await saved(`mix.${format}`, reply.body));
-    expect(decoded.channels).toBe(2);
-    expectSameAudio(`mix ${format}`, decoded.mono, refs.mix);
-    expect(Math.abs(decoded.mono.length - sec(LENGTH_S))).toBeLessThanOrEqual(FRAME);
-  });
+  test.each(['ogg', 'flac', 'wav'] as const)(
+    'the mix in %s is made from the tracks: the sum of them, as long as the recording',
+    async (format) => {
+      const reply = await made(`mix.${format}`);
+      const decoded = ffDecode(await saved(`mix.${format}`, reply.body));
+      expect(decoded.channels).toBe(2);
+      expectSameAudio(`mix ${format}`, decoded.mono, refs.mix);
+      expect(Math.abs(decoded.mono.length - sec(LENGTH_S))).toBeLessThanOrEqual(FRAME);
+    },
+  );
 
   test('an MP3 of the mix made on request carries the notes as ID3v2 chapters, and the mix from the tracks', async () => {
     const reply = await made('mix.mp3', oggMixed.id);
