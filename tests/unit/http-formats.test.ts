@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mixTracks } from '../../src/audio/mixer.ts';
+import { mixTracks, type MixResult } from '../../src/audio/mixer.ts';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { silencePackets } from '../../src/audio/opus-silence.ts';
 import { catalogOf, offersOf, type Locate } from '../../src/http/catalog.ts';
@@ -133,14 +133,17 @@ beforeAll(async () => {
     { userId: '111', name: 'Ålice', trackFile: aliceFile, consentedAt: T0, includeInMix: true },
     { userId: '222', name: 'Bob', trackFile: bobFile, consentedAt: T0, includeInMix: true },
   ];
-  recording = await store.updateRecording(created.id, (r) => ({
-    ...r,
-    state: 'ready',
-    stoppedAt: T0 + LENGTH_S * 1000,
-    speakers,
-    mix: { file: 'mix.mp3', format: 'mp3', durationMs: Math.round(mixed.durationSamples / 48) },
-    notes: [{ at: 1500, by: '222', byName: 'Bob', text: 'Bob speaks' }],
-  }));
+  /** Recording `id` stopped and ready: both speakers, its stored mix, its notes. */
+  const ready = (id: string, mix: MixResult, notes: NonNullable<Recording['notes']>) =>
+    store.updateRecording(id, (r) => ({
+      ...r,
+      state: 'ready',
+      stoppedAt: T0 + LENGTH_S * 1000,
+      speakers,
+      mix: { file: `mix.${mix.format}`, format: mix.format, durationMs: Math.round(mix.durationSamples / 48) },
+      notes,
+    }));
+  recording = await ready(created.id, mixed, [{ at: 1500, by: '222', byName: 'Bob', text: 'Bob speaks' }]);
   refs.alice = toMono((await decodeOggOpusFile(alicePath)).pcm);
   refs.bob = toMono((await decodeOggOpusFile(bobPath)).pcm);
   refs.mix = refs.alice.map((v, i) => v + (refs.bob[i] ?? 0));
@@ -165,17 +168,10 @@ beforeAll(async () => {
     inputs: [aliceFile, bobFile].map((file) => ({ path: store.layout.file(third.id, file) })),
     output: store.layout.mixFile(third.id, 'ogg'),
   });
-  oggMixed = await store.updateRecording(third.id, (r) => ({
-    ...r,
-    state: 'ready',
-    stoppedAt: T0 + LENGTH_S * 1000,
-    speakers,
-    mix: { file: 'mix.ogg', format: 'ogg', durationMs: Math.round(oggMix.durationSamples / 48) },
-    notes: [
-      { at: 400, by: '111', byName: 'Ålice', text: 'Hello' },
-      { at: 1900, by: '222', byName: 'Bob', text: 'Bob replies' },
-    ],
-  }));
+  oggMixed = await ready(third.id, oggMix, [
+    { at: 400, by: '111', byName: 'Ålice', text: 'Hello' },
+    { at: 1900, by: '222', byName: 'Bob', text: 'Bob replies' },
+  ]);
 
   server = await startDownloadServer({
     source: store,
