@@ -375,8 +375,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     start?: { retry: boolean },
   ): Promise<FormatStatus & { version?: FileVersion }> {
     const made = await statOf(file.path);
-    if (made) return { state: 'ready', size: made.size, version: made };
-    if (!file.job) return { state: 'failed' };
+    if (made || !file.job) return made ? { state: 'ready', size: made.size, version: made } : { state: 'absent' };
     const key = jobKey(recording, file);
     // Done, but its file has gone since (removed by hand): it is made again when asked.
     if (jobs.stateOf(key).state === 'done') jobs.forget(key);
@@ -395,6 +394,8 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     if (file.path === undefined) return false;
     const send = () => sendFile(r.req, r.res, { ...file, path: file.path!, disposition: 'attachment', log });
     if (file.stored) return send();
+    // One that cannot be made now (the mix of a recording whose tracks are gone) is not offered: 404, unless made.
+    if (!file.job) return send();
     const status = await formatStatus(r.recording, file, startOf(r));
     if (status.state === 'ready' && (await send())) return true;
     answerPending(r, [status], `${formatName(file.format)} of ${file.asset.title}`, rest);
