@@ -183,6 +183,8 @@ beforeAll(async () => {
     log: logged.log,
     now: () => T0 + 60_000,
     refusedLinks: { limit: Infinity },
+    // Two at once, so a second job for the same file would have a free slot to run in.
+    formatConcurrency: 2,
   });
   linkPath = (id) => new URL(server.linkFor(id).url).pathname;
 });
