@@ -8,6 +8,7 @@ import { runPlacementBench } from './bench/placement.ts';
 import { runRecordingBench } from './bench/recording.ts';
 import { runStopToLinkBench } from './bench/stop-to-link.ts';
 import { runDaveBench } from './bench/dave.ts';
+import { formatsScale, runFormatsBench } from './bench/formats.ts';
 import { runSoakBench } from './bench/soak.ts';
 
 const { values, positionals } = parseArgs({
@@ -39,6 +40,7 @@ const parts: { name: string; run: () => Promise<void> }[] = [
   { name: 'recording', run: async () => void (await runRecordingBench({ quick: values.quick, log })) },
   { name: 'stop-to-link', run: () => runStopToLinkBench({ quick: values.quick, keep: values.keep, log }) },
   { name: 'dave', run: () => runDaveBench({ quick: values.quick, log }) },
+  { name: 'formats', run: () => runFormatsBench({ ...formatsScale(values.quick), keep: values.keep, log }) },
   { name: 'soak', run: () => runSoakBench({ minutes: Number(values.minutes ?? (values.quick ? 1 : 2)), keep: values.keep, log }) },
 ];
 

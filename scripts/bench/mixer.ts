@@ -201,7 +201,7 @@ async function writeOpusencTrack(path: string, speaker: number, minutes: number)
   if (code !== 0) throw new Error(`opusenc exited ${code}: ${stderr.trim().slice(-500)}`);
 }
 
-function hasTool(command: string, versionFlag: string): boolean {
+export function hasTool(command: string, versionFlag: string): boolean {
   try {
     execFileSync(command, [versionFlag], { stdio: 'ignore' });
     return true;
@@ -216,7 +216,8 @@ interface Timed {
   maxRssMb: number | null;
 }
 
-function run(command: string, args: string[]): Promise<{ seconds: number; stdout: string }> {
+/** Runs a command to its end: its wall time (start-up included) and its output; a non-zero exit throws. */
+export function run(command: string, args: string[]): Promise<{ seconds: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,7 +11,7 @@ import type { StopReport } from '../../src/bot/rooms.ts';
 import { createLayout, type Layout } from '../../src/storage/layout.ts';
 import { readMetaFile } from '../../src/storage/store.ts';
 import type { MetaFile, Recording } from '../../src/storage/schema.ts';
-import { catalogOf, offersOf, type Offer } from '../../src/http/catalog.ts';
+import { catalogOf, offersOf, type Locate, type Offer } from '../../src/http/catalog.ts';
 import type { DiscordSim } from '../../discord-sim/index.ts';
 import {
   extractLinks,
@@ -258,12 +258,13 @@ async function offers(
   link: string,
   nameOf: (userId: string) => string,
 ): Promise<ScenarioResult['offers']> {
-  const catalog = catalogOf(recording, (r, file) => layout.file(r.id, file));
+  const locate: Locate = (r, file) => layout.file(r.id, file);
+  const catalog = catalogOf(recording, locate);
   const present = new Set<string>();
   for (const asset of [catalog.mix, catalog.levelledMix, ...catalog.tracks]) {
     if (asset?.path !== undefined && (await exists(asset.path))) present.add(asset.key);
   }
-  return offersOf(recording, catalog, present).map(({ kind, format, speaker, levelled, key }) => ({
+  return offersOf(recording, catalog, present, locate).map(({ kind, format, speaker, levelled, key }) => ({
     kind,
     format,
     ...(speaker ? { speaker: nameOf(speaker.userId) } : {}),

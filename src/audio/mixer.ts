@@ -49,6 +49,8 @@ export interface MixOptions {
   format?: MixFormat;
   /** Speakers to include (default all): each entry is a label or an input's path exactly as given. */
   include?: string[];
+  /** The recording's notes as chapters, for the formats that carry them in the file (EncoderOptions.chapters). */
+  chapters?: EncoderOptions['chapters'];
   normalize?: boolean | { targetLufs: number };
   /**
    * Level the speakers: a first pass measures each input's speech loudness (SpeechLoudness), and each is then
@@ -420,6 +422,7 @@ async function mixOpened(opts: MixOptions, format: MixFormat, opened: OpenedInpu
       totalFrames: knownLength,
       tags: mixTags(opened),
       thread: opts.encoderThread ?? true,
+      ...(opts.chapters ? { chapters: opts.chapters } : {}),
     });
   } catch (err) {
     await source.close();
@@ -493,9 +496,15 @@ export class LimitedEncoder {
     totalFrames: number;
     tags: Record<string, string>;
     thread: boolean;
+    chapters?: EncoderOptions['chapters'];
   }): Promise<LimitedEncoder> {
     await rm(opts.partial, { force: true });
-    const encoderOptions: EncoderOptions = { path: opts.partial, totalFrames: opts.totalFrames, tags: opts.tags };
+    const encoderOptions: EncoderOptions = {
+      path: opts.partial,
+      totalFrames: opts.totalFrames,
+      tags: opts.tags,
+      ...(opts.chapters ? { chapters: opts.chapters } : {}),
+    };
     let encoder: Encoder;
     try {
       encoder = await createEncoderInWorker(opts.format, encoderOptions, { thread: opts.thread });

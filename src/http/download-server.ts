@@ -3,7 +3,10 @@
 //   /r/<token>/              download page (also /r/<token>)
 //   /r/<token>/mix           the mix (inline for the player; ?download for a save dialog)
 //   /r/<token>/tracks/<n>    speaker n's track, numbered as on the page
+//   /r/<token>/mix.<format>  the mix as flac, wav, mp3 or ogg; tracks/<n>.<format>: a track (made on request,
+//                            format-jobs.ts; until then a page that shows how far it is and refreshes itself)
 //   /r/<token>/all.zip       every track + the mix + the notes' files + receipt.txt, streamed
+//   /r/<token>/all-flac.zip  the same with the audio in FLAC (also all-wav.zip, all-mp3.zip), once all is made
 //   /r/<token>/labels.txt    the notes as Audacity labels; chapters.vtt, chapters.json: as chapters (catalog.ts)
 //   /r/<token>/audacity.lof  the tracks as an Audacity list of files; reaper.rpp: as a REAPER project
 //   /r/<token>/receipt.txt   the consent receipt
@@ -17,22 +20,40 @@ import type { AddressInfo } from 'node:net';
 import { createLayout } from '../storage/layout.ts';
 import type { Logger } from '../log.ts';
 import { speechSpans, type Span } from '../audio/speech-spans.ts';
+import type { MixFormat } from '../audio/encoders/encoder.ts';
 import {
   catalogOf,
+  formatFilesOf,
+  formatName,
   projectFilesOf,
   readyMixes,
   recordingDurationMs,
+  ZIP_FORMATS,
   zipFileName,
+  zipFormatsOf,
+  zipKey,
   zipTrackName,
   type Asset,
   type Catalog,
+  type FormatContext,
+  type FormatFile,
   type MadeFile,
 } from './catalog.ts';
+import { createFormatJobs, type FormatJobs } from './format-jobs.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
 import type { LinkClaims, LinkSigner } from './link-signing.ts';
-import { CONTENT_SECURITY_POLICY, downloadPage, messagePage, type PresentTrack } from './page.ts';
+import {
+  CONTENT_SECURITY_POLICY,
+  downloadPage,
+  formatFailedPage,
+  messagePage,
+  preparingPage,
+  type FormatLink,
+  type FormatStatus,
+  type PresentTrack,
+} from './page.ts';
 import { buildReceipt, type ReceiptInput } from '../recording/receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { createRefusedLinks, DEFAULT_REFUSED_LINK_LIMIT, type RefusedLinkLimit, type RefusedLinks } from './refused-links.ts';
@@ -42,6 +63,8 @@ import type { TimelineLane } from './timeline.ts';
 import { sendZip, type ZipEntry } from './zip.ts';
 
 const REFRESH_SECONDS = 10;
+/** How often the page of a format being made asks again (and its Retry-After). */
+const PREPARING_REFRESH_SECONDS = 2;
 /** How often windows of refused links and connections that are over get their summary line. */
 const LOG_SWEEP_MS = 60_000;
 const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{1,400}$/;
@@ -67,6 +90,8 @@ export type DownloadServerOptions = {
   trustProxy?: boolean;
   connections?: Partial<ConnectionLimits>;
   refusedLinks?: Partial<RefusedLinkLimit>;
+  /** Formats made at once on request (format-jobs.ts); the rest wait their turn. */
+  formatConcurrency?: number;
 };
 
 export type IssuedDownloadLink = {
@@ -93,7 +118,8 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
   const { log, now } = options;
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
   const refusals = createRefusedLinks({ ...DEFAULT_REFUSED_LINK_LIMIT, ...options.refusedLinks }, log);
-  const handler = createHandler(options, refusals);
+  const jobs = createFormatJobs({ log, ...(options.formatConcurrency === undefined ? {} : { concurrency: options.formatConcurrency }) });
+  const handler = createHandler(options, refusals, jobs);
   const server = createServer(serverOptions(limits), (req, res) => {
     handler(req, res).catch((error: unknown) => {
       log.error({ err: error }, 'download request failed');
@@ -133,13 +159,15 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
         expiresAt: issued.expiresAt,
       };
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         clearInterval(sweeper);
         sweep(Infinity);
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await jobs.close();
+    },
   };
 }
 
@@ -156,7 +184,7 @@ type RouteRequest = {
   base: string;
 };
 
-function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): Handler {
+function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, jobs: FormatJobs): Handler {
   const { source, signer, log, now, retentionDays } = options;
   const trustProxy = options.trustProxy ?? false;
   const layout = createLayout(options.dataDir);
@@ -249,6 +277,10 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
       await serveZip(r, catalog);
       return true;
     }
+    const zipFormat = ZIP_FORMATS.find((f) => zipKey(f) === rest);
+    if (zipFormat) return serveFormatZip(r, await formatContext(r.recording, catalog), zipFormat, rest);
+    const formatFile = formatFilesOf(await formatContext(r.recording, catalog), locate).find((f) => f.key === rest);
+    if (formatFile) return serveFormat(r, formatFile, rest);
     const made = [...catalog.notes, ...(await projectFiles(r.recording, catalog))].find((file) => file.key === rest);
     if (made) {
       r.res.setHeader('Content-Disposition', contentDisposition('attachment', made.fileName));
@@ -271,12 +303,31 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   }
 
   async function servePage(r: RouteRequest, catalog: Catalog): Promise<void> {
+    const context = await formatContext(r.recording, catalog);
+    const formats = formatFilesOf(context, locate).filter((f) => !f.stored && f.job);
+    const linksOf = async (key: string) => Promise.all(formats.filter((f) => f.asset.key === key).map((f) => formatLink(r.recording, f)));
+    const withFormats = async (asset: Asset | undefined) => {
+      const mix = await presentMix(asset);
+      return mix && { ...mix, formats: await linksOf(mix.asset.key) };
+    };
+    const tracks = await Promise.all((await presentTracks(catalog)).map(async (t) => ({ ...t, formats: await linksOf(t.asset.key) })));
+    const zipFormats = await Promise.all(
+      zipFormatsOf(context).map(async (format): Promise<FormatLink> => {
+        const members = formats.filter((f) => f.format === format);
+        return {
+          key: zipKey(format),
+          name: formatName(format),
+          status: zipStatus(await Promise.all(members.map((m) => formatStatus(r.recording, m)))),
+        };
+      }),
+    );
     const html = downloadPage({
       recording: r.recording,
       events: await source.consentEvents(r.recording.id),
-      mix: await presentMix(mixIfReady(r.recording, catalog)),
-      levelledMix: await presentMix(readyMixes(r.recording, catalog).find((m) => m === catalog.levelledMix)),
-      tracks: await presentTracks(catalog),
+      mix: await withFormats(mixIfReady(r.recording, catalog)),
+      levelledMix: await withFormats(readyMixes(r.recording, catalog).find((m) => m === catalog.levelledMix)),
+      tracks,
+      zipFormats,
       timeline: await timeline(r.recording, catalog),
       notesFiles: catalog.notes,
       projectFiles: await projectFiles(r.recording, catalog),
@@ -313,6 +364,104 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks): 
   async function presentMix(asset: Asset | undefined): Promise<{ asset: Asset; size: number } | undefined> {
     const size = (await statOf(asset?.path))?.size;
     return asset && size !== undefined ? { asset, size } : undefined;
+  }
+
+  /** The keys of the catalog's audio files that exist: what every format is made from. */
+  async function formatContext(recording: RecordingView, catalog: Catalog): Promise<FormatContext> {
+    const present = new Set((await presentTracks(catalog)).filter((t) => t.file !== undefined).map((t) => t.asset.key));
+    for (const mix of [catalog.mix, catalog.levelledMix]) if (mix && (await statOf(mix.path))) present.add(mix.key);
+    return { recording, catalog, present };
+  }
+
+  function jobKey(recording: RecordingView, file: FormatFile): string {
+    return `${recording.id}/${file.key}`;
+  }
+
+  /**
+   * Where a format stands: made (its file is there), or what its job is doing. With `start` (a GET of its URL),
+   * a format that is neither made nor being made is started, and a failed one again with `retry`.
+   */
+  async function formatStatus(
+    recording: RecordingView,
+    file: FormatFile,
+    start?: { retry: boolean },
+  ): Promise<FormatStatus & { version?: FileVersion }> {
+    const made = await statOf(file.path);
+    if (made || !file.job) return made ? { state: 'ready', size: made.size, version: made } : { state: 'absent' };
+    const key = jobKey(recording, file);
+    // Done, but its file has gone since (removed by hand): it is made again when asked.
+    if (jobs.stateOf(key).state === 'done') jobs.forget(key);
+    const job = start ? jobs.request(key, file.job, { ...start, recordingId: recording.id }) : jobs.stateOf(key);
+    // Finished between the look at the disk and now.
+    if (job.state === 'done') return formatStatus(recording, file);
+    return job;
+  }
+
+  async function formatLink(recording: RecordingView, file: FormatFile): Promise<FormatLink> {
+    return { key: file.key, name: formatName(file.format), status: await formatStatus(recording, file) };
+  }
+
+  /** One format of one file: the file once made, else the page that says how far it is (or that it failed). */
+  async function serveFormat(r: RouteRequest, file: FormatFile, rest: string): Promise<boolean> {
+    if (file.path === undefined) return false;
+    const send = () => sendFile(r.req, r.res, { ...file, path: file.path!, disposition: 'attachment', log });
+    if (file.stored) return send();
+    // One that cannot be made now (the mix of a recording whose tracks are gone) is not offered: 404, unless made.
+    if (!file.job) return send();
+    const status = await formatStatus(r.recording, file, startOf(r));
+    if (status.state === 'ready' && (await send())) return true;
+    answerPending(r, [status], `${formatName(file.format)} of ${file.asset.title}`, rest);
+    return true;
+  }
+
+  /** The zip of one format: sent once every member is made (asking for it starts them), else its progress. */
+  async function serveFormatZip(r: RouteRequest, context: FormatContext, format: MixFormat, rest: string): Promise<boolean> {
+    if (!zipFormatsOf(context).includes(format)) return false;
+    const members = formatFilesOf(context, locate).filter((f) => f.format === format && (f.stored || f.job));
+    const start = startOf(r);
+    const statuses = await Promise.all(members.map((m) => formatStatus(r.recording, m, start)));
+    if (statuses.some((s) => s.state !== 'ready')) {
+      answerPending(r, statuses, `the ${formatName(format)} zip`, rest);
+      return true;
+    }
+    const entries: ZipEntry[] = [];
+    members.forEach((member, i) => {
+      const { version } = statuses[i]!;
+      if (member.path === undefined || version === undefined) return;
+      const name = member.asset.kind === 'track' ? zipTrackName(member.asset, format) : member.fileName;
+      entries.push({ name, path: member.path, ...version });
+    });
+    // The tracks first, then the mix, as in all.zip.
+    entries.sort((a, b) => Number(!a.name.startsWith('tracks/')) - Number(!b.name.startsWith('tracks/')));
+    for (const file of [...context.catalog.notes, ...projectFilesOf(r.recording, context.catalog, context.present, format)]) {
+      entries.push({ name: file.fileName, data: Buffer.from(file.body, 'utf8') });
+    }
+    entries.push({ name: 'receipt.txt', data: Buffer.from(buildReceipt(await receiptInput(r.recording)), 'utf8') });
+    const mtime = new Date(r.recording.stoppedAt ?? r.recording.startedAt);
+    await sendZip(r.req, r.res, { entries, mtime, fileName: zipFileName(r.recording, format) }, log);
+    return true;
+  }
+
+  /** 500 when any failed (with a link that tries again), else 202 with how far it is. */
+  function answerPending(r: RouteRequest, statuses: readonly FormatStatus[], what: string, rest: string): void {
+    // Relative to this URL: `tracks/1.flac` is one folder down from the page.
+    const back = '../'.repeat(rest.split('/').length - 1) || './';
+    const self = rest.split('/').pop() ?? rest;
+    if (statuses.some((s) => s.state === 'failed')) {
+      sendText(r.req, r.res, 500, 'text/html; charset=utf-8', formatFailedPage(what, `${self}?retry`, back));
+      return;
+    }
+    const status = zipStatus(statuses);
+    const percent = status.state === 'preparing' ? status.percent : 0;
+    r.res.setHeader('Retry-After', PREPARING_REFRESH_SECONDS);
+    const queued = statuses.some((s) => s.state === 'queued' || s.state === 'absent') && !statuses.some((s) => s.state === 'preparing');
+    sendText(
+      r.req,
+      r.res,
+      202,
+      'text/html; charset=utf-8',
+      preparingPage(what, { percent, queued }, PREPARING_REFRESH_SECONDS, self, back),
+    );
   }
 
   /**
@@ -390,6 +539,23 @@ function seekOf(query: string): number | undefined {
   const t = new URLSearchParams(query).get('t');
   const seconds = t === null || t.trim() === '' ? NaN : Number(t);
   return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+}
+
+/** A GET of a format's URL starts making it (HEAD only looks); `?retry` starts a failed one again. */
+function startOf(r: RouteRequest): { retry: boolean } | undefined {
+  return r.req.method === 'GET' ? { retry: new URLSearchParams(r.query).has('retry') } : undefined;
+}
+
+/** Several formats as one (a zip's members): ready when all are, failed when any is, else how far in all. */
+function zipStatus(statuses: readonly FormatStatus[]): FormatStatus {
+  if (statuses.some((s) => s.state === 'failed')) return { state: 'failed' };
+  if (statuses.every((s) => s.state === 'ready')) {
+    return { state: 'ready', size: statuses.reduce((n, s) => n + (s.state === 'ready' ? s.size : 0), 0) };
+  }
+  if (statuses.every((s) => s.state === 'absent' || s.state === 'ready')) return { state: 'absent' };
+  const percents = statuses.map((s) => (s.state === 'ready' ? 100 : s.state === 'preparing' ? s.percent : 0));
+  const percent = Math.min(99, Math.floor(percents.reduce((a, b) => a + b, 0) / Math.max(1, percents.length)));
+  return statuses.some((s) => s.state === 'preparing') || percent > 0 ? { state: 'preparing', percent } : { state: 'queued' };
 }
 
 function mixIfReady(recording: RecordingView, catalog: Catalog): Catalog['mix'] {

@@ -29,14 +29,30 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export type PresentTrack = { asset: TrackAsset; size: number | undefined };
+/** Where a format made on request stands, as the page shows it. */
+export type FormatStatus =
+  | { state: 'ready'; size: number }
+  | { state: 'absent' }
+  | { state: 'queued' }
+  | { state: 'preparing'; percent: number }
+  | { state: 'failed' };
+
+/** One other format of a file (or of the zip): its path under the link, its name and where it stands. */
+export type FormatLink = { key: string; name: string; status: FormatStatus };
+
+/** A mix whose file exists, with its size and its other formats. */
+type PresentMix = { asset: Asset; size: number; formats?: readonly FormatLink[] | undefined };
+
+export type PresentTrack = { asset: TrackAsset; size: number | undefined; formats?: readonly FormatLink[] | undefined };
 
 export type DownloadPageInput = {
   recording: RecordingView;
   events: readonly ConsentEventView[];
-  mix: { asset: Asset; size: number } | undefined;
+  mix: PresentMix | undefined;
   /** The levelled mix once made and present: then the main player, the plain mix below it. */
-  levelledMix?: { asset: Asset; size: number } | undefined;
+  levelledMix?: PresentMix | undefined;
+  /** The zip in each other format (all.zip is the stored files). */
+  zipFormats?: readonly FormatLink[] | undefined;
   tracks: readonly PresentTrack[];
   /** The notes' files on offer (none while recording or without notes). */
   notesFiles?: readonly MadeFile[] | undefined;
@@ -67,7 +83,7 @@ export function downloadPage(input: DownloadPageInput): string {
     ['Link expires', formatUtc(input.linkExpiresAt)],
   ];
   const refresh =
-    stillWorking(recording) || recording.levelledMix?.state === 'making'
+    stillWorking(recording) || preparing(input) || recording.levelledMix?.state === 'making'
       ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">`
       : '';
   return document(
@@ -80,7 +96,7 @@ ${mixSection(input)}
 ${timelineOf(input)}<h2>Tracks</h2>
 ${tracksSection(input.tracks, base)}
 ${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${zipExtras(input)} and the receipt</span></p>
-${projectsSection(input)}
+${formatsLine(input.zipFormats, base, 'The same zip with the audio as')}${projectsSection(input)}
 <h2>Consent receipt</h2>
 ${receiptSection(input.events)}
 ${e2eeSection(recording)}
@@ -95,6 +111,72 @@ export function messagePage(title: string, text: string): string {
 
 function stillWorking(recording: RecordingView): boolean {
   return BUSY_STATES.includes(recording.state);
+}
+
+/** A format is being made: the page refreshes to show its progress. */
+function preparing({ mix, levelledMix, tracks, zipFormats = [] }: DownloadPageInput): boolean {
+  const links = [...(mix?.formats ?? []), ...(levelledMix?.formats ?? []), ...tracks.flatMap((t) => t.formats ?? []), ...zipFormats];
+  return links.some((l) => l.status.state === 'queued' || l.status.state === 'preparing');
+}
+
+/**
+ * The other formats of a file: a ready one downloads; any other is a plain link (no `download`: until the file
+ * is made its URL answers with a page saying how far it is, which refreshes itself and then gets the file).
+ */
+function formatsLine(links: readonly FormatLink[] | undefined, base: string, lead: string): string {
+  if (!links || links.length === 0) return '';
+  const items = links.map(({ key, name, status }) => {
+    const href = escapeHtml(base + key);
+    switch (status.state) {
+      case 'ready':
+        return `<a href="${href}" download>${escapeHtml(name)}</a> <span class="muted">${escapeHtml(formatBytes(status.size))}</span>`;
+      case 'absent':
+        return `${escapeHtml(name)} <a href="${href}">make it</a>`;
+      case 'queued':
+        return `${escapeHtml(name)} <a href="${href}">waiting to be made</a>`;
+      case 'preparing':
+        return `${escapeHtml(name)} <a href="${href}">preparing ${status.percent} %</a>`;
+      case 'failed':
+        return `${escapeHtml(name)} <span class="lost">failed</span> <a href="${href}?retry">try again</a>`;
+    }
+  });
+  return `<p class="muted">${escapeHtml(lead)}: ${items.join(' · ')}</p>
+`;
+}
+
+/**
+ * What the URL of a format that is not made yet answers (202): how far it is, refreshing itself until the
+ * file comes in its place. `self` is this URL's last segment and `back` the page's URL, both relative to it.
+ */
+export function preparingPage(
+  what: string,
+  status: { percent: number; queued: boolean },
+  refreshSeconds: number,
+  self: string,
+  back: string,
+): string {
+  const title = `Preparing ${what}… ${status.percent} %`;
+  const wait = status.queued ? 'It waits for another file to be made first. ' : '';
+  return document(
+    title,
+    // To the URL without its query: a `?retry` is not repeated on every refresh.
+    `<meta http-equiv="refresh" content="${escapeHtml(`${refreshSeconds}; url=${self}`)}">`,
+    `<h1>${escapeHtml(title)}</h1>
+<p>${escapeHtml(wait)}This page refreshes itself, and the download starts once it is ready. You can leave it and come back: it keeps being made.</p>
+<p><a href="${escapeHtml(back)}">Back to the recording</a></p>`,
+  );
+}
+
+/** What the URL of a format answers when making it failed: say so plainly, and offer to try again. */
+export function formatFailedPage(what: string, retry: string, back: string): string {
+  const title = `Making ${what} failed`;
+  return document(
+    title,
+    '',
+    `<h1>${escapeHtml(title)}</h1>
+<p class="notice failed">Something went wrong on the server while making it; the stored recording is not affected. Nothing half-made is kept.</p>
+<p><a href="${escapeHtml(retry)}">Try again</a> · <a href="${escapeHtml(back)}">Back to the recording</a></p>`,
+  );
 }
 
 function mixSection(input: DownloadPageInput): string {
@@ -121,17 +203,13 @@ ${mixPlayer(mix, 'Download the plain mix', base, { main: false })}`;
 }
 
 /** The player and download link of a mix; the main one is the one the notes' links seek. */
-function mixPlayer(
-  mix: { asset: Asset; size: number },
-  title: string,
-  base: string,
-  { main, seekMs }: { main: boolean; seekMs?: number | undefined },
-): string {
+function mixPlayer(mix: PresentMix, title: string, base: string, { main, seekMs }: { main: boolean; seekMs?: number | undefined }): string {
   const player = main
     ? `<audio id="mix" controls preload="metadata" src="${escapeHtml(base + mix.asset.key + mediaFragment(seekMs))}"></audio>`
     : `<audio controls preload="none" src="${escapeHtml(base + mix.asset.key)}"></audio>`;
   return `${player}
-<p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>${escapeHtml(title)}</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>`;
+<p><a href="${escapeHtml(`${base}${mix.asset.key}?download`)}" download>${escapeHtml(title)}</a> <span class="muted">${escapeHtml(`${mix.asset.fileName}, ${formatBytes(mix.size)}`)}</span></p>
+${formatsLine(mix.formats, base, 'Also as').trimEnd()}`;
 }
 
 /** Why the page has only the plain mix when a levelled one was asked for. */
@@ -193,7 +271,7 @@ function projectsSection({ projectFiles = [], notesFiles = [], base }: DownloadP
 
 function tracksSection(tracks: readonly PresentTrack[], base: string): string {
   if (tracks.length === 0) return '<p class="muted">No tracks: nobody opted in.</p>';
-  const items = tracks.map(({ asset, size }) => {
+  const items = tracks.map(({ asset, size, formats }) => {
     const s = asset.speaker;
     const notes = [
       s.withdrawnAt === undefined ? '' : `withdrew ${formatUtc(s.withdrawnAt)}`,
@@ -206,7 +284,8 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
         : `<a href="${escapeHtml(base + asset.key)}" download>${escapeHtml(label)}</a> <span class="muted">${escapeHtml(formatBytes(size))}</span>`;
     const lost = lossOf(s.stats);
     const player = size === undefined ? '' : `\n<audio controls preload="none" src="${escapeHtml(base + asset.key)}"></audio>`;
-    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}</li>`;
+    const also = formatsLine(formats, base, 'Also as').trimEnd();
+    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}${also === '' ? '' : `\n${also}`}</li>`;
   });
   return `<ul>\n${items.join('\n')}\n</ul>`;
 }

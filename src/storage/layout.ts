@@ -7,8 +7,10 @@
 //       tracks/<n>-<speaker>-<userId>.ogg   one Ogg Opus track per consenting speaker
 //       tracks/<…>.ogg.held                 its held packets' journal, during a hold (held-journal.ts)
 //       mix.<ogg|mp3|flac|wav>              the mix
+//       mix-levelled.<…>                    the levelled mix (MIX_LEVELLING), made after the stop
 //       receipt.txt                         consent receipt
-//       recording.zip                       all tracks, built on demand
+//       formats/<asset>.<flac|wav|mp3|ogg>  the mix or a track in another format, made on a download's request
+//       formats/<…>.partial-<pid>           one being made (removed at start-up if a process died making it)
 //
 // Every path handed out is checked to stay inside DATA_DIR, because ids and file names reach us from URLs.
 import { randomBytes } from 'node:crypto';
@@ -70,6 +72,7 @@ const RECORDINGS_DIR = 'recordings';
 const META_FILE = 'meta.json';
 const RECEIPT_FILE = 'receipt.txt';
 const TRACKS_DIR = 'tracks';
+const FORMATS_DIR = 'formats';
 export const SQLITE_FILE = 'roomrec.sqlite';
 
 /** Track path relative to the recording folder (what `Speaker.trackFile` stores), e.g. `tracks/1-alice-1234.ogg`. */
@@ -88,6 +91,14 @@ export function levelledMixFileName(format: MixFormat): string {
   return `mix-levelled.${format}`;
 }
 
+/**
+ * Where asset `name` (`mix`, a track's file name without extension) in `format` is kept once made, relative to
+ * the recording folder: inside it, so retention and deletion remove it with the recording.
+ */
+export function formatFileName(name: string, format: MixFormat): string {
+  return `${FORMATS_DIR}/${name}.${format}`;
+}
+
 export type Layout = {
   readonly dataDir: string;
   readonly recordingsDir: string;
@@ -99,6 +110,8 @@ export type Layout = {
   metaFile(id: string): string;
   receiptFile(id: string): string;
   mixFile(id: string, format: MixFormat): string;
+  /** The folder of the formats made on request (formatFileName). */
+  formatsDir(id: string): string;
 };
 
 export function createLayout(dataDir: string): Layout {
@@ -123,5 +136,6 @@ export function createLayout(dataDir: string): Layout {
     metaFile: (id) => file(id, META_FILE),
     receiptFile: (id) => file(id, RECEIPT_FILE),
     mixFile: (id, format) => file(id, mixFileName(format)),
+    formatsDir: (id) => file(id, FORMATS_DIR),
   };
 }

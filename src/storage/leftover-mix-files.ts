@@ -1,12 +1,16 @@
 // Mix files left half-written by a process that died: `mix.<ext>.partial-<pid>` and
-// `mix-levelled.<ext>.partial-<pid>` (the mixer) and `mix.<ext>.live-partial-<pid>` (the live mix), next to where the finished mix goes. Nothing ever reads them
-// again, and a live partial can hold a withdrawn speaker's voice (the bot crashed between the withdrawal and the
-// live mix starting over without them), so they are removed at start-up, except for recordings being written.
+// `mix-levelled.<ext>.partial-<pid>` (the mixer) and `mix.<ext>.live-partial-<pid>` (the live mix), next to where
+// the finished mix goes, and the formats a download asked for, `formats/<asset>.<ext>.partial-<pid>`. Nothing ever
+// reads them again (a format is served only once renamed into place, and a new job writes a partial of its own),
+// and a live partial can hold a withdrawn speaker's voice (the bot crashed between the withdrawal and the live mix
+// starting over without them), so they are removed at start-up, except for recordings being written.
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from '../log.ts';
 import { isRecordingId, type Layout } from './layout.ts';
 
 const LEFTOVER = /^mix(?:-levelled)?\.[a-z0-9]+\.(?:live-)?partial-[^/]*$/;
+const LEFTOVER_FORMAT = /\.partial-[^/]*$/;
 
 /** Whether `fileName` (in a recording's folder) is an unfinished mix output. */
 export function isLeftoverMixFile(fileName: string): boolean {
@@ -23,23 +27,42 @@ export async function removeLeftoverMixFiles(deps: {
 }): Promise<RemovedLeftovers> {
   const { layout, log } = deps;
   const removed: RemovedLeftovers = [];
-  const folders = await readdir(layout.recordingsDir, { withFileTypes: true }).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  });
+  const folders = (await ifThere(readdir(layout.recordingsDir, { withFileTypes: true }))) ?? [];
   for (const folder of folders) {
     if (!folder.isDirectory() || !isRecordingId(folder.name) || deps.isLive(folder.name)) continue;
     const recordingId = folder.name;
     const dir = layout.recordingDir(recordingId);
-    const entries = await readdir(dir, { withFileTypes: true });
-    const files = entries.filter((e) => e.isFile() && isLeftoverMixFile(e.name)).map((e) => e.name);
+    const formatsDir = layout.formatsDir(recordingId);
+    const files = [
+      ...(await filesIn(dir)).filter(isLeftoverMixFile),
+      ...(await filesIn(formatsDir))
+        .filter((name) => LEFTOVER_FORMAT.test(name))
+        .map((name) => path.join(path.relative(dir, formatsDir), name)),
+    ];
     if (files.length === 0) continue;
-    // The folder's newest mtime is an orphan's age (retention): housekeeping must not move it.
-    const times = await stat(dir);
+    // The folders' newest mtime is an orphan's age (retention): housekeeping must not move it.
+    const times = await Promise.all([dir, formatsDir].map((d) => ifThere(stat(d))));
     await Promise.all(files.map((name) => rm(layout.file(recordingId, name), { force: true })));
-    await utimes(dir, times.atime, times.mtime);
+    for (const [i, d] of [dir, formatsDir].entries()) {
+      const before = times[i];
+      if (before) await utimes(d, before.atime, before.mtime);
+    }
     log.info({ recordingId, files }, `removed ${files.length} unfinished mix file(s) left by an earlier run`);
     removed.push({ recordingId, files });
   }
   return removed;
+}
+
+/** The regular files directly in `dir`; none when it does not exist. */
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = (await ifThere(readdir(dir, { withFileTypes: true }))) ?? [];
+  return entries.filter((e) => e.isFile()).map((e) => e.name);
+}
+
+/** What `work` gives, or undefined when what it reads does not exist (ENOENT); any other error is thrown. */
+function ifThere<T>(work: Promise<T>): Promise<T | undefined> {
+  return work.catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  });
 }

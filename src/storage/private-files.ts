@@ -66,3 +66,17 @@ export async function writePrivateFile(file: string, data: string | Uint8Array):
     await handle.close();
   }
 }
+
+/**
+ * One folder (0700) inside `dir`'s parent, which must exist: unlike mkdirPrivate it never creates the parents, so
+ * a writer whose recording was deleted meanwhile fails (ENOENT) instead of bringing its folder back.
+ */
+export async function mkdirPrivateIn(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: PRIVATE_DIR_MODE });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  await chmod(dir, PRIVATE_DIR_MODE);
+}

@@ -128,12 +128,24 @@ test('a scenario file: result.json as the contract says, link served with --hold
   expect((await fetch(result.downloadUrl)).status).toBe(200);
   // Every file the page offers, each served at its URL; the note's chapter starts where result.json has the note.
   expect(result.notes).toEqual([{ at: expect.any(Number), by: 'alice', text: 'Intro done' }]);
-  // MIX_LEVELLING is on by default: the plain mix and the levelled one, told apart by `levelled`.
+  // MIX_LEVELLING is on by default: the plain mix and the levelled one, told apart by `levelled`, each in every format.
   expect(result.offers.map(({ kind, format, speaker, levelled }) => [kind, format, speaker ?? levelled])).toEqual([
     ['mix', 'ogg', false],
+    ['mix', 'mp3', false],
+    ['mix', 'flac', false],
+    ['mix', 'wav', false],
     ['mix', 'ogg', true],
+    ['mix', 'mp3', true],
+    ['mix', 'flac', true],
+    ['mix', 'wav', true],
     ['track', 'ogg', 'alice'],
+    ['track', 'mp3', 'alice'],
+    ['track', 'flac', 'alice'],
+    ['track', 'wav', 'alice'],
     ['zip', 'zip', undefined],
+    ['zip', 'flac', undefined],
+    ['zip', 'wav', undefined],
+    ['zip', 'mp3', undefined],
     ['chapters', 'audacity-labels', undefined],
     ['chapters', 'webvtt', undefined],
     ['chapters', 'podcast-chapters', undefined],
@@ -142,8 +154,21 @@ test('a scenario file: result.json as the contract says, link served with --hold
   ]);
   for (const offer of result.offers) {
     expect(offer.url.startsWith(`${result.downloadUrl}/`)).toBe(true);
-    expect([offer.url, (await fetch(offer.url, { method: 'HEAD' })).status]).toEqual([offer.url, 200]);
+    // The other formats are made on request: until then their URL answers 202 with its progress.
+    const onRequest = !['ogg', 'zip'].includes(offer.format) && (offer.kind === 'mix' || offer.kind === 'track' || offer.kind === 'zip');
+    expect([offer.url, (await fetch(offer.url, { method: 'HEAD' })).status]).toEqual([offer.url, onRequest ? 202 : 200]);
   }
+  // One of them, asked for: made from the track, as long as the recording.
+  const flacUrl = result.offers.find((o) => o.kind === 'track' && o.format === 'flac')?.url ?? '';
+  const flac = await until(
+    async () => {
+      const reply = await fetch(flacUrl);
+      return reply.status === 200 ? Buffer.from(await reply.arrayBuffer()) : (await reply.arrayBuffer(), undefined);
+    },
+    'the FLAC of the track',
+    60_000,
+  );
+  expect(flac.subarray(0, 4).toString('latin1')).toBe('fLaC');
   const json = result.offers.find((o) => o.format === 'podcast-chapters')?.url ?? '';
   const chapters = (await (await fetch(json)).json()) as { chapters: { startTime: number; title: string }[] };
   expect(chapters.chapters).toEqual([{ startTime: expect.any(Number), title: 'Intro done' }]);

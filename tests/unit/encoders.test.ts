@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,5 +81,25 @@ describe.each(['ogg', 'mp3', 'flac', 'wav'] as const)('%s encoder', (format) => 
 describe('floatToInt16', () => {
   test('saturates instead of wrapping', () => {
     expect(Array.from(floatToInt16(new Float32Array([1.5, -1.5, 1, -1, 0.5])))).toEqual([32767, -32768, 32767, -32767, 16384]);
+  });
+});
+
+describe.each(['mp3', 'flac', 'wav'] as const)('%s encoder, mono (a mono track converted)', (format) => {
+  test.skipIf(!HAVE_FFMPEG)('writes one channel, the same length and timing (decoded by ffmpeg)', async () => {
+    const stereo = signal();
+    const x = stereo.filter((_, i) => i % 2 === 0);
+    const path = join(dir, `mono-${format}.${format}`);
+    const encoder = await createEncoder(format, { path, totalFrames: x.length, channels: 1 });
+    for (let at = 0; at < x.length; at += 4801) await encoder.write(x.slice(at, at + 4801));
+    await encoder.finish();
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=channels', '-of', 'csv=p=0', path]).toString().trim();
+    expect(probe).toBe('1');
+    const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-f', 's16le', '-ac', '1', '-']);
+    const decoded = toMono(new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), 1);
+    const expected = toMono(floatToInt16(x), 1);
+    expect(decoded.length).toBe(expected.length);
+    expect(Math.abs(firstOnset(decoded, 0.1)! - sec(3))).toBeLessThanOrEqual(sec(0.005));
+    expect(correlation(decoded, expected)).toBeGreaterThan(0.95);
+    if (format !== 'mp3') expect(Array.from(decoded)).toEqual(Array.from(expected));
   });
 });

@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDownloadServer, type DownloadServer } from '../../src/http/download-server.ts';
 import { createLinkSigner } from '../../src/http/link-signing.ts';
 import type { ConsentEventView, RecordingSource, RecordingView } from '../../src/http/recording-source.ts';
 import { silentLogger } from '../../src/log.ts';
+import { call, readZip } from '../helpers/http-call.ts';
 import { parseLof, readRpp } from '../helpers/project-files.ts';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -17,50 +16,6 @@ const T0 = Date.UTC(2025, 2, 1, 18, 0, 0);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const XSS_NAME = '<script>alert("x")</script>';
-
-type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
-
-/** Raw HTTP over loopback: the path goes on the wire exactly as given (fetch would normalise `..` away). */
-function call(port: number, target: string, init: { method?: string; headers?: Record<string, string> } = {}) {
-  return new Promise<Reply>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: target, method: init.method ?? 'GET', headers: init.headers });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Minimal zip reader (APPNOTE.TXT §4.3): central directory → stored entries, with their CRCs checked. */
-function readZip(zip: Buffer): Map<string, Buffer> {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  expect(eocd).toBeGreaterThan(0);
-  const count = zip.readUInt16LE(eocd + 10);
-  let at = zip.readUInt32LE(eocd + 16);
-  const entries = new Map<string, Buffer>();
-  for (let i = 0; i < count; i += 1) {
-    expect(zip.readUInt32LE(at)).toBe(0x02014b50);
-    const method = zip.readUInt16LE(at + 10);
-    const crc = zip.readUInt32LE(at + 16);
-    const size = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const local = zip.readUInt32LE(at + 42);
-    const name = zip.subarray(at + 46, at + 46 + nameLength).toString('utf8');
-    expect(method).toBe(0);
-    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const data = zip.subarray(dataAt, dataAt + size);
-    expect(crc32(data)).toBe(crc);
-    entries.set(name, data);
-    at += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
 
 function speaker(n: number, name: string, userId: string, extra: Partial<RecordingView['speakers'][number]> = {}) {
   return { userId, name, trackFile: `tracks/${n}-x-${userId}.ogg`, consentedAt: T0 + n * MIN, includeInMix: true, ...extra };
@@ -235,7 +190,7 @@ describe('download page', () => {
     ]);
   });
 
-  test('every link on the page works, with or without the trailing slash', async () => {
+  test('every link on the page works, with or without the trailing slash (a format not made yet: 202, its progress)', async () => {
     for (const page of [linkPath(), `${linkPath()}/`]) {
       const html = (await call(server.port, page)).body.toString('utf8');
       const hrefs = [...html.matchAll(/(?:href|src)="([^"]+)"/g)].map((m) => m[1] ?? '');
@@ -243,7 +198,8 @@ describe('download page', () => {
       for (const href of hrefs) {
         const target = new URL(href.replaceAll('&#38;', '&'), `http://x${page}`);
         const reply = await call(server.port, target.pathname + target.search, { method: 'HEAD' });
-        expect([href, reply.status]).toEqual([href, 200]);
+        const made = !/\.(?:ogg|flac|wav|mp3)$|(?:^|\/)all-\w+\.zip$/.test(href);
+        expect([href, reply.status]).toEqual([href, made ? 200 : 202]);
       }
     }
   });

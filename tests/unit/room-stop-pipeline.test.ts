@@ -20,7 +20,7 @@ import { BackgroundWork } from '../../src/recording/background-work.ts';
 import { resumeReadySteps, runStopPipeline, type StopPipelineDeps, type StopProgress } from '../../src/recording/stop-pipeline.ts';
 import { deletionTime } from '../../src/storage/retention.ts';
 import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
-import { catalogOf, offersOf } from '../../src/http/catalog.ts';
+import { catalogOf, offersOf, type Locate } from '../../src/http/catalog.ts';
 import { downloadPage } from '../../src/http/page.ts';
 import { formatUtc } from '../../src/text/format.ts';
 import { correlation, decodeOggOpusFile, encodeOpusFrames, firstOnset, RATE, rms, sec, tone, toMono } from '../helpers/audio.ts';
@@ -517,7 +517,8 @@ describe('levelled mix after the stop', () => {
     );
   /** What the page offers, as the server decides it: every catalog file that exists. */
   async function offered(recording: Recording) {
-    const catalog = catalogOf(recording, (rec, file) => store.layout.file(rec.id, file));
+    const locate: Locate = (rec, file) => store.layout.file(rec.id, file);
+    const catalog = catalogOf(recording, locate);
     const present = new Set<string>();
     for (const asset of [catalog.mix, catalog.levelledMix, ...catalog.tracks]) {
       if (asset?.path && (await stat(asset.path).catch(() => undefined))) present.add(asset.key);
@@ -534,7 +535,8 @@ describe('levelled mix after the stop', () => {
       base: '',
       refreshSeconds: 5,
     });
-    const mixes = offersOf(recording, catalog, present).filter((o) => o.kind === 'mix');
+    // Each mix as stored (the other formats of each are made on request).
+    const mixes = offersOf(recording, catalog, present, locate).filter((o) => o.kind === 'mix' && o.format === 'ogg');
     return { mixes: mixes.map((o) => ({ key: o.key, levelled: o.levelled })), page };
   }
 

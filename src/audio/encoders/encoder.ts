@@ -13,6 +13,11 @@ export const MIX_CHANNELS = 2;
 
 export interface EncoderOptions {
   path: string;
+  /**
+   * Channels of the PCM written, default MIX_CHANNELS: 1 keeps a mono track mono when it is converted. WAV, FLAC
+   * and MP3 take either; Ogg Opus is only ever the stereo mix.
+   */
+  channels?: 1 | 2;
   /** Frames the mix will have; formats with a length in their header write it up front. */
   totalFrames: number;
   /** Free-form tags (title, artist, …) for formats that carry them. */
@@ -22,12 +27,16 @@ export interface EncoderOptions {
 }
 
 export interface Encoder {
-  /** Interleaved stereo 48 kHz float PCM in [-1, 1]; any number of frames per call. */
+  /** Interleaved 48 kHz float PCM in [-1, 1], `channels` of them (stereo by default); any number of frames per call. */
   write(pcm: Float32Array): Promise<void>;
   /** Encodes what is buffered, completes headers and closes the file. */
   finish(): Promise<void>;
   /** Closes and removes the partial file. */
   abort(): Promise<void>;
+}
+
+export function channelsOf(options: EncoderOptions): 1 | 2 {
+  return options.channels ?? MIX_CHANNELS;
 }
 
 /** Float [-1, 1] to int16 with rounding and saturation (never wrap-around). */

@@ -2,7 +2,7 @@
 // STREAMINFO block gets the length we pass up front; at the end its MD5 and frame sizes are patched in.
 import { createRequire } from 'node:module';
 import type * as LibFlac from 'libflacjs/dist/index.d.ts';
-import { FileSink, MIX_CHANNELS, MIX_RATE, type Encoder, type EncoderOptions } from './encoder.ts';
+import { FileSink, MIX_RATE, channelsOf, type Encoder, type EncoderOptions } from './encoder.ts';
 
 type Flac = typeof LibFlac;
 const require = createRequire(import.meta.url);
@@ -38,7 +38,8 @@ const STREAMINFO_AT = 8;
 
 export async function createFlacEncoder(options: EncoderOptions): Promise<Encoder> {
   const flac = await loadFlac();
-  const encoder = flac.create_libflac_encoder(MIX_RATE, MIX_CHANNELS, BITS, COMPRESSION, options.totalFrames, false, 0);
+  const channels = channelsOf(options);
+  const encoder = flac.create_libflac_encoder(MIX_RATE, channels, BITS, COMPRESSION, options.totalFrames, false, 0);
   if (!encoder) throw new Error('libFLAC could not create an encoder');
   const sink = await FileSink.create(options.path);
   const chunks: Uint8Array[] = [];
@@ -65,7 +66,7 @@ export async function createFlacEncoder(options: EncoderOptions): Promise<Encode
         const v = Math.round(pcm[i]! * 32767);
         int32[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
       }
-      if (!flac.FLAC__stream_encoder_process_interleaved(encoder, int32.subarray(0, pcm.length), pcm.length >> 1)) {
+      if (!flac.FLAC__stream_encoder_process_interleaved(encoder, int32.subarray(0, pcm.length), pcm.length / channels)) {
         throw new Error(`libFLAC encoding failed (state ${flac.FLAC__stream_encoder_get_state(encoder)})`);
       }
       await drain();
@@ -75,7 +76,7 @@ export async function createFlacEncoder(options: EncoderOptions): Promise<Encode
       flac.FLAC__stream_encoder_delete(encoder);
       if (!ok) throw new Error('libFLAC could not finish the stream');
       await drain();
-      if (info) await sink.writeAt(STREAMINFO_AT, patchedStreamInfo(info));
+      if (info) await sink.writeAt(STREAMINFO_AT, patchedStreamInfo(info, channels));
       await sink.close();
     },
     async abort() {
@@ -85,14 +86,14 @@ export async function createFlacEncoder(options: EncoderOptions): Promise<Encode
   };
 }
 
-function patchedStreamInfo(m: LibFlac.StreamMetadata): Buffer {
+function patchedStreamInfo(m: LibFlac.StreamMetadata, channels: 1 | 2): Buffer {
   const b = Buffer.alloc(34);
   b.writeUInt16BE(m.min_blocksize, 0);
   b.writeUInt16BE(m.max_blocksize, 2);
   b.writeUIntBE(m.min_framesize, 4, 3);
   b.writeUIntBE(m.max_framesize, 7, 3);
   // 20 bits rate, 3 bits channels-1, 5 bits bps-1, 36 bits total samples = 64 bits.
-  const packed = (BigInt(MIX_RATE) << 44n) | (BigInt(MIX_CHANNELS - 1) << 41n) | (BigInt(BITS - 1) << 36n) | BigInt(m.total_samples);
+  const packed = (BigInt(MIX_RATE) << 44n) | (BigInt(channels - 1) << 41n) | (BigInt(BITS - 1) << 36n) | BigInt(m.total_samples);
   b.writeBigUInt64BE(packed, 10);
   if (/^[0-9a-f]{32}$/i.test(m.md5sum)) b.write(m.md5sum, 18, 'hex');
   return b;

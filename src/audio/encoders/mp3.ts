@@ -3,7 +3,7 @@
 // LAME's start delay and padding, and every word would land ~23 ms late; with it, players trim exactly.
 import { createMp3Encoder as createLame } from 'wasm-media-encoders';
 import { id3ChapterTag } from '../id3-chapters.ts';
-import { FileSink, MIX_RATE, type Encoder, type EncoderOptions } from './encoder.ts';
+import { FileSink, MIX_RATE, channelsOf, type Encoder, type EncoderOptions } from './encoder.ts';
 
 const KBPS = 128;
 // MPEG-1 Layer III: 1152 samples per frame; at 48 kHz a frame is 144 * bitrate / rate bytes with no
@@ -15,7 +15,8 @@ const LAME_ENCODER_DELAY = 576;
 
 /**
  * The Info frame: a silent MPEG frame whose payload carries the Xing/LAME tag (LAME "Mp3 Info Tag rev 1"
- * specification). Offsets are from the frame start for MPEG-1 stereo (32 bytes of side information):
+ * specification). Offsets are from the frame start for MPEG-1 stereo (32 bytes of side information); in mono
+ * the side information is 17 bytes, so everything after it comes 15 bytes earlier:
  *
  *     0 frame header (4)      4 side info, zero (32)      36 "Info" (CBR flavour of "Xing")
  *    40 flags = 0x0F          44 frame count              48 byte count           52 TOC (100)
@@ -25,23 +26,24 @@ const LAME_ENCODER_DELAY = 576;
  *   181 mp3 gain              182 preset/surround (2)     184 music length (4)     188 music CRC (2)
  *   190 CRC-16 of bytes 0..189
  */
-function lameInfoFrame(opts: { audioFrames: number; totalBytes: number; delay: number; padding: number }): Buffer {
+function lameInfoFrame(opts: { audioFrames: number; totalBytes: number; delay: number; padding: number; channels: 1 | 2 }): Buffer {
   const f = Buffer.alloc(FRAME_BYTES);
-  // Sync, MPEG-1, Layer III, no CRC | bitrate index 9 (128 kbit/s), 48 kHz | joint stereo.
-  f.writeUInt32BE(0xfffb9444, 0);
-  f.write('Info', 36, 'ascii');
-  f.writeUInt32BE(0x0f, 40);
-  f.writeUInt32BE(opts.audioFrames, 44);
-  f.writeUInt32BE(opts.totalBytes, 48);
+  const at = opts.channels === 1 ? -15 : 0;
+  // Sync, MPEG-1, Layer III, no CRC | bitrate index 9 (128 kbit/s), 48 kHz | joint stereo (01) or mono (11).
+  f.writeUInt32BE(opts.channels === 1 ? 0xfffb94c4 : 0xfffb9444, 0);
+  f.write('Info', 36 + at, 'ascii');
+  f.writeUInt32BE(0x0f, 40 + at);
+  f.writeUInt32BE(opts.audioFrames, 44 + at);
+  f.writeUInt32BE(opts.totalBytes, 48 + at);
   // CBR: byte position grows linearly with time.
-  for (let i = 0; i < 100; i++) f[52 + i] = Math.floor((i * 256) / 100);
-  f.writeUInt32BE(0, 152);
-  f.write('LAME3.100', 156, 'ascii');
-  f[165] = 0x01; // tag revision 0, VBR method 1 = CBR
-  f[176] = KBPS;
-  f.writeUIntBE(((opts.delay & 0xfff) << 12) | (opts.padding & 0xfff), 177, 3);
-  f.writeUInt32BE(opts.totalBytes, 184);
-  f.writeUInt16BE(crc16(f.subarray(0, 190)), 190);
+  for (let i = 0; i < 100; i++) f[52 + at + i] = Math.floor((i * 256) / 100);
+  f.writeUInt32BE(0, 152 + at);
+  f.write('LAME3.100', 156 + at, 'ascii');
+  f[165 + at] = 0x01; // tag revision 0, VBR method 1 = CBR
+  f[176 + at] = KBPS;
+  f.writeUIntBE(((opts.delay & 0xfff) << 12) | (opts.padding & 0xfff), 177 + at, 3);
+  f.writeUInt32BE(opts.totalBytes, 184 + at);
+  f.writeUInt16BE(crc16(f.subarray(0, 190 + at)), 190 + at);
   return f;
 }
 
@@ -59,7 +61,8 @@ const MAX_PADDING = 0xfff;
 
 export async function createMp3Encoder(options: EncoderOptions): Promise<Encoder> {
   const lame = await createLame();
-  lame.configure({ sampleRate: MIX_RATE, channels: 2, bitrate: KBPS, outputSampleRate: MIX_RATE });
+  const channels = channelsOf(options);
+  lame.configure({ sampleRate: MIX_RATE, channels, bitrate: KBPS, outputSampleRate: MIX_RATE });
   const sink = await FileSink.create(options.path);
   const chapters = options.chapters?.length ? id3ChapterTag(options.chapters) : Buffer.alloc(0);
   await sink.append(chapters);
@@ -70,6 +73,11 @@ export async function createMp3Encoder(options: EncoderOptions): Promise<Encoder
   let right = new Float32Array(0);
   return {
     async write(pcm) {
+      if (channels === 1) {
+        samples += pcm.length;
+        await sink.append(lame.encode([pcm]));
+        return;
+      }
       const frames = pcm.length >> 1;
       if (left.length < frames) {
         left = new Float32Array(frames);
@@ -92,7 +100,7 @@ export async function createMp3Encoder(options: EncoderOptions): Promise<Encoder
       if (padding < 0 || padding > MAX_PADDING) throw new Error(`unexpected MP3 padding ${padding}`);
       // The Info frame counts the MPEG stream's bytes, not the ID3 tag before it.
       const totalBytes = sink.size - chapters.length;
-      await sink.writeAt(chapters.length, lameInfoFrame({ audioFrames, totalBytes, delay: LAME_ENCODER_DELAY, padding }));
+      await sink.writeAt(chapters.length, lameInfoFrame({ audioFrames, totalBytes, delay: LAME_ENCODER_DELAY, padding, channels }));
       await sink.close();
     },
     abort: () => sink.discard(),

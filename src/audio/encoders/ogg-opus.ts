@@ -10,7 +10,7 @@
 import { rm } from 'node:fs/promises';
 import { OggOpusWriter } from '../ogg-opus-writer.ts';
 import { createOpusEncoder, OPUS_ENCODER_LOOKAHEAD, OPUS_FRAME, type OpusEncoderOptions } from '../opus-codec.ts';
-import { floatToInt16, type Encoder, type EncoderOptions } from './encoder.ts';
+import { channelsOf, floatToInt16, type Encoder, type EncoderOptions } from './encoder.ts';
 
 const SILENCE_20MS = Buffer.from([0xf8, 0xff, 0xfe]);
 // Zero frames libopus must code itself before its state stops changing (look-ahead flushed, overlap decayed).
@@ -25,6 +25,8 @@ export interface OggOpusEncoderOptions extends EncoderOptions {
 }
 
 export async function createOggOpusEncoder(options: OggOpusEncoderOptions): Promise<Encoder> {
+  // Only the mix is ever encoded to Ogg Opus (a track's Ogg is the stored file itself).
+  if (channelsOf(options) !== 2) throw new RangeError('the Ogg Opus encoder writes stereo only');
   const opus = createOpusEncoder({ complexity: MIX_COMPLEXITY, ...options.opus });
   const writer = await OggOpusWriter.create({
     path: options.path,
