@@ -60,7 +60,8 @@ export async function browserDownloads(browser: Browser, page: Page, dir: string
   const pageSession = await page.createCDPSession();
   await pageSession.send('Fetch.enable', { patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Response' }] });
   pageSession.on('Fetch.requestPaused', (event) => {
-    if (pending && event.request.url === pending.url && event.responseStatusCode !== undefined) pending.statuses.push(event.responseStatusCode);
+    if (pending && event.request.url === pending.url && event.responseStatusCode !== undefined)
+      pending.statuses.push(event.responseStatusCode);
     pageSession.send('Fetch.continueResponse', { requestId: event.requestId }).catch(fail);
   });
   // A link the browser shows instead of saving: no download will come.
@@ -76,16 +77,22 @@ export async function browserDownloads(browser: Browser, page: Page, dir: string
       const url = new URL(href, pageUrl).href;
       const file = new Promise<Downloaded>((resolve, reject) => {
         const statuses: number[] = [];
-        const timer = setTimeout(() => fail(new Error(`no download of ${url} within ${timeoutMs} ms (answers: ${statuses.join(', ')})`)), timeoutMs);
-        const settled = <T>(then: (value: T) => void) => (value: T) => {
-          clearTimeout(timer);
-          pending = undefined;
-          then(value);
-        };
+        const timer = setTimeout(
+          () => fail(new Error(`no download of ${url} within ${timeoutMs} ms (answers: ${statuses.join(', ')})`)),
+          timeoutMs,
+        );
+        const settled =
+          <T>(then: (value: T) => void) =>
+          (value: T) => {
+            clearTimeout(timer);
+            pending = undefined;
+            then(value);
+          };
         pending = { url, statuses, resolve: settled(resolve), reject: settled(reject) };
       });
-      await page.click(`a[href="${href}"]`);
-      return file;
+      // Together: the file can fail while the click is still being made.
+      const [downloaded] = await Promise.all([file, page.click(`a[href="${href}"]`)]);
+      return downloaded;
     },
   };
 }

@@ -21,7 +21,11 @@ type InPage = {
     baseURI: string;
   };
   innerWidth: number;
-  OfflineAudioContext: new (channels: number, length: number, sampleRate: number) => {
+  OfflineAudioContext: new (
+    channels: number,
+    length: number,
+    sampleRate: number,
+  ) => {
     decodeAudioData(data: ArrayBuffer): Promise<AudioBufferLike>;
   };
 };
