@@ -45,7 +45,7 @@ describe.skipIf(!CHROMIUM)(`the download page in Chromium ${CHROMIUM_SKIP_REASON
     lengthMs = ((result.recordingStoppedAt ?? NaN) - (result.recordingStartedAt ?? NaN)) * 1000;
     browser = await launchChromium(CHROMIUM ?? '');
     page = await browser.newPage();
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -168,7 +168,7 @@ describe.skipIf(!CHROMIUM)(`the download page in Chromium ${CHROMIUM_SKIP_REASON
         }
       }
     }
-  }, 120_000);
+  }, 180_000);
 
   test('on a phone: no sideways scrolling, the player, the timeline and every link to a file in view; screenshots kept', async () => {
     await mkdir(ARTIFACTS, { recursive: true });
