@@ -116,16 +116,40 @@ describe.skipIf(!CHROMIUM)(`the download page in Chromium ${CHROMIUM_SKIP_REASON
       const file = await downloads.download(link, href);
       got.push({ offer, file, bytes: await readFile(file.path) });
     }
-    const audio = got.filter(({ offer }) => offer.kind === 'mix' || offer.kind === 'track');
-    expect(audio.map(({ offer }) => offer.speaker)).toEqual([undefined, 'alice', 'carol']);
-    const zipped = (d: (typeof got)[number]) => (d.offer.kind === 'track' ? `tracks/${d.file.fileName}` : d.file.fileName);
-    const trackFiles = got.filter(({ offer }) => offer.kind === 'track').map(zipped);
+    type Got = (typeof got)[number];
+    const isAudio = (d: Got) => d.offer.kind === 'mix' || d.offer.kind === 'track';
+    const voices = (ds: Got[]) => [...new Set(ds.filter(isAudio).map((d) => d.offer.speaker ?? 'mix'))].sort();
+    // The mix and a track for each speaker who opted in, in whatever formats the page offers them.
+    expect(voices(got)).toEqual(['alice', 'carol', 'mix']);
+    /** Where a file sits in a zip: the tracks in tracks/, the rest at the top. */
+    const zipped = (d: Got) => (d.offer.kind === 'track' ? `tracks/${d.file.fileName}` : d.file.fileName);
+    const offeredAs = new Map(got.filter((d) => d.offer.kind !== 'zip').map((d) => [zipped(d), d]));
+    const everything = readZip(got.find((d) => d.offer.kind === 'zip' && d.offer.format === 'zip')?.bytes ?? Buffer.alloc(0));
+    // The projects open the tracks that the zip of everything holds, by their names there.
+    const trackFiles = got.filter((d) => d.offer.kind === 'track' && everything.has(zipped(d))).map(zipped);
+    expect(trackFiles).toHaveLength(2);
     const notes = result.notes.map((n) => n.at * 1000);
     const expectAt = (times: number[]) => times.forEach((t, i) => expect(Math.abs(t - (notes[i] ?? NaN))).toBeLessThan(LENGTH_MS));
 
     for (const { offer, file, bytes } of got) {
       const text = bytes.toString('utf8');
       const what = `${offer.kind} ${offer.format} (${file.fileName})`;
+      if (offer.kind === 'zip') {
+        // Each entry is a file the page offers, byte for byte, or the receipt; the mix and every speaker are in it.
+        const entries = readZip(bytes);
+        expect(entries.has('receipt.txt'), what).toBe(true);
+        const held = [...entries].flatMap(([name, data]) => {
+          if (name === 'receipt.txt') return [];
+          const same = offeredAs.get(name);
+          expect(same?.bytes.equals(data), `${what}: ${name}, as offered`).toBe(true);
+          return same ? [same] : [];
+        });
+        expect(voices(held), what).toEqual(['alice', 'carol', 'mix']);
+        // The zip of everything also holds the notes' files and the projects.
+        if (offer.format === 'zip')
+          for (const [name, d] of offeredAs) if (!isAudio(d)) expect(entries.has(name), `${what}: ${name}`).toBe(true);
+        continue;
+      }
       switch (`${offer.kind}/${offer.format}`) {
         case 'chapters/audacity-labels':
           expectAt(parseLabels(text).map((l) => l.start));
@@ -148,14 +172,6 @@ describe.skipIf(!CHROMIUM)(`the download page in Chromium ${CHROMIUM_SKIP_REASON
           expect(rpp.tracks.map((t) => [t.file, t.position])).toEqual(trackFiles.map((f) => [f, 0]));
           for (const t of rpp.tracks) expect(Math.abs(t.length * 1000 - lengthMs), what).toBeLessThan(LENGTH_MS);
           expectAt(rpp.markers.map((m) => m.at));
-          break;
-        }
-        case 'zip/zip': {
-          // Every other file offered, byte for byte, and the receipt.
-          const entries = readZip(bytes);
-          const others = got.filter((d) => d.offer.kind !== 'zip');
-          expect([...entries.keys()].sort()).toEqual([...others.map(zipped), 'receipt.txt'].sort());
-          for (const d of others) expect(entries.get(zipped(d))?.equals(d.bytes), zipped(d)).toBe(true);
           break;
         }
         default: {

@@ -9,7 +9,8 @@ type Media = {
   duration: number;
   currentTime: number;
   currentSrc: string;
-  addEventListener(type: 'loadedmetadata', listener: () => void, options: { once: true }): void;
+  error: { message: string } | null;
+  addEventListener(type: 'loadedmetadata' | 'error', listener: () => void, options: { once: true }): void;
 };
 type Anchor = { getAttribute(name: 'href'): string | null };
 type AudioBufferLike = { length: number; sampleRate: number; numberOfChannels: number; getChannelData(channel: number): Float32Array };
@@ -30,13 +31,20 @@ type InPage = {
   };
 };
 
-/** The mix player once it has its metadata (loadedmetadata), where the browser put it: its length and position. */
+/** The mix player once it has its metadata (loadedmetadata), where the browser put it: its length and position; fails if it cannot load. */
 export function mixPlayer(page: Page): Promise<{ duration: number; currentTime: number; src: string }> {
   return page.evaluate(async () => {
     const mix = (globalThis as unknown as InPage).document.querySelector('audio#mix') as Media | null;
     if (!mix) throw new Error('the page has no mix player');
     // HAVE_METADATA
-    if (mix.readyState < 1) await new Promise<void>((resolve) => mix.addEventListener('loadedmetadata', resolve, { once: true }));
+    if (mix.readyState < 1) {
+      await new Promise<void>((resolve, reject) => {
+        mix.addEventListener('loadedmetadata', resolve, { once: true });
+        mix.addEventListener('error', () => reject(new Error(`the mix player failed: ${mix.error?.message ?? 'no reason given'}`)), {
+          once: true,
+        });
+      });
+    }
     return { duration: mix.duration, currentTime: mix.currentTime, src: mix.currentSrc };
   });
 }
