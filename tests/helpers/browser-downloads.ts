@@ -36,7 +36,12 @@ export type BrowserDownloads = {
 /** `timeoutMs` bounds one download that never comes (a hang), set far above any honest one on a busy machine. */
 export async function browserDownloads(browser: Browser, page: Page, dir: string, timeoutMs = 90_000): Promise<BrowserDownloads> {
   let pending: Pending | undefined;
-  const fail = (error: unknown) => pending?.reject(error instanceof Error ? error : new Error(String(error)));
+  /** Fails the download under way; with none, the error is thrown, to surface as an unhandled rejection. */
+  const fail = (error: unknown) => {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    if (!pending) throw failure;
+    pending.reject(failure);
+  };
 
   const browserSession = await browser.target().createCDPSession();
   await browserSession.send('Browser.setDownloadBehavior', { behavior: 'allowAndName', downloadPath: dir, eventsEnabled: true });
