@@ -8,8 +8,9 @@ import { startDownloadServer, type DownloadServer } from '../../src/http/downloa
 import { createLinkSigner } from '../../src/http/link-signing.ts';
 import type { ConsentEventView, RecordingSource, RecordingView } from '../../src/http/recording-source.ts';
 import { silentLogger } from '../../src/log.ts';
-import { call, readZip } from '../helpers/http-call.ts';
+import { call } from '../helpers/http-call.ts';
 import { parseLof, readRpp } from '../helpers/project-files.ts';
+import { readZip } from '../helpers/zip-reader.ts';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 const T0 = Date.UTC(2025, 2, 1, 18, 0, 0);

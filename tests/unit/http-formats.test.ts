@@ -21,12 +21,13 @@ import { levelledMixFileName, trackFileName } from '../../src/storage/layout.ts'
 import { runRetention } from '../../src/storage/retention.ts';
 import { openStore, type Recording, type Store } from '../../src/storage/store.ts';
 import { bestLag, correlation, decodeOggOpusFile, FRAME, RATE, rms, sec, toMono } from '../helpers/audio.ts';
-import { call, readZip, type Reply } from '../helpers/http-call.ts';
+import { call, type Reply } from '../helpers/http-call.ts';
 import { capturingLogger } from '../helpers/log-lines.ts';
 import { HAVE_FFMPEG, writeTrack } from '../helpers/mix-fixtures.ts';
 import { newRoom } from '../helpers/new-recording.ts';
 import { parseLof, readRpp } from '../helpers/project-files.ts';
 import { until } from '../helpers/until.ts';
+import { readZip } from '../helpers/zip-reader.ts';
 
 const require = createRequire(import.meta.url);
 const { OpusEncoder } = require('@discordjs/opus') as typeof import('@discordjs/opus');
