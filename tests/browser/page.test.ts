@@ -143,6 +143,18 @@ describe.skipIf(!CHROMIUM)(`the download page in Chromium ${CHROMIUM_SKIP_REASON
         const held = [...entries].flatMap(([name, data]) => {
           if (name === 'receipt.txt') return [];
           const same = offeredAs.get(name);
+          if (same?.offer.kind === 'project' && offer.format !== 'zip') {
+            // A zip of another format has projects of its own: they open its tracks, in that format.
+            const text = data.toString('utf8');
+            const opened = same.offer.format === 'audacity' ? parseLof(text).map((f) => f.file) : readRpp(text).tracks.map((t) => t.file);
+            const tracksHere = [...entries.keys()].filter((n) => n.startsWith('tracks/'));
+            expect(opened.sort(), `${what}: ${name}`).toEqual(tracksHere.sort());
+            expect(
+              tracksHere.every((n) => n.endsWith(`.${offer.format}`)),
+              `${what}: ${name}`,
+            ).toBe(true);
+            return [same];
+          }
           expect(same?.bytes.equals(data), `${what}: ${name}, as offered`).toBe(true);
           return same ? [same] : [];
         });
