@@ -1,6 +1,7 @@
 import type { Message } from 'discord.js';
 import { describe, expect, test } from 'vitest';
-import { createDmHandler, DM_LINK_REFUSED, DM_NOT_YOURS, parseDirectMessage } from '../../src/bot/dm.ts';
+import { createDmHandler, parseDirectMessage } from '../../src/bot/dm.ts';
+import { DM_LINK_REFUSED, DM_NOT_YOURS } from '../../src/bot/dm-commands/index.ts';
 import { UserFacingError } from '../../src/bot/errors.ts';
 import type { Library } from '../../src/bot/services.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
@@ -18,7 +19,8 @@ describe('parseDirectMessage', () => {
     ['', { kind: 'help' }],
     ['please download', { kind: 'help' }],
   ])('%j → %o', (text, request) => {
-    expect(parseDirectMessage(text)).toEqual(request);
+    const parsed = parseDirectMessage(text);
+    expect(parsed.kind === 'command' ? { kind: parsed.verb, ...(parsed.args as object) } : parsed).toEqual(request);
   });
 });
 
