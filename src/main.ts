@@ -202,7 +202,15 @@ async function assemble(
     log: botLog,
   });
   const reuseChanges = createReuseChanges({ store, log: botLog, retentionDays: config.retention.days, now });
-  const onDm = createDmHandler({ store, library, log: botLog, reuse: { live: rooms.setReuse, stopped: reuseChanges.change } });
+  const onDm = createDmHandler({
+    store,
+    library,
+    log: botLog,
+    reuse: {
+      live: (recordingId, userId, reuse) => rooms.setReuse(recordingId, userId, reuse),
+      stopped: (recording, userId, reuse) => reuseChanges.change(recording, userId, reuse),
+    },
+  });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
   client.on(Events.MessageCreate, (message) => void onDm(message));
   client.on(Events.Error, (error) => botLog.error({ err: error }, 'discord client error'));

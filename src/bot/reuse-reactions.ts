@@ -14,7 +14,8 @@ export function isReuseEmoji(name: string | null): boolean {
 
 export type ConsentReaction = { emoji: 'consent' | 'reuse'; added: boolean };
 
-export type ReactionAction = { kind: 'grant'; reuse: boolean } | { kind: 'withdraw' } | { kind: 'reuse'; reuse: boolean } | { kind: 'none' };
+export type ReactionAction =
+  { kind: 'grant'; reuse: boolean } | { kind: 'withdraw' } | { kind: 'reuse'; reuse: boolean } | { kind: 'none' };
 
 export function reactionAction(reaction: ConsentReaction, now: { recorded: boolean; reuse: boolean }): ReactionAction {
   if (reaction.emoji === 'consent') {

@@ -41,7 +41,14 @@ export function createReuseChanges(deps: { store: Store; log: Logger; retentionD
         const agreed = agreementOf(reuse, deps.now());
         const updated = await store.updateRecording(recording.id, (r) => withAgreement(r, userId, agreed));
         const event = reuse ? 'reuse-granted' : 'reuse-withdrawn';
-        await store.appendConsentEvent({ recordingId: recording.id, userId, name: stored.name, event, at: agreed.at, sha256: agreed.sha256 });
+        await store.appendConsentEvent({
+          recordingId: recording.id,
+          userId,
+          name: stored.name,
+          event,
+          at: agreed.at,
+          sha256: agreed.sha256,
+        });
         const speaker = findSpeaker(updated, userId);
         if (speaker) await retagSpeakerTrack(store.layout, recording.id, speaker);
         await writeReceiptFile(store, updated, deps.retentionDays);

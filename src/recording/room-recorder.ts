@@ -442,7 +442,11 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
 
   /** Who is being recorded right now, and whether each allows reuse. */
   recordingSpeakers(): { userId: string; name: string; reuse: boolean }[] {
-    return [...this.#speakers].map(([userId, s]) => ({ userId, name: s.name, reuse: findSpeaker(this.#recording, userId)?.agreed?.reuse === true }));
+    return [...this.#speakers].map(([userId, s]) => ({
+      userId,
+      name: s.name,
+      reuse: findSpeaker(this.#recording, userId)?.agreed?.reuse === true,
+    }));
   }
 
   /** The bot reports how many humans are in the voice channel (not counting bots); 0 starts the empty-room timer. */

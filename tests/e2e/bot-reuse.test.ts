@@ -109,13 +109,17 @@ test('📣 and ✅ choices reach the consent message, /record status, the tags, 
 
   const before = env.sim.dmsTo(id('hana')).length;
   expect(await slash('hana', 'record stop')).toMatch(/Stopping/);
-  const link = await until(() => /https?:\/\/\S+\/r\/[A-Za-z0-9_-]+/.exec(env.sim.dmsTo(id('hana'))[before]?.content ?? '')?.[0], 'the link');
+  const link = await until(
+    () => /https?:\/\/\S+\/r\/[A-Za-z0-9_-]+/.exec(env.sim.dmsTo(id('hana'))[before]?.content ?? '')?.[0],
+    'the link',
+  );
   const ready = await until(async () => {
     const r = await env.bot.store.getRecording(recordingId);
     return r?.state === 'ready' ? r : undefined;
   }, 'the recording to be ready');
 
-  const trackOf = (user: string) => env.bot.store.layout.file(recordingId, ready.speakers.find((s) => s.userId === id(user))?.trackFile ?? '');
+  const trackOf = (user: string) =>
+    env.bot.store.layout.file(recordingId, ready.speakers.find((s) => s.userId === id(user))?.trackFile ?? '');
   const tags = async (user: string) => {
     const { ROOMREC_REUSE, ROOMREC_CONSENT_SHA256 } = (await scanOggOpus(trackOf(user))).comments;
     return { ROOMREC_REUSE, ROOMREC_CONSENT_SHA256 };

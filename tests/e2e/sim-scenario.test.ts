@@ -81,10 +81,9 @@ describe('scenario files', () => {
 
   test('a 📣 at the same second as the ✅ comes after it', () => {
     const s = parseScenario({ ...valid, speakers: [{ ...valid.speakers[0], reuseAt: 1 }, valid.speakers[1]] });
-    expect(timeline(s).flatMap((t) => (t.action.kind === 'consent' || t.action.kind === 'reuse' ? [`${t.action.kind}@${t.at}`] : []))).toEqual([
-      'consent@1',
-      'reuse@1',
-    ]);
+    expect(
+      timeline(s).flatMap((t) => (t.action.kind === 'consent' || t.action.kind === 'reuse' ? [`${t.action.kind}@${t.at}`] : [])),
+    ).toEqual(['consent@1', 'reuse@1']);
   });
 
   test('fields the format does not know are ignored and listed, not rejected (the contract is extended compatibly)', () => {

@@ -8,18 +8,9 @@ import { agreementOf, CONSENT_TEXTS, mayReuse, reuseComments, sha256Hex, withAgr
 import { buildReceipt } from '../../src/recording/receipt.ts';
 import { withGrant, withWithdrawal } from '../../src/recording/room-speakers.ts';
 import type { Recording } from '../../src/storage/schema.ts';
+import { newRoom } from '../helpers/new-recording.ts';
 
-const base: Recording = {
-  id: 'abcdefghij',
-  guildId: '1',
-  channelId: '2',
-  textChannelId: '3',
-  hostId: '10',
-  hostName: 'host',
-  startedAt: 1_000,
-  state: 'recording',
-  speakers: [],
-};
+const base: Recording = { ...newRoom(1_000), id: 'abcdefghij', state: 'recording', speakers: [] };
 
 describe('the wording agreed to and its hash', () => {
   test('SHA-256 in hex of the UTF-8 bytes (the FIPS 180-2 test vector, and a non-ASCII text)', () => {
@@ -86,8 +77,12 @@ describe('the choice as it stands', () => {
       deletionAt: undefined,
       retentionDays: 30,
     });
-    expect(receipt).toContain(`1970-01-01 00:00:04 UTC  reuse withdrawn  Ann (11)  consent text sha256 ${sha256Hex(CONSENT_TEXTS.hostOnly)}`);
-    expect(receipt).toContain('Ann (11): consented 1970-01-01 00:00:02 UTC; in the mix; for the host only (chosen 1970-01-01 00:00:04 UTC)');
+    expect(receipt).toContain(
+      `1970-01-01 00:00:04 UTC  reuse withdrawn  Ann (11)  consent text sha256 ${sha256Hex(CONSENT_TEXTS.hostOnly)}`,
+    );
+    expect(receipt).toContain(
+      'Ann (11): consented 1970-01-01 00:00:02 UTC; in the mix; for the host only (chosen 1970-01-01 00:00:04 UTC)',
+    );
     expect(receipt).toContain(`  "${CONSENT_TEXTS.hostOnly}"\n    sha256 ${sha256Hex(CONSENT_TEXTS.hostOnly)}`);
   });
 });

@@ -9,7 +9,7 @@ import { recordingIdWord, type DmCommand } from './dm-command.ts';
 
 export const REUSE_NOT_YOURS =
   "I don't have a recording with that id that holds your voice, so nothing changed. The id is in the consent message's room " +
-  'and in the host\'s link; check it and ask again.';
+  "and in the host's link; check it and ask again.";
 
 const REUSE_BUSY = 'That recording is being prepared right now (or I am just starting up). Ask again in a minute; nothing changed yet.';
 
@@ -33,7 +33,8 @@ export const reuse: DmCommand<{ reuse: boolean; recordingId: string }> = {
     if (!recording || !(await hasTrack(store, recording, userId))) return REUSE_NOT_YOURS;
     const done = (change: ReuseChange): string => {
       const where = `recording \`${recording.id}\``;
-      if (change === 'withdrawn') return `You withdrew from ${where}, so your voice in it is not to be published or reused; nothing changed.`;
+      if (change === 'withdrawn')
+        return `You withdrew from ${where}, so your voice in it is not to be published or reused; nothing changed.`;
       if (change === 'unchanged') return `Your voice in ${where} already is ${choiceWords(on)}. Nothing changed.`;
       return `Done: your voice in ${where} is now ${choiceWords(on)}. The receipt, your track and the host's page say so.`;
     };
