@@ -16,7 +16,8 @@ import { timelineSection, type TimelineLane } from './timeline.ts';
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}dt{font-weight:600;float:left;clear:left;width:8rem}
 dd{margin:0 0 .25rem 8rem}audio{width:100%}.notice{padding:.75rem 1rem;border-radius:.5rem;background:#fff4d6}
-.failed{background:#fde2e2}.lost{color:#9a3412}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}`;
+.failed{background:#fde2e2}.lost{color:#9a3412}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}
+.hash{overflow-wrap:anywhere}`;
 
 const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
 
@@ -286,8 +287,9 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
       s.withdrawnAt === undefined ? '' : `withdrew ${formatUtc(s.withdrawnAt)}`,
       s.includeInMix ? '' : 'not in the mix',
       reuseWords(s),
-      s.agreed ? `consent text sha256 ${s.agreed.sha256}` : '',
     ].filter(Boolean);
+    // 64 hex digits do not break by themselves: on a phone they would push the page sideways.
+    const hash = s.agreed ? `<br><span class="muted hash">consent text sha256 ${escapeHtml(s.agreed.sha256)}</span>` : '';
     const label = `${String(asset.number).padStart(2, '0')} ${oneLine(s.name)}`;
     const link =
       size === undefined
@@ -296,7 +298,7 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
     const lost = lossOf(s.stats);
     const player = size === undefined ? '' : `\n<audio controls preload="none" src="${escapeHtml(base + asset.key)}"></audio>`;
     const also = formatsLine(formats, base, 'Also as').trimEnd();
-    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}${also === '' ? '' : `\n${also}`}</li>`;
+    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${hash}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}${also === '' ? '' : `\n${also}`}</li>`;
   });
   return `<ul>\n${items.join('\n')}\n</ul>`;
 }

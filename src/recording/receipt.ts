@@ -66,7 +66,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     'Consent events:',
     ...(events.length === 0
       ? ['  (none)']
-      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${EVENT_WORDS[e.event].padEnd(15)}  ${who(e)}${textHash(e.sha256)}`)),
+      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${EVENT_WORDS[e.event].padEnd(9)}  ${who(e)}${textHash(e.sha256)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0
