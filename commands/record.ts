@@ -119,7 +119,8 @@ async function status(raw: ChatInputCommandInteraction, deps: BotServices): Prom
     ...PRIVATE,
     content: room
       ? `🔴 Recording <#${room.channelId}> since ${discordTime(room.startedAt, 'R')}, hosted by <@${room.hostId}>.\n` +
-        `**Being recorded:** ${nameList(room.recording)}\n${e2eeStatusLine(room.e2ee)}` +
+        `**Being recorded:** ${nameList(room.recording)}\n**OK to publish or reuse (📣):** ${nameList(room.reusing, 'nobody')}\n` +
+        `${e2eeStatusLine(room.e2ee)}` +
         (room.notes.length > 0 ? `\n${notesLine(room.notes, STATUS_NOTES_SHOWN)}` : '')
       : (stopping?.text ?? 'Not recording in this server. Start with `/record start` from a voice channel.'),
   });

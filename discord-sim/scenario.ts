@@ -29,6 +29,8 @@ const speakerSchema = z.object({
   joinAt: seconds.default(0),
   consentAt: optionalSeconds,
   withdrawAt: optionalSeconds,
+  /** 📣 as well: also OK to publish or reuse (docs/scenario.md). */
+  reuseAt: optionalSeconds,
   leaveAt: optionalSeconds,
   speakAt: z.array(seconds).default([]),
 });
@@ -211,12 +213,18 @@ function crossCheck(s: {
         issues.push({ path: at('withdrawAt'), message: 'needs consentAt: a speaker can only withdraw a reaction they added' });
       else if (sp.withdrawAt <= sp.consentAt) issues.push({ path: at('withdrawAt'), message: `must be after consentAt (${sp.consentAt})` });
     }
+    if (sp.reuseAt != null) {
+      if (sp.consentAt == null) issues.push({ path: at('reuseAt'), message: 'needs consentAt: 📣 is given with or after ✅' });
+      else if (sp.reuseAt < sp.consentAt) issues.push({ path: at('reuseAt'), message: `must be at or after consentAt (${sp.consentAt})` });
+      if (sp.reuseAt >= Math.min(leave, sp.withdrawAt ?? Infinity))
+        issues.push({ path: at('reuseAt'), message: 'must be before the speaker withdraws or leaves' });
+    }
     sp.speakAt.forEach((t, k) => {
       if (t < sp.joinAt || t >= leave)
         issues.push({ path: at(`speakAt[${k}]`), message: `${t} is outside the time the speaker is in the channel` });
       if (t >= endAt) issues.push({ path: at(`speakAt[${k}]`), message: `${t} is at or after endAt (${endAt})` });
     });
-    for (const field of ['joinAt', 'consentAt', 'withdrawAt', 'leaveAt'] as const) {
+    for (const field of ['joinAt', 'consentAt', 'withdrawAt', 'reuseAt', 'leaveAt'] as const) {
       const value = sp[field];
       if (value != null && value > endAt) issues.push({ path: at(field), message: `${value} is after endAt (${endAt})` });
     }
@@ -365,6 +373,7 @@ type ScenarioAction =
   | { kind: 'leave'; speaker: string }
   | { kind: 'consent'; speaker: string }
   | { kind: 'withdraw'; speaker: string }
+  | { kind: 'reuse'; speaker: string }
   | { kind: 'speak'; speaker: string; utterance: number }
   | { kind: 'slash'; speaker: string; text: string }
   | { kind: 'dm'; speaker: string; text: string }
@@ -380,12 +389,18 @@ const ORDER: Record<ScenarioAction['kind'], number> = {
   slash: 1,
   dm: 1,
   consent: 2,
+  reuse: 2,
   speak: 3,
   withdraw: 4,
   bot: 5,
   leave: 6,
   end: 7,
 };
+
+/** 📣 on the consent message: also OK to publish or reuse (the bot's src/bot/reuse-reactions.ts). */
+const REUSE_EMOJI = '📣';
+
+const CONSENT_EVENTS = { consent: 'granted', withdraw: 'withdrawn', reuse: 'reuse-granted' } as const;
 
 interface TimedAction {
   at: number;
@@ -398,6 +413,7 @@ export function timeline(s: Scenario): TimedAction[] {
   for (const sp of s.speakers) {
     out.push({ at: sp.joinAt, action: { kind: 'join', speaker: sp.id } });
     if (sp.consentAt != null) out.push({ at: sp.consentAt, action: { kind: 'consent', speaker: sp.id } });
+    if (sp.reuseAt != null) out.push({ at: sp.reuseAt, action: { kind: 'reuse', speaker: sp.id } });
     if (sp.withdrawAt != null) out.push({ at: sp.withdrawAt, action: { kind: 'withdraw', speaker: sp.id } });
     if (sp.leaveAt != null) out.push({ at: sp.leaveAt, action: { kind: 'leave', speaker: sp.id } });
     sp.speakAt.forEach((at, utterance) => out.push({ at, action: { kind: 'speak', speaker: sp.id, utterance } }));
@@ -434,7 +450,7 @@ export interface ScenarioHooks {
 export interface ScenarioOutcome {
   events: ScenarioEvent[];
   /** consent reactions as the simulated users made them (scenario seconds) */
-  consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
+  consent: { speaker: string; event: 'granted' | 'withdrawn' | 'reuse-granted'; at: number }[];
   /** every DM the bot sent, in order, with the links in it */
   dms: { to: string; text: string; links: string[] }[];
   /** slash commands sent, with what the bot answered (the original interaction response, if any) */
@@ -570,11 +586,13 @@ export async function playScenario(sim: DiscordSim, scenario: Scenario, options:
           break;
         case 'consent':
         case 'withdraw':
+        case 'reuse':
           // Recorded when it really happens (see reactWhenPosted), so not pushed here.
           reactWhenPosted(action.speaker, event, () => {
             if (action.kind === 'consent') sim.reactToConsent(userId);
+            else if (action.kind === 'reuse') sim.react(userId, sim.consentMessage()?.message.id ?? '', REUSE_EMOJI);
             else sim.withdrawConsent(userId);
-            consent.push({ speaker: action.speaker, event: action.kind === 'consent' ? 'granted' : 'withdrawn', at: event.actualAt });
+            consent.push({ speaker: action.speaker, event: CONSENT_EVENTS[action.kind], at: event.actualAt });
           });
           return;
         case 'speak': {

@@ -6,6 +6,7 @@ import { commands } from '../commands/index.ts';
 import { createDiscordClient, DiscordLoginError, explainLoginError } from './bot/client.ts';
 import { freeBytesAt } from './bot/disk-space.ts';
 import { createDmHandler } from './bot/dm.ts';
+import { createReuseChanges } from './recording/reuse-change.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary, issueLink } from './bot/library.ts';
 import { createRooms, type RoomManager } from './bot/rooms.ts';
@@ -200,7 +201,16 @@ async function assemble(
     },
     log: botLog,
   });
-  const onDm = createDmHandler({ store, library, log: botLog });
+  const reuseChanges = createReuseChanges({ store, log: botLog, retentionDays: config.retention.days, now });
+  const onDm = createDmHandler({
+    store,
+    library,
+    log: botLog,
+    reuse: {
+      live: (recordingId, userId, reuse) => rooms.setReuse(recordingId, userId, reuse),
+      stopped: (recording, userId, reuse) => reuseChanges.change(recording, userId, reuse),
+    },
+  });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
   client.on(Events.MessageCreate, (message) => void onDm(message));
   client.on(Events.Error, (error) => botLog.error({ err: error }, 'discord client error'));

@@ -38,7 +38,7 @@ type ScenarioResult = {
   tracks: TrackOnDisk[];
   /** DAVE end-to-end encryption as the recording stored it; null when it was off; absent when unknown. */
   e2ee?: ReturnType<typeof e2eeSummary>;
-  consent: { speaker: string; event: 'granted' | 'withdrawn'; at: number }[];
+  consent: { speaker: string; event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn'; at: number }[];
   /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
   notes: { at: number; by: string; text: string }[];
   /** Every file the download page offers, from the server's catalog, with its URL under the host's link. */

@@ -5,6 +5,8 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle } from 'discord.js';
 import { discordTime, nameList, notesLine, plural } from './format.ts';
 import type { Note } from '../storage/schema.ts';
+import { CONSENT_TEXTS } from '../recording/consent-choice.ts';
+import { isReuseEmoji, REUSE_EMOJI } from './reuse-reactions.ts';
 
 export const CONSENT_EMOJI = '✅';
 
@@ -23,6 +25,8 @@ export type ConsentView = {
   retentionDays: number;
   /** Display names of the speakers currently being recorded, in the order they opted in. */
   recording: readonly string[];
+  /** Those of them who allow reuse (📣), in the same order. */
+  reusing?: readonly string[] | undefined;
   /** Notes added so far, oldest first (the latest few are shown). */
   notes?: readonly Note[] | undefined;
   /** Set once the recording has stopped. */
@@ -43,10 +47,14 @@ export function renderConsentMessage(view: ConsentView): string {
   }
   return [
     `🎙️ **${host} is recording this room.**`,
-    `Only people who react with ${CONSENT_EMOJI} to this message are recorded, from the moment they react. ` +
-      `Remove your ${CONSENT_EMOJI} to stop your recording at once. If you don't react, none of your voice is stored.`,
-    `The recording goes to ${host} only, by a private download link, and is deleted after ${days}.`,
+    `Only people who react with ${CONSENT_EMOJI} or ${REUSE_EMOJI} to this message are recorded, from the moment they react:`,
+    `${CONSENT_EMOJI} ${CONSENT_TEXTS.hostOnly}`,
+    `${REUSE_EMOJI} ${CONSENT_TEXTS.reuse}`,
+    `Remove your ${CONSENT_EMOJI} to stop your recording at once (that takes back ${REUSE_EMOJI} too); remove ${REUSE_EMOJI} to keep being ` +
+      `recorded for the host only. You can change your mind later: DM me \`reuse on <id>\` or \`reuse off <id>\`. If you don't react, none of your voice is stored.`,
+    `The recording goes to ${host} by a private download link, and is deleted after ${days}.`,
     `**Being recorded:** ${nameList(view.recording)}`,
+    `**OK to publish or reuse (${REUSE_EMOJI}):** ${nameList(view.reusing ?? [], 'nobody')}`,
     `Anyone being recorded, and the host, can mark a moment with \`/note <text>\` or the button below.`,
     notesLine(view.notes ?? [], NOTES_SHOWN),
   ]
@@ -64,7 +72,7 @@ export type ReactionFacts = {
 export type ReactionDecision = { counts: true } | { counts: false; why: 'other-emoji' | 'bot' | 'not-in-room' };
 
 export function judgeReaction(facts: ReactionFacts): ReactionDecision {
-  if (!isConsentEmoji(facts.emoji)) return { counts: false, why: 'other-emoji' };
+  if (!isConsentEmoji(facts.emoji) && !isReuseEmoji(facts.emoji)) return { counts: false, why: 'other-emoji' };
   if (facts.isBot) return { counts: false, why: 'bot' };
   if (!facts.inRoom) return { counts: false, why: 'not-in-room' };
   return { counts: true };

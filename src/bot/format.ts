@@ -7,8 +7,8 @@ export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): str
   return `<t:${Math.floor(ms / 1000)}:${style}>`;
 }
 
-export function nameList(names: readonly string[]): string {
-  return names.length > 0 ? names.map((n) => escapeMarkdown(n)).join(', ') : 'nobody yet';
+export function nameList(names: readonly string[], none = 'nobody yet'): string {
+  return names.length > 0 ? names.map((n) => escapeMarkdown(n)).join(', ') : none;
 }
 
 /** A note as a chat line shows it: its time on the recording, its text cut at `clip` characters, who added it. */

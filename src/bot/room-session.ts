@@ -9,12 +9,14 @@ import type { Logger } from '../log.ts';
 import { mayAddNote, noteText } from '../recording/notes.ts';
 import type { StopReason } from '../recording/recording-state.ts';
 import type { RoomLifecycle } from '../recording/room-lifecycle.ts';
+import type { ReuseChange } from '../recording/reuse-change.ts';
 import { RoomRecorder, type RoomDeps } from '../recording/room-recorder.ts';
 import type { StopProgress } from '../recording/stop-pipeline.ts';
 import { deletionTime } from '../storage/retention.ts';
 import type { Note, Recording } from '../storage/store.ts';
 import { createCoalescingEditor, type CoalescingEditor } from './coalescing-editor.ts';
 import { CONSENT_EMOJI, consentComponents, isConsentEmoji, judgeReaction, renderConsentMessage } from './consent.ts';
+import { isReuseEmoji, reactionAction, REUSE_EMOJI } from './reuse-reactions.ts';
 import { createIndicator, type Indicator } from './indicator.ts';
 import { NOTHING_RECORDED, UserFacingError } from './errors.ts';
 import { createProgressMessage } from './progress-message.ts';
@@ -184,6 +186,7 @@ export class RoomSession {
       hostId: this.hostId,
       startedAt: recorder.startedAt,
       recording: recorder.recordingSpeakers().map((s) => s.name),
+      reusing: recorder.recordingSpeakers().flatMap((s) => (s.reuse ? [s.name] : [])),
       e2ee: recorder.e2ee(),
       notes: recorder.notes(),
     };
@@ -215,17 +218,36 @@ export class RoomSession {
     return { recordingId: this.#live.recorder.id, ...view, text: stoppingStatusLine(view) };
   }
 
-  /** A ✅ added or removed on this room's consent message. */
+  /** A ✅ or 📣 added or removed on this room's consent message (reuse-reactions.ts says what each does). */
   async onReaction(rawUser: User | PartialUser, emoji: string | null, added: boolean): Promise<void> {
     const live = this.#live;
-    if (!live || this.lifecycle.phase !== 'recording' || !isConsentEmoji(emoji)) return;
-    if (!added) {
-      // A withdrawal always counts, wherever the person is now.
-      await live.recorder.withdrawConsent(rawUser.id);
-      return;
+    const which = isConsentEmoji(emoji) ? 'consent' : isReuseEmoji(emoji) ? 'reuse' : undefined;
+    if (!live || this.lifecycle.phase !== 'recording' || which === undefined) return;
+    const now = live.recorder.recordingSpeakers().find((s) => s.userId === rawUser.id);
+    const action = reactionAction({ emoji: which, added }, { recorded: now !== undefined, reuse: now?.reuse === true });
+    switch (action.kind) {
+      case 'none':
+        return;
+      case 'withdraw':
+        // A withdrawal always counts, wherever the person is now.
+        await live.recorder.withdrawConsent(rawUser.id);
+        return;
+      case 'reuse':
+        await live.recorder.setReuse(rawUser.id, action.reuse);
+        return;
+      case 'grant': {
+        const user = rawUser.partial ? await rawUser.fetch() : rawUser;
+        await this.#grantIfAllowed(live, user, emoji, action.reuse);
+      }
     }
-    const user = rawUser.partial ? await rawUser.fetch() : rawUser;
-    await this.#grantIfAllowed(live, user, emoji);
+  }
+
+  /** `reuse on|off` by DM while the room records; `withdrawn` when `userId` is not being recorded in it now. */
+  async setReuse(userId: string, reuse: boolean): Promise<ReuseChange> {
+    const live = this.#live;
+    const recorded = live?.recorder.recordingSpeakers().some((s) => s.userId === userId) === true;
+    if (!live || this.lifecycle.phase !== 'recording' || !recorded) return reuse ? 'withdrawn' : 'unchanged';
+    return (await live.recorder.setReuse(userId, reuse)) ? 'changed' : 'unchanged';
   }
 
   /** Someone joined or left this room's voice channel. */
@@ -263,6 +285,7 @@ export class RoomSession {
       allowedMentions: { parse: [] },
     });
     await message.react(CONSENT_EMOJI);
+    await message.react(REUSE_EMOJI);
     await this.#deps.store.updateRecording(recorder.id, (r) => {
       r.consentMessageId = message.id;
     });
@@ -274,6 +297,7 @@ export class RoomSession {
       hostId: this.hostId,
       retentionDays: this.#deps.retentionDays,
       recording: recorder.recordingSpeakers().map((s) => s.name),
+      reusing: recorder.recordingSpeakers().flatMap((s) => (s.reuse ? [s.name] : [])),
       notes: recorder.notes(),
     });
   }
@@ -335,12 +359,12 @@ export class RoomSession {
       if (!reacted.has(speaker.userId)) await live.recorder.withdrawConsent(speaker.userId);
     }
     const recordingNow = new Set(live.recorder.recordingSpeakers().map((s) => s.userId));
-    for (const user of reacted.values()) {
-      if (!recordingNow.has(user.id)) await this.#grantIfAllowed(live, user, CONSENT_EMOJI);
+    for (const { user, reuse } of reacted.values()) {
+      if (!recordingNow.has(user.id)) await this.#grantIfAllowed(live, user, reuse ? REUSE_EMOJI : CONSENT_EMOJI, reuse);
     }
   }
 
-  async #grantIfAllowed(live: Live, user: User, emoji: string | null): Promise<void> {
+  async #grantIfAllowed(live: Live, user: User, emoji: string | null, reuse = false): Promise<void> {
     const inRoom = live.guild.voiceStates.cache.get(user.id)?.channelId === this.channelId;
     const decision = judgeReaction({ emoji, isBot: user.bot, inRoom });
     if (!decision.counts) {
@@ -348,7 +372,7 @@ export class RoomSession {
       return;
     }
     const member = live.guild.members.cache.get(user.id);
-    await live.recorder.grantConsent({ userId: user.id, name: member?.displayName ?? user.displayName });
+    await live.recorder.grantConsent({ userId: user.id, name: member?.displayName ?? user.displayName, reuse });
   }
 
   /** The consent message's final text: the room ended, when its recording is deleted. */

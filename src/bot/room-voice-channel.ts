@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import { logVoiceErrors } from '../recording/room-voice.ts';
 import type { Recording } from '../storage/store.ts';
 import { isConsentEmoji } from './consent.ts';
+import { isReuseEmoji } from './reuse-reactions.ts';
 import { UserFacingError } from './errors.ts';
 
 export function voiceChannel(guild: Guild, channelId: string): VoiceBasedChannel {
@@ -39,9 +40,19 @@ export function humansIn(client: Client, guild: Guild, channelId: string): numbe
   return guild.voiceStates.cache.filter((s) => s.channelId === channelId && s.member?.user.bot !== true && s.id !== client.user?.id).size;
 }
 
-/** Everyone reacting with ✅ to the consent message now (every page of reactors). */
-export async function consentReactors(message: Message): Promise<Map<string, User>> {
-  const reaction = message.reactions.cache.find((r) => isConsentEmoji(r.emoji.name));
+/**
+ * Everyone reacting with ✅ or 📣 to the consent message now (every page of reactors), and whether they chose 📣
+ * (also OK to publish or reuse, which implies ✅).
+ */
+export async function consentReactors(message: Message): Promise<Map<string, { user: User; reuse: boolean }>> {
+  const reacted = new Map<string, { user: User; reuse: boolean }>();
+  for (const user of (await reactors(message, isConsentEmoji)).values()) reacted.set(user.id, { user, reuse: false });
+  for (const user of (await reactors(message, isReuseEmoji)).values()) reacted.set(user.id, { user, reuse: true });
+  return reacted;
+}
+
+async function reactors(message: Message, isEmoji: (name: string | null) => boolean): Promise<Map<string, User>> {
+  const reaction = message.reactions.cache.find((r) => isEmoji(r.emoji.name));
   const reacted = new Map<string, User>();
   if (!reaction) return reacted;
   let after: string | undefined;

@@ -166,6 +166,8 @@ export function createRooms(options: RoomsOptions): RoomManager {
     },
 
     checkNote: (guildId, userId) => void noteSession(guildId).checkNote(userId),
+    setReuse: async (recordingId, userId, reuse) =>
+      [...sessions.values()].find((s) => s.recordingId === recordingId)?.setReuse(userId, reuse),
     note: async (guildId, by, text) => noteSession(guildId).note(by, text),
 
     async stop(guildId, stoppedBy) {

@@ -1,5 +1,6 @@
 // What slash commands and the DM handler are given: small interfaces, built once by the composition root.
 import type { Logger } from '../log.ts';
+import type { ReuseChange } from '../recording/reuse-change.ts';
 import type { StopProgress } from '../recording/stop-pipeline.ts';
 import type { Note, Recording } from '../storage/store.ts';
 
@@ -12,6 +13,8 @@ export type RoomSummary = {
   startedAt: number;
   /** Display names of the speakers being recorded right now. */
   recording: readonly string[];
+  /** Those of them who allow reuse (📣). */
+  reusing: readonly string[];
   /** End-to-end encryption now: the voice privacy code people can compare; null when the room is not E2EE. */
   e2ee: Recording['e2ee'];
   /** Notes added so far, oldest first. */
@@ -48,6 +51,11 @@ export type Rooms = {
   checkNote(guildId: string, userId: string): void;
   /** Adds a note at this moment of the guild's recording. Throws UserFacingError for refusals. */
   note(guildId: string, by: { userId: string; name: string }, text: string): Promise<Note>;
+  /**
+   * `reuse on|off` for the live room recording `recordingId` (`withdrawn`: `userId` is not being recorded in it
+   * now); undefined when no room here is recording it.
+   */
+  setReuse(recordingId: string, userId: string, reuse: boolean): Promise<ReuseChange | undefined>;
   /** Stops, mixes, DMs the host. Resolves when the host has been told (or could not be). */
   stop(guildId: string, stoppedBy: string): Promise<void>;
 };

@@ -9,6 +9,8 @@ import { audacityLof, reaperProject, type ProjectTrack } from '../recording/edit
 import { safeFileName } from './content-disposition.ts';
 import { oneLine } from '../text/format.ts';
 import type { RecordingView, SpeakerView } from './recording-source.ts';
+import { mayReuse } from '../recording/consent-choice.ts';
+import { PUBLISHABLE_KEY, publishableSpeakers } from './publishable-mix.ts';
 
 export type Asset = {
   /** Which rule of FORMAT_RULES makes it in other formats. */
@@ -26,10 +28,12 @@ export type Asset = {
   title: string;
   /** Its name among the formats made of it (layout.ts formatFileName). */
   cacheName: string;
+  /** Nothing is stored: every format of it, `format` too, is made on request (the publishable mix). */
+  madeOnRequest?: true;
 };
 
-/** The plain sum, or the levelled mix (MIX_LEVELLING). */
-type MixAsset = Asset & { kind: 'mix' | 'levelled-mix' };
+/** The plain sum, the levelled mix (MIX_LEVELLING), or the mix of those who allow reuse (publishable-mix.ts). */
+type MixAsset = Asset & { kind: 'mix' | 'levelled-mix' | 'mix-publishable' };
 export type TrackAsset = Asset & { kind: 'track'; speaker: SpeakerView; number: number };
 /** An audio file of the recording, which every format is offered of. */
 type AudioAsset = MixAsset | TrackAsset;
@@ -50,8 +54,17 @@ export type MadeFile = {
   body: string;
 };
 
-/** `levelledMix`: the levelled mix (MIX_LEVELLING) once it is made; `mix` is the plain sum. */
-export type Catalog = { mix: MixAsset | undefined; levelledMix: MixAsset | undefined; tracks: TrackAsset[]; notes: MadeFile[] };
+/**
+ * `levelledMix`: the levelled mix (MIX_LEVELLING) once it is made; `mix` is the plain sum; `publishableMix`: the
+ * mix of only those who allow reuse, offered when that is some but not all of the mix (publishable-mix.ts).
+ */
+export type Catalog = {
+  mix: MixAsset | undefined;
+  levelledMix: MixAsset | undefined;
+  publishableMix: MixAsset | undefined;
+  tracks: TrackAsset[];
+  notes: MadeFile[];
+};
 
 const NOTES_FILES: readonly (Omit<MadeFile, 'fileName' | 'body'> & {
   make: (notes: readonly ChapterNote[], durationMs: number) => string;
@@ -120,7 +133,19 @@ export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
       number,
     };
   });
-  return { mix, levelledMix, tracks, notes: notesAssets(recording, stamp) };
+  const publishable = publishableSpeakers(recording);
+  const publishableMix =
+    mix &&
+    publishable &&
+    mixAsset('mix-publishable', PUBLISHABLE_KEY, 'the publishable mix', { file: `${PUBLISHABLE_KEY}.ogg`, format: 'ogg' });
+  return {
+    mix,
+    levelledMix,
+    // Cached by who is in it: once someone takes their 📣 back, the file made with them is never served again.
+    publishableMix: publishableMix && { ...publishableMix, path: undefined, cacheName: publishable.cacheName, madeOnRequest: true },
+    tracks,
+    notes: notesAssets(recording, stamp),
+  };
 }
 
 function asMixFormat(format: string): MixFormat {
@@ -141,6 +166,7 @@ const FORMAT_RULES = {
     asset.path === undefined || format === 'ogg' ? undefined : { kind: 'transcode', input: asset.path, output, format },
   mix: mixedAgain({ level: false }),
   'levelled-mix': mixedAgain({ level: true }),
+  'mix-publishable': mixedAgain({ level: false, only: mayReuse }),
 } satisfies Record<string, (asset: Asset, format: MixFormat, output: string, context: FormatContext) => FormatJob | undefined>;
 
 /**
@@ -148,10 +174,10 @@ const FORMAT_RULES = {
  * codec generation; never from the stored mix, which may be an MP3 this server cannot decode. `level`: as the
  * levelled mix is made (mixer.ts MixOptions.level).
  */
-function mixedAgain({ level }: { level: boolean }) {
+function mixedAgain({ level, only = () => true }: { level: boolean; only?: (speaker: SpeakerView) => boolean }) {
   return (_asset: Asset, format: MixFormat, output: string, { recording, catalog, present }: FormatContext): FormatJob | undefined => {
     const inputs = catalog.tracks
-      .filter((t) => t.speaker.includeInMix && t.path !== undefined && present.has(t.key))
+      .filter((t) => t.speaker.includeInMix && only(t.speaker) && t.path !== undefined && present.has(t.key))
       .map((t) => ({ path: t.path!, label: t.speaker.name }));
     const durationMs = recordingDurationMs(recording);
     const notes = recording.notes ?? [];
@@ -195,7 +221,7 @@ function formatFileOf(asset: AudioAsset, format: MixFormat, context: FormatConte
     fileName: `${asset.fileName.slice(0, asset.fileName.length - path.extname(asset.fileName).length)}.${format}`,
     contentType: audioContentType(format),
   };
-  if (format === asset.format) return { ...base, path: asset.path, stored: true };
+  if (format === asset.format && !asset.madeOnRequest) return { ...base, path: asset.path, stored: true };
   const output = locate(context.recording, formatFileName(asset.cacheName, format));
   const job = output === undefined ? undefined : FORMAT_RULES[asset.kind](asset, format, output, context);
   return { ...base, path: output, stored: false, ...(job ? { job } : {}) };
@@ -214,6 +240,13 @@ export function formatFilesOf(context: FormatContext, locate: Locate): FormatFil
     const others = asset.kind === 'track' && !tracksClosed(recording) ? [] : OFFERED_FORMATS.filter((f) => f !== asset.format);
     return [asset.format, ...others].map((format) => formatFileOf(asset, format, context, locate));
   });
+}
+
+/** The publishable mix in every format, each made on request; none when it is not offered. */
+export function publishableFilesOf(context: FormatContext, locate: Locate): FormatFile[] {
+  const asset = context.catalog.publishableMix;
+  if (!asset || !readyMixes(context.recording, context.catalog).some((m) => context.present.has(m.key))) return [];
+  return OFFERED_FORMATS.map((format) => formatFileOf(asset, format, context, locate));
 }
 
 function tracksClosed(recording: RecordingView): boolean {

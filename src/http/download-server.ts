@@ -26,6 +26,7 @@ import {
   formatFilesOf,
   formatName,
   projectFilesOf,
+  publishableFilesOf,
   readyMixes,
   recordingDurationMs,
   ZIP_FORMATS,
@@ -279,7 +280,8 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     }
     const zipFormat = ZIP_FORMATS.find((f) => zipKey(f) === rest);
     if (zipFormat) return serveFormatZip(r, await formatContext(r.recording, catalog), zipFormat, rest);
-    const formatFile = formatFilesOf(await formatContext(r.recording, catalog), locate).find((f) => f.key === rest);
+    const context = await formatContext(r.recording, catalog);
+    const formatFile = [...formatFilesOf(context, locate), ...publishableFilesOf(context, locate)].find((f) => f.key === rest);
     if (formatFile) return serveFormat(r, formatFile, rest);
     const made = [...catalog.notes, ...(await projectFiles(r.recording, catalog))].find((file) => file.key === rest);
     if (made) {
@@ -326,6 +328,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
       events: await source.consentEvents(r.recording.id),
       mix: await withFormats(mixIfReady(r.recording, catalog)),
       levelledMix: await withFormats(readyMixes(r.recording, catalog).find((m) => m === catalog.levelledMix)),
+      publishableMix: await Promise.all(publishableFilesOf(context, locate).map((f) => formatLink(r.recording, f))),
       tracks,
       zipFormats,
       timeline: await timeline(r.recording, catalog),

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { recordingDurationMs, type Asset, type MadeFile, type TrackAsset } from './catalog.ts';
 import { formatBytes, formatDuration, formatUtc, oneLine } from '../text/format.ts';
-import { deletionText, e2eeLines, sortedByTime } from '../recording/receipt.ts';
+import { deletionText, e2eeLines, reuseWords, sortedByTime } from '../recording/receipt.ts';
+import { mixSpeakersByReuse } from './publishable-mix.ts';
 import type { ConsentEventView, RecordingView, SpeakerView } from './recording-source.ts';
 import { BUSY_STATES } from '../storage/schema.ts';
 import { escapeHtml } from './html.ts';
@@ -15,7 +16,8 @@ import { timelineSection, type TimelineLane } from './timeline.ts';
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}dt{font-weight:600;float:left;clear:left;width:8rem}
 dd{margin:0 0 .25rem 8rem}audio{width:100%}.notice{padding:.75rem 1rem;border-radius:.5rem;background:#fff4d6}
-.failed{background:#fde2e2}.lost{color:#9a3412}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}`;
+.failed{background:#fde2e2}.lost{color:#9a3412}table{border-collapse:collapse}td{padding:.15rem .75rem .15rem 0}.muted{color:#666}
+.hash{overflow-wrap:anywhere}`;
 
 const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
 
@@ -51,6 +53,8 @@ export type DownloadPageInput = {
   mix: PresentMix | undefined;
   /** The levelled mix once made and present: then the main player, the plain mix below it. */
   levelledMix?: PresentMix | undefined;
+  /** The publishable mix in each format, made on request: offered when only some of the mix allow reuse. */
+  publishableMix?: readonly FormatLink[] | undefined;
   /** The zip in each other format (all.zip is the stored files). */
   zipFormats?: readonly FormatLink[] | undefined;
   tracks: readonly PresentTrack[];
@@ -93,7 +97,7 @@ export function downloadPage(input: DownloadPageInput): string {
 <dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
 <h2>Mix</h2>
 ${mixSection(input)}
-${timelineOf(input)}<h2>Tracks</h2>
+${reuseSection(input)}${timelineOf(input)}<h2>Tracks</h2>
 ${tracksSection(input.tracks, base)}
 ${notesSection(input)}<p><a href="${escapeHtml(base)}all.zip" download>Download all (zip)</a> <span class="muted">every track, the mix${zipExtras(input)} and the receipt</span></p>
 ${formatsLine(input.zipFormats, base, 'The same zip with the audio as')}${projectsSection(input)}
@@ -114,8 +118,14 @@ function stillWorking(recording: RecordingView): boolean {
 }
 
 /** A format is being made: the page refreshes to show its progress. */
-function preparing({ mix, levelledMix, tracks, zipFormats = [] }: DownloadPageInput): boolean {
-  const links = [...(mix?.formats ?? []), ...(levelledMix?.formats ?? []), ...tracks.flatMap((t) => t.formats ?? []), ...zipFormats];
+function preparing({ mix, levelledMix, publishableMix = [], tracks, zipFormats = [] }: DownloadPageInput): boolean {
+  const links = [
+    ...(mix?.formats ?? []),
+    ...(levelledMix?.formats ?? []),
+    ...publishableMix,
+    ...tracks.flatMap((t) => t.formats ?? []),
+    ...zipFormats,
+  ];
   return links.some((l) => l.status.state === 'queued' || l.status.state === 'preparing');
 }
 
@@ -276,7 +286,10 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
     const notes = [
       s.withdrawnAt === undefined ? '' : `withdrew ${formatUtc(s.withdrawnAt)}`,
       s.includeInMix ? '' : 'not in the mix',
+      reuseWords(s),
     ].filter(Boolean);
+    // 64 hex digits do not break by themselves: on a phone they would push the page sideways.
+    const hash = s.agreed ? `<br><span class="muted hash">consent text sha256 ${escapeHtml(s.agreed.sha256)}</span>` : '';
     const label = `${String(asset.number).padStart(2, '0')} ${oneLine(s.name)}`;
     const link =
       size === undefined
@@ -285,7 +298,7 @@ function tracksSection(tracks: readonly PresentTrack[], base: string): string {
     const lost = lossOf(s.stats);
     const player = size === undefined ? '' : `\n<audio controls preload="none" src="${escapeHtml(base + asset.key)}"></audio>`;
     const also = formatsLine(formats, base, 'Also as').trimEnd();
-    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}${also === '' ? '' : `\n${also}`}</li>`;
+    return `<li>${link}${notes.length > 0 ? ` <span class="muted">${escapeHtml(notes.join(', '))}</span>` : ''}${hash}${lost === '' ? '' : `<br><span class="lost">${escapeHtml(lost)}</span>`}${player}${also === '' ? '' : `\n${also}`}</li>`;
   });
   return `<ul>\n${items.join('\n')}\n</ul>`;
 }
@@ -307,10 +320,31 @@ function lossOf(stats: SpeakerView['stats']): string {
 function receiptSection(events: readonly ConsentEventView[]): string {
   if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
   const rows = sortedByTime(events).map(
-    (e) =>
-      `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${e.event === 'granted' ? 'opted in' : 'withdrew'}</td></tr>`,
+    (e) => `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${EVENT_WORDS[e.event]}</td></tr>`,
   );
   return `<table>\n${rows.join('\n')}\n</table>`;
+}
+
+const EVENT_WORDS: Record<ConsentEventView['event'], string> = {
+  granted: 'opted in',
+  withdrawn: 'withdrew',
+  'reuse-granted': 'allowed publishing and reuse',
+  'reuse-withdrawn': 'took back publishing and reuse',
+};
+
+/**
+ * Whether the mix may be published, said plainly: who in it did not agree to reuse, and the mix of only those who
+ * did (made on request), once the mix is ready.
+ */
+function reuseSection({ recording, mix, publishableMix = [], base }: DownloadPageInput): string {
+  if (recording.state !== 'ready' || !mix) return '';
+  const split = mixSpeakersByReuse(recording);
+  const names = (speakers: readonly SpeakerView[]) => speakers.map((s) => oneLine(s.name)).join(', ');
+  if (split.private.length === 0) return '<p class="muted">Everyone in the mix agreed to publishing and reuse.</p>\n';
+  const warning = `<p class="notice">Not for publishing: the mix includes ${escapeHtml(names(split.private))}, who did not agree to publishing or reuse.`;
+  if (split.reusing.length === 0) return `${warning} Nobody in it did; keep it private.</p>\n`;
+  return `${warning} The publishable mix below has only ${escapeHtml(names(split.reusing))}, who did.</p>
+${formatsLine(publishableMix, base, 'Publishable mix')}`;
 }
 
 function e2eeSection(recording: RecordingView): string {

@@ -10,6 +10,8 @@ export interface ReceiptSpeaker {
   consentedAt: number;
   withdrawnAt?: number | undefined;
   includeInMix: boolean;
+  /** Their choice of reuse and the consent text it agreed to (storage/schema.ts Agreement); absent: host only, from before it was offered. */
+  agreed?: { reuse: boolean; text: string; sha256: string; at: number } | undefined;
 }
 
 /** End-to-end encryption as recorded (storage/schema.ts RecordingE2ee). */
@@ -33,8 +35,9 @@ export interface ReceiptRecording {
 export interface ReceiptConsentEvent {
   userId: string;
   name: string;
-  event: 'granted' | 'withdrawn';
+  event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn';
   at: number;
+  sha256?: string | undefined;
 }
 
 export type ReceiptInput = {
@@ -63,7 +66,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     'Consent events:',
     ...(events.length === 0
       ? ['  (none)']
-      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${e.event === 'granted' ? 'granted  ' : 'withdrawn'}  ${who(e)}`)),
+      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${EVENT_WORDS[e.event].padEnd(9)}  ${who(e)}${textHash(e.sha256)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0
@@ -71,11 +74,37 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
       : recording.speakers.map((s, i) => {
           const withdrawn = s.withdrawnAt === undefined ? '' : `, withdrew ${formatUtc(s.withdrawnAt)}`;
           const mix = s.includeInMix ? 'in the mix' : 'left out of the mix';
-          return `  ${String(i + 1).padStart(2, '0')}  ${who(s)}: consented ${formatUtc(s.consentedAt)}${withdrawn}; ${mix}`;
+          return `  ${String(i + 1).padStart(2, '0')}  ${who(s)}: consented ${formatUtc(s.consentedAt)}${withdrawn}; ${mix}; ${reuseWords(s)}`;
         })),
     '',
+    ...consentTextLines(recording.speakers),
   ];
   return lines.join('\n');
+}
+
+const EVENT_WORDS: Record<ReceiptConsentEvent['event'], string> = {
+  granted: 'granted',
+  withdrawn: 'withdrawn',
+  'reuse-granted': 'reuse granted',
+  'reuse-withdrawn': 'reuse withdrawn',
+};
+
+function textHash(sha256: string | undefined): string {
+  return sha256 === undefined ? '' : `  consent text sha256 ${sha256}`;
+}
+
+/** A speaker's current choice as the receipt and the page say it. */
+export function reuseWords(s: Pick<ReceiptSpeaker, 'agreed' | 'withdrawnAt'>): string {
+  if (s.withdrawnAt !== undefined) return 'not to be published or reused (withdrew)';
+  if (!s.agreed) return 'for the host only (recorded before the choice was offered)';
+  return `${s.agreed.reuse ? 'OK to publish or reuse' : 'for the host only'} (chosen ${formatUtc(s.agreed.at)})`;
+}
+
+/** Each consent text the speakers agreed to, word for word, with the SHA-256 their tracks carry. */
+function consentTextLines(speakers: readonly ReceiptSpeaker[]): string[] {
+  const texts = new Map(speakers.flatMap((s) => (s.agreed ? [[s.agreed.sha256, s.agreed.text] as const] : [])));
+  if (texts.size === 0) return [];
+  return ['Consent texts agreed to:', ...[...texts].flatMap(([sha256, text]) => [`  "${text}"`, `    sha256 ${sha256}`]), ''];
 }
 
 /**

@@ -22,6 +22,7 @@ import type { BackgroundWork } from './background-work.ts';
 import { recordingClock, type Clock } from './clock.ts';
 import { autoStopDue, type AutoStopReason } from './room-autostop.ts';
 import { consentingSpeakers, findSpeaker, missingConsentEvents, withGrant, withWithdrawal } from './room-speakers.ts';
+import { agreementOf, reuseComments, withAgreement } from './consent-choice.ts';
 import { refusedForDave, watchVoice, type RejoinPolicy, type VoiceChange, type VoiceWatch } from './room-voice.ts';
 import { lastSignOfLife, withdrawWhileAway } from './room-downtime.ts';
 import { RoomLiveMix, type LiveMixSettings, type LiveMixStatus } from './room-live-mix.ts';
@@ -112,7 +113,7 @@ export interface RoomStatus {
 
 export type RoomEvents = {
   /** Who is being recorded changed (the bot updates the consent message). */
-  speakers: [speakers: { userId: string; name: string }[]];
+  speakers: [speakers: { userId: string; name: string; reuse: boolean }[]];
   /** A note was added (the bot updates the consent message). */
   notes: [notes: readonly Note[]];
   /** The room should stop; the bot calls stop(reason) and tells the host why. Emitted once per room. */
@@ -338,9 +339,10 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
 
   /**
    * Records `userId` from this moment. Their consent is stored before any of their audio is kept; a speaker
-   * who withdrew earlier continues their own track, the time in between silent. Idempotent.
+   * who withdrew earlier continues their own track, the time in between silent. Idempotent. `reuse`: they chose
+   * 📣 (also OK to publish or reuse), not ✅ (host only); stored with the wording they agreed to.
    */
-  grantConsent(who: { userId: string; name: string }): Promise<void> {
+  grantConsent(who: { userId: string; name: string; reuse?: boolean }): Promise<void> {
     if (!this.#recordingNow) return Promise.reject(new RoomNotRecordingError(this.id, 'grant consent'));
     if (this.#speakers.has(who.userId)) return Promise.resolve();
     const atMs = this.#now.now();
@@ -351,9 +353,18 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     return this.#track(
       this.#mutex.run(who.userId, async () => {
         const at = this.#epoch(atMs);
+        const agreed = agreementOf(who.reuse === true, at);
+        const grant = { userId: who.userId, name: who.name, at };
         try {
-          this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withGrant(r, { ...who, at }));
-          await this.#deps.store.appendConsentEvent({ recordingId: this.id, ...who, event: 'granted', at });
+          this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withAgreement(withGrant(r, grant), who.userId, agreed));
+          await this.#deps.store.appendConsentEvent({
+            recordingId: this.id,
+            userId: who.userId,
+            name: who.name,
+            event: 'granted',
+            at,
+            sha256: agreed.sha256,
+          });
           // Withdrawn (or stopped) while the consent was being stored: never subscribed. The track is still
           // opened and at once closed, so the file the stored consent names exists (silence only).
           if (this.#speakers.get(who.userId) === speaker && this.#recordingNow) this.#subscribe(who.userId, speaker);
@@ -406,9 +417,36 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
     );
   }
 
-  /** Who is being recorded right now. */
-  recordingSpeakers(): { userId: string; name: string }[] {
-    return [...this.#speakers].map(([userId, s]) => ({ userId, name: s.name }));
+  /**
+   * Changes whether someone being recorded allows reuse (📣 added or removed, or `reuse on|off`). Stored with the
+   * wording they now agree to; their track's tags are brought in line when it is closed (after-stop/reuse-tags.ts).
+   * Resolves false when they are not being recorded or already chose so.
+   */
+  setReuse(userId: string, reuse: boolean): Promise<boolean> {
+    const speaker = this.#speakers.get(userId);
+    if (!speaker || !this.#recordingNow) return Promise.resolve(false);
+    const at = this.#epoch(this.#now.now());
+    return this.#track(
+      this.#mutex.run(userId, async () => {
+        if (findSpeaker(this.#recording, userId)?.agreed?.reuse === reuse) return false;
+        const agreed = agreementOf(reuse, at);
+        this.#recording = await this.#deps.store.updateRecording(this.id, (r) => withAgreement(r, userId, agreed));
+        const event = reuse ? 'reuse-granted' : 'reuse-withdrawn';
+        await this.#deps.store.appendConsentEvent({ recordingId: this.id, userId, name: speaker.name, event, at, sha256: agreed.sha256 });
+        this.#log.info({ userId, reuse }, 'reuse choice changed');
+        this.emit('speakers', this.recordingSpeakers());
+        return true;
+      }),
+    );
+  }
+
+  /** Who is being recorded right now, and whether each allows reuse. */
+  recordingSpeakers(): { userId: string; name: string; reuse: boolean }[] {
+    return [...this.#speakers].map(([userId, s]) => ({
+      userId,
+      name: s.name,
+      reuse: findSpeaker(this.#recording, userId)?.agreed?.reuse === true,
+    }));
   }
 
   /** The bot reports how many humans are in the voice channel (not counting bots); 0 starts the empty-room timer. */
@@ -650,6 +688,7 @@ export class RoomRecorder extends EventEmitter<RoomEvents> {
       userId,
       speakerName: speaker.name,
       startMs,
+      comments: reuseComments(stored),
       log: this.#log,
       onDiskFull: (full, err) => this.#onDiskFull(userId, full, err),
       ...(this.#deps.trackWrite && { write: this.#deps.trackWrite }),

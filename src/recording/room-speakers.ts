@@ -59,7 +59,8 @@ export function consentingSpeakers(recording: Recording): Speaker[] {
 export function missingConsentEvents(recording: Recording, log: readonly ConsentEvent[]): ConsentEvent[] {
   const missing: ConsentEvent[] = [];
   for (const s of recording.speakers) {
-    const last = log.findLast((e) => e.userId === s.userId);
+    // A change of reuse choice says nothing of whether they were recorded.
+    const last = log.findLast((e) => e.userId === s.userId && (e.event === 'granted' || e.event === 'withdrawn'));
     const latest = last?.event;
     // A record from before grantedAt was kept: a re-grant came after the last event the log has.
     const grantedAt = s.grantedAt ?? Math.max(s.consentedAt, last?.at ?? 0);

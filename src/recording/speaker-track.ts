@@ -45,6 +45,8 @@ export interface SpeakerTrackOptions {
   speakerName: string;
   /** Recording-relative time the track begins (consent time); silence is written from 0 to here. */
   startMs: number;
+  /** More OpusTags comments for a new track's header (the speaker's choice of reuse, consent-choice.ts). */
+  comments?: Record<string, string>;
   /** Default 80. */
   reorderWindowMs?: number;
   log?: TrackLog;
@@ -120,6 +122,7 @@ export class SpeakerTrack {
         ARTIST: opts.speakerName,
         ROOMREC_RECORDING: opts.recordingId,
         ROOMREC_USER: opts.userId,
+        ...opts.comments,
       },
     });
     const track = new SpeakerTrack(writer, initialPlacement<Buffer>(opts.startMs, config(opts)), opts);

@@ -52,6 +52,17 @@ const SpeakerStatsSchema = z.object({
 });
 export type SpeakerStats = z.infer<typeof SpeakerStatsSchema>;
 
+/** What a speaker agreed to (src/recording/consent-choice.ts): the choice, its exact wording and that wording's SHA-256. */
+const AgreementSchema = z.object({
+  /** 📣: also OK to publish or reuse; false: ✅, for the host only. */
+  reuse: z.boolean(),
+  text: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Epoch ms of the choice. */
+  at: epochMs,
+});
+export type Agreement = z.infer<typeof AgreementSchema>;
+
 const SpeakerSchema = z.object({
   userId: snowflake,
   name: z.string(),
@@ -64,6 +75,8 @@ const SpeakerSchema = z.object({
   withdrawnAt: epochMs.optional(),
   includeInMix: z.boolean(),
   stats: SpeakerStatsSchema.optional(),
+  /** Their current choice; absent in records made before it was offered (host only). */
+  agreed: AgreementSchema.optional(),
 });
 export type Speaker = z.infer<typeof SpeakerSchema>;
 
@@ -149,8 +162,10 @@ export const ConsentEventSchema = z.object({
   recordingId,
   userId: snowflake,
   name: z.string(),
-  event: z.enum(['granted', 'withdrawn']),
+  event: z.enum(['granted', 'withdrawn', 'reuse-granted', 'reuse-withdrawn']),
   at: epochMs,
+  /** The SHA-256 of the consent text agreed to by this event (a grant, or a change of choice). */
+  sha256: z.string().optional(),
 });
 export type ConsentEvent = z.infer<typeof ConsentEventSchema>;
 

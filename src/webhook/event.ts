@@ -1,6 +1,7 @@
 // What a webhook event says (docs/webhook.md): built from the stored recording, pure, so the body is the same
 // bytes on every attempt and after a restart (the outbox stores the serialised body).
-import type { Recording } from '../storage/store.ts';
+import { mayReuse } from '../recording/consent-choice.ts';
+import type { Recording, Speaker } from '../storage/store.ts';
 
 export type WebhookEventType = 'recording.ready' | 'recording.failed' | 'recording.deleted';
 
@@ -18,8 +19,11 @@ export type WebhookEvent = {
     startedAt: string;
     stoppedAt: string | null;
     durationMs: number | null;
-    /** Who was recorded with their consent; a speaker who withdrew is left out. */
-    speakers: { id: string; name: string }[];
+    /**
+     * Who was recorded with their consent; a speaker who withdrew is left out. `reuse`: they allow publishing and
+     * reuse (📣); `consentSha256`: the SHA-256 of the consent text they agreed to (null: recorded before it was kept).
+     */
+    speakers: { id: string; name: string; reuse: boolean; consentSha256: string | null }[];
     /** Markers added while recording (`/note`), in recording order; `atMs` on the recording's clock (the mix's 0). */
     notes: { atMs: number; by: { id: string; name: string }; text: string }[];
     /** A fresh download link with the usual expiry; absent from `recording.deleted`. */
@@ -38,10 +42,10 @@ function durationOf(recording: Recording): number | null {
 }
 
 /** One entry per person (a speaker who rejoined has several tracks). */
-function consenting(recording: Recording): { id: string; name: string }[] {
-  const byId = new Map<string, string>();
-  for (const s of recording.speakers) if (s.withdrawnAt === undefined && !byId.has(s.userId)) byId.set(s.userId, s.name);
-  return [...byId].map(([id, name]) => ({ id, name }));
+function consenting(recording: Recording): WebhookEvent['recording']['speakers'] {
+  const byId = new Map<string, Speaker>();
+  for (const s of recording.speakers) if (s.withdrawnAt === undefined && !byId.has(s.userId)) byId.set(s.userId, s);
+  return [...byId].map(([id, s]) => ({ id, name: s.name, reuse: mayReuse(s), consentSha256: s.agreed?.sha256 ?? null }));
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -61,6 +61,9 @@ describe('scenario files', () => {
       { speakers: [valid.speakers[0], { ...valid.speakers[1], withdrawAt: 2 }] },
       'speakers[1].withdrawAt',
     ],
+    ['📣 without ✅', { speakers: [valid.speakers[0], { ...valid.speakers[1], reuseAt: 2 }] }, 'speakers[1].reuseAt'],
+    ['📣 before ✅', { speakers: [{ ...valid.speakers[0], reuseAt: 0.5 }, valid.speakers[1]] }, 'speakers[0].reuseAt'],
+    ['📣 after withdrawing', { speakers: [{ ...valid.speakers[0], withdrawAt: 2, reuseAt: 3 }, valid.speakers[1]] }, 'speakers[0].reuseAt'],
     ['speaking after leaving', { speakers: [{ ...valid.speakers[0], leaveAt: 1.5 }, valid.speakers[1]] }, 'speakers[0].speakAt[0]'],
     ['a probability above 1', { network: { loss: 2 } }, 'network.loss'],
     ['an unsupported audio file', { speakers: [{ ...valid.speakers[0], audio: 'a.mp3' }, valid.speakers[1]] }, 'speakers[0].audio'],
@@ -74,6 +77,13 @@ describe('scenario files', () => {
     expect(error).toBeInstanceOf(ScenarioError);
     expect((error as ScenarioError).issues.map((i) => i.path)).toContain(path);
     expect((error as ScenarioError).message).toMatch(/^bad\.json: invalid scenario/);
+  });
+
+  test('a 📣 at the same second as the ✅ comes after it', () => {
+    const s = parseScenario({ ...valid, speakers: [{ ...valid.speakers[0], reuseAt: 1 }, valid.speakers[1]] });
+    expect(
+      timeline(s).flatMap((t) => (t.action.kind === 'consent' || t.action.kind === 'reuse' ? [`${t.action.kind}@${t.at}`] : [])),
+    ).toEqual(['consent@1', 'reuse@1']);
   });
 
   test('fields the format does not know are ignored and listed, not rejected (the contract is extended compatibly)', () => {

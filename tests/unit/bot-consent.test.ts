@@ -8,7 +8,7 @@ describe('consent message', () => {
     const text = renderConsentMessage(view);
     expect(text).toContain('<@111> is recording');
     expect(text).toContain(`Only people who react with ${CONSENT_EMOJI}`);
-    expect(text).toContain('goes to <@111> only');
+    expect(text).toContain('goes to <@111> by a private download link');
     expect(text).toContain('deleted after 30 days');
     expect(text).toContain('**Being recorded:** nobody yet');
   });

@@ -39,12 +39,14 @@ describe('the DM handler', () => {
   }
 
   const recording = { id: 'abcdefghij', hostId: '10', state: 'ready' } as Recording;
+  /** The reuse commands are not what these tests are about: they change nothing. */
+  const reuse = { live: async () => undefined, stopped: async () => 'unchanged' as const };
   const store = { latestRecordingForHost: async (hostId: string) => (hostId === '10' ? recording : undefined) } as unknown as Store;
 
   test('the host whose link DM Discord refuses is told that, not that the recording is not theirs', async () => {
     const library = { sendLink: async () => ({ status: 'dm-closed' as const }) } as unknown as Library;
     const { message, answers } = dm('10', 'download');
-    await createDmHandler({ store, library, log: silentLogger() })(message);
+    await createDmHandler({ store, library, log: silentLogger(), reuse })(message);
     expect(answers).toEqual([DM_LINK_REFUSED]);
     expect(answers[0]).not.toBe(DM_NOT_YOURS);
   });
@@ -52,7 +54,7 @@ describe('the DM handler', () => {
   test('someone who hosted nothing gets the polite refusal', async () => {
     const library = { sendLink: async () => ({ status: 'sent' as const }) } as unknown as Library;
     const { message, answers } = dm('11', 'download');
-    await createDmHandler({ store, library, log: silentLogger() })(message);
+    await createDmHandler({ store, library, log: silentLogger(), reuse })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
   });
 
@@ -65,7 +67,7 @@ describe('the DM handler', () => {
       },
     } as unknown as Library;
     const { message, answers } = dm('11', 'download my-bank-pin-is-4321');
-    await createDmHandler({ store, library, log })(message);
+    await createDmHandler({ store, library, log, reuse })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ userId: '11', messageId: '99' });

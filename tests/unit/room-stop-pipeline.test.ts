@@ -145,7 +145,7 @@ describe('stop pipeline', () => {
       { store, clock, log: silentLogger(), config, mix: mixTracks },
     );
     expect(closed).toBe(1);
-    expect(phases).toEqual(['closing-tracks', 'mixing', 'mix-chapters', 'writing-receipt', 'done']);
+    expect(phases).toEqual(['closing-tracks', 'mixing', 'mix-chapters', 'reuse-tags', 'writing-receipt', 'done']);
     // The note is a chapter inside the mix.
     const tags = (await scanOggOpus(store.layout.mixFile(r.id, 'ogg'))).comments;
     expect([tags.CHAPTER001, tags.CHAPTER001NAME]).toEqual(['00:00:01.000', 'Ann starts (Ann)']);

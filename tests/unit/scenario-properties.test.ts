@@ -35,7 +35,7 @@ const FIELD_PATH = /^$|^[A-Za-z]+(\[\d+\])*(\.[A-Za-z]+(\[\d+\])*)*$/;
 /* ------------------------------------------ valid scenarios ------------------------------------------ */
 
 const ROOT_FIELDS = ['name', 'host', 'speakers', 'commands', 'network', 'endAt'];
-const SPEAKER_FIELDS = ['id', 'name', 'audio', 'joinAt', 'consentAt', 'withdrawAt', 'leaveAt', 'speakAt'];
+const SPEAKER_FIELDS = ['id', 'name', 'audio', 'joinAt', 'consentAt', 'withdrawAt', 'reuseAt', 'leaveAt', 'speakAt'];
 const COMMAND_FIELDS = ['at', 'user', 'slash', 'dm', 'bot'];
 const NETWORK_FIELDS = ['loss', 'duplicate', 'reorder', 'jitterMs', 'seed', 'dave'];
 const DEFAULT_NETWORK = { loss: 0, duplicate: 0, reorder: 0, jitterMs: 0, seed: 1, dave: true };
@@ -299,7 +299,7 @@ function unknownKey(known: readonly string[]): fc.Arbitrary<string> {
     'hasOwnProperty',
     'consentat',
     'JoinAt',
-    'reuseAt',
+    'onStageAt',
     'channel',
     'bot',
   );

@@ -1,6 +1,7 @@
 // Webhook delivery against a real local HTTP receiver and the real store: the event and its signature as the
 // receiver sees them, a receiver that is down and then comes up, one that answers 500, one that refuses, and an
 // outbox that survives a restart. Backoff is shortened; every wait is on the receiver's requests or the outbox.
+import { agreementOf, CONSENT_TEXTS, sha256Hex } from '../../src/recording/consent-choice.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,7 +44,14 @@ beforeEach(async () => {
       { at: 1250, by: '400000000000000001', byName: 'Host', text: 'Intro done' },
     ],
     speakers: [
-      { userId: '500000000000000001', name: 'Ada', trackFile: 'tracks/1-ada.ogg', consentedAt: T0, includeInMix: true },
+      {
+        userId: '500000000000000001',
+        name: 'Ada',
+        trackFile: 'tracks/1-ada.ogg',
+        consentedAt: T0,
+        includeInMix: true,
+        agreed: agreementOf(true, T0 + 1000),
+      },
       {
         userId: '500000000000000002',
         name: 'Bo',
@@ -115,7 +123,7 @@ describe('webhook delivery', () => {
         startedAt: new Date(T0).toISOString(),
         stoppedAt: new Date(T0 + 65_000).toISOString(),
         durationMs: 64_500,
-        speakers: [{ id: '500000000000000001', name: 'Ada' }],
+        speakers: [{ id: '500000000000000001', name: 'Ada', reuse: true, consentSha256: sha256Hex(CONSENT_TEXTS.reuse) }],
         notes: [
           { atMs: 1250, by: { id: '400000000000000001', name: 'Host' }, text: 'Intro done' },
           { atMs: 30_000, by: { id: '500000000000000001', name: 'Ada' }, text: 'Question from the chat' },

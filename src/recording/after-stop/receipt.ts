@@ -2,6 +2,7 @@
 import { writePrivateFile } from '../../storage/private-files.ts';
 import { deletionTime } from '../../storage/retention.ts';
 import { buildReceipt } from '../receipt.ts';
+import type { Recording, Store } from '../../storage/store.ts';
 import type { AfterStopStep } from './step.ts';
 
 export const writeReceipt: AfterStopStep = {
@@ -10,11 +11,12 @@ export const writeReceipt: AfterStopStep = {
   timing: 'receiptMs',
   runsOn: 'closed-tracks',
   required: true,
-  async run(ctx) {
-    const recording = ctx.recording();
-    const events = await ctx.store.consentEvents(ctx.recordingId);
-    const retentionDays = ctx.config.retention.days;
-    const deletionAt = deletionTime({ startedAt: recording.startedAt, stoppedAt: ctx.stoppedAt }, retentionDays);
-    await writePrivateFile(ctx.layout.receiptFile(ctx.recordingId), buildReceipt({ recording, events, deletionAt, retentionDays }));
-  },
+  run: (ctx) => writeReceiptFile(ctx.store, { ...ctx.recording(), stoppedAt: ctx.stoppedAt }, ctx.config.retention.days),
 };
+
+/** Writes `receipt.txt` from the stored consent log; again whenever a speaker changes their choice after the stop. */
+export async function writeReceiptFile(store: Store, recording: Recording, retentionDays: number): Promise<void> {
+  const events = await store.consentEvents(recording.id);
+  const deletionAt = deletionTime(recording, retentionDays);
+  await writePrivateFile(store.layout.receiptFile(recording.id), buildReceipt({ recording, events, deletionAt, retentionDays }));
+}
