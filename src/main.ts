@@ -9,6 +9,7 @@ import { createDmHandler } from './bot/dm.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary, issueLink } from './bot/library.ts';
 import { createRooms, type RoomManager } from './bot/rooms.ts';
+import { createSpeakerLibrary } from './bot/speaker-library.ts';
 import { createInteractionRouter } from './bot/router.ts';
 import { ConfigError, envWithDotenv, loadBotConfig, publicUrlWarning, type BotConfig } from './config.ts';
 import { startDownloadServer, type DownloadServer } from './http/download-server.ts';
@@ -133,7 +134,7 @@ async function assemble(
     : undefined;
   if (webhook) opened('webhook', () => webhook.close());
   // Fire and forget: notify() stores the event and never rejects; delivery never holds up its caller.
-  const onFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
+  const notifyFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
   const onDeleted = webhook && ((recording: Recording) => void webhook.notify('recording.deleted', recording));
   await webhook?.resume();
   const retention = startRetentionJob({
@@ -162,6 +163,20 @@ async function assemble(
     isLive: (id) => rooms.isLive(id),
     ...(onDeleted ? { onDeleted } : {}),
   });
+  const speakers = createSpeakerLibrary({
+    client,
+    store,
+    linkForSpeaker: (id, speakerId, at) => server.linkFor(id, at, speakerId),
+    retentionDays: config.retention.days,
+    now,
+    log: botLog,
+  });
+  // Once the host has been told (never before their link), live or after a restart's finish from disk: the
+  // speakers' DMs go out in the background, so neither the stop nor the room's last messages wait for them.
+  const onFinished = (recording: Recording) => {
+    notifyFinished?.(recording);
+    background.add(speakers.tellSpeakers(recording));
+  };
   const rooms = createRooms({
     client,
     store,
@@ -183,7 +198,7 @@ async function assemble(
     log: botLog,
     ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
     ...(options.earlyLinkTimers ? { timers: options.earlyLinkTimers } : {}),
-    ...(onFinished ? { onFinished } : {}),
+    onFinished,
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
@@ -191,6 +206,7 @@ async function assemble(
     services: {
       rooms,
       library,
+      speakers,
       retentionDays: config.retention.days,
       linkTtlHours: config.links.ttlHours,
       freeDiskBytes: options.freeDiskBytes ?? (() => freeBytesAt(config.dataDir)),
@@ -200,7 +216,7 @@ async function assemble(
     },
     log: botLog,
   });
-  const onDm = createDmHandler({ store, library, log: botLog });
+  const onDm = createDmHandler({ store, library, speakers, log: botLog });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
   client.on(Events.MessageCreate, (message) => void onDm(message));
   client.on(Events.Error, (error) => botLog.error({ err: error }, 'discord client error'));

@@ -123,7 +123,7 @@ function preparing({ mix, levelledMix, tracks, zipFormats = [] }: DownloadPageIn
  * The other formats of a file: a ready one downloads; any other is a plain link (no `download`: until the file
  * is made its URL answers with a page saying how far it is, which refreshes itself and then gets the file).
  */
-function formatsLine(links: readonly FormatLink[] | undefined, base: string, lead: string): string {
+export function formatsLine(links: readonly FormatLink[] | undefined, base: string, lead: string): string {
   if (!links || links.length === 0) return '';
   const items = links.map(({ key, name, status }) => {
     const href = escapeHtml(base + key);
@@ -304,7 +304,7 @@ function lossOf(stats: SpeakerView['stats']): string {
   return parts.length === 0 ? '' : `Incomplete: ${parts.join(', ')}.`;
 }
 
-function receiptSection(events: readonly ConsentEventView[]): string {
+export function receiptSection(events: readonly ConsentEventView[]): string {
   if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
   const rows = sortedByTime(events).map(
     (e) =>
@@ -319,7 +319,7 @@ function e2eeSection(recording: RecordingView): string {
   return `<p><strong>End-to-end encrypted:</strong> ${escapeHtml(summary ?? '')}${more}</p>`;
 }
 
-function document(title: string, head: string, body: string): string {
+export function document(title: string, head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

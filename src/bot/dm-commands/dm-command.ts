@@ -2,10 +2,10 @@
 // Each lives in a module of its own here and is listed once in index.ts; dm.ts parses, dispatches and answers.
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../storage/store.ts';
-import type { Library } from '../services.ts';
+import type { Library, Speakers } from '../services.ts';
 
 /** What every command can use. A command that needs more adds it here, and main.ts provides it. */
-export type DmDeps = { store: Store; library: Library; log: Logger };
+export type DmDeps = { store: Store; library: Library; speakers: Speakers; log: Logger };
 
 export type DmContext = DmDeps & { userId: string };
 
