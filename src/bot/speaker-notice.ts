@@ -29,9 +29,16 @@ export const NOTIFY_ON = "I'll DM you each time a recording that holds your voic
 export const NOTIFY_OFF =
   "I won't DM you when a recording that holds your voice stops. `mine` still lists them; `notify on` turns the messages back on.";
 
+/** Server and channel names run to 100 characters (users' to 32): cut, so that a list of them fits in one message. */
+const NAME_CHARS = 24;
+
+function clipped(name: string): string {
+  return escapeMarkdown(name.length > NAME_CHARS ? `${name.slice(0, NAME_CHARS - 1)}…` : name);
+}
+
 function roomOf(r: Pick<OwnRecording, 'guild' | 'channel'>): string {
-  const channel = r.channel === undefined ? 'a voice channel' : `**${escapeMarkdown(r.channel)}**`;
-  return r.guild === undefined ? channel : `${channel} on **${escapeMarkdown(r.guild)}**`;
+  const channel = r.channel === undefined ? 'a voice channel' : `**${clipped(r.channel)}**`;
+  return r.guild === undefined ? channel : `${channel} on **${clipped(r.guild)}**`;
 }
 
 /** What they can do about it: the DM commands of a speaker, with this recording's id filled in. */
@@ -56,14 +63,14 @@ export function stopNotice(r: OwnRecording): string {
   ].join('\n');
 }
 
-/** How many recordings `mine` lists, so its answer stays within Discord's 2,000 characters. */
-const SHOWN = 10;
+/** How many recordings `mine` lists, so its answer stays within Discord's 2,000 characters, whatever the names. */
+const SHOWN = 7;
 
 export function mineList(recordings: readonly OwnRecording[]): string {
   if (recordings.length === 0) return NO_RECORDINGS_OF_YOURS;
   const lines = recordings.slice(0, SHOWN).map((r) => {
     const fate = r.deletesAt === undefined ? 'still being recorded or prepared' : `deleted ${discordTime(r.deletesAt, 'D')}`;
-    return `• \`${r.id}\` · ${discordTime(r.startedAt, 'f')} · ${roomOf(r)} · hosted by ${escapeMarkdown(r.hostName)} · ${fate}`;
+    return `• \`${r.id}\` · ${discordTime(r.startedAt, 'f')} · ${roomOf(r)} · hosted by ${clipped(r.hostName)} · ${fate}`;
   });
   const more = recordings.length > SHOWN ? `\n…and ${recordings.length - SHOWN} older.` : '';
   return `**Recordings that hold your voice** (newest first):\n${lines.join('\n')}${more}\nDM me \`my track <id>\` for a private link to your own track.`;

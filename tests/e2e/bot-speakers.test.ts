@@ -2,7 +2,7 @@
 // was heard is DM'd at the stop (unless they said `notify off`), `mine` and `/recordings mine` list the recordings
 // that hold their voice, and `my track <id>` links to a page of their own track that opens nothing else. Someone
 // who never opted in, or asks about someone else's recording, learns nothing.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { speechFromPcm, tonePcm } from '../../discord-sim/index.ts';
 import type { BotInSim } from '../../scripts/demo/bot-in-sim.ts';
@@ -153,6 +153,10 @@ test("mine lists exactly the recordings with one's voice; my track opens one's o
   // The host's own link still opens everything.
   const hostLink = /(http:\/\/\S+\/r\/[A-Za-z0-9_-]+)/.exec(dmTexts('hana').join('\n'))?.[1] ?? '';
   expect((await fetch(`${hostLink}/all.zip`, { method: 'HEAD' })).status).toBe(200);
+
+  // Their track gone (deleted by hand here): their page and their track answer 410.
+  await rm(env.bot.store.layout.file(recording.id, ivan?.trackFile ?? ''));
+  for (const key of ['', 'track', 'track.flac']) expect([key, (await fetch(`${link}/${key}`)).status]).toEqual([key, 410]);
 
   // The same answer for someone else's recording, one with no track of theirs, an unknown id and a non-id.
   for (const [user, text] of [
