@@ -42,7 +42,7 @@ function roomOf(r: Pick<OwnRecording, 'guild' | 'channel'>): string {
 }
 
 /** What they can do about it: the DM commands of a speaker, with this recording's id filled in. */
-export function speakerCommands(id: string): string {
+function speakerCommands(id: string): string {
   return [
     '`mine` lists the recordings that hold your voice',
     `\`my track ${id}\` sends you a private link to your own track`,

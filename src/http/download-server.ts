@@ -267,7 +267,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
 
   /**
    * A speaker's link: their page, their track and its formats, nothing else (speaker-route.ts). Their track
-   * gone (or never there) answers 410 on every path, as a deleted recording does.
+   * gone (or never there) answers 410 on those paths, as a deleted recording does.
    */
   async function routeSpeaker(rest: string, r: RouteRequest, speakerId: string): Promise<boolean> {
     const target = speakerTarget(rest);
@@ -287,15 +287,9 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
         recording: r.recording,
         speakerName: track.speaker.name,
         track: { fileName: own(track.format), size: file.size },
-        formats: await Promise.all(
-          formats.map(async (f) => ({ ...(await formatLink(r.recording, f)), key: speakerTrackKey(f.format) })),
-        ),
+        formats: await Promise.all(formats.map(async (f) => ({ ...(await formatLink(r.recording, f)), key: speakerTrackKey(f.format) }))),
         events: (await source.consentEvents(r.recording.id)).filter((e) => e.userId === speakerId),
-        deletionAt: deletionAt(r.recording),
-        retentionDays,
-        linkExpiresAt: r.claims.expiresAt,
-        base: r.base,
-        refreshSeconds: REFRESH_SECONDS,
+        ...pageDates(r),
       });
       sendText(r.req, r.res, 200, 'text/html; charset=utf-8', html);
       return true;
@@ -379,11 +373,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
       notesFiles: catalog.notes,
       projectFiles: await projectFiles(r.recording, catalog),
       seekMs: seekOf(r.query),
-      deletionAt: deletionAt(r.recording),
-      retentionDays,
-      linkExpiresAt: r.claims.expiresAt,
-      base: r.base,
-      refreshSeconds: REFRESH_SECONDS,
+      ...pageDates(r),
     });
     sendText(r.req, r.res, 200, 'text/html; charset=utf-8', html);
   }
@@ -549,6 +539,17 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
 
   async function receiptInput(recording: RecordingView): Promise<ReceiptInput> {
     return { recording, events: await source.consentEvents(recording.id), deletionAt: deletionAt(recording), retentionDays };
+  }
+
+  /** What both pages say of the recording's deletion and the link, and how they refer to the files under it. */
+  function pageDates(r: RouteRequest) {
+    return {
+      deletionAt: deletionAt(r.recording),
+      retentionDays,
+      linkExpiresAt: r.claims.expiresAt,
+      base: r.base,
+      refreshSeconds: REFRESH_SECONDS,
+    };
   }
 
   function deletionAt(recording: RecordingView): number {

@@ -73,15 +73,6 @@ export type DownloadPageInput = {
 export function downloadPage(input: DownloadPageInput): string {
   const { recording, base } = input;
   const started = formatUtc(recording.startedAt);
-  const durationMs = recordingDurationMs(recording);
-  const facts: [string, string][] = [
-    ['Host', oneLine(recording.hostName)],
-    ['Started', started],
-    ['Duration', durationMs === undefined ? 'still recording' : formatDuration(durationMs)],
-    ['Speakers', String(recording.speakers.length)],
-    ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
-    ['Link expires', formatUtc(input.linkExpiresAt)],
-  ];
   const refresh =
     stillWorking(recording) || preparing(input) || recording.levelledMix?.state === 'making'
       ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">`
@@ -90,7 +81,7 @@ export function downloadPage(input: DownloadPageInput): string {
     `Recording of ${started}`,
     refresh,
     `<h1>Recording of ${escapeHtml(started)}</h1>
-<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+${factsList(input, { speakers: true })}
 <h2>Mix</h2>
 ${mixSection(input)}
 ${timelineOf(input)}<h2>Tracks</h2>
@@ -102,6 +93,27 @@ ${receiptSection(input.events)}
 ${e2eeSection(recording)}
 <p><a href="${escapeHtml(base)}receipt.txt">receipt.txt</a></p>`,
   );
+}
+
+/**
+ * What the page says of the recording, its deletion and the link; `speakers`: how many there are (the host's
+ * page; a speaker's own page says nothing of the others).
+ */
+export function factsList(
+  input: Pick<DownloadPageInput, 'recording' | 'deletionAt' | 'retentionDays' | 'linkExpiresAt'>,
+  { speakers }: { speakers: boolean },
+): string {
+  const { recording } = input;
+  const durationMs = recordingDurationMs(recording);
+  const facts: [string, string][] = [
+    ['Host', oneLine(recording.hostName)],
+    ['Started', formatUtc(recording.startedAt)],
+    ['Duration', durationMs === undefined ? 'still recording' : formatDuration(durationMs)],
+    ...(speakers ? [['Speakers', String(recording.speakers.length)] as [string, string]] : []),
+    ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
+    ['Link expires', formatUtc(input.linkExpiresAt)],
+  ];
+  return `<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
 }
 
 /** The same page for every refused link, whatever the reason, so it reveals nothing about what exists. */

@@ -9,7 +9,11 @@ import type { ConsentEvent, Recording } from '../storage/schema.ts';
  * A re-grant after a withdrawal is a new stretch; the time they were out is not counted. Undefined while the
  * recording has no stop time.
  */
-export function recordedMs(recording: Pick<Recording, 'startedAt' | 'stoppedAt'>, events: readonly ConsentEvent[], userId: string): number | undefined {
+export function recordedMs(
+  recording: Pick<Recording, 'startedAt' | 'stoppedAt'>,
+  events: readonly ConsentEvent[],
+  userId: string,
+): number | undefined {
   const { startedAt, stoppedAt } = recording;
   if (stoppedAt === undefined) return undefined;
   const clamp = (at: number) => Math.min(stoppedAt, Math.max(startedAt, at));

@@ -88,7 +88,13 @@ test("each speaker heard is DM'd once, after the host's link, with their own tim
     expect(text).toContain(env.sim.world.channels.get(env.sim.voiceChannelId)?.name ?? '?');
     expect(text).toContain('hosted by **Hana**');
     expect(text).toContain(`It is deleted ${deletion}.`);
-    for (const command of ['`mine`', `\`my track ${recording.id}\``, `\`forget ${recording.id}\``, `\`reuse on ${recording.id}\``, '`notify off`']) {
+    for (const command of [
+      '`mine`',
+      `\`my track ${recording.id}\``,
+      `\`forget ${recording.id}\``,
+      `\`reuse on ${recording.id}\``,
+      '`notify off`',
+    ]) {
       expect(text).toContain(command);
     }
     // Names only the room and its host: not one of the other speakers.
@@ -115,11 +121,18 @@ test("mine lists exactly the recordings with one's voice; my track opens one's o
   const recording = await room(['ivan', 'jon']);
 
   const mine = await dm('ivan', 'mine');
-  expect(mine).toMatch(new RegExp(`^\\*\\*Recordings that hold your voice\\*\\*.*\\n• \`${recording.id}\` · <t:\\d+:f> · .* · hosted by Hana · deleted <t:\\d+:D>\\n`));
+  expect(mine).toMatch(
+    new RegExp(
+      `^\\*\\*Recordings that hold your voice\\*\\*.*\\n• \`${recording.id}\` · <t:\\d+:f> · .* · hosted by Hana · deleted <t:\\d+:D>\\n`,
+    ),
+  );
   expect(mine).not.toMatch(/Jon|Zoe/);
   const slash = env.sim.slash(id('ivan'), 'recordings mine');
   expect(await until(() => answersTo(env.sim, slash)[0], '/recordings mine')).toBe(mine);
-  expect(slash.ephemeral || env.sim.log.rest().some((e) => e.interactionId === slash.id && ((e.body as { data?: { flags?: number } })?.data?.flags ?? 0) & 64)).toBeTruthy();
+  expect(
+    slash.ephemeral ||
+      env.sim.log.rest().some((e) => e.interactionId === slash.id && ((e.body as { data?: { flags?: number } })?.data?.flags ?? 0) & 64),
+  ).toBeTruthy();
   // The listener, the host (who did not opt in) and a stranger: nothing holds their voice.
   for (const user of ['zoe', 'hana', 'xena']) expect(await dm(user, 'mine')).toBe(NO_RECORDINGS_OF_YOURS);
 
@@ -131,7 +144,7 @@ test("mine lists exactly the recordings with one's voice; my track opens one's o
   const page = await fetch(`${link}/`);
   expect(page.status).toBe(200);
   const html = await page.text();
-  expect(html).toContain("Ivan&#39;s track");
+  expect(html).toContain('Ivan&#39;s track');
   expect(html).not.toMatch(/Jon|Zoe|mix|all\.zip|receipt\.txt|tracks\//);
   // Their own consent events only: one opt-in.
   expect(html.match(/opted in/g)).toHaveLength(1);
@@ -144,8 +157,22 @@ test("mine lists exactly the recordings with one's voice; my track opens one's o
   await flac.body?.cancel();
   const jonNumber = recording.speakers.findIndex((s) => s.userId === id('jon')) + 1;
   const ivanNumber = recording.speakers.findIndex((s) => s.userId === id('ivan')) + 1;
-  for (const other of ['mix', 'mix?download', 'mix.flac', 'mix-levelled', 'all.zip', 'all-flac.zip', 'receipt.txt', 'audacity.lof', 'reaper.rpp',
-    `tracks/${jonNumber}`, `tracks/${ivanNumber}`, `tracks/${ivanNumber}.flac`, 'track.xyz', 'track/']) {
+  for (const other of [
+    'mix',
+    'mix?download',
+    'mix.flac',
+    'mix-levelled',
+    'all.zip',
+    'all-flac.zip',
+    'receipt.txt',
+    'audacity.lof',
+    'reaper.rpp',
+    `tracks/${jonNumber}`,
+    `tracks/${ivanNumber}`,
+    `tracks/${ivanNumber}.flac`,
+    'track.xyz',
+    'track/',
+  ]) {
     const response = await fetch(`${link}/${other}`);
     expect([other, response.status]).toEqual([other, 404]);
     await response.body?.cancel();

@@ -27,7 +27,12 @@ describe('recordedMs', () => {
   const recording = { startedAt: T0, stoppedAt: T0 + 100 * S };
 
   test('from each consent to the withdrawal after it, or the stop; the time out is not counted', () => {
-    const events = [event('a', 'granted', 10 * S), event('b', 'granted', 5 * S), event('a', 'withdrawn', 30 * S), event('a', 'granted', 60 * S)];
+    const events = [
+      event('a', 'granted', 10 * S),
+      event('b', 'granted', 5 * S),
+      event('a', 'withdrawn', 30 * S),
+      event('a', 'granted', 60 * S),
+    ];
     expect(recordedMs(recording, events, 'a')).toBe(20 * S + 40 * S);
     expect(recordedMs(recording, events, 'b')).toBe(95 * S);
     expect(recordedMs(recording, events, 'nobody')).toBe(0);
@@ -102,7 +107,14 @@ describe('what a speaker is told', () => {
     const text = stopNotice(own);
     expect(text).toContain('You were recorded for 1:23 in **Stage** on **The Guild**, in a room hosted by **Hana\\_\\***');
     expect(text).toContain(`It is deleted <t:${(T0 + 30 * 86_400 * S) / 1000}:D>.`);
-    for (const command of ['`mine`', '`my track abcdefghij`', '`forget abcdefghij`', '`reuse on abcdefghij`', '`reuse off abcdefghij`', '`notify off`']) {
+    for (const command of [
+      '`mine`',
+      '`my track abcdefghij`',
+      '`forget abcdefghij`',
+      '`reuse on abcdefghij`',
+      '`reuse off abcdefghij`',
+      '`notify off`',
+    ]) {
       expect(text).toContain(command);
     }
   });

@@ -6,6 +6,8 @@ export const myTrack: DmCommand<{ recordingId: string }> = {
   verb: 'my',
   usage: '`my track <id>` for a private link to your own track in it',
   parse: (words) =>
-    words.length === 2 && words[0]?.toLowerCase() === 'track' && words[1] !== undefined ? { recordingId: recordingIdWord(words[1]) } : undefined,
+    words.length === 2 && words[0]?.toLowerCase() === 'track' && words[1] !== undefined
+      ? { recordingId: recordingIdWord(words[1]) }
+      : undefined,
   run: ({ recordingId }, { speakers, userId }) => speakers.trackLinkText(recordingId, userId),
 };
