@@ -1,5 +1,6 @@
 // /recordings list | download <id> | delete <id>: a host's own recordings. Someone else's id gets the same
-// answer as an id that does not exist (Library.requireOwned), so ids cannot be probed.
+// answer as an id that does not exist (Library.requireOwned), so ids cannot be probed. /recordings mine: the
+// recordings that hold the caller's voice, as the DM `mine` lists them (speaker-library.ts).
 import {
   InteractionContextType,
   MessageFlags,
@@ -27,9 +28,10 @@ const recordingIdOption = (option: SlashCommandStringOption) =>
 
 export const data = new SlashCommandBuilder()
   .setName('recordings')
-  .setDescription('Your recordings: list, get a download link, delete')
+  .setDescription('Your recordings: list, get a download link, delete; the ones that hold your voice')
   .setContexts(InteractionContextType.Guild, InteractionContextType.BotDM)
   .addSubcommand((sub) => sub.setName('list').setDescription('Recordings you hosted, with their deletion dates'))
+  .addSubcommand((sub) => sub.setName('mine').setDescription('Recordings that hold your voice, with host and deletion date'))
   .addSubcommand((sub) => sub.setName('download').setDescription('DM me a fresh download link').addStringOption(recordingIdOption))
   .addSubcommand((sub) =>
     sub.setName('delete').setDescription('Delete a recording now: tracks, mix and links').addStringOption(recordingIdOption),
@@ -38,6 +40,7 @@ export const data = new SlashCommandBuilder()
 export async function execute(interaction: ChatInputCommandInteraction, deps: BotServices): Promise<void> {
   const sub = interaction.options.getSubcommand(true);
   if (sub === 'list') return list(interaction, deps);
+  if (sub === 'mine') return void (await interaction.reply({ ...PRIVATE, content: await deps.speakers.mineText(interaction.user.id) }));
   const id = interaction.options.getString('id', true).trim().toLowerCase();
   const recording = await deps.library.requireOwned(id, interaction.user.id);
   if (sub === 'download') return download(interaction, deps, recording);

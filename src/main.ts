@@ -10,6 +10,7 @@ import { createReuseChanges } from './recording/reuse-change.ts';
 import { createIndicator, REC_PREFIX } from './bot/indicator.ts';
 import { createLibrary, issueLink } from './bot/library.ts';
 import { createRooms, type RoomManager } from './bot/rooms.ts';
+import { createSpeakerLibrary } from './bot/speaker-library.ts';
 import { createInteractionRouter } from './bot/router.ts';
 import { ConfigError, envWithDotenv, loadBotConfig, publicUrlWarning, type BotConfig } from './config.ts';
 import { startDownloadServer, type DownloadServer } from './http/download-server.ts';
@@ -134,7 +135,7 @@ async function assemble(
     : undefined;
   if (webhook) opened('webhook', () => webhook.close());
   // Fire and forget: notify() stores the event and never rejects; delivery never holds up its caller.
-  const onFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
+  const notifyFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
   const onDeleted = webhook && ((recording: Recording) => void webhook.notify('recording.deleted', recording));
   await webhook?.resume();
   const retention = startRetentionJob({
@@ -163,6 +164,20 @@ async function assemble(
     isLive: (id) => rooms.isLive(id),
     ...(onDeleted ? { onDeleted } : {}),
   });
+  const speakers = createSpeakerLibrary({
+    client,
+    store,
+    linkForSpeaker: (id, speakerId, at) => server.linkFor(id, at, speakerId),
+    retentionDays: config.retention.days,
+    now,
+    log: botLog,
+  });
+  // Once the host has been told (never before their link), live or after a restart's finish from disk: the
+  // speakers' DMs go out in the background, so neither the stop nor the room's last messages wait for them.
+  const onFinished = (recording: Recording) => {
+    notifyFinished?.(recording);
+    background.add(speakers.tellSpeakers(recording));
+  };
   const rooms = createRooms({
     client,
     store,
@@ -184,7 +199,7 @@ async function assemble(
     log: botLog,
     ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
     ...(options.earlyLinkTimers ? { timers: options.earlyLinkTimers } : {}),
-    ...(onFinished ? { onFinished } : {}),
+    onFinished,
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
@@ -192,6 +207,7 @@ async function assemble(
     services: {
       rooms,
       library,
+      speakers,
       retentionDays: config.retention.days,
       linkTtlHours: config.links.ttlHours,
       freeDiskBytes: options.freeDiskBytes ?? (() => freeBytesAt(config.dataDir)),
@@ -205,6 +221,7 @@ async function assemble(
   const onDm = createDmHandler({
     store,
     library,
+    speakers,
     log: botLog,
     reuse: {
       live: (recordingId, userId, reuse) => rooms.setReuse(recordingId, userId, reuse),

@@ -39,7 +39,7 @@ export async function issueLink(deps: Pick<LibraryDeps, 'store' | 'linkFor' | 'n
 }
 
 /** Discord's answer when a user does not accept DMs from the bot (privacy setting, block, no shared server). */
-function isDmClosed(error: unknown): boolean {
+export function isDmClosed(error: unknown): boolean {
   return error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.CannotSendMessagesToThisUser;
 }
 

@@ -77,9 +77,22 @@ export type Library = {
   remove(recording: Recording): Promise<void>;
 };
 
+/** A speaker's side of the recordings that hold their voice (speaker-library.ts): whoever asks, only their own. */
+export type Speakers = {
+  /** `mine`: the list of recordings in which `userId` has a track, as they read it. */
+  mineText(userId: string): Promise<string>;
+  /** `my track <id>`: a link to their own track, or the one refusal for an id that holds nothing of theirs. */
+  trackLinkText(recordingId: string, userId: string): Promise<string>;
+  /** Sets whether they are DM'd at each stop; the answer to `notify on|off`. */
+  setNotify(userId: string, on: boolean): Promise<string>;
+  /** DMs each speaker with sound in their track (and notices on) that they were recorded. Never rejects. */
+  tellSpeakers(recording: Recording): Promise<void>;
+};
+
 export type BotServices = {
   rooms: Rooms;
   library: Library;
+  speakers: Speakers;
   retentionDays: number;
   linkTtlHours: number;
   /** Free bytes on the file system of the data folder, and the MIN_FREE_DISK_MB `/record start` holds to (disk-space.ts). */

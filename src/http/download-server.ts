@@ -59,6 +59,8 @@ import { buildReceipt, type ReceiptInput } from '../recording/receipt.ts';
 import type { RecordingSource, RecordingView } from './recording-source.ts';
 import { createRefusedLinks, DEFAULT_REFUSED_LINK_LIMIT, type RefusedLinkLimit, type RefusedLinks } from './refused-links.ts';
 import { deletionTime } from '../storage/retention.ts';
+import { speakerPage } from './speaker-page.ts';
+import { speakerFileName, speakerTarget, speakerTrackKey, speakerTrackOf } from './speaker-route.ts';
 import { sendFile, statOf, type FileVersion } from './send-file.ts';
 import type { TimelineLane } from './timeline.ts';
 import { sendZip, type ZipEntry } from './zip.ts';
@@ -106,8 +108,11 @@ export type IssuedDownloadLink = {
 export type DownloadServer = {
   url: string;
   port: number;
-  /** A fresh signed link; record `linkId`/`expiresAt` in the store (`recordLink`) to know what was handed out. */
-  linkFor(recordingId: string, now?: number): IssuedDownloadLink;
+  /**
+   * A fresh signed link; record `linkId`/`expiresAt` in the store (`recordLink`) to know what was handed out.
+   * With `speakerId`, a link that opens only that speaker's own track (speaker-route.ts).
+   */
+  linkFor(recordingId: string, now?: number, speakerId?: string): IssuedDownloadLink;
   close(): Promise<void>;
 };
 
@@ -150,8 +155,8 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
   return {
     url,
     port,
-    linkFor(recordingId, now = options.now()) {
-      const issued = options.signer.issue(recordingId, now);
+    linkFor(recordingId, now = options.now(), speakerId) {
+      const issued = options.signer.issue(recordingId, now, speakerId);
       return {
         url: linkUrl(publicUrl, issued.token),
         linkId: issued.linkId,
@@ -257,9 +262,45 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
     }
     const rest = segments.slice(3).join('/');
     const request: RouteRequest = { req, res, recording, claims, query, base: segments.length === 3 ? `${token}/` : '' };
-    const served = await route(rest, request);
+    const served = claims.speakerId === undefined ? await route(rest, request) : await routeSpeaker(rest, request, claims.speakerId);
     if (!served) sendPage(req, res, 404, 'Not found', 'This recording has no such file.');
   };
+
+  /**
+   * A speaker's link: their page, their track and its formats, nothing else (speaker-route.ts). Their track
+   * gone (or never there) answers 410 on those paths, as a deleted recording does.
+   */
+  async function routeSpeaker(rest: string, r: RouteRequest, speakerId: string): Promise<boolean> {
+    const target = speakerTarget(rest);
+    if (!target) return false;
+    const catalog = catalogOf(r.recording, locate);
+    const track = speakerTrackOf(catalog, speakerId);
+    const file = await statOf(track?.path);
+    if (!track?.path || !file) {
+      log.info({ linkId: r.claims.linkId }, "speaker's link to a track that is gone");
+      sendPage(r.req, r.res, 410, 'Your track is gone', 'This recording no longer holds your track.');
+      return true;
+    }
+    const own = (format: MixFormat) => speakerFileName(track, format);
+    const formats = formatFilesOf(await formatContext(r.recording, catalog), locate).filter((f) => f.asset === track && !f.stored && f.job);
+    if (target.kind === 'page') {
+      const html = speakerPage({
+        recording: r.recording,
+        speakerName: track.speaker.name,
+        track: { fileName: own(track.format), size: file.size },
+        formats: await Promise.all(formats.map(async (f) => ({ ...(await formatLink(r.recording, f)), key: speakerTrackKey(f.format) }))),
+        events: (await source.consentEvents(r.recording.id)).filter((e) => e.userId === speakerId),
+        ...pageDates(r),
+      });
+      sendText(r.req, r.res, 200, 'text/html; charset=utf-8', html);
+      return true;
+    }
+    if (target.format === undefined || target.format === track.format) {
+      return sendFile(r.req, r.res, { ...track, path: track.path, fileName: own(track.format), disposition: 'attachment', log });
+    }
+    const format = formats.find((f) => f.format === target.format);
+    return format ? serveFormat(r, { ...format, fileName: own(format.format) }, rest) : false;
+  }
 
   /** Returns false when the path names nothing this recording offers. */
   async function route(rest: string, r: RouteRequest): Promise<boolean> {
@@ -335,11 +376,7 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
       notesFiles: catalog.notes,
       projectFiles: await projectFiles(r.recording, catalog),
       seekMs: seekOf(r.query),
-      deletionAt: deletionAt(r.recording),
-      retentionDays,
-      linkExpiresAt: r.claims.expiresAt,
-      base: r.base,
-      refreshSeconds: REFRESH_SECONDS,
+      ...pageDates(r),
     });
     sendText(r.req, r.res, 200, 'text/html; charset=utf-8', html);
   }
@@ -505,6 +542,17 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
 
   async function receiptInput(recording: RecordingView): Promise<ReceiptInput> {
     return { recording, events: await source.consentEvents(recording.id), deletionAt: deletionAt(recording), retentionDays };
+  }
+
+  /** What both pages say of the recording's deletion and the link, and how they refer to the files under it. */
+  function pageDates(r: RouteRequest) {
+    return {
+      deletionAt: deletionAt(r.recording),
+      retentionDays,
+      linkExpiresAt: r.claims.expiresAt,
+      base: r.base,
+      refreshSeconds: REFRESH_SECONDS,
+    };
   }
 
   function deletionAt(recording: RecordingView): number {

@@ -77,15 +77,6 @@ export type DownloadPageInput = {
 export function downloadPage(input: DownloadPageInput): string {
   const { recording, base } = input;
   const started = formatUtc(recording.startedAt);
-  const durationMs = recordingDurationMs(recording);
-  const facts: [string, string][] = [
-    ['Host', oneLine(recording.hostName)],
-    ['Started', started],
-    ['Duration', durationMs === undefined ? 'still recording' : formatDuration(durationMs)],
-    ['Speakers', String(recording.speakers.length)],
-    ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
-    ['Link expires', formatUtc(input.linkExpiresAt)],
-  ];
   const refresh =
     stillWorking(recording) || preparing(input) || recording.levelledMix?.state === 'making'
       ? `<meta http-equiv="refresh" content="${input.refreshSeconds}">`
@@ -94,7 +85,7 @@ export function downloadPage(input: DownloadPageInput): string {
     `Recording of ${started}`,
     refresh,
     `<h1>Recording of ${escapeHtml(started)}</h1>
-<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+${factsList(input, { speakers: true })}
 <h2>Mix</h2>
 ${mixSection(input)}
 ${reuseSection(input)}${timelineOf(input)}<h2>Tracks</h2>
@@ -106,6 +97,27 @@ ${receiptSection(input.events)}
 ${e2eeSection(recording)}
 <p><a href="${escapeHtml(base)}receipt.txt">receipt.txt</a></p>`,
   );
+}
+
+/**
+ * What the page says of the recording, its deletion and the link; `speakers`: how many there are (the host's
+ * page; a speaker's own page says nothing of the others).
+ */
+export function factsList(
+  input: Pick<DownloadPageInput, 'recording' | 'deletionAt' | 'retentionDays' | 'linkExpiresAt'>,
+  { speakers }: { speakers: boolean },
+): string {
+  const { recording } = input;
+  const durationMs = recordingDurationMs(recording);
+  const facts: [string, string][] = [
+    ['Host', oneLine(recording.hostName)],
+    ['Started', formatUtc(recording.startedAt)],
+    ['Duration', durationMs === undefined ? 'still recording' : formatDuration(durationMs)],
+    ...(speakers ? [['Speakers', String(recording.speakers.length)] as [string, string]] : []),
+    ['Deleted on', deletionText(input.deletionAt, input.retentionDays)],
+    ['Link expires', formatUtc(input.linkExpiresAt)],
+  ];
+  return `<dl>${facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
 }
 
 /** The same page for every refused link, whatever the reason, so it reveals nothing about what exists. */
@@ -133,7 +145,7 @@ function preparing({ mix, levelledMix, publishableMix = [], tracks, zipFormats =
  * The other formats of a file: a ready one downloads; any other is a plain link (no `download`: until the file
  * is made its URL answers with a page saying how far it is, which refreshes itself and then gets the file).
  */
-function formatsLine(links: readonly FormatLink[] | undefined, base: string, lead: string): string {
+export function formatsLine(links: readonly FormatLink[] | undefined, base: string, lead: string): string {
   if (!links || links.length === 0) return '';
   const items = links.map(({ key, name, status }) => {
     const href = escapeHtml(base + key);
@@ -317,7 +329,7 @@ function lossOf(stats: SpeakerView['stats']): string {
   return parts.length === 0 ? '' : `Incomplete: ${parts.join(', ')}.`;
 }
 
-function receiptSection(events: readonly ConsentEventView[]): string {
+export function receiptSection(events: readonly ConsentEventView[]): string {
   if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
   const rows = sortedByTime(events).map(
     (e) => `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${EVENT_WORDS[e.event]}</td></tr>`,
@@ -353,7 +365,7 @@ function e2eeSection(recording: RecordingView): string {
   return `<p><strong>End-to-end encrypted:</strong> ${escapeHtml(summary ?? '')}${more}</p>`;
 }
 
-function document(title: string, head: string, body: string): string {
+export function document(title: string, head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -179,6 +179,15 @@ export const LinkSchema = z.object({
 });
 export type Link = z.infer<typeof LinkSchema>;
 
+/** What a user chose about the bot's messages to them (absent: the defaults, DEFAULT_USER_PREFS). */
+export const UserPrefsSchema = z.object({
+  /** DM them at each stop of a recording that holds their voice (`notify on|off`). */
+  notify: z.boolean(),
+});
+export type UserPrefs = z.infer<typeof UserPrefsSchema>;
+
+export const DEFAULT_USER_PREFS: UserPrefs = { notify: true };
+
 /**
  * A webhook event not yet accepted by the receiver (src/webhook/): stored before the first attempt and
  * removed once delivered or given up, so a restart carries on with it. `body` is the exact JSON sent.

@@ -8,6 +8,7 @@
 //   link:<linkId>           Link
 //   webhooks                string[]   ids of webhook events not yet delivered
 //   webhook:<deliveryId>    WebhookOutboxEntry
+//   prefs:<userId>          UserPrefs  a user's choices (`notify on|off`); absent: the defaults
 //
 // Every value is stored as { v: SCHEMA_VERSION, data } and validated on read and write. Read-modify-write
 // sections are serialised per key inside this process (keyed-mutex.ts); one bot process owns a store.
@@ -25,11 +26,13 @@ import { mkdirPrivate, openPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writePr
 import {
   ACTIVE_STATES,
   ConsentEventSchema,
+  DEFAULT_USER_PREFS,
   LinkSchema,
   MetaFileSchema,
   RecordingSchema,
   SCHEMA_VERSION,
   TombstoneSchema,
+  UserPrefsSchema,
   WebhookOutboxEntrySchema,
   type ConsentEvent,
   type Link,
@@ -37,6 +40,7 @@ import {
   type Recording,
   type RecordingState,
   type Tombstone,
+  type UserPrefs,
   type WebhookOutboxEntry,
 } from './schema.ts';
 
@@ -109,6 +113,9 @@ export type Store = {
   /** Oldest first. */
   pendingWebhooks(): Promise<WebhookOutboxEntry[]>;
   removeWebhook(id: string): Promise<void>;
+  /** A user's choices about the bot's DMs to them; the defaults when they never chose. */
+  userPrefs(userId: string): Promise<UserPrefs>;
+  setUserPrefs(userId: string, prefs: UserPrefs): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -133,6 +140,7 @@ const keys = {
   links: (id: string) => `links:${id}`,
   link: (linkId: string) => `link:${linkId}`,
   webhook: (id: string) => `webhook:${id}`,
+  prefs: (userId: string) => `prefs:${userId}`,
 };
 
 /** A URL fit for logs: the password of redis://user:password@host is replaced. */
@@ -410,6 +418,9 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         );
         await keyv.delete(keys.webhook(id));
       }),
+
+    userPrefs: async (userId) => (await read(keys.prefs(userId), UserPrefsSchema)) ?? DEFAULT_USER_PREFS,
+    setUserPrefs: async (userId, prefs) => void (await write(keys.prefs(userId), UserPrefsSchema, prefs)),
 
     close: () => keyv.disconnect(),
   };

@@ -10,7 +10,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { trackHasSound } from '../../src/recording/speaker-voice.ts';
+import { createLayout } from '../../src/storage/layout.ts';
+import type { MetaFile } from '../../src/storage/schema.ts';
 import { openStore } from '../../src/storage/store.ts';
+import { formatDuration } from '../../src/text/format.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSimForBot } from '../../scripts/demo/bot-in-sim.ts';
 import { startBotProcess, type BotProcess } from '../../scripts/demo/bot-process.ts';
@@ -41,6 +45,26 @@ async function newestWrite(dir: string): Promise<number> {
     if (entry.isFile()) newest = Math.max(newest, (await stat(path.join(entry.parentPath, entry.name))).mtimeMs);
   }
   return newest;
+}
+
+/** A stand-in of its own with a host and Bob, and their ids. */
+async function hostAndBob(): Promise<{ discord: DiscordSim; host: string; bob: string }> {
+  const discord = await startSimForBot({
+    users: [
+      { username: 'host', globalName: 'Host' },
+      { username: 'bob', globalName: 'Bob' },
+    ],
+  });
+  return { discord, host: discord.userByName('host').id, bob: discord.userByName('bob').id };
+}
+
+/** Both join the room and the host starts recording it; resolves once the consent message is up. */
+async function hostStartsWithBob(discord: DiscordSim, host: string, bob: string): Promise<void> {
+  // The gateway delivers in order: the bot has both voice states before the interaction that follows them.
+  discord.joinVoice(host);
+  discord.joinVoice(bob);
+  discord.slash(host, 'record start');
+  await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
 }
 
 beforeAll(async () => {
@@ -119,27 +143,16 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
 }, 60_000);
 
 test('a speaker who removes their ✅ while the bot is down is not recorded after the crash, in any file', async () => {
-  const discord = await startSimForBot({
-    users: [
-      { username: 'host', globalName: 'Host' },
-      { username: 'bob', globalName: 'Bob' },
-    ],
-  });
+  const { discord, host, bob } = await hostAndBob();
   const dataDir = path.join(dir, 'data-withdrawn-while-down');
   try {
-    const host = discord.userByName('host').id;
-    const bob = discord.userByName('bob').id;
     const epochBase = Date.now() - performance.now();
     const BOB_HZ = 880;
 
     const tone = (seconds: number, frequency: number) => speechFromPcm(tonePcm({ seconds, frequency, amplitude: 0.4 }));
 
     let bot = await startChild(discord, dataDir);
-    // The gateway delivers in order: the bot has both voice states before the interaction that follows them.
-    discord.joinVoice(host);
-    discord.joinVoice(bob);
-    discord.slash(host, 'record start');
-    await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
+    await hostStartsWithBob(discord, host, bob);
     discord.reactToConsent(host);
     await untilListed(discord, ['Host'], 15_000);
     discord.reactToConsent(bob);
@@ -218,3 +231,36 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     await discord.close();
   }
 }, 60_000);
+
+test("a room finished from disk after a restart DMs its speaker that they were recorded, after the host's link", async () => {
+  const { discord, host, bob } = await hostAndBob();
+  const dataDir = path.join(dir, 'data-speaker-told');
+  try {
+    const bot = await startChild(discord, dataDir);
+    await hostStartsWithBob(discord, host, bob);
+    discord.reactToConsent(bob);
+    await untilListed(discord, ['Bob'], 15_000);
+    await discord.speak(bob, speechFromPcm(tonePcm({ seconds: 0.6, frequency: 440, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
+    const onDisk = await recordingOnDisk(dataDir);
+    const track = await onDisk.trackOf(bob);
+    await until(async () => ((await trackHasSound(track).catch(() => false)) ? true : undefined), "Bob's words on disk", 15_000);
+
+    await bot.crash();
+    // While the bot is down the consent message goes: the next process cannot resume the room, and finishes it.
+    const consent = discord.consentMessage();
+    if (consent) discord.world.deleteMessage(consent);
+    await startChild(discord, dataDir);
+
+    const notice = await until(() => discord.dmsTo(bob)[0], "Bob's DM", 20_000);
+    const link = discord.dmsTo(host).find((m) => m.content.includes('/r/'));
+    expect(BigInt(notice.id)).toBeGreaterThan(BigInt(link?.id ?? Infinity));
+    const meta = JSON.parse(await readFile(createLayout(dataDir).metaFile(onDisk.id), 'utf8')) as MetaFile;
+    expect([meta.recording.state, meta.recording.stopReason]).toEqual(['ready', 'interrupted']);
+    const grantedAt = meta.consentEvents.find((e) => e.userId === bob)?.at ?? NaN;
+    expect(notice.content).toContain(`You were recorded for ${formatDuration((meta.recording.stoppedAt ?? NaN) - grantedAt)} in`);
+    expect(notice.content).toContain(`\`my track ${onDisk.id}\``);
+    expect(discord.dmsTo(bob)).toHaveLength(1);
+  } finally {
+    await discord.close();
+  }
+}, 90_000);

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { createDmHandler, parseDirectMessage } from '../../src/bot/dm.ts';
 import { DM_LINK_REFUSED, DM_NOT_YOURS } from '../../src/bot/dm-commands/index.ts';
 import { UserFacingError } from '../../src/bot/errors.ts';
-import type { Library } from '../../src/bot/services.ts';
+import type { Library, Speakers } from '../../src/bot/services.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import type { Recording, Store } from '../../src/storage/store.ts';
 
@@ -18,6 +18,19 @@ describe('parseDirectMessage', () => {
     ['hello', { kind: 'help' }],
     ['', { kind: 'help' }],
     ['please download', { kind: 'help' }],
+    ['mine', { kind: 'mine' }],
+    ['Mine', { kind: 'mine' }],
+    ['mine abcdefghij', { kind: 'help' }],
+    ['my track abcdefghij', { kind: 'my', recordingId: 'abcdefghij' }],
+    ['My Track `ABCDEFGHIJ`', { kind: 'my', recordingId: 'abcdefghij' }],
+    ['my track', { kind: 'help' }],
+    ['my tracks abcdefghij', { kind: 'help' }],
+    ['my track abcdefghij extra', { kind: 'help' }],
+    ['notify off', { kind: 'notify', on: false }],
+    ['notify ON', { kind: 'notify', on: true }],
+    ['notify', { kind: 'help' }],
+    ['notify maybe', { kind: 'help' }],
+    ['notify off now', { kind: 'help' }],
   ])('%j → %o', (text, request) => {
     const parsed = parseDirectMessage(text);
     expect(parsed.kind === 'command' ? { kind: parsed.verb, ...(parsed.args as object) } : parsed).toEqual(request);
@@ -41,12 +54,13 @@ describe('the DM handler', () => {
   const recording = { id: 'abcdefghij', hostId: '10', state: 'ready' } as Recording;
   /** The reuse commands are not what these tests are about: they change nothing. */
   const reuse = { live: async () => undefined, stopped: async () => 'unchanged' as const };
+  const speakers = {} as Speakers;
   const store = { latestRecordingForHost: async (hostId: string) => (hostId === '10' ? recording : undefined) } as unknown as Store;
 
   test('the host whose link DM Discord refuses is told that, not that the recording is not theirs', async () => {
     const library = { sendLink: async () => ({ status: 'dm-closed' as const }) } as unknown as Library;
     const { message, answers } = dm('10', 'download');
-    await createDmHandler({ store, library, log: silentLogger(), reuse })(message);
+    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse })(message);
     expect(answers).toEqual([DM_LINK_REFUSED]);
     expect(answers[0]).not.toBe(DM_NOT_YOURS);
   });
@@ -54,7 +68,7 @@ describe('the DM handler', () => {
   test('someone who hosted nothing gets the polite refusal', async () => {
     const library = { sendLink: async () => ({ status: 'sent' as const }) } as unknown as Library;
     const { message, answers } = dm('11', 'download');
-    await createDmHandler({ store, library, log: silentLogger(), reuse })(message);
+    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
   });
 
@@ -67,7 +81,7 @@ describe('the DM handler', () => {
       },
     } as unknown as Library;
     const { message, answers } = dm('11', 'download my-bank-pin-is-4321');
-    await createDmHandler({ store, library, log, reuse })(message);
+    await createDmHandler({ store, library, speakers, log, reuse })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ userId: '11', messageId: '99' });

@@ -20,9 +20,10 @@ describe('slash command definitions', () => {
     expect(json.record?.contexts).toEqual([0]);
   });
 
-  test('/recordings has list, download <id> and delete <id>', () => {
+  test('/recordings has list, mine, download <id> and delete <id>', () => {
     expect(subcommands('recordings')).toEqual([
       { name: 'list', type: ApplicationCommandOptionType.Subcommand, options: [] },
+      { name: 'mine', type: ApplicationCommandOptionType.Subcommand, options: [] },
       { name: 'download', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'id', required: true }] },
       { name: 'delete', type: ApplicationCommandOptionType.Subcommand, options: [{ name: 'id', required: true }] },
     ]);

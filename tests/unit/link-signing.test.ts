@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createLinkSigner, signToken, verifyToken } from '../../src/http/link-signing.ts';
 
@@ -85,5 +86,50 @@ describe('link signing', () => {
   test('fixed randomness gives a deterministic token (the clock and the random source are injected)', () => {
     const fixed = createLinkSigner({ secret: SECRET, random: (n) => Buffer.alloc(n, 7) });
     expect(fixed.issue('abcdefghij', T0).token).toBe(fixed.issue('abcdefghij', T0).token);
+  });
+});
+
+describe("a speaker's link (version 2)", () => {
+  const signer = createLinkSigner({ secret: SECRET, random: (n) => Buffer.alloc(n, 7) });
+  const SPEAKER = '123456789012345678';
+
+  test('verifies with the speaker it is bound to; a host link has none, and its bytes are as before', () => {
+    const link = signer.issue('abcdefghij', T0, SPEAKER);
+    expect(signer.verify(link.token, T0)).toEqual({
+      ok: true,
+      claims: { recordingId: 'abcdefghij', linkId: link.linkId, expiresAt: T0 + 24 * HOUR, speakerId: SPEAKER },
+    });
+    const host = signer.issue('abcdefghij', T0);
+    const verdict = signer.verify(host.token, T0);
+    expect(verdict.ok && 'speakerId' in verdict.claims).toBe(false);
+    // Version 1 unchanged: a link DM'd before speakers' links existed keeps working.
+    const key = Buffer.from(SECRET);
+    expect(host.token).toBe(signToken(key, { recordingId: 'abcdefghij', linkId: host.linkId, expiresAt: host.expiresAt }));
+    expect(Buffer.from(host.token, 'base64url')[0]).toBe(1);
+    expect(Buffer.from(link.token, 'base64url')[0]).toBe(2);
+  });
+
+  test("cannot be turned into the host's link or another speaker's without the key", () => {
+    const bytes = Buffer.from(signer.issue('abcdefghij', T0, SPEAKER).token, 'base64url');
+    const asHost = Buffer.from(bytes);
+    asHost[0] = 1;
+    expect(signer.verify(asHost.toString('base64url'), T0)).toEqual({ ok: false, reason: 'bad-signature' });
+    // The speaker field dropped, leaving a well-formed version 1 payload with the old tag.
+    const cut = Buffer.concat([Buffer.from([1]), bytes.subarray(1, 16), bytes.subarray(17 + SPEAKER.length)]);
+    expect(signer.verify(cut.toString('base64url'), T0)).toEqual({ ok: false, reason: 'bad-signature' });
+    const other = Buffer.from(bytes);
+    other[17] = '9'.charCodeAt(0);
+    expect(signer.verify(other.toString('base64url'), T0)).toEqual({ ok: false, reason: 'bad-signature' });
+  });
+
+  test('a speaker field that overruns the payload is malformed, even when signed', () => {
+    const key = Buffer.from(SECRET);
+    const token = signToken(key, { recordingId: 'abcdefghij', linkId: 'BwcHBwcHBwcH', expiresAt: T0 + HOUR, speakerId: SPEAKER });
+    const bytes = Buffer.from(token, 'base64url');
+    const payload = Buffer.from(bytes.subarray(0, bytes.length - 32));
+    payload[16] = 200;
+    const tag = createHmac('sha256', key).update('roomrec-link\0').update(payload).digest();
+    expect(verifyToken(key, Buffer.concat([payload, tag]).toString('base64url'), T0)).toEqual({ ok: false, reason: 'malformed' });
+    expect(() => signer.issue('abcdefghij', T0, '')).toThrow(/speaker id/);
   });
 });

@@ -223,6 +223,18 @@ function storeContract(name: string, backend: () => Backend) {
       expect(await store.pendingWebhooks()).toEqual([]);
     });
 
+    test("a user's notify choice is kept, per user, and read back by a store opened again (a restart)", async () => {
+      expect(await store.userPrefs('500000000000000001')).toEqual({ notify: true });
+      await store.setUserPrefs('500000000000000001', { notify: false });
+      await store.setUserPrefs('500000000000000002', { notify: true });
+      const other = await openStore({ dataDir, keyvUrl, log });
+      opened.push(other);
+      expect(await other.userPrefs('500000000000000001')).toEqual({ notify: false });
+      expect(await other.userPrefs('500000000000000002')).toEqual({ notify: true });
+      await other.setUserPrefs('500000000000000001', { notify: true });
+      expect(await store.userPrefs('500000000000000001')).toEqual({ notify: true });
+    });
+
     test('a second store on the same metadata sees the same data', async () => {
       const rec = await store.createRecording(room({ guildId: 'reopen-guild' }));
       const other = await openStore({ dataDir, keyvUrl, log });

@@ -2,11 +2,11 @@
 // Each lives in a module of its own here and is listed once in index.ts; dm.ts parses, dispatches and answers.
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../storage/store.ts';
-import type { Library } from '../services.ts';
+import type { Library, Speakers } from '../services.ts';
 import type { ReuseControl } from './reuse.ts';
 
 /** What every command can use. A command that needs more adds it here, and main.ts provides it. */
-export type DmDeps = { store: Store; library: Library; log: Logger; reuse: ReuseControl };
+export type DmDeps = { store: Store; library: Library; speakers: Speakers; log: Logger; reuse: ReuseControl };
 
 export type DmContext = DmDeps & { userId: string };
 
