@@ -304,11 +304,17 @@ function lossOf(stats: SpeakerView['stats']): string {
   return parts.length === 0 ? '' : `Incomplete: ${parts.join(', ')}.`;
 }
 
+const EVENT_WORDS: Record<ConsentEventView['event'], string> = {
+  granted: 'opted in',
+  withdrawn: 'withdrew',
+  forgotten: "removed at the speaker's request",
+};
+
 function receiptSection(events: readonly ConsentEventView[]): string {
   if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
   const rows = sortedByTime(events).map(
     (e) =>
-      `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${e.event === 'granted' ? 'opted in' : 'withdrew'}</td></tr>`,
+      `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${e.event === 'forgotten' ? 'a speaker' : escapeHtml(oneLine(e.name))}</td><td>${EVENT_WORDS[e.event]}</td></tr>`,
   );
   return `<table>\n${rows.join('\n')}\n</table>`;
 }

@@ -30,12 +30,10 @@ export interface ReceiptRecording {
   e2ee?: ReceiptE2ee | null | undefined;
 }
 
-export interface ReceiptConsentEvent {
-  userId: string;
-  name: string;
-  event: 'granted' | 'withdrawn';
-  at: number;
-}
+/** A speaker forgotten at their request (forget-speaker.ts) is one `forgotten` event naming nobody. */
+export type ReceiptConsentEvent =
+  | { userId: string; name: string; event: 'granted' | 'withdrawn'; at: number }
+  | { userId?: undefined; name?: undefined; event: 'forgotten'; at: number };
 
 export type ReceiptInput = {
   recording: ReceiptRecording;
@@ -63,7 +61,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     'Consent events:',
     ...(events.length === 0
       ? ['  (none)']
-      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${e.event === 'granted' ? 'granted  ' : 'withdrawn'}  ${who(e)}`)),
+      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${eventLine(e)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0
@@ -106,6 +104,14 @@ export function deletionText(deletionAt: number | undefined, retentionDays: numb
 
 export function sortedByTime<T extends { at: number }>(events: readonly T[]): T[] {
   return [...events].sort((a, b) => a.at - b.at);
+}
+
+/** What the receipt keeps of a forgotten speaker: that one was removed, and when; not who. */
+export const FORGOTTEN_TEXT = "a speaker's track removed at the speaker's request";
+
+function eventLine(e: ReceiptConsentEvent): string {
+  if (e.event === 'forgotten') return `forgotten  ${FORGOTTEN_TEXT}`;
+  return `${e.event === 'granted' ? 'granted  ' : 'withdrawn'}  ${who(e)}`;
 }
 
 function who(person: { name: string; userId: string }): string {
