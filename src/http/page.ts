@@ -191,7 +191,7 @@ function mixSection(input: DownloadPageInput): string {
       return '<p class="notice failed">The mix could not be made. The separate tracks below are complete; ask the bot for a new mix or mix them yourself.</p>';
     case 'ready':
     case 'deleted':
-      if (!mix) return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
+      if (!mix) return missingMixNotice(recording);
       if (input.levelledMix) {
         return `${mixPlayer(input.levelledMix, 'Download the levelled mix', base, { main: true, seekMs: input.seekMs })}
 <p class="muted">Every speaker's speech brought to the same loudness.</p>
@@ -200,6 +200,17 @@ ${mixPlayer(mix, 'Download the plain mix', base, { main: false })}`;
       }
       return `${mixPlayer(mix, 'Download the mix', base, { main: true, seekMs: input.seekMs })}${levelledMixState(recording)}`;
   }
+}
+
+/** Why a ready recording shows no mix: being made again without a forgotten speaker, nobody left in it, or a fault. */
+function missingMixNotice(recording: RecordingView): string {
+  if ((recording.forgetting ?? []).length > 0) {
+    return '<p class="notice">A speaker asked to be removed: the mix is being made again without them. Reload this page in a moment.</p>';
+  }
+  if ((recording.forgotten ?? []).length > 0 && !recording.speakers.some((s) => s.includeInMix)) {
+    return '<p class="notice">There is no mix: everyone in it asked to be removed from this recording.</p>';
+  }
+  return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
 }
 
 /** The player and download link of a mix; the main one is the one the notes' links seek. */

@@ -97,6 +97,8 @@ export type Store = {
   latestRecordingForHost(hostId: string, filter?: Pick<RecordingFilter, 'state'>): Promise<Recording | undefined>;
   appendConsentEvent(event: ConsentEvent): Promise<void>;
   consentEvents(recordingId: string): Promise<ConsentEvent[]>;
+  /** Replaces a recording's consent log by what `rewrite` makes of it (a forgotten speaker's events: forget-speaker.ts). */
+  rewriteConsentEvents(recordingId: string, rewrite: (events: ConsentEvent[]) => ConsentEvent[]): Promise<ConsentEvent[]>;
   recordLink(link: Link): Promise<void>;
   linksFor(recordingId: string): Promise<Link[]>;
   getLink(linkId: string): Promise<Link | undefined>;
@@ -313,6 +315,13 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         await write(keys.consent(event.recordingId), z.array(ConsentEventSchema), events);
       }),
     consentEvents,
+    rewriteConsentEvents: (id, rewrite) =>
+      mutex.run(id, async () => {
+        const recording = await requireRecording(id);
+        const events = z.array(ConsentEventSchema).parse(rewrite(await consentEvents(id)));
+        await writeMetaFile(recording, events);
+        return write(keys.consent(id), z.array(ConsentEventSchema), events);
+      }),
 
     recordLink: (link) =>
       mutex.run(link.recordingId, async () => {
