@@ -20,6 +20,8 @@ import type { RoomDeps } from './recording/room-recorder.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
 import type { Timers } from './bot/coalescing-editor.ts';
 import { BackgroundWork } from './recording/background-work.ts';
+import { createForgetSpeaker } from './recording/forget-speaker.ts';
+import { mixTracks } from './audio/mixer.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
 import { openStore, type Recording, type Store } from './storage/store.ts';
 import { finishedType } from './webhook/event.ts';
@@ -162,6 +164,24 @@ async function assemble(
     isLive: (id) => rooms.isLive(id),
     ...(onDeleted ? { onDeleted } : {}),
   });
+  const forget = createForgetSpeaker({
+    store,
+    log: botLog,
+    config,
+    mix: options.mix ?? mixTracks,
+    now,
+    // The levelled mix and any format being made read the track that is about to go.
+    quiesce: async (id) => {
+      await background.idle();
+      await server.dropFormats(id);
+    },
+    tellHost: (recording, text) => library.tellHost(recording, text),
+  });
+  // A stop is over: the webhook hears of it, and "forget me" requests that waited for it are carried out.
+  const stopFinished = (recording: Recording) => {
+    onFinished?.(recording);
+    void forget.complete(recording.id);
+  };
   const rooms = createRooms({
     client,
     store,
@@ -183,7 +203,7 @@ async function assemble(
     log: botLog,
     ...(options.earlyLinkAfterMs === undefined ? {} : { earlyLinkAfterMs: options.earlyLinkAfterMs }),
     ...(options.earlyLinkTimers ? { timers: options.earlyLinkTimers } : {}),
-    ...(onFinished ? { onFinished } : {}),
+    onFinished: stopFinished,
   });
   opened('rooms', async () => rooms.dispose());
   const route = createInteractionRouter({
@@ -200,7 +220,7 @@ async function assemble(
     },
     log: botLog,
   });
-  const onDm = createDmHandler({ store, library, log: botLog });
+  const onDm = createDmHandler({ store, library, log: botLog, forget: { speaker: forget, now, confirmAll: new Map() } });
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));
   client.on(Events.MessageCreate, (message) => void onDm(message));
   client.on(Events.Error, (error) => botLog.error({ err: error }, 'discord client error'));
@@ -219,6 +239,8 @@ async function assemble(
     (error: unknown) => log.warn({ err: error }, 'could not remove unfinished mix files left by an earlier run'),
   );
   await rooms.resumeAll();
+  // Requests a previous process stored but did not finish (it died or stopped in the middle of one).
+  await forget.completeAll();
   await clearStaleIndicators(client, rooms, botLog);
 
   let stopping: Promise<void> | undefined;

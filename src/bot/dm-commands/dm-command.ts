@@ -3,9 +3,10 @@
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Library } from '../services.ts';
+import type { ForgetDmDeps } from './forget.ts';
 
 /** What every command can use. A command that needs more adds it here, and main.ts provides it. */
-export type DmDeps = { store: Store; library: Library; log: Logger };
+export type DmDeps = { store: Store; library: Library; log: Logger; forget: ForgetDmDeps };
 
 export type DmContext = DmDeps & { userId: string };
 

@@ -1,8 +1,9 @@
 // Every direct-message command, in the order the help lists them. A new command is a module here and a line below.
 import { listed, type ListedDmCommand } from './dm-command.ts';
 import { download } from './download.ts';
+import { forget } from './forget.ts';
 
-export const DM_COMMANDS: readonly ListedDmCommand[] = [listed(download)];
+export const DM_COMMANDS: readonly ListedDmCommand[] = [listed(download), listed(forget)];
 
 export { DM_LINK_REFUSED, DM_NOT_YOURS } from './download.ts';
 export type { DmContext, DmDeps, ListedDmCommand } from './dm-command.ts';
