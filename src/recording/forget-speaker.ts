@@ -123,9 +123,12 @@ export function createForgetSpeaker(deps: ForgetDeps): ForgetSpeaker {
     for (const entry of await store.pendingWebhooks()) {
       if (entry.recordingId === id && entry.body.includes(request.userId)) await store.removeWebhook(entry.id);
     }
+    await store.compact();
     log.info({ recordingId: id, track: number }, 'a speaker was removed from a recording at their request');
     if (recording.hostId !== request.userId) {
-      await deps.tellHost(after, HOST_TOLD_TEXT(id)).catch((error: unknown) => log.warn({ err: error, recordingId: id }, 'could not tell the host'));
+      await deps
+        .tellHost(after, HOST_TOLD_TEXT(id))
+        .catch((error: unknown) => log.warn({ err: error, recordingId: id }, 'could not tell the host'));
     }
   }
 
@@ -133,7 +136,12 @@ export function createForgetSpeaker(deps: ForgetDeps): ForgetSpeaker {
   async function mixAgain(recording: Recording): Promise<Pick<Recording, 'mix' | 'levelledMix'>> {
     if (recording.state !== 'ready') return {};
     const ctx = { layout: store.layout, recordingId: recording.id, log, recording: () => recording };
-    const inputs = (await withAudio(ctx, recording.speakers.filter((s) => s.includeInMix))).map((s) => ({
+    const inputs = (
+      await withAudio(
+        ctx,
+        recording.speakers.filter((s) => s.includeInMix),
+      )
+    ).map((s) => ({
       path: store.layout.file(recording.id, s.trackFile),
       label: s.name,
     }));

@@ -59,9 +59,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     "Nobody else's audio was written to disk.",
     '',
     'Consent events:',
-    ...(events.length === 0
-      ? ['  (none)']
-      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${eventLine(e)}`)),
+    ...(events.length === 0 ? ['  (none)'] : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${eventLine(e)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0

@@ -111,6 +111,11 @@ export type Store = {
   /** Oldest first. */
   pendingWebhooks(): Promise<WebhookOutboxEntry[]>;
   removeWebhook(id: string): Promise<void>;
+  /**
+   * Rewrites the database so that no copy of what was replaced or deleted stays in its free pages (SQLite keeps
+   * them until VACUUM): after a speaker is forgotten. Redis keeps nothing of a replaced value.
+   */
+  compact(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -146,19 +151,22 @@ function isRedisUrl(url: string): boolean {
   return /^rediss?:\/\//.test(url);
 }
 
-async function connectKeyv(keyvUrl: string | undefined, layout: Layout): Promise<{ keyv: Keyv; backend: Store['backend'] }> {
+type Connected = { keyv: Keyv; backend: Store['backend']; compact: () => Promise<void> };
+
+async function connectKeyv(keyvUrl: string | undefined, layout: Layout): Promise<Connected> {
   if (keyvUrl !== undefined && isRedisUrl(keyvUrl)) {
     // throwOnErrors: a failed write must reach the caller, not just an 'error' event nobody reads.
     const store = new KeyvRedis(keyvUrl, { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 5000 });
     // KeyvRedis prefixes keys with the namespace itself; Keyv's own prefix would double it.
     const keyv = new Keyv({ store, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    return { keyv, backend: 'redis' };
+    return { keyv, backend: 'redis', compact: () => Promise.resolve() };
   }
   const file = keyvUrl === undefined ? layout.sqliteFile : path.resolve(keyvUrl.replace(/^sqlite:\/\//, ''));
   await mkdirPrivate(path.dirname(file));
   await privateSqliteFile(file);
   const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
-  return { keyv: new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true }), backend: 'sqlite' };
+  const compact = async () => void (await store.query('VACUUM'));
+  return { keyv: new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true }), backend: 'sqlite', compact };
 }
 
 /**
@@ -206,7 +214,7 @@ async function openKeyv(keyvUrl: string | undefined, layout: Layout, log: Logger
 export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenStoreOptions): Promise<Store> {
   const layout = createLayout(dataDir);
   await privateDataDir(layout.dataDir);
-  const { keyv, backend } = await openKeyv(keyvUrl, layout, log);
+  const { keyv, backend, compact } = await openKeyv(keyvUrl, layout, log);
   const mutex = createKeyedMutex();
 
   async function read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
@@ -420,6 +428,7 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         await keyv.delete(keys.webhook(id));
       }),
 
+    compact,
     close: () => keyv.disconnect(),
   };
 }

@@ -47,7 +47,7 @@ async function recordingsWithVoice(store: Store, userId: string): Promise<Record
 export const forget: DmCommand<Args> = {
   verb: 'forget',
   usage:
-    "`forget <id>` to delete your track from a recording and have its mix made again without you (`forget` alone: the latest with your voice; `forget all`: every one, after you confirm)",
+    '`forget <id>` to delete your track from a recording and have its mix made again without you (`forget` alone: the latest with your voice; `forget all`: every one, after you confirm)',
   parse(words) {
     const [first, second, ...rest] = words.map((w) => w.toLowerCase());
     if (rest.length > 0) return undefined;
