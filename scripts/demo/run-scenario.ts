@@ -227,7 +227,9 @@ async function buildResult(input: {
   const mix = recording.mix ? layout.file(recording.id, recording.mix.file) : null;
   // A forgotten speaker's events are one that names nobody (docs/scenario.md).
   const consent = (input.meta?.consentEvents ?? []).map((e) =>
-    e.event === 'forgotten' ? { event: e.event, at: toScenario(e.at) } : { speaker: nameOf(e.userId), event: e.event, at: toScenario(e.at) },
+    e.event === 'forgotten'
+      ? { event: e.event, at: toScenario(e.at) }
+      : { speaker: nameOf(e.userId), event: e.event, at: toScenario(e.at) },
   );
   const hostDm = dms.find((dm) => speakerOf.get(recording.hostId) === dm.to && dm.links.length > 0);
   const downloadUrl = hostDm?.links[0] ?? null;

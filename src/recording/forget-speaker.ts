@@ -19,7 +19,6 @@ import { BUSY_STATES, type Recording, type Store } from '../storage/store.ts';
 import { withAudio } from './after-stop/mix.ts';
 import { addChapters } from './after-stop/mix-chapters.ts';
 import type { MixFunction } from './after-stop/step.ts';
-import { chapterSpans } from './chapters.ts';
 import { buildReceipt } from './receipt.ts';
 import { findSpeaker } from './room-speakers.ts';
 import { trackNumbers } from './track-numbers.ts';
@@ -52,7 +51,7 @@ export type ForgetSpeaker = {
   completeAll(): Promise<void>;
 };
 
-export const HOST_TOLD_TEXT = (id: string): string =>
+const hostToldText = (id: string): string =>
   `Your recording \`${id}\` changed: a speaker asked to be removed from it. Their track is deleted and the mix is made again ` +
   'without them; your link shows the recording as it is now.';
 
@@ -127,7 +126,7 @@ export function createForgetSpeaker(deps: ForgetDeps): ForgetSpeaker {
     log.info({ recordingId: id, track: number }, 'a speaker was removed from a recording at their request');
     if (recording.hostId !== request.userId) {
       await deps
-        .tellHost(after, HOST_TOLD_TEXT(id))
+        .tellHost(after, hostToldText(id))
         .catch((error: unknown) => log.warn({ err: error, recordingId: id }, 'could not tell the host'));
     }
   }
@@ -145,7 +144,6 @@ export function createForgetSpeaker(deps: ForgetDeps): ForgetSpeaker {
       path: store.layout.file(recording.id, s.trackFile),
       label: s.name,
     }));
-    const durationMs = recording.mix?.durationMs ?? (recording.stoppedAt ?? recording.startedAt) - recording.startedAt;
     if (inputs.length === 0) return {};
     const format = recording.mix?.format ?? deps.config.mix.format;
     const make = async (file: string, level: boolean) => {

@@ -105,7 +105,7 @@ export function sortedByTime<T extends { at: number }>(events: readonly T[]): T[
 }
 
 /** What the receipt keeps of a forgotten speaker: that one was removed, and when; not who. */
-export const FORGOTTEN_TEXT = "a speaker's track removed at the speaker's request";
+const FORGOTTEN_TEXT = "a speaker's track removed at the speaker's request";
 
 function eventLine(e: ReceiptConsentEvent): string {
   if (e.event === 'forgotten') return `forgotten  ${FORGOTTEN_TEXT}`;

@@ -80,6 +80,14 @@ async function untilReady(recordingId: string): Promise<void> {
   await env.bot.background.idle();
 }
 
+/** A bot of its own, and its recording of Hana and Ivan, ready (the levelled mix made too). */
+async function readyRoom(): Promise<{ recordingId: string; link: string }> {
+  await start();
+  const room = await recordedRoom();
+  await untilReady(room.recordingId);
+  return room;
+}
+
 /** Where Ivan's words are (seconds into the recording), found in his own track. */
 async function whereIvanSpoke(recordingId: string): Promise<number> {
   const recording = await env.bot.store.getRecording(recordingId);
@@ -120,10 +128,19 @@ async function expectIvanGone(at: number): Promise<void> {
   for (const { file } of audio) expect(await ivanIn(file, at), file).toBeLessThan(0.2);
 }
 
+/** Ivan is out of the recording's metadata (track 2 forgotten, nothing pending, a mix of Hana) and of the data folder. */
+async function expectForgotten(recordingId: string, at: number): Promise<void> {
+  const recording = await env.bot.store.getRecording(recordingId);
+  expect(recording?.speakers.map((s) => s.userId)).toEqual([id('hana')]);
+  expect(recording?.forgotten?.map((f) => f.track)).toEqual([2]);
+  expect(recording?.forgetting).toBeUndefined();
+  expect(recording?.mix).toBeDefined();
+  await env.bot.background.idle();
+  await expectIvanGone(at);
+}
+
 test('a speaker forgets a recording after its stop: 410 for their track, the mix under the old link without them, the host told, nothing left of them', async () => {
-  await start();
-  const { recordingId, link } = await recordedRoom();
-  await untilReady(recordingId);
+  const { recordingId, link } = await readyRoom();
   const at = await whereIvanSpoke(recordingId);
   const before = await env.bot.store.getRecording(recordingId);
   const mixPath = env.bot.store.layout.file(recordingId, before?.mix?.file ?? 'mix.ogg');
@@ -185,17 +202,11 @@ test('a forget while the mix is being made waits for it, then removes them', asy
     'the removal done',
     60_000,
   );
-  const recording = await env.bot.store.getRecording(recordingId);
-  expect(recording?.speakers.map((s) => s.userId)).toEqual([id('hana')]);
-  expect(recording?.forgetting).toBeUndefined();
-  await env.bot.background.idle();
-  await expectIvanGone(at);
+  await expectForgotten(recordingId, at);
 }, 120_000);
 
 test('a restart in the middle of a forget finishes it at start-up', async () => {
-  await start();
-  const { recordingId } = await recordedRoom();
-  await untilReady(recordingId);
+  const { recordingId } = await readyRoom();
   const at = await whereIvanSpoke(recordingId);
   // As a process that died after storing the request and deleting the mix would leave it.
   const requested = await env.bot.store.updateRecording(recordingId, (r) => ({
@@ -205,18 +216,11 @@ test('a restart in the middle of a forget finishes it at start-up', async () => 
   await rm(env.bot.store.layout.file(recordingId, requested.mix?.file ?? ''), { force: true });
   await env.bot.stop();
   env = await startBotInSim({ dataDir: dir, existingSim: env.sim, log: silentLogger() });
-  const recording = await env.bot.store.getRecording(recordingId);
-  expect(recording?.speakers.map((s) => s.userId)).toEqual([id('hana')]);
-  expect(recording?.forgotten?.map((f) => f.track)).toEqual([2]);
-  expect(recording?.mix).toBeDefined();
-  await env.bot.background.idle();
-  await expectIvanGone(at);
+  await expectForgotten(recordingId, at);
 }, 120_000);
 
 test("twenty forgets at once remove them once; a stranger's and an unknown id change nothing and get the same answer", async () => {
-  await start();
-  const { recordingId } = await recordedRoom();
-  await untilReady(recordingId);
+  const { recordingId } = await readyRoom();
   const before = await env.bot.store.getRecording(recordingId);
   const layoutFiles = async () => (await everyFile(path.join(dir, 'recordings'))).map((f) => `${f.file}:${f.bytes.length}`).sort();
   const filesBefore = await layoutFiles();

@@ -15,13 +15,13 @@ export type ForgetDmDeps = {
 };
 
 /** How long `forget all confirm` may follow `forget all`. */
-export const CONFIRM_ALL_MS = 5 * 60_000;
+const CONFIRM_ALL_MS = 5 * 60_000;
 
 const NONE_OF_YOURS = 'I have no recording with your voice in it.';
 
 type Args = { kind: 'latest' } | { kind: 'one'; recordingId: string } | { kind: 'all'; confirmed: boolean };
 
-export function forgetAnswer(result: ForgetResult, id: string): string {
+function answerFor(result: ForgetResult, id: string): string {
   switch (result) {
     case 'unknown':
       return `I have no recording \`${id}\` with your voice in it.`;
@@ -57,13 +57,13 @@ export const forget: DmCommand<Args> = {
   },
   async run(args, { store, forget: deps, userId }) {
     if (args.kind === 'one') {
-      if (!isRecordingId(args.recordingId)) return forgetAnswer('unknown', args.recordingId);
-      return forgetAnswer(await deps.speaker.request(args.recordingId, userId), args.recordingId);
+      if (!isRecordingId(args.recordingId)) return answerFor('unknown', args.recordingId);
+      return answerFor(await deps.speaker.request(args.recordingId, userId), args.recordingId);
     }
     const mine = await recordingsWithVoice(store, userId);
     if (args.kind === 'latest') {
       const latest = mine[0];
-      return latest ? forgetAnswer(await deps.speaker.request(latest.id, userId), latest.id) : NONE_OF_YOURS;
+      return latest ? answerFor(await deps.speaker.request(latest.id, userId), latest.id) : NONE_OF_YOURS;
     }
     if (mine.length === 0) return NONE_OF_YOURS;
     if (!args.confirmed) {
@@ -77,7 +77,7 @@ export const forget: DmCommand<Args> = {
     }
     deps.confirmAll.delete(userId);
     const answers: string[] = [];
-    for (const recording of mine) answers.push(forgetAnswer(await deps.speaker.request(recording.id, userId), recording.id));
+    for (const recording of mine) answers.push(answerFor(await deps.speaker.request(recording.id, userId), recording.id));
     return answers.join('\n');
   },
 };
