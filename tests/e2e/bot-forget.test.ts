@@ -197,9 +197,10 @@ test('a forget while the mix is being made waits for it, then removes them', asy
   expect((await get(link, 'tracks/2')).status).toBe(410);
   const at = await whereIvanSpoke(recordingId);
   release();
+  // The host is told last, once everything (the database's compaction too) is done.
   await until(
-    async () => ((await env.bot.store.getRecording(recordingId))?.forgotten?.length === 1 ? true : undefined),
-    'the removal done',
+    () => (env.sim.dmsTo(id('hana')).some((m) => m.content.includes('a speaker asked to be removed')) ? true : undefined),
+    'the removal done and the host told',
     60_000,
   );
   await expectForgotten(recordingId, at);
