@@ -22,6 +22,8 @@ import type { RoomDeps } from './recording/room-recorder.ts';
 import type { MixFunction } from './recording/stop-pipeline.ts';
 import type { Timers } from './bot/coalescing-editor.ts';
 import { BackgroundWork } from './recording/background-work.ts';
+import { createForgetSpeaker } from './recording/forget-speaker.ts';
+import { mixTracks } from './audio/mixer.ts';
 import { removeLeftoverMixFiles } from './storage/leftover-mix-files.ts';
 import { openStore, type Recording, type Store } from './storage/store.ts';
 import { finishedType } from './webhook/event.ts';
@@ -172,11 +174,30 @@ async function assemble(
     now,
     log: botLog,
   });
-  // Once the host has been told (never before their link), live or after a restart's finish from disk: the
-  // speakers' DMs go out in the background, so neither the stop nor the room's last messages wait for them.
+  const forget = createForgetSpeaker({
+    store,
+    log: botLog,
+    config,
+    mix: options.mix ?? mixTracks,
+    now,
+    // The levelled mix and any format being made read the track that is about to go.
+    quiesce: async (id) => {
+      await background.idle();
+      await server.dropFormats(id);
+    },
+    tellHost: (recording, text) => library.tellHost(recording, text),
+  });
+  // A stop is over and the host has been told (never before their link), live or after a restart's finish from
+  // disk: the webhook hears of it; then, in the background so neither the stop nor the room's last messages wait,
+  // "forget me" requests that waited for the stop are carried out and the speakers still in it are told.
   const onFinished = (recording: Recording) => {
     notifyFinished?.(recording);
-    background.add(speakers.tellSpeakers(recording));
+    background.add(
+      forget
+        .complete(recording.id)
+        .then(() => store.getRecording(recording.id))
+        .then((current) => (current ? speakers.tellSpeakers(current) : undefined)),
+    );
   };
   const rooms = createRooms({
     client,
@@ -223,6 +244,7 @@ async function assemble(
     library,
     speakers,
     log: botLog,
+    forget: { speaker: forget, now, confirmAll: new Map() },
     reuse: {
       live: (recordingId, userId, reuse) => rooms.setReuse(recordingId, userId, reuse),
       stopped: (recording, userId, reuse) => reuseChanges.change(recording, userId, reuse),
@@ -246,6 +268,8 @@ async function assemble(
     (error: unknown) => log.warn({ err: error }, 'could not remove unfinished mix files left by an earlier run'),
   );
   await rooms.resumeAll();
+  // Requests a previous process stored but did not finish (it died or stopped in the middle of one).
+  await forget.completeAll();
   await clearStaleIndicators(client, rooms, botLog);
 
   let stopping: Promise<void> | undefined;

@@ -38,7 +38,10 @@ type ScenarioResult = {
   tracks: TrackOnDisk[];
   /** DAVE end-to-end encryption as the recording stored it; null when it was off; absent when unknown. */
   e2ee?: ReturnType<typeof e2eeSummary>;
-  consent: { speaker: string; event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn'; at: number }[];
+  consent: (
+    | { speaker: string; event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn'; at: number }
+    | { speaker?: undefined; event: 'forgotten'; at: number }
+  )[];
   /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
   notes: { at: number; by: string; text: string }[];
   /** Every file the download page offers, from the server's catalog, with its URL under the host's link. */
@@ -225,11 +228,12 @@ async function buildResult(input: {
   const tracks = withStoredStats(await tracksOnDisk(layout.tracksDir(recording.id), (userId) => speakerOf.get(userId)), recording);
   const e2ee = e2eeSummary(recording.e2ee);
   const mix = recording.mix ? layout.file(recording.id, recording.mix.file) : null;
-  const consent = (input.meta?.consentEvents ?? []).map((e) => ({
-    speaker: nameOf(e.userId),
-    event: e.event,
-    at: toScenario(e.at),
-  }));
+  // A forgotten speaker's events are one that names nobody (docs/scenario.md).
+  const consent = (input.meta?.consentEvents ?? []).map((e) =>
+    e.event === 'forgotten'
+      ? { event: e.event, at: toScenario(e.at) }
+      : { speaker: nameOf(e.userId), event: e.event, at: toScenario(e.at) },
+  );
   const hostDm = dms.find((dm) => speakerOf.get(recording.hostId) === dm.to && dm.links.length > 0);
   const downloadUrl = hostDm?.links[0] ?? null;
   const stop = input.stops.find((s) => s.recordingId === recording.id);

@@ -6,6 +6,7 @@ import type { FormatJob } from '../audio/format-thread.ts';
 import { formatFileName } from '../storage/layout.ts';
 import { audacityLabels, chapterSpans, podcastChapters, webvttChapters, type ChapterNote } from '../recording/chapters.ts';
 import { audacityLof, reaperProject, type ProjectTrack } from '../recording/editor-projects.ts';
+import { trackNumbers } from '../recording/track-numbers.ts';
 import { safeFileName } from './content-disposition.ts';
 import { oneLine } from '../text/format.ts';
 import type { RecordingView, SpeakerView } from './recording-source.ts';
@@ -117,8 +118,9 @@ export function catalogOf(recording: RecordingView, locate: Locate): Catalog {
   const mix = recording.mix && mixAsset('mix', 'mix', 'the mix', recording.mix);
   const levelled = recording.levelledMix?.state === 'ready' ? recording.levelledMix : undefined;
   const levelledMix = levelled && mixAsset('levelled-mix', 'mix-levelled', 'the levelled mix', levelled);
+  const numbers = trackNumbers(recording);
   const tracks = recording.speakers.map((speaker, index): TrackAsset => {
-    const number = index + 1;
+    const number = numbers[index] ?? index + 1;
     const ext = extensionOf(speaker.trackFile, 'ogg');
     return {
       kind: 'track',

@@ -41,6 +41,7 @@ import {
   type MadeFile,
 } from './catalog.ts';
 import { createFormatJobs, type FormatJobs } from './format-jobs.ts';
+import { forgetAnswer, REMAKING_RETRY_SECONDS } from './forgotten-routes.ts';
 import { addressKey, clientAddress } from './client-address.ts';
 import { DEFAULT_CONNECTION_LIMITS, limitConnections, serverOptions, type ConnectionLimits } from './connections.ts';
 import { contentDisposition } from './content-disposition.ts';
@@ -113,6 +114,8 @@ export type DownloadServer = {
    * With `speakerId`, a link that opens only that speaker's own track (speaker-route.ts).
    */
   linkFor(recordingId: string, now?: number, speakerId?: string): IssuedDownloadLink;
+  /** Stops making formats of a recording whose audio is about to change (format-jobs.ts dropRecording). */
+  dropFormats(recordingId: string): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -165,6 +168,7 @@ export async function startDownloadServer(options: DownloadServerOptions): Promi
         expiresAt: issued.expiresAt,
       };
     },
+    dropFormats: (recordingId) => jobs.dropRecording(recordingId),
     close: async () => {
       await new Promise<void>((resolve, reject) => {
         clearInterval(sweeper);
@@ -304,6 +308,12 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
 
   /** Returns false when the path names nothing this recording offers. */
   async function route(rest: string, r: RouteRequest): Promise<boolean> {
+    const forget = forgetAnswer(rest, r.recording);
+    if (forget) {
+      if (forget.status === 503) r.res.setHeader('Retry-After', REMAKING_RETRY_SECONDS);
+      sendPage(r.req, r.res, forget.status, forget.title, forget.text);
+      return true;
+    }
     const catalog = catalogOf(r.recording, locate);
     if (rest === '') {
       await servePage(r, catalog);

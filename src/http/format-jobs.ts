@@ -28,6 +28,11 @@ export type FormatJobs = {
   request(key: string, job: FormatJob, options: { retry: boolean; recordingId: string }): JobState;
   /** Forgets a done job whose file has gone, so the next request makes it again. */
   forget(key: string): void;
+  /**
+   * Drops every job of a recording whose audio is about to change (a speaker forgotten): the queued ones, and the
+   * running ones stopped at their next block; resolves once none is left running.
+   */
+  dropRecording(recordingId: string): Promise<void>;
   /** Stops the running jobs at their next block, drops the queue, and waits for the threads to end. */
   close(): Promise<void>;
 };
@@ -36,7 +41,7 @@ const DEFAULT_FORMAT_CONCURRENCY = 1;
 
 type Entry =
   | { status: 'queued'; job: FormatJob; recordingId: string }
-  | { status: 'running'; done: number; total: number; run?: RunningFormatJob }
+  | { status: 'running'; done: number; total: number; run?: RunningFormatJob; finished?: Promise<void> }
   | { status: 'done' }
   | { status: 'failed' };
 
@@ -44,6 +49,8 @@ export function createFormatJobs({ concurrency = DEFAULT_FORMAT_CONCURRENCY, log
   const entries = new Map<string, Entry>();
   const queue: string[] = [];
   const running = new Set<Promise<void>>();
+  // Keys are `<recording id>/<format file key>` (download-server.ts jobKey).
+  const jobsOf = (recordingId: string) => [...entries].filter(([key]) => key.startsWith(`${recordingId}/`));
   let closed = false;
 
   const stateOf = (key: string): JobState => {
@@ -90,6 +97,7 @@ export function createFormatJobs({ concurrency = DEFAULT_FORMAT_CONCURRENCY, log
         log.error({ ...fields, err: error }, 'making a format failed; the page offers to try again');
       }
     })();
+    entry.finished = finished;
     running.add(finished);
     void finished.then(() => {
       running.delete(finished);
@@ -110,6 +118,20 @@ export function createFormatJobs({ concurrency = DEFAULT_FORMAT_CONCURRENCY, log
     },
     forget(key) {
       if (entries.get(key)?.status === 'done') entries.delete(key);
+    },
+    async dropRecording(recordingId) {
+      const stopping: Promise<void>[] = [];
+      for (const [key, entry] of jobsOf(recordingId)) {
+        if (entry.status === 'running') {
+          entry.run?.abort();
+          if (entry.finished) stopping.push(entry.finished);
+        }
+        entries.delete(key);
+      }
+      queue.splice(0, queue.length, ...queue.filter((key) => entries.has(key)));
+      await Promise.all(stopping);
+      // A job that ended meanwhile set its state again: it is for the old audio.
+      for (const [key] of jobsOf(recordingId)) entries.delete(key);
     },
     async close() {
       closed = true;

@@ -213,7 +213,7 @@ function mixSection(input: DownloadPageInput): string {
       return '<p class="notice failed">The mix could not be made. The separate tracks below are complete; ask the bot for a new mix or mix them yourself.</p>';
     case 'ready':
     case 'deleted':
-      if (!mix) return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
+      if (!mix) return missingMixNotice(recording);
       if (input.levelledMix) {
         return `${mixPlayer(input.levelledMix, 'Download the levelled mix', base, { main: true, seekMs: input.seekMs })}
 <p class="muted">Every speaker's speech brought to the same loudness.</p>
@@ -222,6 +222,17 @@ ${mixPlayer(mix, 'Download the plain mix', base, { main: false })}`;
       }
       return `${mixPlayer(mix, 'Download the mix', base, { main: true, seekMs: input.seekMs })}${levelledMixState(recording)}`;
   }
+}
+
+/** Why a ready recording shows no mix: being made again without a forgotten speaker, nobody left in it, or a fault. */
+function missingMixNotice(recording: RecordingView): string {
+  if ((recording.forgetting ?? []).length > 0) {
+    return '<p class="notice">A speaker asked to be removed: the mix is being made again without them. Reload this page in a moment.</p>';
+  }
+  if ((recording.forgotten ?? []).length > 0 && !recording.speakers.some((s) => s.includeInMix)) {
+    return '<p class="notice">There is no mix: everyone in it asked to be removed from this recording.</p>';
+  }
+  return '<p class="notice failed">The mix file is missing. The separate tracks below are complete.</p>';
 }
 
 /** The player and download link of a mix; the main one is the one the notes' links seek. */
@@ -332,7 +343,8 @@ function lossOf(stats: SpeakerView['stats']): string {
 export function receiptSection(events: readonly ConsentEventView[]): string {
   if (events.length === 0) return '<p class="muted">Nobody opted in.</p>';
   const rows = sortedByTime(events).map(
-    (e) => `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${escapeHtml(oneLine(e.name))}</td><td>${EVENT_WORDS[e.event]}</td></tr>`,
+    (e) =>
+      `<tr><td>${escapeHtml(formatUtc(e.at))}</td><td>${e.event === 'forgotten' ? 'a speaker' : escapeHtml(oneLine(e.name))}</td><td>${EVENT_WORDS[e.event]}</td></tr>`,
   );
   return `<table>\n${rows.join('\n')}\n</table>`;
 }
@@ -342,6 +354,7 @@ const EVENT_WORDS: Record<ConsentEventView['event'], string> = {
   withdrawn: 'withdrew',
   'reuse-granted': 'allowed publishing and reuse',
   'reuse-withdrawn': 'took back publishing and reuse',
+  forgotten: "removed at the speaker's request",
 };
 
 /**

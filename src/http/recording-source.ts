@@ -27,6 +27,9 @@ export interface RecordingView extends ReceiptRecording {
     | undefined;
   /** `at` in ms on the recording's clock (src/storage/schema.ts `Note`). */
   notes?: readonly NoteView[] | undefined;
+  /** Track numbers removed at their speaker's request, and "forget me" requests not yet done (schema.ts). */
+  forgotten?: readonly { track: number; at: number }[] | undefined;
+  forgetting?: readonly { userId: string; requestedAt: number }[] | undefined;
 }
 
 type NoteView = { at: number; by: string; byName: string; text: string };

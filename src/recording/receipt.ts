@@ -32,13 +32,16 @@ export interface ReceiptRecording {
   e2ee?: ReceiptE2ee | null | undefined;
 }
 
-export interface ReceiptConsentEvent {
-  userId: string;
-  name: string;
-  event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn';
-  at: number;
-  sha256?: string | undefined;
-}
+/** A speaker forgotten at their request (forget-speaker.ts) is one `forgotten` event naming nobody. */
+export type ReceiptConsentEvent =
+  | {
+      userId: string;
+      name: string;
+      event: 'granted' | 'withdrawn' | 'reuse-granted' | 'reuse-withdrawn';
+      at: number;
+      sha256?: string | undefined;
+    }
+  | { userId?: undefined; name?: undefined; event: 'forgotten'; at: number; sha256?: undefined };
 
 export type ReceiptInput = {
   recording: ReceiptRecording;
@@ -64,9 +67,7 @@ export function buildReceipt({ recording, events, deletionAt, retentionDays }: R
     "Nobody else's audio was written to disk.",
     '',
     'Consent events:',
-    ...(events.length === 0
-      ? ['  (none)']
-      : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${EVENT_WORDS[e.event].padEnd(9)}  ${who(e)}${textHash(e.sha256)}`)),
+    ...(events.length === 0 ? ['  (none)'] : sortedByTime(events).map((e) => `  ${formatUtc(e.at)}  ${eventLine(e)}`)),
     '',
     'Speakers:',
     ...(recording.speakers.length === 0
@@ -87,6 +88,7 @@ const EVENT_WORDS: Record<ReceiptConsentEvent['event'], string> = {
   withdrawn: 'withdrawn',
   'reuse-granted': 'reuse granted',
   'reuse-withdrawn': 'reuse withdrawn',
+  forgotten: 'forgotten',
 };
 
 function textHash(sha256: string | undefined): string {
@@ -135,6 +137,15 @@ export function deletionText(deletionAt: number | undefined, retentionDays: numb
 
 export function sortedByTime<T extends { at: number }>(events: readonly T[]): T[] {
   return [...events].sort((a, b) => a.at - b.at);
+}
+
+/** What the receipt keeps of a forgotten speaker: that one was removed, and when; not who. */
+const FORGOTTEN_TEXT = "a speaker's track removed at the speaker's request";
+
+function eventLine(e: ReceiptConsentEvent): string {
+  const word = EVENT_WORDS[e.event].padEnd(9);
+  if (e.event === 'forgotten') return `${word}  ${FORGOTTEN_TEXT}`;
+  return `${word}  ${who(e)}${textHash(e.sha256)}`;
 }
 
 function who(person: { name: string; userId: string }): string {

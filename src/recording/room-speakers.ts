@@ -64,7 +64,7 @@ export function missingConsentEvents(recording: Recording, log: readonly Consent
     const latest = last?.event;
     // A record from before grantedAt was kept: a re-grant came after the last event the log has.
     const grantedAt = s.grantedAt ?? Math.max(s.consentedAt, last?.at ?? 0);
-    const event = (type: ConsentEvent['event'], at: number): ConsentEvent => ({
+    const event = (type: 'granted' | 'withdrawn', at: number): ConsentEvent => ({
       recordingId: recording.id,
       userId: s.userId,
       name: s.name,

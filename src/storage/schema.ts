@@ -148,6 +148,13 @@ export const RecordingSchema = z.object({
   e2ee: RecordingE2eeSchema.nullable().optional(),
   /** Notes in the order they were added (absent: none, or recorded before notes existed). */
   notes: z.array(NoteSchema).optional(),
+  /**
+   * Tracks removed at their speaker's request (src/recording/forget-speaker.ts): the number the page gave the
+   * track, so the others keep theirs and the old link of this one answers 410, and when. Nothing else of theirs.
+   */
+  forgotten: z.array(z.object({ track: z.number().int().positive(), at: epochMs })).optional(),
+  /** "Forget me" requests stored before anything is deleted, done when the recording is not busy (and at start-up). */
+  forgetting: z.array(z.object({ userId: snowflake, requestedAt: epochMs })).optional(),
 });
 export type Recording = z.infer<typeof RecordingSchema>;
 
@@ -158,15 +165,20 @@ export const TombstoneSchema = RecordingSchema.pick({ id: true, guildId: true, h
 });
 export type Tombstone = z.infer<typeof TombstoneSchema>;
 
-export const ConsentEventSchema = z.object({
-  recordingId,
-  userId: snowflake,
-  name: z.string(),
-  event: z.enum(['granted', 'withdrawn', 'reuse-granted', 'reuse-withdrawn']),
-  at: epochMs,
-  /** The SHA-256 of the consent text agreed to by this event (a grant, or a change of choice). */
-  sha256: z.string().optional(),
-});
+/** A speaker's consent changing; once they are forgotten, all of theirs is replaced by one event that names nobody. */
+export const ConsentEventSchema = z.discriminatedUnion('event', [
+  z.object({
+    recordingId,
+    userId: snowflake,
+    name: z.string(),
+    event: z.enum(['granted', 'withdrawn', 'reuse-granted', 'reuse-withdrawn']),
+    at: epochMs,
+    /** The SHA-256 of the consent text agreed to by this event (a grant, or a change of choice). */
+    sha256: z.string().optional(),
+  }),
+  // userId and name can never be set (typed `undefined`), so code reading either of any event still compiles.
+  z.object({ recordingId, userId: z.never().optional(), name: z.never().optional(), event: z.literal('forgotten'), at: epochMs }),
+]);
 export type ConsentEvent = z.infer<typeof ConsentEventSchema>;
 
 export const LinkSchema = z.object({

@@ -101,6 +101,8 @@ export type Store = {
   latestRecordingForHost(hostId: string, filter?: Pick<RecordingFilter, 'state'>): Promise<Recording | undefined>;
   appendConsentEvent(event: ConsentEvent): Promise<void>;
   consentEvents(recordingId: string): Promise<ConsentEvent[]>;
+  /** Replaces a recording's consent log by what `rewrite` makes of it (a forgotten speaker's events: forget-speaker.ts). */
+  rewriteConsentEvents(recordingId: string, rewrite: (events: ConsentEvent[]) => ConsentEvent[]): Promise<ConsentEvent[]>;
   recordLink(link: Link): Promise<void>;
   linksFor(recordingId: string): Promise<Link[]>;
   getLink(linkId: string): Promise<Link | undefined>;
@@ -116,6 +118,11 @@ export type Store = {
   /** A user's choices about the bot's DMs to them; the defaults when they never chose. */
   userPrefs(userId: string): Promise<UserPrefs>;
   setUserPrefs(userId: string, prefs: UserPrefs): Promise<void>;
+  /**
+   * Rewrites the database so that no copy of what was replaced or deleted stays in its free pages (SQLite keeps
+   * them until VACUUM): after a speaker is forgotten. Redis keeps nothing of a replaced value.
+   */
+  compact(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -152,19 +159,22 @@ function isRedisUrl(url: string): boolean {
   return /^rediss?:\/\//.test(url);
 }
 
-async function connectKeyv(keyvUrl: string | undefined, layout: Layout): Promise<{ keyv: Keyv; backend: Store['backend'] }> {
+type Connected = { keyv: Keyv; backend: Store['backend']; compact: () => Promise<void> };
+
+async function connectKeyv(keyvUrl: string | undefined, layout: Layout): Promise<Connected> {
   if (keyvUrl !== undefined && isRedisUrl(keyvUrl)) {
     // throwOnErrors: a failed write must reach the caller, not just an 'error' event nobody reads.
     const store = new KeyvRedis(keyvUrl, { throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 5000 });
     // KeyvRedis prefixes keys with the namespace itself; Keyv's own prefix would double it.
     const keyv = new Keyv({ store, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    return { keyv, backend: 'redis' };
+    return { keyv, backend: 'redis', compact: () => Promise.resolve() };
   }
   const file = keyvUrl === undefined ? layout.sqliteFile : path.resolve(keyvUrl.replace(/^sqlite:\/\//, ''));
   await mkdirPrivate(path.dirname(file));
   await privateSqliteFile(file);
   const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
-  return { keyv: new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true }), backend: 'sqlite' };
+  const compact = async () => void (await store.query('VACUUM'));
+  return { keyv: new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true }), backend: 'sqlite', compact };
 }
 
 /**
@@ -212,7 +222,7 @@ async function openKeyv(keyvUrl: string | undefined, layout: Layout, log: Logger
 export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenStoreOptions): Promise<Store> {
   const layout = createLayout(dataDir);
   await privateDataDir(layout.dataDir);
-  const { keyv, backend } = await openKeyv(keyvUrl, layout, log);
+  const { keyv, backend, compact } = await openKeyv(keyvUrl, layout, log);
   const mutex = createKeyedMutex();
 
   async function read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
@@ -321,6 +331,13 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
         await write(keys.consent(event.recordingId), z.array(ConsentEventSchema), events);
       }),
     consentEvents,
+    rewriteConsentEvents: (id, rewrite) =>
+      mutex.run(id, async () => {
+        const recording = await requireRecording(id);
+        const events = z.array(ConsentEventSchema).parse(rewrite(await consentEvents(id)));
+        await writeMetaFile(recording, events);
+        return write(keys.consent(id), z.array(ConsentEventSchema), events);
+      }),
 
     recordLink: (link) =>
       mutex.run(link.recordingId, async () => {
@@ -422,6 +439,7 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
     userPrefs: async (userId) => (await read(keys.prefs(userId), UserPrefsSchema)) ?? DEFAULT_USER_PREFS,
     setUserPrefs: async (userId, prefs) => void (await write(keys.prefs(userId), UserPrefsSchema, prefs)),
 
+    compact,
     close: () => keyv.disconnect(),
   };
 }

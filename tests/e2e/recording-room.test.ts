@@ -281,7 +281,7 @@ describe('recording a room through the real voice receiver', () => {
     const store = {
       ...h.store,
       appendConsentEvent: (event: Parameters<Store['appendConsentEvent']>[0]) => {
-        atConsentWrite.push({ userId: event.userId, subscribed: subscribed() });
+        atConsentWrite.push({ userId: event.userId ?? '', subscribed: subscribed() });
         return h.store.appendConsentEvent(event);
       },
       updateRecording: (id: string, mutate: Parameters<Store['updateRecording']>[1]) => {

@@ -1,18 +1,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startBotInSim, type BotInSim } from '../../scripts/demo/bot-in-sim.ts';
+import { startBotInSim, type BotInSim, type BotInSimOptions } from '../../scripts/demo/bot-in-sim.ts';
 import { silentLogger } from '../../src/log.ts';
 import { until } from './until.ts';
 
 /**
  * A bot and a stand-in of its own with these people (`{ username: 'hana', globalName: 'Hana' }`; those in
  * `dmsClosed` do not accept DMs), its data in a new temporary folder; `ids` maps each username to its user id.
+ * `startBot`: any other option of startBot (a mixer …).
  */
 export async function startBotWithPeople(
   prefix: string,
   people: readonly string[],
-  opts: { dmsClosed?: readonly string[] } = {},
+  opts: { dmsClosed?: readonly string[]; startBot?: BotInSimOptions['startBot'] } = {},
 ): Promise<{ dir: string; env: BotInSim; ids: Record<string, string> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   const users = people.map((name) => ({
@@ -20,7 +21,12 @@ export async function startBotWithPeople(
     globalName: name,
     ...(opts.dmsClosed?.includes(name) ? { dmsClosed: true } : {}),
   }));
-  const env = await startBotInSim({ dataDir: dir, log: silentLogger(), sim: { users } });
+  const env = await startBotInSim({
+    dataDir: dir,
+    log: silentLogger(),
+    sim: { users },
+    ...(opts.startBot ? { startBot: opts.startBot } : {}),
+  });
   const ids = Object.fromEntries(users.map((u) => [u.username, env.sim.userByName(u.username).id]));
   return { dir, env, ids };
 }

@@ -1,5 +1,6 @@
 import type { Message } from 'discord.js';
 import { describe, expect, test } from 'vitest';
+import type { ForgetDmDeps } from '../../src/bot/dm-commands/forget.ts';
 import { createDmHandler, parseDirectMessage } from '../../src/bot/dm.ts';
 import { DM_LINK_REFUSED, DM_NOT_YOURS } from '../../src/bot/dm-commands/index.ts';
 import { UserFacingError } from '../../src/bot/errors.ts';
@@ -55,12 +56,14 @@ describe('the DM handler', () => {
   /** The reuse commands are not what these tests are about: they change nothing. */
   const reuse = { live: async () => undefined, stopped: async () => 'unchanged' as const };
   const speakers = {} as Speakers;
+  // `download` never forgets anyone.
+  const noForget = {} as ForgetDmDeps;
   const store = { latestRecordingForHost: async (hostId: string) => (hostId === '10' ? recording : undefined) } as unknown as Store;
 
   test('the host whose link DM Discord refuses is told that, not that the recording is not theirs', async () => {
     const library = { sendLink: async () => ({ status: 'dm-closed' as const }) } as unknown as Library;
     const { message, answers } = dm('10', 'download');
-    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse })(message);
+    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse, forget: noForget })(message);
     expect(answers).toEqual([DM_LINK_REFUSED]);
     expect(answers[0]).not.toBe(DM_NOT_YOURS);
   });
@@ -68,7 +71,7 @@ describe('the DM handler', () => {
   test('someone who hosted nothing gets the polite refusal', async () => {
     const library = { sendLink: async () => ({ status: 'sent' as const }) } as unknown as Library;
     const { message, answers } = dm('11', 'download');
-    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse })(message);
+    await createDmHandler({ store, library, speakers, log: silentLogger(), reuse, forget: noForget })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
   });
 
@@ -81,7 +84,7 @@ describe('the DM handler', () => {
       },
     } as unknown as Library;
     const { message, answers } = dm('11', 'download my-bank-pin-is-4321');
-    await createDmHandler({ store, library, speakers, log, reuse })(message);
+    await createDmHandler({ store, library, speakers, log, reuse, forget: noForget })(message);
     expect(answers).toEqual([DM_NOT_YOURS]);
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ userId: '11', messageId: '99' });

@@ -55,7 +55,7 @@ describe('speaker bookkeeping', () => {
 
 describe('consent events a crash kept out of the log (stored with the speaker first, logged second)', () => {
   const ann = { userId: '11', name: 'Ann' };
-  const logged = (event: ConsentEvent['event'], at: number): ConsentEvent => ({ recordingId: base.id, ...ann, event, at });
+  const logged = (event: 'granted' | 'withdrawn', at: number): ConsentEvent => ({ recordingId: base.id, ...ann, event, at });
 
   test('a consistent log needs nothing', () => {
     const r = withWithdrawal(withGrant(base, { ...ann, at: 2_000 }), '11', 5_000);

@@ -15,7 +15,7 @@ import { encodeOpusFrames, tone } from '../helpers/audio.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const S = 1000;
-const event = (userId: string, kind: ConsentEvent['event'], at: number): ConsentEvent => ({
+const event = (userId: string, kind: 'granted' | 'withdrawn', at: number): ConsentEvent => ({
   recordingId: 'abcdefghij',
   userId,
   name: userId,

@@ -3,10 +3,11 @@
 import type { Logger } from '../../log.ts';
 import type { Store } from '../../storage/store.ts';
 import type { Library, Speakers } from '../services.ts';
+import type { ForgetDmDeps } from './forget.ts';
 import type { ReuseControl } from './reuse.ts';
 
 /** What every command can use. A command that needs more adds it here, and main.ts provides it. */
-export type DmDeps = { store: Store; library: Library; speakers: Speakers; log: Logger; reuse: ReuseControl };
+export type DmDeps = { store: Store; library: Library; speakers: Speakers; log: Logger; reuse: ReuseControl; forget: ForgetDmDeps };
 
 export type DmContext = DmDeps & { userId: string };
 

@@ -18,7 +18,10 @@ export const mixChapters: AfterStopStep = {
 };
 
 /** Writes the notes into a finished mix of the recording as chapters, where its format has them. */
-export async function addChapters(ctx: StepContext, mix: { file: string; format: string; durationMs: number } | undefined): Promise<void> {
+export async function addChapters(
+  ctx: Pick<StepContext, 'recording' | 'layout' | 'recordingId'>,
+  mix: { file: string; format: string; durationMs: number } | undefined,
+): Promise<void> {
   const notes = ctx.recording().notes ?? [];
   if (!mix || notes.length === 0) return;
   const file = ctx.layout.file(ctx.recordingId, mix.file);

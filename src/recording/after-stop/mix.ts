@@ -36,7 +36,10 @@ export const mix: AfterStopStep = {
 };
 
 /** The speakers whose track holds audio (at least its headers); the others are logged and left out. */
-export async function withAudio<S extends { name: string; trackFile: string }>(ctx: StepContext, speakers: S[]): Promise<S[]> {
+export async function withAudio<S extends { name: string; trackFile: string }>(
+  ctx: Pick<StepContext, 'layout' | 'recordingId' | 'log'>,
+  speakers: S[],
+): Promise<S[]> {
   const found = await Promise.all(
     speakers.map((s) =>
       scanOggOpus(ctx.layout.file(ctx.recordingId, s.trackFile)).then(
