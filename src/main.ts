@@ -192,12 +192,12 @@ async function assemble(
   // "forget me" requests that waited for the stop are carried out and the speakers still in it are told.
   const onFinished = (recording: Recording) => {
     notifyFinished?.(recording);
-    background.add(
-      forget
-        .complete(recording.id)
-        .then(() => store.getRecording(recording.id))
-        .then((current) => (current ? speakers.tellSpeakers(current) : undefined)),
-    );
+    // Not background work itself while it waits: a forget waits for the background to be idle (quiesce).
+    void forget
+      .complete(recording.id)
+      .then(() => store.getRecording(recording.id))
+      .then((current) => current && background.add(speakers.tellSpeakers(current)))
+      .catch((error: unknown) => botLog.error({ err: error, recordingId: recording.id }, 'could not finish what follows a stop'));
   };
   const rooms = createRooms({
     client,
