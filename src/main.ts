@@ -140,7 +140,16 @@ async function assemble(
   const notifyFinished = webhook && ((recording: Recording) => void webhook.notify(finishedType(recording), recording));
   const onDeleted = webhook && ((recording: Recording) => void webhook.notify('recording.deleted', recording));
   await webhook?.resume();
+  const background = new BackgroundWork();
+  opened('work after the stops', () => background.close());
+  // What is still being made from a recording's audio (the levelled mix, formats on request) is let finish or
+  // dropped before its files change: a forget, or a deletion (whose folder would otherwise get files back).
+  const quiesce = async (recordingId: string) => {
+    await background.idle();
+    await server.dropFormats(recordingId);
+  };
   const retention = startRetentionJob({
+    beforeDelete: quiesce,
     store,
     policy: { retentionDays: config.retention.days },
     cron: config.retention.cron,
@@ -151,8 +160,6 @@ async function assemble(
   });
   opened('retention job', () => retention.stop());
 
-  const background = new BackgroundWork();
-  opened('work after the stops', () => background.close());
   const client = createDiscordClient({ api: options.discordApi });
   opened('Discord client', () => client.destroy());
   const botLog = log.child({ part: 'bot' });
@@ -164,6 +171,7 @@ async function assemble(
     now,
     log: botLog,
     isLive: (id) => rooms.isLive(id),
+    beforeDelete: quiesce,
     ...(onDeleted ? { onDeleted } : {}),
   });
   const speakers = createSpeakerLibrary({
@@ -181,10 +189,7 @@ async function assemble(
     mix: options.mix ?? mixTracks,
     now,
     // The levelled mix and any format being made read the track that is about to go.
-    quiesce: async (id) => {
-      await background.idle();
-      await server.dropFormats(id);
-    },
+    quiesce,
     tellHost: (recording, text) => library.tellHost(recording, text),
   });
   // A stop is over and the host has been told (never before their link), live or after a restart's finish from

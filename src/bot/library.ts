@@ -20,6 +20,8 @@ export type LibraryDeps = {
   isLive: (recordingId: string) => boolean;
   /** A host deleted a recording (the webhook's `recording.deleted`). */
   onDeleted?: (recording: Recording) => void;
+  /** Settles what is still being made from a recording before it goes (retention.ts DeleteRecordingOptions). */
+  beforeDelete?: (recordingId: string) => Promise<void>;
 };
 
 /**
@@ -103,7 +105,13 @@ export function createLibrary(deps: LibraryDeps): Library {
           `Recording \`${recording.id}\` is still being recorded or prepared; stop it (or wait a moment) before deleting it.`,
         );
       }
-      await deleteRecording({ store, recordingId: recording.id, log, ...(deps.onDeleted ? { onDeleted: deps.onDeleted } : {}) });
+      await deleteRecording({
+        store,
+        recordingId: recording.id,
+        log,
+        ...(deps.onDeleted ? { onDeleted: deps.onDeleted } : {}),
+        ...(deps.beforeDelete ? { beforeDelete: deps.beforeDelete } : {}),
+      });
       log.info({ recordingId: recording.id, hostId: recording.hostId }, 'recording deleted by its host');
     },
   };

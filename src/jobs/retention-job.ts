@@ -24,6 +24,8 @@ export type RetentionJobOptions = {
   schedule?: Scheduler;
   /** Each recording retention deleted, as it was (the webhook's `recording.deleted`). */
   onDeleted?: (recording: Recording) => void;
+  /** Settles what is still being made from a recording before it goes (retention.ts DeleteRecordingOptions). */
+  beforeDelete?: (recordingId: string) => Promise<void>;
 };
 
 export type RetentionJob = {
@@ -41,7 +43,14 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
 
   const runNow = (): Promise<RetentionReport> => {
     const run = queue.then(() =>
-      runRetention({ store, policy, log, now: clock(), ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) }),
+      runRetention({
+        store,
+        policy,
+        log,
+        now: clock(),
+        ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}),
+        ...(options.beforeDelete ? { beforeDelete: options.beforeDelete } : {}),
+      }),
     );
     // The queue only orders runs; the caller of this run gets its error.
     queue = run.catch(() => undefined);

@@ -55,6 +55,7 @@ export type RunRetentionOptions = {
   /** Report what would go without deleting anything. */
   dryRun?: boolean;
   onDeleted?: (recording: Recording) => void;
+  beforeDelete?: DeleteRecordingOptions['beforeDelete'];
 };
 
 type FolderStats = { files: number; bytes: number; newestMtimeMs: number };
@@ -117,6 +118,11 @@ export type DeleteRecordingOptions = {
   withMetadata?: boolean;
   /** Called with the recording as it was, once it is deleted (not for orphans: nothing is known of them). */
   onDeleted?: (recording: Recording) => void;
+  /**
+   * Settles what is still being made from it (the levelled mix, formats on request) before the folder goes: a
+   * file finished a moment later would land in a folder being removed (and make the removal fail).
+   */
+  beforeDelete?: (recordingId: string) => Promise<void>;
 };
 
 /**
@@ -126,6 +132,7 @@ export type DeleteRecordingOptions = {
  */
 export async function deleteRecording(options: DeleteRecordingOptions): Promise<void> {
   const { store, recordingId, log, withMetadata = true, onDeleted } = options;
+  await options.beforeDelete?.(recordingId);
   const before = withMetadata && onDeleted ? await store.getRecording(recordingId) : undefined;
   await rm(store.layout.recordingDir(recordingId), { recursive: true, force: true });
   if (withMetadata) await store.deleteRecordingMetadata(recordingId);
@@ -140,7 +147,14 @@ export async function runRetention(options: RunRetentionOptions): Promise<Retent
   async function remove(recordingId: string, reason: DeletedEntry['reason'], withMetadata: boolean, stats?: FolderStats) {
     const entry: DeletedEntry = { recordingId, reason, files: stats?.files ?? 0, bytes: stats?.bytes ?? 0 };
     if (!dryRun)
-      await deleteRecording({ store, recordingId, log, withMetadata, ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}) });
+      await deleteRecording({
+        store,
+        recordingId,
+        log,
+        withMetadata,
+        ...(options.onDeleted ? { onDeleted: options.onDeleted } : {}),
+        ...(options.beforeDelete ? { beforeDelete: options.beforeDelete } : {}),
+      });
     report.deleted.push(entry);
     log.info({ ...entry, dryRun }, dryRun ? 'retention would delete recording' : 'retention deleted recording');
   }

@@ -271,6 +271,20 @@ describe('runRetention', () => {
       await expectGone(gone);
     });
 
+    test('what is still being made from it settles first: a mix finished at the last moment goes with the folder', async () => {
+      const rec = await room('ready', 1);
+      // A background mix that renames its output into place just as the deletion begins.
+      const settled: string[] = [];
+      const beforeDelete = async (id: string) => {
+        await writeFile(store.layout.file(id, 'mix-levelled.ogg'), Buffer.alloc(100));
+        settled.push(id);
+      };
+      await deleteRecording({ store, recordingId: rec.id, log: logged.log, beforeDelete });
+      expect(settled).toEqual([rec.id]);
+      await expectGone(rec);
+      expect(await exists(store.layout.recordingDir(rec.id))).toBe(false);
+    });
+
     test('files go first, then metadata: a crash in between leaves metadata saying what to finish', async () => {
       const rec = await room('ready', 1);
       const folderPresentWhenMetadataWent: boolean[] = [];
