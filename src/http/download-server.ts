@@ -374,11 +374,12 @@ function createHandler(options: DownloadServerOptions, refusals: RefusedLinks, j
         };
       }),
     );
+    const ready = readyMixes(r.recording, catalog);
     const html = downloadPage({
       recording: r.recording,
       events: await source.consentEvents(r.recording.id),
-      mix: await withFormats(mixIfReady(r.recording, catalog)),
-      levelledMix: await withFormats(readyMixes(r.recording, catalog).find((m) => m === catalog.levelledMix)),
+      mix: await withFormats(ready.find((m) => m === catalog.mix)),
+      levelledMix: await withFormats(ready.find((m) => m === catalog.levelledMix)),
       publishableMix: await Promise.all(publishableFilesOf(context, locate).map((f) => formatLink(r.recording, f))),
       tracks,
       zipFormats,
@@ -617,10 +618,6 @@ function zipStatus(statuses: readonly FormatStatus[]): FormatStatus {
   const percents = statuses.map((s) => (s.state === 'ready' ? 100 : s.state === 'preparing' ? s.percent : 0));
   const percent = Math.min(99, Math.floor(percents.reduce((a, b) => a + b, 0) / Math.max(1, percents.length)));
   return statuses.some((s) => s.state === 'preparing') || percent > 0 ? { state: 'preparing', percent } : { state: 'queued' };
-}
-
-function mixIfReady(recording: RecordingView, catalog: Catalog): Catalog['mix'] {
-  return recording.state === 'ready' ? catalog.mix : undefined;
 }
 
 function setSecurityHeaders(res: ServerResponse): void {
