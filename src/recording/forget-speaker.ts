@@ -12,6 +12,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { ifThere } from '../storage/if-there.ts';
 import { levelledMixFileName, mixFileName } from '../storage/layout.ts';
 import { deletionTime } from '../storage/retention.ts';
 import { writePrivateFile } from '../storage/private-files.ts';
@@ -196,9 +197,6 @@ export function createForgetSpeaker(deps: ForgetDeps): ForgetSpeaker {
 
 /** Removes the files of the formats folder whose names start with one of `prefixes` (made or half-made formats). */
 async function removeFormats(dir: string, prefixes: readonly string[]): Promise<void> {
-  const names = await readdir(dir).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  });
+  const names = (await ifThere(readdir(dir))) ?? [];
   for (const name of names) if (prefixes.some((p) => name.startsWith(p))) await rm(path.join(dir, name), { force: true });
 }

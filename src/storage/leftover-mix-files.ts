@@ -7,6 +7,7 @@
 import { readdir, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
+import { ifThere } from './if-there.ts';
 import { isRecordingId, type Layout } from './layout.ts';
 
 const LEFTOVER = /^mix(?:-levelled)?\.[a-z0-9]+\.(?:live-)?partial-[^/]*$/;
@@ -57,12 +58,4 @@ export async function removeLeftoverMixFiles(deps: {
 async function filesIn(dir: string): Promise<string[]> {
   const entries = (await ifThere(readdir(dir, { withFileTypes: true }))) ?? [];
   return entries.filter((e) => e.isFile()).map((e) => e.name);
-}
-
-/** What `work` gives, or undefined when what it reads does not exist (ENOENT); any other error is thrown. */
-function ifThere<T>(work: Promise<T>): Promise<T | undefined> {
-  return work.catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  });
 }

@@ -4,6 +4,7 @@
 import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
+import { ifThere } from './if-there.ts';
 import { isRecordingId } from './layout.ts';
 import { BUSY_STATES, readMetaFile, type Recording, type Store } from './store.ts';
 
@@ -82,13 +83,7 @@ async function folderStats(dir: string): Promise<FolderStats | undefined> {
 }
 
 async function listRecordingFolders(recordingsDir: string, log: Logger): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(recordingsDir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const entries = (await ifThere(readdir(recordingsDir, { withFileTypes: true }))) ?? [];
   const ids: string[] = [];
   for (const entry of entries) {
     if (entry.isDirectory() && isRecordingId(entry.name)) ids.push(entry.name);

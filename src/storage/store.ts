@@ -20,6 +20,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
+import { ifThere } from './if-there.ts';
 import { createKeyedMutex } from './keyed-mutex.ts';
 import { createLayout, isRecordingId, newRecordingId, type Layout } from './layout.ts';
 import { mkdirPrivate, openPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writePrivateFile } from './private-files.ts';
@@ -382,10 +383,7 @@ export async function openStore({ dataDir, keyvUrl, log, now = Date.now }: OpenS
     rebuildIndexFromDisk: () =>
       mutex.run(INDEX_LOCK, async () => {
         const report: RebuildReport = { restored: [], alreadyIndexed: [], skipped: [] };
-        const entries = await readdir(layout.recordingsDir, { withFileTypes: true }).catch((error: unknown) => {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-          throw error;
-        });
+        const entries = (await ifThere(readdir(layout.recordingsDir, { withFileTypes: true }))) ?? [];
         for (const entry of entries) {
           if (!entry.isDirectory() || !isRecordingId(entry.name)) continue;
           const id = entry.name;
