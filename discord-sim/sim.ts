@@ -470,7 +470,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
       world.dispatch('INTERACTION_CREATE', payload, null);
       return record;
     },
-    async waitForInteractionResponse(interaction, timeoutMs = 5000) {
+    async waitForInteractionResponse(interaction, timeoutMs = 30_000) {
       if (!interaction.responded) {
         await sim.waitFor((e) => e.kind === 'rest' && e.interactionId === interaction.id && e.status < 300, timeoutMs, true);
       }
@@ -528,7 +528,7 @@ export async function startDiscordSim(options: DiscordSimOptions = {}): Promise<
         .filter((m) => dmChannels.has(m.message.channel_id) && m.message.author.id === world.bot.id)
         .map((m) => ({ userId: dmChannels.get(m.message.channel_id) ?? '', message: world.messageView(m), text: messageText(m.message) }));
     },
-    waitFor(predicate: (entry: SimLogEntry) => boolean, timeoutMs = 5000, includePast = false): Promise<SimLogEntry> {
+    waitFor(predicate: (entry: SimLogEntry) => boolean, timeoutMs = 30_000, includePast = false): Promise<SimLogEntry> {
       if (includePast) {
         const past = log.entries.find(predicate);
         if (past) return Promise.resolve(past);

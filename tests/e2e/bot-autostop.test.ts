@@ -35,7 +35,7 @@ test('an empty room stops by itself; the host gets the link and the reason', asy
   const leftAt = performance.now();
   sim.leaveVoice(host);
 
-  const dm = await until(() => sim.dmsTo(host).at(-1)?.content, 'the link DM', 20_000);
+  const dm = await until(() => sim.dmsTo(host).at(-1)?.content, 'the link DM', 30_000);
   const afterMs = performance.now() - leftAt;
   expect(dm).toMatch(/stopped by itself: nobody was in the room for 0\.05 minutes/);
   expect(dm).toMatch(/\/r\//);

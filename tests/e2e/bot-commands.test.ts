@@ -21,7 +21,7 @@ beforeEach(async () => {
 afterEach(() => closeBotInSim(env, dir));
 
 /** The last thing the bot said in answer to an interaction (reply, edited deferral or follow-up). */
-function answer(record: InteractionRecord, timeoutMs = 10_000): Promise<{ text: string; ephemeral: boolean }> {
+function answer(record: InteractionRecord, timeoutMs = 30_000): Promise<{ text: string; ephemeral: boolean }> {
   return until(
     () => {
       const said = env.sim.log

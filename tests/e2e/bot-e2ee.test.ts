@@ -34,7 +34,7 @@ function answer(e: BotInSim, record: InteractionRecord, match: RegExp): Promise<
         .filter((t) => match.test(t))
         .at(-1),
     `an answer to /${record.text} matching ${match}`,
-    20_000,
+    30_000,
   );
 }
 

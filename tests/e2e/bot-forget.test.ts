@@ -53,10 +53,10 @@ async function dm(user: string, text: string): Promise<string> {
 async function recordedRoom(): Promise<{ recordingId: string; link: string }> {
   for (const user of ['hana', 'ivan']) await joinAndSeen(env, id(user));
   env.sim.slash(id('hana'), 'record start');
-  await until(() => env.sim.consentMessage() ?? undefined, 'the consent message', 15_000);
+  await until(() => env.sim.consentMessage() ?? undefined, 'the consent message', 30_000);
   env.sim.reactToConsent(id('hana'));
   env.sim.reactToConsent(id('ivan'));
-  await untilListed(env.sim, ['Hana', 'Ivan'], 15_000);
+  await untilListed(env.sim, ['Hana', 'Ivan'], 30_000);
   const recording = await until(() => env.bot.store.activeRecordingForGuild(env.sim.guildId), 'the recording');
   await env.sim.speak(id('hana'), speechFromPcm(tonePcm({ seconds: 1, frequency: 440, amplitude: 0.3 })), { at: env.sim.clock() + 100 })
     .done;
@@ -168,7 +168,7 @@ test('a speaker forgets a recording after its stop: 410 for their track, the mix
     await rm(served, { force: true });
   }
 
-  const told = await until(() => env.sim.dmsTo(id('hana'))[hostDms]?.content, 'the host told', 10_000);
+  const told = await until(() => env.sim.dmsTo(id('hana'))[hostDms]?.content, 'the host told', 30_000);
   expect(told).toMatch(/a speaker asked to be removed/);
   expect(told).not.toMatch(/Ivan|ivan/);
   expect(told).not.toContain(id('ivan'));

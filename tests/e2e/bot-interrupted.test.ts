@@ -56,7 +56,7 @@ async function reply(record: InteractionRecord): Promise<string> {
         .filter((t) => t.length > 0)
         .at(-1),
     `an answer to /${record.text}`,
-    10_000,
+    30_000,
   );
 }
 

@@ -24,7 +24,7 @@ const id = (user: string) => ids[user] ?? '';
 async function slash(user: string, text: string): Promise<{ text: string; sentAt: number; answeredAt: number }> {
   const sentAt = Date.now();
   const record = env.sim.slash(id(user), text);
-  const answer = await until(() => answersTo(env.sim, record).at(-1), `an answer to /${text}`, 10_000);
+  const answer = await until(() => answersTo(env.sim, record).at(-1), `an answer to /${text}`, 30_000);
   return { text: answer, sentAt, answeredAt: Date.now() };
 }
 
@@ -48,7 +48,7 @@ test('the host and a speaker add notes at the moment they send them; the consent
   await until(
     () => (/Intro done.*Question from the chat/.test(env.sim.consentMessage()?.message.content ?? '') ? true : undefined),
     'the consent message to list both notes',
-    10_000,
+    30_000,
   );
   const status = await slash('hana', 'record status');
   expect(status.text).toMatch(/Notes.*Intro done \(Hana\).*Question from the chat \(Ivan\)/);
@@ -87,15 +87,15 @@ test("the consent message's button opens a modal that adds a note; a stranger is
   expect(button()).toBe(true);
 
   const refused = env.sim.clickButton(id('zoe'), messageId, NOTE_BUTTON_ID);
-  expect(await until(() => answersTo(env.sim, refused).at(-1), 'the refusal', 10_000)).toMatch(/^Only the host/);
+  expect(await until(() => answersTo(env.sim, refused).at(-1), 'the refusal', 30_000)).toMatch(/^Only the host/);
   expect(refused.modal).toBeUndefined();
 
   const opened = env.sim.clickButton(id('ivan'), messageId, NOTE_BUTTON_ID);
-  const modal = await until(() => opened.modal, 'the modal', 10_000);
+  const modal = await until(() => opened.modal, 'the modal', 30_000);
   expect(modal.inputs).toHaveLength(1);
   const sentAt = Date.now();
   const submitted = env.sim.submitModal(id('ivan'), opened, { [modal.inputs[0] ?? '']: 'Guest arrives' });
-  expect(await until(() => answersTo(env.sim, submitted).at(-1), 'the answer to the modal', 10_000)).toMatch(
+  expect(await until(() => answersTo(env.sim, submitted).at(-1), 'the answer to the modal', 30_000)).toMatch(
     /^🗒️ Note added at \d+:\d\d of the recording: Guest arrives$/,
   );
   const answeredAt = Date.now();

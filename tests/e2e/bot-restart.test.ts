@@ -64,7 +64,7 @@ async function hostStartsWithBob(discord: DiscordSim, host: string, bob: string)
   discord.joinVoice(host);
   discord.joinVoice(bob);
   discord.slash(host, 'record start');
-  await until(() => discord.consentMessage() ?? undefined, 'the consent message', 15_000);
+  await until(() => discord.consentMessage() ?? undefined, 'the consent message', 30_000);
 }
 
 beforeAll(async () => {
@@ -89,9 +89,9 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   // The gateway delivers in order: the bot has the voice state before the interaction that follows it.
   sim.joinVoice(host);
   sim.slash(host, 'record start');
-  await until(() => sim.consentMessage() ?? undefined, 'the consent message', 15_000);
+  await until(() => sim.consentMessage() ?? undefined, 'the consent message', 30_000);
   sim.reactToConsent(host);
-  await untilListed(sim, ['Host'], 15_000);
+  await untilListed(sim, ['Host'], 30_000);
   const onDisk = await recordingOnDisk(path.join(dir, 'data'));
   const hostTrack = await onDisk.trackOf(host);
   const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
@@ -111,7 +111,7 @@ test('a bot killed mid-room resumes the recording and the tracks stay aligned', 
   await untilOnDisk(hostTrack, soFar(afterAt) + 1, 'the words after the restart');
   const dmsBefore = sim.dmsTo(host).length;
   sim.slash(host, 'record stop');
-  const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
+  const dm = await until(() => sim.dmsTo(host)[dmsBefore]?.content, 'the link DM', 30_000);
   expect(dm).toMatch(/\/r\//);
   await bot.crash();
 
@@ -154,9 +154,9 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     let bot = await startChild(discord, dataDir);
     await hostStartsWithBob(discord, host, bob);
     discord.reactToConsent(host);
-    await untilListed(discord, ['Host'], 15_000);
+    await untilListed(discord, ['Host'], 30_000);
     discord.reactToConsent(bob);
-    await untilListed(discord, ['Host', 'Bob'], 15_000);
+    await untilListed(discord, ['Host', 'Bob'], 30_000);
     const onDisk = await recordingOnDisk(dataDir);
     const soFar = (simMs: number) => (epochBase + simMs - onDisk.startedAt) / 1000;
     const bobAt = discord.clock() + 200;
@@ -191,7 +191,7 @@ test('a speaker who removes their ✅ while the bot is down is not recorded afte
     await untilOnDisk(await onDisk.trackOf(host), soFar(lastAt) + 0.3, "the host's last word");
     const dmsBefore = discord.dmsTo(host).length;
     discord.slash(host, 'record stop');
-    await until(() => discord.dmsTo(host)[dmsBefore]?.content, 'the link DM', 15_000);
+    await until(() => discord.dmsTo(host)[dmsBefore]?.content, 'the link DM', 30_000);
     await bot.crash();
 
     const store = await openStore({ dataDir, log: silentLogger() });
@@ -239,11 +239,11 @@ test("a room finished from disk after a restart DMs its speaker that they were r
     const bot = await startChild(discord, dataDir);
     await hostStartsWithBob(discord, host, bob);
     discord.reactToConsent(bob);
-    await untilListed(discord, ['Bob'], 15_000);
+    await untilListed(discord, ['Bob'], 30_000);
     await discord.speak(bob, speechFromPcm(tonePcm({ seconds: 0.6, frequency: 440, amplitude: 0.4 })), { at: discord.clock() + 200 }).done;
     const onDisk = await recordingOnDisk(dataDir);
     const track = await onDisk.trackOf(bob);
-    await until(async () => ((await trackHasSound(track).catch(() => false)) ? true : undefined), "Bob's words on disk", 15_000);
+    await until(async () => ((await trackHasSound(track).catch(() => false)) ? true : undefined), "Bob's words on disk", 30_000);
 
     await bot.crash();
     // While the bot is down the consent message goes: the next process cannot resume the room, and finishes it.
@@ -251,7 +251,7 @@ test("a room finished from disk after a restart DMs its speaker that they were r
     if (consent) discord.world.deleteMessage(consent);
     await startChild(discord, dataDir);
 
-    const notice = await until(() => discord.dmsTo(bob)[0], "Bob's DM", 20_000);
+    const notice = await until(() => discord.dmsTo(bob)[0], "Bob's DM", 30_000);
     const link = discord.dmsTo(host).find((m) => m.content.includes('/r/'));
     expect(BigInt(notice.id)).toBeGreaterThan(BigInt(link?.id ?? Infinity));
     const meta = JSON.parse(await readFile(createLayout(dataDir).metaFile(onDisk.id), 'utf8')) as MetaFile;

@@ -38,7 +38,7 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
 
     sim.joinVoice(bob, undefined, { clientsConnectLate: true });
     // The bot cannot follow the commit that adds bob (it rejected the proposal), says so with op 31, and is re-added.
-    await sim.waitFor((e) => e.kind === 'dave' && e.event === 'invalid-commit-welcome', 10_000, true);
+    await sim.waitFor((e) => e.kind === 'dave' && e.event === 'invalid-commit-welcome', 30_000, true);
     await sim.dave.settled();
     expect(errors.map((e) => e.message).join('\n')).toMatch(/UnexpectedUser/);
     expect(sim.dave.group()?.members()).toEqual(expect.arrayContaining([alice, bob, sim.botUserId]));
@@ -68,7 +68,7 @@ describe('@discordjs/voice under DAVE: failures reproduced and contained', () =>
     sim.joinVoice(carol);
     await sim.waitFor((e) => e.kind === 'dave' && e.event === 'commit-withheld', 5000, true);
     const utterance = sim.speak(alice, tone(3));
-    await sim.waitFor((e) => e.kind === 'dave' && e.event === 'invalid-commit-welcome', 10_000, true);
+    await sim.waitFor((e) => e.kind === 'dave' && e.event === 'invalid-commit-welcome', 30_000, true);
     await sim.dave.settled();
     await utterance.done;
     await heard.allArrived(utterance.frames.length);

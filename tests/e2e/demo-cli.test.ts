@@ -288,7 +288,7 @@ test('npm run demo with no arguments: the built-in room, the link printed and se
     const dataDir = (await waitFor(run.out, /Data and result in (\S+) \(bot log/, 30_000))[1] ?? '';
     leftovers.push(dataDir);
     const link = (await waitFor(run.out, /Download link DM'd to the host:\n\s+(http:\/\/127\.0\.0\.1:\d+\/\S+)/, 90_000))[1] ?? '';
-    await waitFor(run.out, /Serving downloads/, 10_000);
+    await waitFor(run.out, /Serving downloads/, 30_000);
 
     const page = await fetch(link);
     expect(page.status).toBe(200);

@@ -132,7 +132,7 @@ describe('the stand-in with several guilds', () => {
   test('the gateway socket closed with a resumable code: the client resumes and what was dispatched meanwhile arrives', async () => {
     const s = (sim = await startDiscordSim({ users: [{ username: 'alice' }], commands: [{ name: 'ping', description: 'p' }] }));
     const c = (client = await loginClient(s));
-    const resumed = s.waitFor((e) => e.kind === 'gateway-out' && e.t === 'RESUMED', 10_000);
+    const resumed = s.waitFor((e) => e.kind === 'gateway-out' && e.t === 'RESUMED', 30_000);
     const got = new Promise<Interaction>((resolve) => c.once(Events.InteractionCreate, resolve));
     s.dropGateway(4000);
     s.slash(s.userByName('alice').id, 'ping');
@@ -171,7 +171,7 @@ describe('the real bot in two guilds', () => {
     for (const [i, { guild, host }] of rooms.entries()) {
       await until(() => sim.consentMessage(guild.voiceChannelId) ?? undefined, `the consent message in guild ${i}`);
       sim.reactToConsent(host.id);
-      await untilListed(sim, [`Host ${i}`], 10_000, guild.voiceChannelId);
+      await untilListed(sim, [`Host ${i}`], 30_000, guild.voiceChannelId);
       await sim.dave.settled(guild.voiceChannelId);
     }
     expect(rooms.map((r) => bot.rooms.current(r.guild.id)?.recording)).toEqual([['Host 0'], ['Host 1']]);

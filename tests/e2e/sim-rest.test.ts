@@ -245,7 +245,7 @@ describe('REST behaviour the bot relies on', () => {
   test('the gateway resumes after op 7 Reconnect and keeps dispatching', async () => {
     const { s, c } = await boot();
     const alice = s.userByName('alice');
-    const resumed = s.waitFor((e) => e.kind === 'gateway-out' && e.t === 'RESUMED', 10_000);
+    const resumed = s.waitFor((e) => e.kind === 'gateway-out' && e.t === 'RESUMED', 30_000);
     s.requestGatewayReconnect();
     await resumed;
     expect(s.log.entries.some((e) => e.kind === 'gateway-in' && e.op === 6)).toBe(true);

@@ -185,13 +185,13 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     const alice = sim.userByName('alice');
     client = await loginClient(sim);
     const s = sim;
-    const deafened = s.waitFor((e) => e.kind === 'voice' && e.event === 'session-description', 10_000);
+    const deafened = s.waitFor((e) => e.kind === 'voice' && e.event === 'session-description', 30_000);
     const guild = client.guilds.cache.get(s.guildId);
     if (!guild) throw new Error('guild missing');
     // joinVoiceChannel's default is selfDeaf: true — exactly the mistake this test guards against
     connection = joinVoiceChannel({ channelId: s.voiceChannelId, guildId: s.guildId, adapterCreator: guild.voiceAdapterCreator });
     await deafened;
-    await entersState(connection, VoiceConnectionStatus.Ready, 10_000);
+    await entersState(connection, VoiceConnectionStatus.Ready, 30_000);
     expect(s.botVoiceSession()?.selfDeaf).toBe(true);
     sim.joinVoice(alice.id);
     await sim.dave.settled();
@@ -214,10 +214,10 @@ describe('@discordjs/voice against the stand-in voice server', () => {
     sim.joinVoice(alice.id);
     await sim.dave.settled();
     const s = sim;
-    const recovered = s.waitFor((e) => e.kind === 'voice' && e.event === recoveryEvent, 10_000);
+    const recovered = s.waitFor((e) => e.kind === 'voice' && e.event === recoveryEvent, 30_000);
     s.disconnectBotVoice(how);
     await recovered;
-    await entersState(conn, VoiceConnectionStatus.Ready, 10_000);
+    await entersState(conn, VoiceConnectionStatus.Ready, 30_000);
     // A rejoin is a new DAVE session: the bot is heard once it is back in the group (a resume keeps it there).
     await s.dave.settled();
     const speech = tone(0.5);

@@ -13,13 +13,17 @@ function beingRecorded(sim: DiscordSim, channelId?: string): string[] {
  * bot in this process or another. Let one consent complete before the next: an edit lists everyone who reacted,
  * including a consent still being stored.
  */
-export async function untilListed(sim: DiscordSim, names: readonly string[], timeoutMs = 10_000, channelId?: string): Promise<void> {
+export async function untilListed(sim: DiscordSim, names: readonly string[], timeoutMs = 30_000, channelId?: string): Promise<void> {
   const want = [...names].sort().join(', ');
   await until(
     () => (beingRecorded(sim, channelId).join(', ') === want ? true : undefined),
     `the consent message to list ${want || 'nobody'}`,
     timeoutMs,
-  );
+  ).catch((error: unknown) => {
+    // What it said instead tells a slow bot (one name short) from a wrong one.
+    const listed = beingRecorded(sim, channelId).join(', ') || 'nobody';
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (it lists ${listed})`, { cause: error });
+  });
 }
 
 /**

@@ -102,7 +102,7 @@ export async function churnRoom(opts: { talkers: number; churners: number; dwell
         return s.delivered + s.undecryptable + s.malformed >= frames.length ? true : undefined;
       },
       'every frame accounted for',
-      10_000,
+      30_000,
     ).catch(() => undefined);
     const stats = voice.stats();
     voice.close();

@@ -79,7 +79,7 @@ export async function startRedis(): Promise<RedisServer> {
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
-      await waitUntilReady(child, 10_000);
+      await waitUntilReady(child, 30_000);
     } catch (error) {
       lastError = error;
       child.kill('SIGKILL');

@@ -36,7 +36,7 @@ export async function roomHeard(
   room: RoomRecorder,
   userIds: readonly string[],
   mark: WireMark,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   await until(
     async () => {

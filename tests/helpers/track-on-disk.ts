@@ -19,7 +19,7 @@ export async function secondsOnDisk(file: string): Promise<number> {
 }
 
 /** Resolves once the track's pages on disk reach `seconds` of recording time. */
-export async function untilOnDisk(file: string, seconds: number, what: string, timeoutMs = 15_000): Promise<void> {
+export async function untilOnDisk(file: string, seconds: number, what: string, timeoutMs = 30_000): Promise<void> {
   await until(
     async () => ((await secondsOnDisk(file)) >= seconds ? true : undefined),
     `${what} on disk (${seconds.toFixed(2)} s of track)`,
