@@ -1,6 +1,8 @@
 // Keeps one Discord message up to date without flooding the API: edits are serialised, at most one per
 // `minIntervalMs`, and only the newest text is sent (intermediate states are skipped). Consent changes and
-// mixing progress both arrive in bursts; Discord rate-limits message edits per channel.
+// mixing progress both arrive in bursts; Discord rate-limits message edits per channel. A failed edit is tried
+// again (up to `retries` times, one interval apart) unless newer text replaces it: the last change may be the
+// last one for a while, and a stale consent message misleads the room.
 export type Timers = {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -23,8 +25,11 @@ export function createCoalescingEditor(options: {
   now: () => number;
   onError: (error: unknown) => void;
   timers?: Timers;
+  retries?: number;
 }): CoalescingEditor {
   const { apply, minIntervalMs, now, onError } = options;
+  const retries = options.retries ?? 3;
+  let failures = 0;
   const timers = options.timers ?? realTimers;
   let pending: string | undefined;
   let lastSent: string | undefined;
@@ -51,8 +56,14 @@ export function createCoalescingEditor(options: {
       .then(
         () => {
           lastSent = text;
+          failures = 0;
         },
-        (error: unknown) => onError(error),
+        (error: unknown) => {
+          onError(error);
+          failures += 1;
+          if (pending === undefined && failures <= retries) pending = text;
+          else failures = 0;
+        },
       )
       .finally(() => {
         running = undefined;

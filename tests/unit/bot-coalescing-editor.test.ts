@@ -74,4 +74,52 @@ describe('coalescing editor', () => {
     expect(errors).toHaveLength(1);
     expect(sent).toEqual(['good']);
   });
+
+  test('a failed edit with nothing newer is tried again an interval later, until it goes out', async () => {
+    const time = manualTime();
+    let attempts = 0;
+    const sent: string[] = [];
+    const editor = createCoalescingEditor({
+      apply: async (text) => {
+        attempts += 1;
+        if (attempts <= 2) throw new Error('request timed out');
+        sent.push(text);
+      },
+      minIntervalMs: 100,
+      now: time.now,
+      onError: () => undefined,
+      timers: time.timers,
+    });
+    editor.update('Being recorded: Hana, Ivan');
+    await time.advance(0);
+    expect(sent).toEqual([]);
+    await time.advance(100);
+    expect(attempts).toBe(2);
+    await time.advance(100);
+    expect(sent).toEqual(['Being recorded: Hana, Ivan']);
+  });
+
+  test('an edit that keeps failing is given up after its retries, and flush still ends', async () => {
+    const time = manualTime();
+    let attempts = 0;
+    const errors: unknown[] = [];
+    const editor = createCoalescingEditor({
+      apply: async () => {
+        attempts += 1;
+        throw new Error('Unknown Message');
+      },
+      minIntervalMs: 100,
+      now: time.now,
+      onError: (error) => errors.push(error),
+      timers: time.timers,
+      retries: 2,
+    });
+    editor.update('gone');
+    await time.advance(1000);
+    expect(attempts).toBe(3);
+    expect(errors).toHaveLength(3);
+    editor.update('again');
+    await editor.flush();
+    expect(attempts).toBe(6);
+  });
 });
