@@ -45,7 +45,7 @@ type ScenarioResult = {
   /** `/note`s, in the order they were added: seconds on the recording's clock, the scenario id of who added it. */
   notes: { at: number; by: string; text: string }[];
   /** Every file the download page offers, from the server's catalog, with its URL under the host's link. */
-  offers: { kind: Offer['kind']; format: string; speaker?: string; levelled?: boolean; url: string }[];
+  offers: { kind: Offer['kind']; format: string; speaker?: string; levelled?: boolean; publishable?: true; url: string }[];
   dms: { to: string; text: string; links: string[] }[];
   downloadUrl: string | null;
   exitReason: 'completed';
@@ -268,11 +268,12 @@ async function offers(
   for (const asset of [catalog.mix, catalog.levelledMix, ...catalog.tracks]) {
     if (asset?.path !== undefined && (await exists(asset.path))) present.add(asset.key);
   }
-  return offersOf(recording, catalog, present, locate).map(({ kind, format, speaker, levelled, key }) => ({
+  return offersOf(recording, catalog, present, locate).map(({ kind, format, speaker, levelled, publishable, key }) => ({
     kind,
     format,
     ...(speaker ? { speaker: nameOf(speaker.userId) } : {}),
     ...(levelled === undefined ? {} : { levelled }),
+    ...(publishable ? { publishable } : {}),
     url: `${link.replace(/\/+$/, '')}/${key}`,
   }));
 }

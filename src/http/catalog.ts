@@ -329,6 +329,8 @@ export type Offer = {
   format: string;
   speaker?: SpeakerView;
   levelled?: boolean;
+  /** Only on the publishable mix's offers: the mix of those who allow reuse (publishable-mix.ts). */
+  publishable?: true;
   key: string;
 };
 
@@ -349,12 +351,19 @@ export function offersOf(recording: RecordingView, catalog: Catalog, present: Re
     const at = stored ? asset.key : key;
     return asset.kind === 'track'
       ? { kind: 'track', format, speaker: asset.speaker, key: at }
-      : { kind: 'mix', format, levelled: asset.kind === 'levelled-mix', key: at };
+      : {
+          kind: 'mix',
+          format,
+          levelled: asset.kind === 'levelled-mix',
+          ...(asset.kind === 'mix-publishable' ? { publishable: true } : {}),
+          key: at,
+        };
   };
   return [
     ...formatFilesOf(context, locate)
       .filter((f) => f.stored || f.job)
       .map(offerOf),
+    ...publishableFilesOf(context, locate).map(offerOf),
     { kind: 'zip', format: 'zip', key: 'all.zip' },
     ...zipFormatsOf(context).map((format): Offer => ({ kind: 'zip', format, key: zipKey(format) })),
     ...catalog.notes.map((n): Offer => ({ kind: 'chapters', format: n.format, key: n.key })),

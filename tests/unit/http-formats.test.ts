@@ -13,6 +13,7 @@ import { mixTracks, type MixResult } from '../../src/audio/mixer.ts';
 import { OggOpusWriter } from '../../src/audio/ogg-opus-writer.ts';
 import { silencePackets } from '../../src/audio/opus-silence.ts';
 import { catalogOf, offersOf, type Locate } from '../../src/http/catalog.ts';
+import { agreementOf } from '../../src/recording/consent-choice.ts';
 import { startDownloadServer, type DownloadServer } from '../../src/http/download-server.ts';
 import { createLinkSigner } from '../../src/http/link-signing.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/http/page.ts';
@@ -482,6 +483,25 @@ describe('offers', () => {
     // While the room records, a track is offered as stored only.
     const live = { ...recording, state: 'recording' as const, stoppedAt: undefined, mix: undefined };
     expect(offersOf(live, catalogOf(live, locate), present, locate).map((o) => o.key)).toEqual(['tracks/1', 'tracks/2', 'all.zip']);
+  });
+
+  test('when only some speakers allow reuse, the publishable mix is offered in every format, marked publishable', () => {
+    const locate: Locate = (r, file) => store.layout.file(r.id, file);
+    const present = new Set(['mix', 'tracks/1', 'tracks/2']);
+    const mixes = (r: Recording) =>
+      offersOf(r, catalogOf(r, locate), present, locate)
+        .filter((o) => o.kind === 'mix')
+        .map((o) => [o.format, o.publishable, o.key]);
+    const [first, second] = recording.speakers;
+    if (!first || !second) throw new Error('the fixture has two speakers');
+    const someReuse = { ...recording, speakers: [{ ...first, agreed: agreementOf(true, first.consentedAt) }, second] };
+    expect(mixes(someReuse).filter(([, publishable]) => publishable)).toEqual(
+      ['ogg', 'mp3', 'flac', 'wav'].map((format) => [format, true, `mix-publishable.${format}`]),
+    );
+    // Nobody, or everybody, allowing reuse: the publishable mix would be no mix or the mix itself.
+    const allReuse = { ...someReuse, speakers: someReuse.speakers.map((s) => ({ ...s, agreed: agreementOf(true, s.consentedAt) })) };
+    expect(mixes(recording).some(([, publishable]) => publishable)).toBe(false);
+    expect(mixes(allReuse).some(([, publishable]) => publishable)).toBe(false);
   });
 });
 
