@@ -36,7 +36,23 @@ export type ConsentView = {
 /** How many of the latest notes the consent message lists. */
 const NOTES_SHOWN = 3;
 
+/** Discord refuses a message longer than this, so an edit listing a big room would leave the message stale. */
+const MESSAGE_LIMIT = 2000;
+
+/**
+ * The consent message's text. A room too big to name everyone in 2,000 characters names as many as fit (those who
+ * opted in first) and counts the rest: the message must keep changing as people opt in or out.
+ */
 export function renderConsentMessage(view: ConsentView): string {
+  const most = Math.max(view.recording.length, view.reusing?.length ?? 0);
+  for (let shown = most; shown > 1; shown--) {
+    const text = renderWith(view, shown);
+    if (text.length <= MESSAGE_LIMIT) return text;
+  }
+  return renderWith(view, 1);
+}
+
+function renderWith(view: ConsentView, shown: number): string {
   const host = `<@${view.hostId}>`;
   const days = plural(view.retentionDays, 'day');
   if (view.ended) {
@@ -53,8 +69,8 @@ export function renderConsentMessage(view: ConsentView): string {
     `Remove your ${CONSENT_EMOJI} to stop your recording at once (that takes back ${REUSE_EMOJI} too); remove ${REUSE_EMOJI} to keep being ` +
       `recorded for the host only. You can change your mind later: DM me \`reuse on <id>\` or \`reuse off <id>\`. If you don't react, none of your voice is stored.`,
     `The recording goes to ${host} by a private download link, and is deleted after ${days}.`,
-    `**Being recorded:** ${nameList(view.recording)}`,
-    `**OK to publish or reuse (${REUSE_EMOJI}):** ${nameList(view.reusing ?? [], 'nobody')}`,
+    `**Being recorded:** ${nameList(view.recording, undefined, shown)}`,
+    `**OK to publish or reuse (${REUSE_EMOJI}):** ${nameList(view.reusing ?? [], 'nobody', shown)}`,
     `Anyone being recorded, and the host, can mark a moment with \`/note <text>\` or the button below.`,
     notesLine(view.notes ?? [], NOTES_SHOWN),
   ]

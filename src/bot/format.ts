@@ -7,8 +7,11 @@ export function discordTime(ms: number, style: 'R' | 'D' | 'f' | 't' = 'f'): str
   return `<t:${Math.floor(ms / 1000)}:${style}>`;
 }
 
-export function nameList(names: readonly string[], none = 'nobody yet'): string {
-  return names.length > 0 ? names.map((n) => escapeMarkdown(n)).join(', ') : none;
+export function nameList(names: readonly string[], none = 'nobody yet', shown = names.length): string {
+  if (names.length === 0) return none;
+  const listed = names.slice(0, Math.max(1, shown)).map((n) => escapeMarkdown(n));
+  const more = names.length - listed.length;
+  return more > 0 ? `${listed.join(', ')} and ${more} more` : listed.join(', ');
 }
 
 /** A note as a chat line shows it: its time on the recording, its text cut at `clip` characters, who added it. */

@@ -19,6 +19,19 @@ describe('consent message', () => {
     expect(text).toContain('deleted after 1 day.');
   });
 
+  test('a room too big to name everyone within 2,000 characters names those who came first and counts the rest', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `Speaker ${String(i).padStart(2, '0')} ${'x'.repeat(21)}`);
+    const text = renderConsentMessage({ ...view, recording: names, reusing: names });
+    expect(text.length).toBeLessThanOrEqual(2000);
+    const listed = /\*\*Being recorded:\*\* (.*) and (\d+) more$/m.exec(text);
+    const shown = listed?.[1]?.split(', ') ?? [];
+    expect(shown).toEqual(names.slice(0, shown.length));
+    expect(shown.length + Number(listed?.[2])).toBe(40);
+    expect(text).toMatch(/OK to publish or reuse \(📣\):\*\* Speaker 00 .* and \d+ more$/m);
+    // A room that fits is not cut.
+    expect(renderConsentMessage({ ...view, recording: names.slice(0, 10), reusing: names.slice(0, 10) })).not.toMatch(/more$/m);
+  });
+
   test('an ended recording says nobody is recorded any more and when it is deleted', () => {
     const text = renderConsentMessage({ ...view, ended: { at: 1_700_000_000_000, deletesAt: 1_702_592_000_000 } });
     expect(text).toContain('Recording ended');
